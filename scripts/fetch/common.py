@@ -1,0 +1,158 @@
+"""Shared helpers of the task fetchers (scripts/fetch/tasks/*): download a
+package from Debian or npm, and write a task directory deterministically.
+
+Only Python's standard library; run with Debian's /usr/bin/python3.
+
+write_task() applies the suite's rules (README "The real task suite"):
+  - whitespace (tabs, newlines, runs of spaces) inside a text -> one space;
+  - exact duplicate texts kept once (the first); texts seen with two different
+    labels dropped entirely;
+  - classes with fewer than min_class examples dropped (listed in meta.txt);
+  - a fixed-seed shuffle, then all.tsv (or the given splits) written;
+  - meta.txt (name, language, source, license, notes) and SOURCES (package and
+    version of every input).
+"""
+import hashlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+WS = re.compile(r"\s+")
+SEED = 20180701  # fixed shuffle seed of the whole suite
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, cwd=None):
+    r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise SystemExit(f"fetch: {' '.join(cmd)} failed:\n{r.stderr.decode(errors='replace')}")
+    return r.stdout.decode(errors="replace")
+
+
+def cache_dir():
+    d = os.environ.get("TAML_FETCH_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "taml", "packages")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def debian_package(name):
+    """Downloads Debian package `name` (apt-get download) and extracts it; returns
+    (extracted root, version). Cached by name and version."""
+    version = run(["apt-cache", "policy", name])
+    m = re.search(r"Candidate:\s*(\S+)", version)
+    if not m or m.group(1) == "(none)":
+        run(["apt-get", "update", "-qq"])
+        version = run(["apt-cache", "policy", name])
+        m = re.search(r"Candidate:\s*(\S+)", version)
+        if not m or m.group(1) == "(none)":
+            raise SystemExit(f"fetch: Debian package {name} not found")
+    ver = m.group(1)
+    root = os.path.join(cache_dir(), f"deb-{name}-{ver.replace(':', '_')}")
+    if not os.path.isdir(root):
+        tmp = tempfile.mkdtemp(dir=cache_dir())
+        run(["apt-get", "download", "-q", f"{name}={ver}"], cwd=tmp)
+        debs = [f for f in os.listdir(tmp) if f.endswith(".deb")]
+        if len(debs) != 1:
+            raise SystemExit(f"fetch: apt-get download {name} gave {debs}")
+        run(["dpkg-deb", "-x", os.path.join(tmp, debs[0]), os.path.join(tmp, "x")])
+        os.rename(os.path.join(tmp, "x"), root)
+        shutil.rmtree(tmp)
+    return root, ver
+
+
+def npm_package(spec):
+    """Downloads npm package `spec` (name or name@version) with `npm pack` and
+    unpacks it; returns (package root, name@version). Cached."""
+    tmp = tempfile.mkdtemp(dir=cache_dir())
+    try:
+        out = run(["npm", "pack", "--silent", spec], cwd=tmp).strip().splitlines()
+        tgz = os.path.join(tmp, out[-1])
+        digest = hashlib.sha256(open(tgz, "rb").read()).hexdigest()[:16]
+        root = os.path.join(cache_dir(), f"npm-{out[-1][:-4]}-{digest}")
+        if not os.path.isdir(root):
+            with tarfile.open(tgz) as tf:
+                tf.extractall(os.path.join(tmp, "x"))
+            os.rename(os.path.join(tmp, "x"), root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    pkg = os.path.join(root, "package")
+    import json
+    meta = json.load(open(os.path.join(pkg, "package.json")))
+    return pkg, f"{meta['name']}@{meta['version']}"
+
+
+def clean(text):
+    return WS.sub(" ", text).strip()
+
+
+def write_task(out_dir, name, rows, *, language, source, license, sources,
+               min_class=20, splits=None, notes=()):
+    """rows: iterable of (label, text). splits: None (shuffle and write all.tsv)
+    or a dict {"train": rows, "valid": rows, "test": rows} written as is (each
+    deduplicated within itself, in order). sources: list of "package version"
+    strings. Returns the number of examples written."""
+    notes = list(notes)
+
+    def dedupe(rs):
+        first, labels = {}, {}
+        for label, text in rs:
+            label, text = clean(label), clean(text)
+            if not label or not text:
+                continue
+            labels.setdefault(text, set()).add(label)
+            first.setdefault(text, label)
+        conflicting = [t for t, ls in labels.items() if len(ls) > 1]
+        for t in conflicting:
+            del first[t]
+        return [(l, t) for t, l in first.items()], len(conflicting)
+
+    os.makedirs(out_dir, exist_ok=True)
+    for f in ("all.tsv", "train.tsv", "valid.tsv", "test.tsv"):
+        if os.path.exists(os.path.join(out_dir, f)):
+            os.remove(os.path.join(out_dir, f))
+    parts = {}
+    if splits is None:
+        kept, dropped = dedupe(rows)
+        parts["all"] = kept
+    else:
+        dropped = 0
+        for k in ("train", "valid", "test"):
+            parts[k], d = dedupe(splits[k])
+            dropped += d
+    if dropped:
+        notes.append(f"{dropped} texts seen with two different labels dropped")
+    counts = {}
+    for rs in parts.values():
+        for l, _ in rs:
+            counts[l] = counts.get(l, 0) + 1
+    small = sorted(l for l, c in counts.items() if c < min_class)
+    if small:
+        notes.append(f"classes under {min_class} examples dropped: {', '.join(small)}")
+        parts = {k: [r for r in rs if r[0] not in small] for k, rs in parts.items()}
+    total = 0
+    for k, rs in parts.items():
+        if k == "all":
+            rs = sorted(rs, key=lambda r: (r[1], r[0]))
+            random.Random(SEED).shuffle(rs)
+        with open(os.path.join(out_dir, k + ".tsv"), "w", encoding="utf-8", newline="\n") as f:
+            for l, t in rs:
+                f.write(f"{l}\t{t}\n")
+        total += len(rs)
+    with open(os.path.join(out_dir, "meta.txt"), "w", encoding="utf-8") as f:
+        f.write(f"name={name}\nlanguage={language}\nsource={source}\nlicense={license}\n")
+        for n in notes:
+            f.write(f"note={n}\n")
+    with open(os.path.join(out_dir, "SOURCES"), "w", encoding="utf-8") as f:
+        for s in sources:
+            f.write(s + "\n")
+    log(f"{name}: {total} examples, {len(counts) - len(small)} classes")
+    return total

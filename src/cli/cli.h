@@ -1,0 +1,19 @@
+/* cli/cli.h - the taml command line: one function per top-level command, each
+ * in its own file src/cli/<command>.c, dispatched by src/cli/main.c.
+ * Commands parse their arguments, call the library, print results and return
+ * the process exit status (0 ok, 1 failure, 2 usage error). Only this layer
+ * prints to the user or decides the exit status. */
+#ifndef TAML_CLI_H
+#define TAML_CLI_H
+
+#include "core/err.h"
+
+/* argv[0] is the command name ("data", "train", ...). Add one line here and
+ * one line in main.c's table per command. */
+
+/* Prints "taml: <message>" for a failed library call and returns 1. */
+int taml_cli_fail(const taml_err *err);
+/* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */
+int taml_cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

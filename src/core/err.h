@@ -1,0 +1,66 @@
+/* core/err.h - errors, assertions and checked allocation.
+ *
+ * The lowest layer of taml: every other module reports recoverable failures
+ * through a taml_err (an int status plus a message a user can act on) and
+ * trips TAML_ASSERT on bugs. Library code never calls exit(): the CLI decides
+ * what a failure means.
+ */
+#ifndef TAML_CORE_ERR_H
+#define TAML_CORE_ERR_H
+
+#include <stddef.h>
+
+/* Status codes: 0 is success, failures are negative. */
+enum {
+    TAML_OK = 0,
+    TAML_EIO = -1,      /* a file could not be opened, read or written */
+    TAML_EFORMAT = -2,  /* input is malformed: bad TSV line, bad JSON, bad vector file */
+    TAML_EINVAL = -3,   /* an argument or a configuration value is out of range */
+    TAML_ENOTFOUND = -4,/* a named thing (task, module, study, trial) does not exist */
+    TAML_ECORRUPT = -5, /* a checksum or magic number does not match */
+    TAML_EMISMATCH = -6,/* two things that must agree do not (space, task set, version) */
+    TAML_EDB = -7,      /* the study store (SQLite) failed */
+    TAML_ESYS = -8,     /* an operating-system call failed */
+};
+
+#define TAML_ERR_MSG 1024
+
+/* A failure report: the status and a message naming file, line and what was
+ * expected. Callers own it (usually on the stack); functions that can fail take
+ * a `taml_err *` (which may be NULL when the caller does not want the text). */
+typedef struct taml_err {
+    int code;
+    char msg[TAML_ERR_MSG];
+} taml_err;
+
+/* Sets err (if not NULL) to code and a printf-style message; returns code so
+ * that `return taml_err_set(err, TAML_EIO, "...")` reads naturally. */
+int taml_err_set(taml_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Puts `prefix: ` in front of an existing message (adds context on the way up). */
+int taml_err_prefix(taml_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Clears err to TAML_OK and an empty message. */
+void taml_err_clear(taml_err *err);
+
+/* A short name of a status code ("io", "format", ...). */
+const char *taml_err_name(int code);
+
+/* Always-on assertion for bugs (never for bad input): prints file:line and
+ * the expression, then aborts. */
+#define TAML_ASSERT(cond)                                                      \
+    do {                                                                       \
+        if (!(cond)) taml_assert_fail(#cond, __FILE__, __LINE__);              \
+    } while (0)
+_Noreturn void taml_assert_fail(const char *expr, const char *file, int line);
+
+/* Checked allocation: out of memory aborts with the size asked for. */
+void *taml_malloc(size_t size);
+void *taml_calloc(size_t n, size_t size);
+void *taml_realloc(void *p, size_t size);
+char *taml_strdup(const char *s);
+/* malloc + printf into it. */
+char *taml_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

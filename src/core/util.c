@@ -1,0 +1,167 @@
+/* core/util.c - operating-system helpers (see util.h). */
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+double taml_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
+{
+    *data = NULL;
+    if (size) *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return taml_err_set(err, TAML_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = taml_malloc(cap);
+    for (;;) {
+        if (n + 1 >= cap) buf = taml_realloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return taml_err_set(err, TAML_EIO, "%s: read error", path);
+    }
+    buf[n] = '\0';
+    *data = buf;
+    if (size) *size = n;
+    return TAML_OK;
+}
+
+int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err)
+{
+    char *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
+    int rc = TAML_OK;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        goto out;
+    }
+    const char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            goto out;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot flush: %s", tmp, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+out:
+    free(tmp);
+    return rc;
+}
+
+int taml_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int taml_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int taml_mkdirs(const char *path, taml_err *err)
+{
+    char *p = taml_strdup(path);
+    int rc = TAML_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                rc = taml_err_set(err, TAML_EIO, "%s: cannot create directory: %s", p,
+                                  strerror(errno));
+                break;
+            }
+            *s = c;
+            if (c == '\0') break;
+        }
+    }
+    if (rc == TAML_OK && !taml_is_dir(path))
+        rc = taml_err_set(err, TAML_EIO, "%s: exists and is not a directory", path);
+    free(p);
+    return rc;
+}
+
+char *taml_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    if (n > 0 && dir[n - 1] == '/') return taml_asprintf("%s%s", dir, name);
+    return taml_asprintf("%s/%s", dir, name);
+}
+
+uint32_t taml_crc32(uint32_t crc, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    while (size > 0) { /* zlib takes uInt lengths */
+        uInt chunk = size > (1u << 30) ? (1u << 30) : (uInt)size;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        size -= chunk;
+    }
+    return crc;
+}
+
+uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+char *taml_home(void)
+{
+    const char *env = getenv("TAML_HOME");
+    if (env && *env) return taml_strdup(env);
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        /* build/taml (or build-asan.../taml): the repository root is one level up. */
+        char *dir = dirname(exe); /* .../build */
+        char *root = taml_strdup(dirname(dir));
+        char *probe = taml_path_join(root, "scripts/setup");
+        int ok = taml_is_file(probe);
+        free(probe);
+        if (ok) return root;
+        free(root);
+    }
+    return taml_strdup(".");
+}

@@ -1,0 +1,38 @@
+/* core/util.h - small operating-system helpers shared by every layer:
+ * monotonic time, whole-file reads, directories, checksums. */
+#ifndef TAML_CORE_UTIL_H
+#define TAML_CORE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Seconds from an arbitrary fixed point (CLOCK_MONOTONIC). */
+double taml_now(void);
+
+/* Reads a whole file into a NUL-terminated heap buffer (*data, *size without the
+ * NUL). Errors name the path. The caller frees *data. */
+int taml_read_file(const char *path, char **data, size_t *size, taml_err *err);
+/* Writes size bytes to path atomically (path.tmp, fsync, rename). */
+int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err);
+
+/* 1 if path exists and is a directory / a regular file, else 0. */
+int taml_is_dir(const char *path);
+int taml_is_file(const char *path);
+/* mkdir -p; existing directories are fine. */
+int taml_mkdirs(const char *path, taml_err *err);
+/* dir + "/" + name, heap-allocated. */
+char *taml_path_join(const char *dir, const char *name);
+
+/* CRC-32 (zlib's polynomial), continuing from crc (start with 0). */
+uint32_t taml_crc32(uint32_t crc, const void *data, size_t size);
+/* 64-bit FNV-1a hash, continuing from h (start with TAML_FNV_INIT). */
+#define TAML_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size);
+
+/* The directory holding taml's own files (scripts/, ...): $TAML_HOME if set,
+ * else the repository root found from the running executable. Heap string. */
+char *taml_home(void);
+
+#endif
