@@ -1,0 +1,201 @@
+/* store/store.h - the study store: one SQLite file per study (WAL mode).
+ *
+ * A study is one run of `taml search`: its settings (method, seed, search
+ * space, task set), its trials, and the controller checkpoints that make a
+ * search resumable. The search layer writes it; `taml status` / `taml report`
+ * read it (through taml_store_iter_* below), possibly while a search is still
+ * writing: WAL lets one writer and many readers work at once.
+ *
+ * Durability: every call below is one SQLite transaction (or runs inside the
+ * caller's taml_store_begin/commit), so a process killed at any moment
+ * (kill -9) leaves each trial either as it was before the call or as it is
+ * after it, never half-written. The WAL runs with synchronous=NORMAL: safe
+ * against a crashed or killed process, not against a power cut in the last
+ * few commits (the price of keeping the store's cost per trial well under a
+ * millisecond).
+ *
+ * Schema (README "File formats" draws it with its columns):
+ *   study(one row)     method, seed, space JSON + fingerprint, trials per task,
+ *                      options JSON, taml version, created
+ *   tasks              idx, name, dir
+ *   trials             id, task, method, config JSON, actions, seed, state,
+ *                      valid/test accuracy, loss, steps, timings, worker,
+ *                      error, update_seq
+ *   checkpoints        id, after_seq, blob (the controller, as saved by ctrl)
+ *   baselines          checkpoint, task, baseline, sigma
+ * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
+ * version. A study written by a newer schema is refused.
+ */
+#ifndef TAML_STORE_STORE_H
+#define TAML_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* The schema this build writes and the newest it reads. */
+#define TAML_STORE_SCHEMA 1
+
+typedef struct taml_store taml_store;
+
+/* The life of a trial.
+ *
+ *                 taml_store_trial_start        taml_store_trial_finish
+ *   (add) --> PENDING -------------------> RUNNING -----------------+--> DONE
+ *                ^                            |                     +--> DIVERGED
+ *                |   taml_store_requeue       |                     +--> INVALID
+ *                +----------------------------+                     +--> FAILED
+ *                   (resume after a crash: the trial runs again
+ *                    with the same config and seed)
+ *
+ * DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
+ * changes again, except that the search records when the controller applied
+ * its reward (update_seq). DIVERGED and INVALID trials still have a reward
+ * (an accuracy); FAILED ones do not (the error text says why).
+ */
+typedef enum taml_trial_state {
+    TAML_TRIAL_PENDING = 0,
+    TAML_TRIAL_RUNNING = 1,
+    TAML_TRIAL_DONE = 2,
+    TAML_TRIAL_DIVERGED = 3,
+    TAML_TRIAL_INVALID = 4,
+    TAML_TRIAL_FAILED = 5,
+} taml_trial_state;
+
+/* "pending", "running", "done", "diverged", "invalid", "failed". */
+const char *taml_trial_state_name(taml_trial_state s);
+/* The state named s, or -1. */
+int taml_trial_state_parse(const char *s);
+/* 1 for DONE, DIVERGED, INVALID, FAILED. */
+int taml_trial_state_final(taml_trial_state s);
+/* 1 if the diagram above has an arrow from -> to. */
+int taml_trial_transition_ok(taml_trial_state from, taml_trial_state to);
+
+/* A study's settings. For taml_store_create the strings are borrowed (the
+ * store copies them); taml_store_study fills heap copies that
+ * taml_study_deinit frees. */
+typedef struct taml_study {
+    char *method;            /* "random", "aml", "multitask", "transfer" */
+    uint64_t seed;           /* study seed: trial i's seed is taml_rng_derive(seed, i) */
+    char *space_json;        /* the search space, as JSON */
+    char *space_fingerprint; /* hex digest of the space (from the space layer) */
+    int32_t trials_per_task; /* the budget asked for (--trials) */
+    char *options_json;      /* other settings that fix the result (JSON object) */
+    char *taml_version;      /* version of taml that created the study */
+    double created;          /* Unix seconds (set by taml_store_create) */
+    int32_t n_tasks;
+    char **task_names; /* (n_tasks) in task index order */
+    char **task_dirs;  /* (n_tasks) the directories they were loaded from */
+} taml_study;
+
+void taml_study_deinit(taml_study *s);
+
+/* One trial. Fields that do not apply yet are NAN (doubles), 0 (times,
+ * update_seq), -1 (worker) or NULL (error). */
+typedef struct taml_trial {
+    int64_t id;        /* 1, 2, ... in the order trials were added */
+    int32_t task;      /* index into the study's tasks */
+    char *method;      /* the strategy that proposed it ("random", "aml", ...) */
+    char *config_json; /* the configuration, decisions by name (as `taml train --config`) */
+    int32_t n_actions;
+    int32_t *actions; /* (n_actions) chosen index of each decision of the space */
+    uint64_t seed;    /* the child's seed */
+    taml_trial_state state;
+    double valid_acc, test_acc; /* accuracy on the validation / test split */
+    double loss;                /* final training loss */
+    int64_t steps;              /* training steps run */
+    double queued_at, started_at, finished_at; /* Unix seconds */
+    double train_seconds;                      /* the child's own wall time */
+    int32_t worker;                            /* worker that ran it (last run) */
+    char *error;                               /* why it failed / was invalid */
+    int64_t update_seq; /* 1, 2, ...: order in which the controller applied its reward */
+} taml_trial;
+
+/* Frees the strings and arrays of a trial filled by the store. */
+void taml_trial_deinit(taml_trial *t);
+
+/* Open flags. */
+enum {
+    TAML_STORE_CREATE = 1,   /* create the file when it does not exist */
+    TAML_STORE_READONLY = 2, /* open for reading only (reports, status) */
+};
+
+/* Opens the study file at path. A file that is not a taml study (not SQLite,
+ * truncated, another program's database) or is from a newer schema is refused
+ * with a message naming the path. A new file gets the schema and no study
+ * (see taml_store_has_study). */
+int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err);
+/* Closes; NULL is a no-op. */
+void taml_store_close(taml_store *s);
+const char *taml_store_path(const taml_store *s);
+
+/* Groups calls into one transaction (they nest: only the outermost commits).
+ * On an error inside, call taml_store_rollback, which undoes the group. */
+int taml_store_begin(taml_store *s, taml_err *err);
+int taml_store_commit(taml_store *s, taml_err *err);
+void taml_store_rollback(taml_store *s);
+
+/* 1 when the file holds a study, 0 when it is new. */
+int taml_store_has_study(taml_store *s);
+/* Writes the study's settings and tasks (once: a second call fails). */
+int taml_store_create(taml_store *s, const taml_study *study, taml_err *err);
+/* Reads the settings into *out (heap copies; taml_study_deinit). */
+int taml_store_study(taml_store *s, taml_study *out, taml_err *err);
+
+/* Adds a PENDING trial from t->task, method, config_json, actions, seed and
+ * sets t->id, t->state, t->queued_at. */
+int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err);
+/* PENDING -> RUNNING on worker; sets started_at. Fails (EINVAL) if the trial
+ * is not pending. */
+int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err);
+/* RUNNING -> r->state (a final state), with r's valid_acc, test_acc, loss,
+ * steps, train_seconds, error and update_seq (0 = not applied yet); sets
+ * finished_at. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
+ * r->state is not final (a bug in the caller). */
+int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err);
+/* Records that the controller applied trial id's reward as update number seq.
+ * The trial must be final and not yet applied. */
+int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err);
+/* RUNNING -> PENDING for every running trial (a search that died left them);
+ * *n (may be NULL) gets how many. */
+int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err);
+/* Reads trial id into *out (heap copies; taml_trial_deinit). ENOTFOUND if none. */
+int taml_store_trial_get(taml_store *s, int64_t id, taml_trial *out, taml_err *err);
+/* Number of trials in state st (or all trials when st < 0), of task (or all
+ * tasks when task < 0). Negative status on error. */
+int64_t taml_store_count(taml_store *s, int st, int32_t task, taml_err *err);
+/* Highest update_seq recorded (0 when none). */
+int64_t taml_store_last_seq(taml_store *s, taml_err *err);
+
+/* Saves a controller checkpoint taken after update number after_seq (blob is
+ * the controller's own serialisation), with the per-task reward baselines it
+ * holds (baseline/sigma may be NULL, else n_tasks values each, for reports). */
+int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blob, size_t size,
+                               int32_t n_tasks, const double *baseline, const double *sigma,
+                               taml_err *err);
+/* The newest checkpoint: *blob (heap, caller frees), *size, *after_seq.
+ * Returns 1 when there is one, 0 when none (*blob NULL), negative on error. */
+int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
+                               taml_err *err);
+
+/* Reading trials in order, for reports and resume. */
+typedef struct taml_store_iter taml_store_iter;
+enum {
+    TAML_ITER_BY_ID = 0,  /* every trial, by id */
+    TAML_ITER_BY_SEQ = 1, /* trials the controller applied, by update_seq */
+};
+/* Iterates trials in the given order; with order BY_SEQ only those with
+ * update_seq > after_seq (after_seq is ignored for BY_ID). */
+int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_iter **out,
+                        taml_err *err);
+/* Fills *t with the next trial and returns 1; returns 0 at the end, negative
+ * on error. The strings and arrays in *t belong to the iterator and stay
+ * valid until the next call (do not deinit them; copy what you keep). */
+int taml_store_iter_next(taml_store_iter *it, taml_trial *t, taml_err *err);
+void taml_store_iter_free(taml_store_iter *it);
+
+/* Wall-clock time in Unix seconds (the store's time stamps). */
+double taml_store_now(void);
+
+#endif
