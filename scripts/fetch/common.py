@@ -69,6 +69,41 @@ def debian_package(name):
     return root, ver
 
 
+def debian_license(root, name, fallback=None, path=None):
+    """The licence of the data in extracted Debian package `name` (root from
+    debian_package()), read from usr/share/doc/<name>/copyright. For a
+    machine-readable (DEP-5) copyright file: the short licence name of the
+    last Files stanza matching `path` (a path inside the package, e.g.
+    "usr/share/wordnet/data.noun"; DEP-5 patterns are source paths, so a
+    pattern also matches at the end of the path), else of the
+    "Files: *" stanza. For a free-text copyright file: `fallback`, which the
+    caller summarised by hand from that file (an error when missing)."""
+    import fnmatch
+    f = os.path.join(root, "usr", "share", "doc", name, "copyright")
+    text = open(f, encoding="utf-8", errors="replace").read() if os.path.exists(f) else ""
+    if not text.startswith("Format:"):
+        if fallback is None:
+            raise SystemExit(f"fetch: {f}: not a machine-readable copyright file; give a fallback licence")
+        return fallback
+    best = None
+    for para in re.split(r"\n\s*\n", text):
+        fields = dict(re.findall(r"^(Files|License):[ \t]*(.*(?:\n[ \t].*)*)", para, re.M))
+        if "Files" not in fields or "License" not in fields:
+            continue
+        pats = fields["Files"].split()
+        lic = fields["License"].split("\n")[0].strip()
+        if "*" in pats and best is None:
+            best = lic
+        if path and any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, "*/" + p)
+                        for p in pats if p != "*"):
+            best = lic
+    if best is None:
+        if fallback is None:
+            raise SystemExit(f"fetch: {f}: no Files: * stanza; give a fallback licence")
+        return fallback
+    return best
+
+
 def npm_package(spec):
     """Downloads npm package `spec` (name or name@version) with `npm pack` and
     unpacks it; returns (package root, name@version). Cached."""
