@@ -151,7 +151,9 @@ def write_task(out_dir, name, rows, *, language, source, license, sources,
         return [(l, t) for t, l in first.items()], len(conflicting)
 
     os.makedirs(out_dir, exist_ok=True)
-    for f in ("all.tsv", "train.tsv", "valid.tsv", "test.tsv"):
+    # SOURCES goes first and comes back last: `taml data fetch` takes it as the
+    # mark of a finished fetch.
+    for f in ("SOURCES", "all.tsv", "train.tsv", "valid.tsv", "test.tsv"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     parts = {}
@@ -191,3 +193,59 @@ def write_task(out_dir, name, rows, *, language, source, license, sources,
             f.write(s + "\n")
     log(f"{name}: {total} examples, {len(counts) - len(small)} classes")
     return total
+
+
+def write_image_task(out_dir, name, images, labels, *, height, width, channels,
+                     source, license, sources, min_class=20, notes=()):
+    """Writes an image task as images.u8 (n * height * width * channels bytes,
+    one byte per pixel and channel, row-major, images one after another),
+    labels.u8 (n bytes, the class of each image as a number 0..255) and
+    meta.txt (name, n, height, width, channels, source, license, notes); the
+    loader splits it 80/10/10 in file order. The text rules hold for images
+    too: an image seen twice kept once, an image seen with two labels
+    dropped, classes under min_class dropped, a fixed-seed shuffle. images:
+    sequence of bytes objects of height * width * channels each; labels:
+    ints. Returns the number of images written."""
+    notes = list(notes)
+    size = height * width * channels
+    first, seen = {}, {}
+    for img, label in zip(images, labels):
+        img = bytes(img)
+        if len(img) != size or not 0 <= label <= 255:
+            raise SystemExit(f"fetch: {name}: image of {len(img)} bytes (expected {size}) or label {label} out of 0..255")
+        seen.setdefault(img, set()).add(label)
+        first.setdefault(img, label)
+    conflicting = [i for i, ls in seen.items() if len(ls) > 1]
+    for i in conflicting:
+        del first[i]
+    if conflicting:
+        notes.append(f"{len(conflicting)} images seen with two different labels dropped")
+    if len(seen) < len(labels):
+        notes.append(f"{len(labels) - len(seen)} repeated images kept once")
+    counts = {}
+    for label in first.values():
+        counts[label] = counts.get(label, 0) + 1
+    small = sorted(l for l, c in counts.items() if c < min_class)
+    if small:
+        notes.append(f"classes under {min_class} examples dropped: {', '.join(map(str, small))}")
+    rows = sorted((i, l) for i, l in first.items() if l not in small)
+    random.Random(SEED).shuffle(rows)
+    os.makedirs(out_dir, exist_ok=True)
+    for f in ("SOURCES", "images.u8", "labels.u8"):
+        if os.path.exists(os.path.join(out_dir, f)):
+            os.remove(os.path.join(out_dir, f))
+    with open(os.path.join(out_dir, "images.u8"), "wb") as f:
+        for img, _ in rows:
+            f.write(img)
+    with open(os.path.join(out_dir, "labels.u8"), "wb") as f:
+        f.write(bytes(l for _, l in rows))
+    with open(os.path.join(out_dir, "meta.txt"), "w", encoding="utf-8") as f:
+        f.write(f"name={name}\nn={len(rows)}\nheight={height}\nwidth={width}\n"
+                f"channels={channels}\nsource={source}\nlicense={license}\n")
+        for n in notes:
+            f.write(f"note={n}\n")
+    with open(os.path.join(out_dir, "SOURCES"), "w", encoding="utf-8") as f:
+        for s in sources:
+            f.write(s + "\n")
+    log(f"{name}: {len(rows)} images, {len(counts) - len(small)} classes")
+    return len(rows)
