@@ -34,4 +34,65 @@ int64_t taml_module_rows(const taml_module *m);
  * know the word (out untouched). Thread-safe. */
 int taml_module_lookup(const taml_module *m, const char *word, size_t len, float *out);
 
+/* ---- Beyond the child's interface: inspection, the library, writing. ---- */
+
+/* The file a module was opened from ("" for random-D). */
+const char *taml_module_path(const taml_module *m);
+/* 1 for the built-in random-D baseline, else 0. */
+int taml_module_is_random(const taml_module *m);
+/* Training-corpus size in tokens from the metadata (0 when unknown). */
+int64_t taml_module_corpus_tokens(const taml_module *m);
+/* The metadata value of key ("name", "language", "corpus", "corpus_tokens",
+ * "algorithm", "source", "license", or any extra key an importer stored), or
+ * "" when absent. Valid until the module is closed. */
+const char *taml_module_meta(const taml_module *m, const char *key);
+/* Metadata entries in file order: i in [0, taml_module_meta_count(m)). */
+size_t taml_module_meta_count(const taml_module *m);
+void taml_module_meta_at(const taml_module *m, size_t i, const char **key, const char **value);
+
+/* Row of word (len bytes) or -1 when unknown (always -1 for random-D).
+ * Thread-safe; one hash probe sequence in the mapped file, no allocation. */
+int64_t taml_module_find(const taml_module *m, const char *word, size_t len);
+/* The word of row r (NUL-terminated, in the mapped file), r in [0, rows). */
+const char *taml_module_word(const taml_module *m, int64_t r);
+/* The vector of row r: (dim) floats in the mapped file, 64-byte aligned
+ * matrix, read-only. */
+const float *taml_module_vector(const taml_module *m, int64_t r);
+
+/* The module library directory: $TAML_MODULES if set, else
+ * <taml home>/data/modules. Heap string. */
+char *taml_module_dir(void);
+/* If s names the built-in baseline ("random-D", D in [1, 65536]) returns 1
+ * and sets *dim, else 0. */
+int taml_module_parse_random(const char *s, int32_t *dim);
+
+/* Writing a module (importers, tests). Words are added in order; a word
+ * already added is ignored (the first occurrence wins). The writer holds the
+ * whole table in memory and writes the file in one pass at finish, atomically
+ * (path.tmp, fsync, rename), so a reader never sees a half-written module. */
+typedef struct taml_module_writer taml_module_writer;
+
+/* Metadata every module carries; NULL strings are stored as "". */
+typedef struct taml_module_info {
+    const char *name, *language, *corpus, *algorithm, *source, *license;
+    int64_t corpus_tokens;
+} taml_module_info;
+
+taml_module_writer *taml_module_writer_new(int32_t dim, const taml_module_info *info);
+void taml_module_writer_free(taml_module_writer *w);
+/* Stores an extra metadata entry (key: [a-z0-9_]+; value: one line of UTF-8).
+ * Setting a key again replaces its value. */
+int taml_module_writer_set(taml_module_writer *w, const char *key, const char *value,
+                           taml_err *err);
+/* Adds word (len bytes, valid UTF-8, no NUL/control bytes, not empty) with
+ * vector vec (dim floats, all finite). Returns 1 when added, 0 when the word
+ * was already there (ignored), or a negative status (TAML_EFORMAT) naming
+ * what is wrong with the word or which component is not finite. */
+int taml_module_writer_add(taml_module_writer *w, const char *word, size_t len, const float *vec,
+                           taml_err *err);
+int64_t taml_module_writer_rows(const taml_module_writer *w);
+/* Writes the module file to path (creating nothing else). The writer stays
+ * valid (finish can be called again, e.g. to another path). */
+int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err *err);
+
 #endif
