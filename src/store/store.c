@@ -1,0 +1,804 @@
+/* store/store.c - the study store on SQLite (see store.h for the contract and
+ * the trial state machine).
+ *
+ * Every SQLite failure is translated here, at the boundary, into a taml_err
+ * naming the study file and what the store was doing; nothing above this
+ * file sees an sqlite3 return code.
+ */
+#include "store/store.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* "TAML" in ASCII: PRAGMA application_id of every study file. */
+#define TAML_STORE_APP_ID 0x54414d4c
+
+struct taml_store {
+    sqlite3 *db;
+    char *path;
+    int depth; /* nesting of taml_store_begin */
+    int readonly;
+};
+
+struct taml_store_iter {
+    taml_store *s;
+    sqlite3_stmt *st;
+    taml_trial cur; /* strings owned by the iterator */
+};
+
+static const char *state_names[] = {"pending", "running", "done", "diverged", "invalid", "failed"};
+
+const char *taml_trial_state_name(taml_trial_state s)
+{
+    return (unsigned)s < 6 ? state_names[s] : "?";
+}
+
+int taml_trial_state_parse(const char *s)
+{
+    for (int i = 0; i < 6; i++)
+        if (s && !strcmp(s, state_names[i])) return i;
+    return -1;
+}
+
+int taml_trial_state_final(taml_trial_state s)
+{
+    return s == TAML_TRIAL_DONE || s == TAML_TRIAL_DIVERGED || s == TAML_TRIAL_INVALID ||
+           s == TAML_TRIAL_FAILED;
+}
+
+int taml_trial_transition_ok(taml_trial_state from, taml_trial_state to)
+{
+    if (from == TAML_TRIAL_PENDING) return to == TAML_TRIAL_RUNNING;
+    if (from == TAML_TRIAL_RUNNING) return to == TAML_TRIAL_PENDING || taml_trial_state_final(to);
+    return 0;
+}
+
+double taml_store_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Translates the connection's last error into err; returns TAML_EDB. */
+static int db_fail(taml_store *s, taml_err *err, const char *what)
+{
+    int code = sqlite3_extended_errcode(s->db);
+    const char *msg = sqlite3_errmsg(s->db);
+    int rc = TAML_EDB;
+    if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT) rc = TAML_ECORRUPT;
+    return taml_err_set(err, rc, "%s: %s: %s", s->path, what, msg);
+}
+
+static int exec_sql(taml_store *s, const char *sql, taml_err *err)
+{
+    char *emsg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
+        int rc = db_fail(s, err, sql);
+        sqlite3_free(emsg);
+        return rc;
+    }
+    return TAML_OK;
+}
+
+static int prepare(taml_store *s, sqlite3_stmt **st, const char *sql, taml_err *err)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return db_fail(s, err, "prepare");
+    }
+    return TAML_OK;
+}
+
+/* Reads one integer from a single-value query (a PRAGMA or a count). */
+static int query_i64(taml_store *s, const char *sql, int64_t *out, taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, sql, err);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = TAML_OK;
+    } else if (step == SQLITE_DONE) {
+        *out = 0;
+        rc = TAML_OK;
+    } else {
+        rc = db_fail(s, err, sql);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *schema_sql =
+    "CREATE TABLE study ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  method TEXT NOT NULL, seed INTEGER NOT NULL, space_json TEXT NOT NULL,"
+    "  space_fingerprint TEXT NOT NULL, trials_per_task INTEGER NOT NULL,"
+    "  options_json TEXT NOT NULL, taml_version TEXT NOT NULL, created REAL NOT NULL);"
+    "CREATE TABLE tasks ("
+    "  idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dir TEXT NOT NULL);"
+    "CREATE TABLE trials ("
+    "  id INTEGER PRIMARY KEY, task INTEGER NOT NULL REFERENCES tasks(idx),"
+    "  method TEXT NOT NULL, config_json TEXT NOT NULL, actions TEXT NOT NULL,"
+    "  seed INTEGER NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN"
+    "    ('pending','running','done','diverged','invalid','failed')),"
+    "  valid_acc REAL, test_acc REAL, loss REAL, steps INTEGER,"
+    "  queued_at REAL NOT NULL, started_at REAL, finished_at REAL, train_seconds REAL,"
+    "  worker INTEGER, error TEXT, update_seq INTEGER UNIQUE);"
+    "CREATE INDEX trials_task ON trials(task, id);"
+    "CREATE TABLE checkpoints ("
+    "  id INTEGER PRIMARY KEY, after_seq INTEGER NOT NULL, created REAL NOT NULL,"
+    "  blob BLOB NOT NULL);"
+    "CREATE TABLE baselines ("
+    "  checkpoint INTEGER NOT NULL REFERENCES checkpoints(id) ON DELETE CASCADE,"
+    "  task INTEGER NOT NULL REFERENCES tasks(idx), baseline REAL, sigma REAL,"
+    "  PRIMARY KEY (checkpoint, task));";
+
+/* Checks the file is a taml study this build can read, creating the schema
+ * in a new empty file. */
+static int check_or_init_schema(taml_store *s, taml_err *err)
+{
+    int64_t app = 0, ver = 0, n_objects = 0;
+    int rc = query_i64(s, "PRAGMA application_id", &app, err);
+    if (rc) return taml_err_prefix(err, "not a taml study (not an SQLite database, or damaged)");
+    if ((rc = query_i64(s, "PRAGMA user_version", &ver, err))) return rc;
+    if ((rc = query_i64(s, "SELECT count(*) FROM sqlite_master", &n_objects, err))) return rc;
+    if (app == 0 && ver == 0 && n_objects == 0) {
+        if (s->readonly)
+            return taml_err_set(err, TAML_ENOTFOUND, "%s: empty file, no study in it", s->path);
+        char pragma[128];
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
+                 TAML_STORE_APP_ID, TAML_STORE_SCHEMA);
+        if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err))) return rc;
+        if ((rc = exec_sql(s, schema_sql, err)) || (rc = exec_sql(s, pragma, err))) {
+            exec_sql(s, "ROLLBACK", NULL);
+            return rc;
+        }
+        return exec_sql(s, "COMMIT", err);
+    }
+    if (app != TAML_STORE_APP_ID)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s: an SQLite database, but not a taml study (application id %#llx, "
+                            "expected %#x)",
+                            s->path, (unsigned long long)app, TAML_STORE_APP_ID);
+    if (ver > TAML_STORE_SCHEMA)
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: made by a newer taml (study schema %lld; this taml reads up to "
+                            "%d): upgrade taml to open it",
+                            s->path, (long long)ver, TAML_STORE_SCHEMA);
+    if (ver < 1)
+        return taml_err_set(err, TAML_EFORMAT, "%s: taml study with no schema version", s->path);
+    return TAML_OK;
+}
+
+int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err)
+{
+    *out = NULL;
+    taml_store *s = taml_calloc(1, sizeof *s);
+    s->path = taml_strdup(path);
+    s->readonly = (flags & TAML_STORE_READONLY) != 0;
+    int oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+    if (!s->readonly && (flags & TAML_STORE_CREATE)) oflags |= SQLITE_OPEN_CREATE;
+    oflags |= SQLITE_OPEN_NOMUTEX; /* one connection per thread; the store is not shared */
+    int rc = TAML_OK;
+    if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
+        if (!s->db) {
+            rc = taml_err_set(err, TAML_EDB, "%s: cannot open: out of memory", path);
+        } else {
+            int code = sqlite3_errcode(s->db);
+            rc = taml_err_set(err, code == SQLITE_CANTOPEN ? TAML_ENOTFOUND : TAML_EDB,
+                              "%s: cannot open study: %s", path, sqlite3_errmsg(s->db));
+        }
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, 10000);
+    if ((rc = check_or_init_schema(s, err))) goto fail;
+    if (!s->readonly && (rc = exec_sql(s, "PRAGMA journal_mode = WAL", err))) goto fail;
+    if ((rc = exec_sql(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", err)))
+        goto fail;
+    *out = s;
+    return TAML_OK;
+fail:
+    taml_store_close(s);
+    return rc;
+}
+
+void taml_store_close(taml_store *s)
+{
+    if (!s) return;
+    if (s->db) sqlite3_close(s->db); /* every statement is finalized by its user */
+    free(s->path);
+    free(s);
+}
+
+const char *taml_store_path(const taml_store *s)
+{
+    return s->path;
+}
+
+int taml_store_begin(taml_store *s, taml_err *err)
+{
+    if (s->depth++ > 0) return TAML_OK;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+    if (rc) s->depth = 0;
+    return rc;
+}
+
+int taml_store_commit(taml_store *s, taml_err *err)
+{
+    TAML_ASSERT(s->depth > 0);
+    if (--s->depth > 0) return TAML_OK;
+    int rc = exec_sql(s, "COMMIT", err);
+    if (rc) exec_sql(s, "ROLLBACK", NULL);
+    return rc;
+}
+
+void taml_store_rollback(taml_store *s)
+{
+    if (s->depth == 0) return;
+    s->depth = 0;
+    exec_sql(s, "ROLLBACK", NULL);
+}
+
+int taml_store_has_study(taml_store *s)
+{
+    int64_t n = 0;
+    if (query_i64(s, "SELECT count(*) FROM study", &n, NULL)) return 0;
+    return n > 0;
+}
+
+/* ------------------------------------------------------------------ study */
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? taml_strdup((const char *)t) : NULL;
+}
+
+void taml_study_deinit(taml_study *s)
+{
+    if (!s) return;
+    free(s->method);
+    free(s->space_json);
+    free(s->space_fingerprint);
+    free(s->options_json);
+    free(s->taml_version);
+    for (int32_t i = 0; i < s->n_tasks; i++) {
+        if (s->task_names) free(s->task_names[i]);
+        if (s->task_dirs) free(s->task_dirs[i]);
+    }
+    free(s->task_names);
+    free(s->task_dirs);
+    memset(s, 0, sizeof *s);
+}
+
+int taml_store_create(taml_store *s, const taml_study *study, taml_err *err)
+{
+    TAML_ASSERT(study->method && study->space_json && study->space_fingerprint);
+    sqlite3_stmt *st = NULL;
+    int rc = taml_store_begin(s, err);
+    if (rc) return rc;
+    if (taml_store_has_study(s)) {
+        rc = taml_err_set(err, TAML_EINVAL, "%s: already holds a study", s->path);
+        goto out;
+    }
+    if ((rc = prepare(s, &st,
+                      "INSERT INTO study (id, method, seed, space_json, space_fingerprint,"
+                      " trials_per_task, options_json, taml_version, created)"
+                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      err)))
+        goto out;
+    sqlite3_bind_text(st, 1, study->method, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)study->seed);
+    sqlite3_bind_text(st, 3, study->space_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, study->space_fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, study->trials_per_task);
+    sqlite3_bind_text(st, 6, study->options_json ? study->options_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, study->taml_version ? study->taml_version : "", -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 8, taml_store_now());
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_fail(s, err, "writing the study settings");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prepare(s, &st, "INSERT INTO tasks (idx, name, dir) VALUES (?, ?, ?)", err)))
+        goto out;
+    for (int32_t i = 0; i < study->n_tasks; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_text(st, 2, study->task_names[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, study->task_dirs ? study->task_dirs[i] : "", -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = ((sqlite3_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+                     ? taml_err_set(err, TAML_EINVAL, "%s: task name '%s' given twice", s->path,
+                                    study->task_names[i])
+                     : db_fail(s, err, "writing the task list");
+            goto out;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    if (rc) {
+        taml_store_rollback(s);
+        return rc;
+    }
+    return taml_store_commit(s, err);
+}
+
+int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
+                     " options_json, taml_version, created FROM study WHERE id = 1",
+                     err);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study yet", s->path)
+                                 : db_fail(s, err, "reading the study settings");
+        goto out;
+    }
+    out->method = col_strdup(st, 0);
+    out->seed = (uint64_t)sqlite3_column_int64(st, 1);
+    out->space_json = col_strdup(st, 2);
+    out->space_fingerprint = col_strdup(st, 3);
+    out->trials_per_task = sqlite3_column_int(st, 4);
+    out->options_json = col_strdup(st, 5);
+    out->taml_version = col_strdup(st, 6);
+    out->created = sqlite3_column_double(st, 7);
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prepare(s, &st, "SELECT idx, name, dir FROM tasks ORDER BY idx", err))) goto out;
+    int32_t cap = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int32_t idx = sqlite3_column_int(st, 0);
+        if (idx != out->n_tasks) {
+            rc = taml_err_set(err, TAML_ECORRUPT, "%s: task indices are not 0..n-1", s->path);
+            goto out;
+        }
+        if (out->n_tasks == cap) {
+            cap = cap ? 2 * cap : 8;
+            out->task_names = taml_realloc(out->task_names, (size_t)cap * sizeof(char *));
+            out->task_dirs = taml_realloc(out->task_dirs, (size_t)cap * sizeof(char *));
+        }
+        out->task_names[out->n_tasks] = col_strdup(st, 1);
+        out->task_dirs[out->n_tasks] = col_strdup(st, 2);
+        out->n_tasks++;
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, err, "reading the task list");
+out:
+    sqlite3_finalize(st);
+    if (rc) taml_study_deinit(out);
+    return rc;
+}
+
+/* ----------------------------------------------------------------- trials */
+
+/* Actions are stored as a JSON array of integers: readable with the sqlite3
+ * shell and easy to parse. */
+static char *actions_text(const int32_t *a, int32_t n)
+{
+    size_t cap = 2 + (size_t)n * 12, len = 0;
+    char *s = taml_malloc(cap);
+    s[len++] = '[';
+    for (int32_t i = 0; i < n; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%d", i ? "," : "", (int)a[i]);
+    s[len++] = ']';
+    s[len] = '\0';
+    return s;
+}
+
+static int parse_actions(const char *txt, int32_t **a, int32_t *n)
+{
+    *a = NULL;
+    *n = 0;
+    if (!txt || *txt != '[') return -1;
+    const char *p = txt + 1;
+    int32_t cap = 0;
+    while (*p && *p != ']') {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) goto bad;
+        if (*n == cap) *a = taml_realloc(*a, (size_t)(cap = cap ? 2 * cap : 16) * sizeof(int32_t));
+        (*a)[(*n)++] = (int32_t)v;
+        p = end;
+        if (*p == ',') p++;
+    }
+    if (*p != ']') goto bad;
+    return 0;
+bad:
+    free(*a);
+    *a = NULL;
+    *n = 0;
+    return -1;
+}
+
+int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "INSERT INTO trials (task, method, config_json, actions, seed, state,"
+                     " queued_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+                     err);
+    if (rc) return rc;
+    char *acts = actions_text(t->actions, t->n_actions);
+    t->queued_at = taml_store_now();
+    sqlite3_bind_int(st, 1, t->task);
+    sqlite3_bind_text(st, 2, t->method ? t->method : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->config_json ? t->config_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, acts, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)t->seed);
+    sqlite3_bind_double(st, 6, t->queued_at);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+                 ? taml_err_set(err, TAML_EINVAL, "%s: no task with index %d", s->path, (int)t->task)
+                 : db_fail(s, err, "adding a trial");
+    } else {
+        t->id = sqlite3_last_insert_rowid(s->db);
+        t->state = TAML_TRIAL_PENDING;
+    }
+    free(acts);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The state of trial id, or a negative status. */
+static int trial_state(taml_store *s, int64_t id, taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "SELECT state FROM trials WHERE id = ?", err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = taml_trial_state_parse((const char *)sqlite3_column_text(st, 0));
+    else if (step == SQLITE_DONE)
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no trial %lld", s->path, (long long)id);
+    else
+        rc = db_fail(s, err, "reading a trial's state");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Explains why an UPDATE guarded by "state = from" changed nothing. */
+static int refused_transition(taml_store *s, int64_t id, taml_trial_state to, taml_err *err)
+{
+    int cur = trial_state(s, id, err);
+    if (cur < 0) return cur;
+    return taml_err_set(err, TAML_EINVAL, "%s: trial %lld is %s and cannot become %s", s->path,
+                        (long long)id, taml_trial_state_name((taml_trial_state)cur),
+                        taml_trial_state_name(to));
+}
+
+int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "UPDATE trials SET state = 'running', started_at = ?, worker = ?"
+                     " WHERE id = ? AND state = 'pending'",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_double(st, 1, taml_store_now());
+    sqlite3_bind_int(st, 2, worker);
+    sqlite3_bind_int64(st, 3, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_fail(s, err, "starting a trial");
+    else if (sqlite3_changes(s->db) != 1)
+        rc = refused_transition(s, id, TAML_TRIAL_RUNNING, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v))
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err)
+{
+    TAML_ASSERT(taml_trial_state_final(r->state));
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
+                     " steps = ?, train_seconds = ?, error = ?, update_seq = ?, finished_at = ?"
+                     " WHERE id = ? AND state = 'running'",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, taml_trial_state_name(r->state), -1, SQLITE_STATIC);
+    bind_real_or_null(st, 2, r->valid_acc);
+    bind_real_or_null(st, 3, r->test_acc);
+    /* A diverged trial's loss is not finite: keep it as NULL, its state says why. */
+    bind_real_or_null(st, 4, r->loss);
+    sqlite3_bind_int64(st, 5, r->steps);
+    bind_real_or_null(st, 6, r->train_seconds);
+    if (r->error)
+        sqlite3_bind_text(st, 7, r->error, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    if (r->update_seq > 0)
+        sqlite3_bind_int64(st, 8, r->update_seq);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_double(st, 9, taml_store_now());
+    sqlite3_bind_int64(st, 10, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_fail(s, err, "finishing a trial");
+    else if (sqlite3_changes(s->db) != 1)
+        rc = refused_transition(s, id, r->state, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err)
+{
+    TAML_ASSERT(seq > 0);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "UPDATE trials SET update_seq = ? WHERE id = ? AND update_seq IS NULL"
+                     " AND state IN ('done','diverged','invalid','failed')",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_fail(s, err, "recording a controller update");
+    else if (sqlite3_changes(s->db) != 1)
+        rc = taml_err_set(err, TAML_EINVAL,
+                          "%s: trial %lld is not finished or its update was already recorded",
+                          s->path, (long long)id);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
+{
+    int rc = exec_sql(s,
+                      "UPDATE trials SET state = 'pending', started_at = NULL, worker = NULL"
+                      " WHERE state = 'running'",
+                      err);
+    if (n) *n = rc ? 0 : sqlite3_changes(s->db);
+    return rc;
+}
+
+#define TRIAL_COLUMNS                                                                          \
+    "id, task, method, config_json, actions, seed, state, valid_acc, test_acc, loss, steps,"   \
+    " queued_at, started_at, finished_at, train_seconds, worker, error, update_seq"
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Reads the row under st into t; strings are heap copies. */
+static int read_trial(taml_store *s, sqlite3_stmt *st, taml_trial *t, taml_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->id = sqlite3_column_int64(st, 0);
+    t->task = sqlite3_column_int(st, 1);
+    t->method = col_strdup(st, 2);
+    t->config_json = col_strdup(st, 3);
+    if (parse_actions((const char *)sqlite3_column_text(st, 4), &t->actions, &t->n_actions)) {
+        taml_trial_deinit(t);
+        return taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld: actions are not a list of integers",
+                            s->path, (long long)sqlite3_column_int64(st, 0));
+    }
+    t->seed = (uint64_t)sqlite3_column_int64(st, 5);
+    int state = taml_trial_state_parse((const char *)sqlite3_column_text(st, 6));
+    TAML_ASSERT(state >= 0); /* the CHECK constraint admits only known states */
+    t->state = (taml_trial_state)state;
+    t->valid_acc = col_real(st, 7);
+    t->test_acc = col_real(st, 8);
+    t->loss = col_real(st, 9);
+    t->steps = sqlite3_column_int64(st, 10);
+    t->queued_at = sqlite3_column_double(st, 11);
+    t->started_at = sqlite3_column_double(st, 12);
+    t->finished_at = sqlite3_column_double(st, 13);
+    t->train_seconds = col_real(st, 14);
+    t->worker = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 15);
+    t->error = col_strdup(st, 16);
+    t->update_seq = sqlite3_column_int64(st, 17);
+    return TAML_OK;
+}
+
+void taml_trial_deinit(taml_trial *t)
+{
+    if (!t) return;
+    free(t->method);
+    free(t->config_json);
+    free(t->actions);
+    free(t->error);
+    memset(t, 0, sizeof *t);
+}
+
+int taml_store_trial_get(taml_store *s, int64_t id, taml_trial *out, taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "SELECT " TRIAL_COLUMNS " FROM trials WHERE id = ?", err);
+    if (rc) return rc;
+    sqlite3_bind_int64(st, 1, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = read_trial(s, st, out, err);
+    else if (step == SQLITE_DONE)
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no trial %lld", s->path, (long long)id);
+    else
+        rc = db_fail(s, err, "reading a trial");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int64_t taml_store_count(taml_store *s, int state, int32_t task, taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "SELECT count(*) FROM trials WHERE (?1 IS NULL OR state = ?1)"
+                     " AND (?2 < 0 OR task = ?2)",
+                     err);
+    if (rc) return rc;
+    if (state >= 0)
+        sqlite3_bind_text(st, 1, taml_trial_state_name((taml_trial_state)state), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 1);
+    sqlite3_bind_int(st, 2, task);
+    int64_t n;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    else
+        n = db_fail(s, err, "counting trials");
+    sqlite3_finalize(st);
+    return n;
+}
+
+int64_t taml_store_last_seq(taml_store *s, taml_err *err)
+{
+    int64_t n = 0;
+    int rc = query_i64(s, "SELECT coalesce(max(update_seq), 0) FROM trials", &n, err);
+    return rc ? rc : n;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blob, size_t size,
+                               int32_t n_tasks, const double *baseline, const double *sigma,
+                               taml_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = taml_store_begin(s, err);
+    if (rc) return rc;
+    if ((rc = prepare(s, &st,
+                      "INSERT INTO checkpoints (after_seq, created, blob) VALUES (?, ?, ?)", err)))
+        goto out;
+    sqlite3_bind_int64(st, 1, after_seq);
+    sqlite3_bind_double(st, 2, taml_store_now());
+    sqlite3_bind_blob64(st, 3, blob, size, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_fail(s, err, "saving a controller checkpoint");
+        goto out;
+    }
+    int64_t ck = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    st = NULL;
+    /* Only the newest checkpoint is needed to resume; older blobs would make
+     * the file grow by a controller per checkpoint. Their baselines go with
+     * them (ON DELETE CASCADE). */
+    if ((rc = prepare(s, &st, "DELETE FROM checkpoints WHERE id < ?", err))) goto out;
+    sqlite3_bind_int64(st, 1, ck);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_fail(s, err, "dropping old checkpoints");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (baseline || sigma) {
+        if ((rc = prepare(s, &st,
+                          "INSERT INTO baselines (checkpoint, task, baseline, sigma)"
+                          " VALUES (?, ?, ?, ?)",
+                          err)))
+            goto out;
+        for (int32_t i = 0; i < n_tasks; i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_int64(st, 1, ck);
+            sqlite3_bind_int(st, 2, i);
+            bind_real_or_null(st, 3, baseline ? baseline[i] : NAN);
+            bind_real_or_null(st, 4, sigma ? sigma[i] : NAN);
+            if (sqlite3_step(st) != SQLITE_DONE) {
+                rc = db_fail(s, err, "saving the reward baselines");
+                goto out;
+            }
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    if (rc) {
+        taml_store_rollback(s);
+        return rc;
+    }
+    return taml_store_commit(s, err);
+}
+
+int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
+                               taml_err *err)
+{
+    *blob = NULL;
+    *size = 0;
+    *after_seq = 0;
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "SELECT after_seq, blob FROM checkpoints ORDER BY id DESC LIMIT 1",
+                     err);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *after_seq = sqlite3_column_int64(st, 0);
+        const void *b = sqlite3_column_blob(st, 1);
+        int n = sqlite3_column_bytes(st, 1);
+        *blob = taml_malloc(n > 0 ? (size_t)n : 1);
+        if (n > 0) memcpy(*blob, b, (size_t)n);
+        *size = (size_t)n;
+        rc = 1;
+    } else if (step == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = db_fail(s, err, "reading the last checkpoint");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* -------------------------------------------------------------- iterating */
+
+int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_iter **out,
+                        taml_err *err)
+{
+    *out = NULL;
+    taml_store_iter *it = taml_calloc(1, sizeof *it);
+    it->s = s;
+    const char *sql = order == TAML_ITER_BY_SEQ
+                          ? "SELECT " TRIAL_COLUMNS " FROM trials WHERE update_seq > ?"
+                            " ORDER BY update_seq"
+                          : "SELECT " TRIAL_COLUMNS " FROM trials ORDER BY id";
+    int rc = prepare(s, &it->st, sql, err);
+    if (rc) {
+        free(it);
+        return rc;
+    }
+    if (order == TAML_ITER_BY_SEQ) sqlite3_bind_int64(it->st, 1, after_seq);
+    *out = it;
+    return TAML_OK;
+}
+
+int taml_store_iter_next(taml_store_iter *it, taml_trial *t, taml_err *err)
+{
+    taml_trial_deinit(&it->cur);
+    int step = sqlite3_step(it->st);
+    if (step == SQLITE_DONE) {
+        memset(t, 0, sizeof *t);
+        return 0;
+    }
+    if (step != SQLITE_ROW) return db_fail(it->s, err, "reading trials");
+    int rc = read_trial(it->s, it->st, &it->cur, err);
+    if (rc) return rc;
+    *t = it->cur;
+    return 1;
+}
+
+void taml_store_iter_free(taml_store_iter *it)
+{
+    if (!it) return;
+    taml_trial_deinit(&it->cur);
+    sqlite3_finalize(it->st);
+    free(it);
+}
