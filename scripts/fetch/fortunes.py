@@ -162,7 +162,8 @@ def langid_task(out_dir, name):
             notes.append(f"{lang}: {LANGID_CAP} of {len(texts)} distinct fortunes drawn")
             texts = sorted(random.Random(common.SEED).sample(texts, LANGID_CAP))
         rows += [(lang, t) for t in texts]
-    notes.append("pt is Brazilian Portuguese (fortunes-br); cs leaves out the Slovak klasik-sk file")
-    return common.write_task(out_dir, name, rows, language="cs,de,en,eo,es,it,pl,pt",
+    notes.append("languages (mul): cs, de, en, eo, es, it, pl, pt; pt is Brazilian Portuguese "
+                 "(fortunes-br); cs leaves out the Slovak klasik-sk file")
+    return common.write_task(out_dir, name, rows, language="mul",
                              source="Debian fortune packages of 8 languages: fortune -> language",
                              license="; ".join(lics), sources=sources, notes=notes)
