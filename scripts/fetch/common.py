@@ -31,7 +31,10 @@ def log(msg):
 
 
 def run(cmd, cwd=None):
-    r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise SystemExit(f"fetch: {cmd[0]} not found; `scripts/setup fetch` installs what the fetchers need")
     if r.returncode != 0:
         raise SystemExit(f"fetch: {' '.join(cmd)} failed:\n{r.stderr.decode(errors='replace')}")
     return r.stdout.decode(errors="replace")

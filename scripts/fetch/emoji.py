@@ -29,7 +29,7 @@ def write(out_dir, name, lang, language):
     common.write_task(
         out_dir, name, rows, language=language,
         source=f"npm {version} ({lang}/data.json: Unicode CLDR annotations)",
-        license="MIT (emojibase-data); annotations from Unicode CLDR (Unicode license)",
+        license="MIT + Unicode-3.0 (emojibase-data; its annotations come from Unicode CLDR)",
         sources=[f"npm {version}"],
         notes=["text: the emoji's name, then its keywords; the emoji itself and its skin-tone variants left out",
                f"{ungrouped} emojis without a group (regional indicators) left out",

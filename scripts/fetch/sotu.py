@@ -65,7 +65,7 @@ def write(out_dir, name, field):
     common.write_task(
         out_dir, name, rows, language="en",
         source=f"npm {version} (State of the Union addresses 1790-2018, American Presidency Project)",
-        license="PDDL-1.0 (database), CC0-1.0 (contents), Apache-2.0 (package); see the package LICENSE",
+        license="PDDL-1.0 + CC0-1.0 (data: database, contents); Apache-2.0 (package code)",
         sources=[f"npm {version}"],
         notes=[f"{addresses} addresses cut into passages of whole sentences up to {PASSAGE} characters "
                f"(a longer sentence is a passage alone; an address's last passage under {MIN_TAIL} characters dropped)",
