@@ -11,6 +11,9 @@
 /* argv[0] is the command name ("data", "train", ...). Add one line here and
  * one line in main.c's table per command. */
 
+/* `taml data info|...`: task directories (src/cli/data.c). */
+int taml_cmd_data(int argc, char **argv);
+
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 /* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */

@@ -37,7 +37,9 @@ typedef struct taml_task {
     taml_task_kind kind;
 
     int32_t n_classes;
-    char **class_names; /* (n_classes) labels, sorted by byte order */
+    char **class_names; /* (n_classes) text: labels sorted by byte order; image: the
+                         * label values present, in numeric order, as decimal
+                         * strings or their classes.txt names */
     int32_t n;          /* examples in all splits */
     int32_t n_split[3]; /* examples in train, valid, test (rows in that order) */
     int32_t *label;     /* (n) class index of each row */
@@ -52,10 +54,22 @@ typedef struct taml_task {
     int32_t n_wide;        /* wide-tower features */
     int32_t *wide_of_word; /* (n_words) wide feature id of a dictionary word, or -1 */
     int64_t text_bytes;    /* bytes of text read (for throughput figures) */
+    char *word_chars;      /* the NUL-terminated words, back to back (words[i] points in) */
 
     /* Image tasks: one byte per pixel and channel, row-major. */
     int32_t height, width, channels;
     uint8_t *pixels; /* (n, height * width * channels) */
+
+    /* Every key=value pair of meta.txt, in file order (name, language,
+     * source, license are also copied to the fields above). */
+    int32_t n_meta;
+    char **meta_key, **meta_value; /* (n_meta) */
+
+    /* Wall-clock seconds of the load's phases: reading (and gunzipping) the
+     * files, checking lines (tabs, labels, UTF-8), tokenising the texts into
+     * the dictionary (with its hash lookups). */
+    double seconds_read, seconds_check, seconds_tokenise;
+    int32_t wide_min_count, wide_max; /* the options the wide vocabulary was built with */
 } taml_task;
 
 /* Default options (min count 1, cap 1<<20: every train token, like the
@@ -63,7 +77,18 @@ typedef struct taml_task {
 taml_task_opts taml_task_default_opts(void);
 
 /* Loads the task in directory dir. opts may be NULL (defaults). On failure
- * *out is NULL and err names the file, the line and what was expected. */
+ * *out is NULL and err names the file, the line and what was expected:
+ * TAML_ENOTFOUND for a missing directory or missing task files, TAML_EIO for
+ * unreadable files, TAML_EFORMAT for malformed content (no TAB, empty label,
+ * invalid UTF-8, bad IDX header, sizes that disagree, truncated gzip), and
+ * TAML_EINVAL for well-formed input that cannot make a task (an empty file or
+ * split, a single class, bad options).
+ *
+ * Wide vocabulary: the train-split tokens seen at least wide_min_count times
+ * (occurrences, not documents); when more than wide_max qualify, the
+ * wide_max most frequent (ties: first seen). Wide ids follow dictionary
+ * order, so with the defaults wide id == dictionary id for every train word
+ * (train rows come first, so their words take the first dictionary ids). */
 int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts, taml_err *err);
 void taml_task_free(taml_task *t);
 
@@ -71,5 +96,14 @@ void taml_task_free(taml_task *t);
 double taml_task_majority_share(const taml_task *t);
 /* Index of the most frequent class of the train split (ties: lowest index). */
 int32_t taml_task_majority_class(const taml_task *t);
+
+/* The meta.txt value of key, or NULL when meta.txt has no such key. */
+const char *taml_task_meta(const taml_task *t, const char *key);
+
+/* Mean number of tokens per text over all rows (0 for image tasks). */
+double taml_task_mean_tokens(const taml_task *t);
+
+/* "text" or "image". */
+const char *taml_task_kind_name(taml_task_kind kind);
 
 #endif

@@ -4,19 +4,41 @@
  * and N*) of the lower-cased text; everything else separates tokens. A
  * module's words go through the same function, so a task token and a module
  * word match when they are equal bytes. Full rules: README "Tokeniser".
+ *
+ * The rule is the reference implementation's (Python: text.lower(), then the
+ * runs of str.isalnum() characters). The one deliberate difference:
+ * lower-casing is utf8proc's simple mapping, so U+0130 (capital I with dot)
+ * becomes "i" where Python writes "i" + U+0307 and so splits the word.
+ * Python's final-sigma rule (capital sigma at a word's end becomes U+03C2) is
+ * followed.
  */
 #ifndef TAML_DATA_TOKENISE_H
 #define TAML_DATA_TOKENISE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Called once per token; tok is lower-cased UTF-8, not NUL-terminated. */
 typedef void (*taml_token_fn)(const char *tok, size_t len, void *ctx);
 
 /* Tokenises len bytes of UTF-8 text (invalid sequences act as separators;
  * the task loader rejects invalid UTF-8 before this is called). Returns the
- * number of tokens emitted. Thread-safe, no allocation beyond a small
- * per-call buffer. */
+ * number of tokens emitted. Thread-safe. No allocation, except for a token
+ * that lower-casing changes and that is longer than 64 bytes: its
+ * lower-cased copy goes to a heap buffer freed before returning. */
 size_t taml_tokenise(const char *text, size_t len, taml_token_fn emit, void *ctx);
+
+/* Offset of the first byte of s[0..len) that is not part of a well-formed
+ * UTF-8 sequence (overlong forms, surrogates and code points above U+10FFFF
+ * are ill-formed), or len when all of it is valid. */
+size_t taml_utf8_check(const char *s, size_t len);
+
+/* Decodes the well-formed UTF-8 sequence at s[0..len) into *cp and returns
+ * its byte length (1..4), or 0 when the bytes there are ill-formed or cut. */
+int taml_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
+
+/* 1 when code point cp is part of tokens (after lower-casing): its Unicode
+ * general category is a letter (Lu Ll Lt Lm Lo) or a number (Nd Nl No). */
+int taml_tokenise_is_word_char(int32_t cp);
 
 #endif

@@ -1,0 +1,198 @@
+/* cli/data.c - `taml data SUBCOMMAND ...`: working with task directories.
+ *
+ * Subcommands live in one table below; a subcommand implemented in another
+ * file (e.g. `fetch` and `list` in data_fetch.c, declared in cli.h) is added
+ * with one line there.
+ */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/util.h"
+#include "data/task.h"
+
+static const char info_usage[] =
+    "usage: taml data info DIR [--json] [--time] [--wide-min-count N] [--wide-max N]\n"
+    "  Loads the task in DIR and prints its summary: examples per split, classes,\n"
+    "  majority-class share, vocabulary sizes, mean tokens per text, language.\n"
+    "  --json            one JSON object instead of text\n"
+    "  --time            also the load's phases and the tokenising throughput (MB/s)\n"
+    "  --wide-min-count N  train-token count for the wide vocabulary (default 1)\n"
+    "  --wide-max N      cap on the wide vocabulary (default 1048576)\n";
+
+static int parse_int(const char *s, long lo, long hi, long *v)
+{
+    char *end;
+    long x = strtol(s, &end, 10);
+    if (!*s || *end || x < lo || x > hi) return -1;
+    *v = x;
+    return 0;
+}
+
+static double mb_per_s(int64_t bytes, double seconds)
+{
+    return seconds > 0 ? (double)bytes / 1e6 / seconds : 0.0;
+}
+
+static void print_json(const taml_task *t, double load_s, int timing)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", t->name);
+    cJSON_AddStringToObject(o, "dir", t->dir);
+    cJSON_AddStringToObject(o, "kind", taml_task_kind_name(t->kind));
+    cJSON_AddNumberToObject(o, "examples", t->n);
+    cJSON_AddNumberToObject(o, "train", t->n_split[TAML_TRAIN]);
+    cJSON_AddNumberToObject(o, "valid", t->n_split[TAML_VALID]);
+    cJSON_AddNumberToObject(o, "test", t->n_split[TAML_TEST]);
+    cJSON_AddNumberToObject(o, "classes", t->n_classes);
+    cJSON *names = cJSON_AddArrayToObject(o, "class_names");
+    for (int32_t c = 0; c < t->n_classes; c++) cJSON_AddItemToArray(names, cJSON_CreateString(t->class_names[c]));
+    cJSON_AddNumberToObject(o, "majority_share", taml_task_majority_share(t));
+    cJSON_AddStringToObject(o, "majority_class", t->class_names[taml_task_majority_class(t)]);
+    if (t->kind == TAML_TASK_TEXT) {
+        cJSON_AddNumberToObject(o, "dictionary", t->n_words);
+        cJSON_AddNumberToObject(o, "wide_vocabulary", t->n_wide);
+        cJSON_AddNumberToObject(o, "wide_min_count", t->wide_min_count);
+        cJSON_AddNumberToObject(o, "wide_max", t->wide_max);
+        cJSON_AddNumberToObject(o, "mean_tokens", taml_task_mean_tokens(t));
+        cJSON_AddNumberToObject(o, "tokens", (double)t->tok_off[t->n]);
+        cJSON_AddNumberToObject(o, "text_bytes", (double)t->text_bytes);
+    } else {
+        cJSON_AddNumberToObject(o, "height", t->height);
+        cJSON_AddNumberToObject(o, "width", t->width);
+        cJSON_AddNumberToObject(o, "channels", t->channels);
+    }
+    cJSON_AddStringToObject(o, "language", t->language);
+    cJSON_AddStringToObject(o, "source", t->source);
+    cJSON_AddStringToObject(o, "license", t->license);
+    cJSON_AddNumberToObject(o, "load_seconds", load_s);
+    if (timing) {
+        cJSON_AddNumberToObject(o, "read_seconds", t->seconds_read);
+        cJSON_AddNumberToObject(o, "check_seconds", t->seconds_check);
+        cJSON_AddNumberToObject(o, "tokenise_seconds", t->seconds_tokenise);
+        cJSON_AddNumberToObject(o, "tokenise_mb_per_s", mb_per_s(t->text_bytes, t->seconds_tokenise));
+        cJSON_AddNumberToObject(o, "load_mb_per_s", mb_per_s(t->text_bytes, load_s));
+    }
+    char *s = cJSON_Print(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+static void print_text(const taml_task *t, double load_s, int timing)
+{
+    int32_t maj = taml_task_majority_class(t);
+    printf("name          %s\n", t->name);
+    printf("dir           %s\n", t->dir);
+    if (t->kind == TAML_TASK_TEXT)
+        printf("kind          text\n");
+    else
+        printf("kind          image (%dx%d, %d channel%s)\n", t->height, t->width, t->channels,
+               t->channels == 1 ? "" : "s");
+    printf("examples      %d (train %d, valid %d, test %d)\n", t->n, t->n_split[TAML_TRAIN],
+           t->n_split[TAML_VALID], t->n_split[TAML_TEST]);
+    printf("classes       %d\n", t->n_classes);
+    printf("majority      %.4f of train (class '%s')\n", taml_task_majority_share(t), t->class_names[maj]);
+    if (t->kind == TAML_TASK_TEXT) {
+        printf("dictionary    %d words (all splits)\n", t->n_words);
+        printf("wide vocab    %d features (train words, min count %d, cap %d)\n", t->n_wide, t->wide_min_count,
+               t->wide_max);
+        printf("tokens/text   %.1f (mean, all splits)\n", taml_task_mean_tokens(t));
+    }
+    printf("language      %s\n", t->language[0] ? t->language : "-");
+    printf("source        %s\n", t->source[0] ? t->source : "-");
+    printf("license       %s\n", t->license[0] ? t->license : "-");
+    printf("load time     %.3f s\n", load_s);
+    if (timing) {
+        printf("  read        %.3f s\n", t->seconds_read);
+        if (t->kind == TAML_TASK_TEXT) {
+            printf("  check       %.3f s (lines, labels, UTF-8)\n", t->seconds_check);
+            printf("  tokenise    %.3f s: %.1f MB/s over %.1f MB of text (into the dictionary)\n",
+                   t->seconds_tokenise, mb_per_s(t->text_bytes, t->seconds_tokenise),
+                   (double)t->text_bytes / 1e6);
+            printf("  whole load  %.1f MB/s of text\n", mb_per_s(t->text_bytes, load_s));
+        }
+    }
+}
+
+static int data_info(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int json = 0, timing = 0;
+    taml_task_opts opts = taml_task_default_opts();
+    for (int i = 1; i < argc; i++) {
+        long v;
+        if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--time")) {
+            timing = 1;
+        } else if (!strcmp(argv[i], "--wide-min-count") || !strcmp(argv[i], "--wide-max")) {
+            int is_max = !strcmp(argv[i], "--wide-max");
+            if (i + 1 >= argc || parse_int(argv[i + 1], is_max ? 0 : 1, 0x7fffffff, &v) < 0)
+                return taml_cli_usage(info_usage, "data info: %s needs an integer >= %d", argv[i],
+                                      is_max ? 0 : 1);
+            if (is_max)
+                opts.wide_max = (int32_t)v;
+            else
+                opts.wide_min_count = (int32_t)v;
+            i++;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(info_usage, stdout);
+            return 0;
+        } else if (argv[i][0] == '-') {
+            return taml_cli_usage(info_usage, "data info: unknown option '%s'", argv[i]);
+        } else if (dir) {
+            return taml_cli_usage(info_usage, "data info: one DIR only ('%s' and '%s')", dir, argv[i]);
+        } else {
+            dir = argv[i];
+        }
+    }
+    if (!dir) return taml_cli_usage(info_usage, "data info: DIR missing");
+    taml_err err;
+    taml_err_clear(&err);
+    taml_task *t = NULL;
+    double t0 = taml_now();
+    if (taml_task_load(&t, dir, &opts, &err) < 0) return taml_cli_fail(&err);
+    double load_s = taml_now() - t0;
+    if (json)
+        print_json(t, load_s, timing);
+    else
+        print_text(t, load_s, timing);
+    taml_task_free(t);
+    return 0;
+}
+
+/* The subcommands of `taml data`. Add a row per subcommand. */
+static const struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+    const char *summary;
+} subcommands[] = {
+    {"info", data_info, "DIR [--json] [--time]  load a task and print its summary"},
+};
+
+static void data_usage(FILE *out)
+{
+    fprintf(out, "usage: taml data SUBCOMMAND [ARGS...]\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        fprintf(out, "  %-6s %s\n", subcommands[i].name, subcommands[i].summary);
+}
+
+int taml_cmd_data(int argc, char **argv)
+{
+    if (argc < 2) {
+        data_usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        data_usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
+        if (!strcmp(argv[1], subcommands[i].name)) return subcommands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "taml data: unknown subcommand '%s'\n", argv[1]);
+    data_usage(stderr);
+    return 2;
+}
