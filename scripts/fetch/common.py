@@ -83,7 +83,10 @@ def debian_license(root, name, fallback=None, path=None):
     caller summarised by hand from that file (an error when missing)."""
     import fnmatch
     f = os.path.join(root, "usr", "share", "doc", name, "copyright")
-    text = open(f, encoding="utf-8", errors="replace").read() if os.path.exists(f) else ""
+    text = ""
+    if os.path.exists(f):
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
     if not text.startswith("Format:"):
         if fallback is None:
             raise SystemExit(f"fetch: {f}: not a machine-readable copyright file; give a fallback licence")
