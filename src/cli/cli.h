@@ -13,6 +13,9 @@
 
 /* `taml data info|...`: task directories (src/cli/data.c). */
 int taml_cmd_data(int argc, char **argv);
+/* `taml data fetch` and `taml data list`: the real task suite (src/cli/data_fetch.c). */
+int taml_cli_data_fetch(int argc, char **argv);
+int taml_cli_data_list(int argc, char **argv);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);

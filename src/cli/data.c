@@ -171,6 +171,8 @@ static const struct subcommand {
     const char *summary;
 } subcommands[] = {
     {"info", data_info, "DIR [--json] [--time]  load a task and print its summary"},
+    {"fetch", taml_cli_data_fetch, "NAME...|all [--dir DIR] [--force]  fetch tasks of the real suite"},
+    {"list", taml_cli_data_list, "[--dir DIR] [--json|--markdown]  table of the fetched tasks"},
 };
 
 static void data_usage(FILE *out)

@@ -22,7 +22,7 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print taml's version"},
-    {"data", taml_cmd_data, "task directories: info"},
+    {"data", taml_cmd_data, "task directories: info, fetch, list"},
 };
 
 static void usage(FILE *out)
