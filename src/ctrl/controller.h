@@ -149,9 +149,10 @@ int taml_ctrl_load_file(taml_ctrl **out, const taml_space *space, const char *pa
 /* --- Introspection for tests and tools ---------------------------------
  * Parameter groups, each a flat double array inside the controller. */
 typedef enum taml_ctrl_group {
-    TAML_CTRL_LSTM1 = 0, /* layer 1: W (In1 + H, 4H), b (4H); gates i, f, g, o */
+    TAML_CTRL_LSTM1 = 0, /* layer 1: W (E + E + H, 4H) rows [task; action; h1], b (4H);
+                          * gates i, f, g, o */
     TAML_CTRL_LSTM2,     /* layer 2: W (H + H, 4H), b (4H) */
-    TAML_CTRL_HEADS,     /* per decision: W (H + 2E, n_d), b (n_d) */
+    TAML_CTRL_HEADS,     /* per decision: W (H + E + E, n_d) rows [h2; action; task], b (n_d) */
     TAML_CTRL_ACTIONS,   /* per decision but the last: (n_d, E) action embeddings */
     TAML_CTRL_START,     /* (E) the step-0 input */
     TAML_CTRL_TASK,      /* (E) the embedding of the task given to taml_ctrl_group */
