@@ -17,6 +17,9 @@ int taml_cmd_data(int argc, char **argv);
 int taml_cli_data_fetch(int argc, char **argv);
 int taml_cli_data_list(int argc, char **argv);
 
+/* `taml status STUDY [--against RANDOM_STUDY] [--budget T] [--json]` (src/cli/status.c). */
+int taml_cmd_status(int argc, char **argv);
+
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 /* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */

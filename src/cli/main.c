@@ -23,6 +23,7 @@ static const struct command {
 } commands[] = {
     {"version", cmd_version, "print taml's version"},
     {"data", taml_cmd_data, "task directories: info, fetch, list"},
+    {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
 };
 
 static void usage(FILE *out)

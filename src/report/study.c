@@ -1,0 +1,152 @@
+/* report/study.c - loads a study file into the plain arrays that status and
+ * report compute on (see report.h). Two passes over the store's trial
+ * iterator: one to size the arrays, one to fill them, so a study of any
+ * length costs two allocations per array. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "store/store.h"
+
+static void task_free(taml_report_task *t)
+{
+    free(t->name);
+    free(t->id);
+    free(t->state);
+    free(t->valid);
+    free(t->test);
+    free(t->actions);
+    if (t->config)
+        for (size_t i = 0; i < t->n; i++) free(t->config[i]);
+    free(t->config);
+}
+
+void taml_report_study_free(taml_report_study *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n_tasks; i++) task_free(&s->tasks[i]);
+    free(s->tasks);
+    free(s->path);
+    free(s->label);
+    free(s->method);
+    free(s->space_json);
+    free(s->ckpt);
+    free(s);
+}
+
+const taml_report_task *taml_report_study_task(const taml_report_study *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_tasks; i++)
+        if (!strcmp(s->tasks[i].name, name)) return &s->tasks[i];
+    return NULL;
+}
+
+/* Pass 1: finished trials per task and the longest action vector. */
+static int count_trials(taml_store *st, taml_report_study *s, size_t *cap, taml_err *err)
+{
+    taml_store_iter *it;
+    int rc = taml_store_iter_new(st, TAML_ITER_BY_ID, 0, &it, err);
+    if (rc < 0) return rc;
+    taml_trial t;
+    while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
+        if (t.task < 0 || (size_t)t.task >= s->n_tasks) {
+            rc = taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld names task %d of %zu",
+                              s->path, (long long)t.id, t.task, s->n_tasks);
+            break;
+        }
+        if (!taml_trial_state_final(t.state)) {
+            s->tasks[t.task].n_unfinished++;
+            continue;
+        }
+        cap[t.task]++;
+        if (t.n_actions > 0 && (size_t)t.n_actions > s->n_actions) s->n_actions = (size_t)t.n_actions;
+    }
+    taml_store_iter_free(it);
+    return rc < 0 ? rc : 0;
+}
+
+/* Pass 2: copies every finished trial into its task's arrays. */
+static int fill_trials(taml_store *st, taml_report_study *s, taml_err *err)
+{
+    taml_store_iter *it;
+    int rc = taml_store_iter_new(st, TAML_ITER_BY_ID, 0, &it, err);
+    if (rc < 0) return rc;
+    taml_trial t;
+    size_t na = s->n_actions;
+    while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
+        if (!taml_trial_state_final(t.state)) continue;
+        taml_report_task *k = &s->tasks[t.task];
+        size_t i = k->n++;
+        k->id[i] = t.id;
+        k->state[i] = (int)t.state;
+        int failed = t.state == TAML_TRIAL_FAILED;
+        k->valid[i] = failed ? NAN : t.valid_acc;
+        k->test[i] = failed ? NAN : t.test_acc;
+        k->n_failed += failed;
+        k->n_diverged += t.state == TAML_TRIAL_DIVERGED;
+        k->n_invalid += t.state == TAML_TRIAL_INVALID;
+        for (size_t d = 0; d < na; d++)
+            k->actions[i * na + d] =
+                t.actions && d < (size_t)t.n_actions ? t.actions[d] : -1;
+        k->config[i] = taml_strdup(t.config_json ? t.config_json : "{}");
+    }
+    taml_store_iter_free(it);
+    return rc < 0 ? rc : 0;
+}
+
+int taml_report_study_load(taml_report_study **out, const char *path, taml_err *err)
+{
+    *out = NULL;
+    taml_store *st = NULL;
+    taml_study meta;
+    memset(&meta, 0, sizeof meta);
+    taml_report_study *s = taml_calloc(1, sizeof *s);
+    s->path = taml_strdup(path);
+    size_t *cap = NULL;
+    int rc = taml_store_open(&st, path, TAML_STORE_READONLY, err);
+    if (rc < 0) goto fail;
+    if (!taml_store_has_study(st)) {
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study (was the search started?)",
+                          path);
+        goto fail;
+    }
+    rc = taml_store_study(st, &meta, err);
+    if (rc < 0) goto fail;
+    s->method = taml_strdup(meta.method ? meta.method : "?");
+    const char *base = strrchr(path, '/');
+    s->label = taml_asprintf("%s: %s", s->method, base ? base + 1 : path);
+    s->trials_per_task = meta.trials_per_task;
+    s->space_json = taml_strdup(meta.space_json ? meta.space_json : "{}");
+    s->n_tasks = meta.n_tasks > 0 ? (size_t)meta.n_tasks : 0;
+    s->tasks = taml_calloc(s->n_tasks ? s->n_tasks : 1, sizeof *s->tasks);
+    for (size_t i = 0; i < s->n_tasks; i++) s->tasks[i].name = taml_strdup(meta.task_names[i]);
+    cap = taml_calloc(s->n_tasks ? s->n_tasks : 1, sizeof *cap);
+    rc = count_trials(st, s, cap, err);
+    if (rc < 0) goto fail;
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        taml_report_task *k = &s->tasks[i];
+        size_t c = cap[i] ? cap[i] : 1;
+        k->id = taml_malloc(c * sizeof *k->id);
+        k->state = taml_malloc(c * sizeof *k->state);
+        k->valid = taml_malloc(c * sizeof *k->valid);
+        k->test = taml_malloc(c * sizeof *k->test);
+        k->actions = taml_malloc(c * (s->n_actions ? s->n_actions : 1) * sizeof *k->actions);
+        k->config = taml_calloc(c, sizeof *k->config);
+    }
+    rc = fill_trials(st, s, err);
+    if (rc < 0) goto fail;
+    rc = taml_store_checkpoint_last(st, &s->ckpt, &s->ckpt_size, &s->ckpt_seq, err);
+    if (rc < 0) goto fail;
+    free(cap);
+    taml_study_deinit(&meta);
+    taml_store_close(st);
+    *out = s;
+    return 0;
+fail:
+    free(cap);
+    taml_study_deinit(&meta);
+    taml_store_close(st);
+    taml_report_study_free(s);
+    return rc;
+}

@@ -1,0 +1,237 @@
+/* tests/test_status.c - `taml status`: the per-task table over studies built
+ * here with the store API, against values worked out by hand, and the
+ * command itself through $TAML_BIN. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/util.h"
+#include "report/report.h"
+#include "store/store.h"
+#include "test.h"
+
+/* Adds one finished trial (state st, accuracies v/t) of task to s. */
+static void put_trial(taml_store *s, int32_t task, taml_trial_state st, double v, double t,
+                      int32_t a0, int32_t a1)
+{
+    int32_t acts[2] = {a0, a1};
+    char cfg[96];
+    snprintf(cfg, sizeof cfg, "{\"layers\":%d,\"activation\":\"%s\"}", a0 + 1,
+             a1 ? "swish" : "relu");
+    taml_trial tr = {.task = task, .method = "x", .config_json = cfg, .n_actions = 2,
+                     .actions = acts, .seed = 1};
+    taml_err err;
+    TAML_ASSERT(taml_store_trial_add(s, &tr, &err) == 0);
+    if (st == TAML_TRIAL_PENDING) return;
+    TAML_ASSERT(taml_store_trial_start(s, tr.id, 0, &err) == 0);
+    taml_trial r = {.state = st, .valid_acc = v, .test_acc = t, .loss = 0.5, .steps = 10,
+                    .error = st == TAML_TRIAL_FAILED ? "out of memory" : NULL};
+    TAML_ASSERT(taml_store_trial_finish(s, tr.id, &r, &err) == 0);
+}
+
+static taml_store *make_study(const char *path, const char *method, int n, char **names)
+{
+    char *dirs[3] = {"d/a", "d/b", "d/c"};
+    taml_study st = {.method = (char *)method, .seed = 7,
+                     .space_json = "{\"layers\":[1,2,3],\"activation\":[\"relu\",\"swish\"]}",
+                     .space_fingerprint = "ab", .trials_per_task = 12, .options_json = "{}",
+                     .taml_version = "test", .n_tasks = n, .task_names = names,
+                     .task_dirs = dirs};
+    taml_store *s;
+    taml_err err;
+    remove(path);
+    TAML_ASSERT(taml_store_open(&s, path, TAML_STORE_CREATE, &err) == 0);
+    TAML_ASSERT(taml_store_create(s, &st, &err) == 0);
+    return s;
+}
+
+/* rs.db (random; alpha: 12 trials valid 0.60..0.71, beta: 5 trials) and
+ * aml.db (alpha: a failed trial, ten at 0.66, one at 0.72, a diverged and an
+ * invalid one, one pending; beta: 3 trials; gamma: none). */
+static void make_fixture(char **rs_path, char **aml_path)
+{
+    const char *dir = taml_test_tmpdir();
+    *rs_path = taml_path_join(dir, "rs.db");
+    *aml_path = taml_path_join(dir, "aml.db");
+    char *n2[2] = {"alpha", "beta"}, *n3[3] = {"alpha", "beta", "gamma"};
+    taml_store *s = make_study(*rs_path, "random", 2, n2);
+    for (int i = 1; i <= 12; i++) {
+        put_trial(s, 0, TAML_TRIAL_DONE, 0.59 + 0.01 * i, 0.54 + 0.01 * i, i % 3, i % 2);
+        if (i <= 5) put_trial(s, 1, TAML_TRIAL_DONE, 0.5, 0.5, 0, 0);
+    }
+    taml_store_close(s);
+    s = make_study(*aml_path, "aml", 3, n3);
+    put_trial(s, 0, TAML_TRIAL_FAILED, NAN, NAN, 0, 0);
+    for (int i = 0; i < 10; i++) put_trial(s, 0, TAML_TRIAL_DONE, 0.66, 0.60, 1, 0);
+    put_trial(s, 0, TAML_TRIAL_DONE, 0.72, 0.70, 2, 1);
+    put_trial(s, 0, TAML_TRIAL_DIVERGED, 0.30, 0.31, 2, 0);
+    put_trial(s, 0, TAML_TRIAL_INVALID, 0.50, 0.50, 0, 1);
+    put_trial(s, 0, TAML_TRIAL_PENDING, 0, 0, 0, 0);
+    for (int i = 0; i < 3; i++) put_trial(s, 1, TAML_TRIAL_DONE, 0.8, 0.75, 0, 0);
+    taml_store_close(s);
+}
+
+TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
+{
+    char *rp, *ap;
+    make_fixture(&rp, &ap);
+    taml_report_study *rs, *aml;
+    taml_err err;
+    CHECK_EQ_INT(taml_report_study_load(&rs, rp, &err), 0);
+    CHECK_EQ_INT(taml_report_study_load(&aml, ap, &err), 0);
+    CHECK_STR(aml->method, "aml");
+    CHECK_EQ_INT(aml->n_actions, 2);
+    const taml_report_task *a = taml_report_study_task(aml, "alpha");
+    CHECK(a);
+    CHECK_EQ_INT(a->n, 14); /* the pending trial is not finished */
+    CHECK_EQ_INT(a->n_unfinished, 1);
+    CHECK(isnan(a->valid[0]));
+    CHECK_EQ_INT(a->actions[11 * 2 + 0], 2);
+    CHECK_CONTAINS(a->config[11], "\"activation\":\"swish\"");
+
+    taml_status_row *rows;
+    size_t n;
+    CHECK_EQ_INT(taml_report_status(aml, rs, 0, &rows, &n, &err), 0);
+    CHECK_EQ_INT(n, 3);
+    const taml_status_row *r = &rows[0];
+    CHECK_STR(r->task, "alpha");
+    CHECK_EQ_INT(r->trials, 14);
+    CHECK_EQ_INT(r->failed, 1);
+    CHECK_EQ_INT(r->diverged, 1);
+    CHECK_EQ_INT(r->invalid, 1);
+    CHECK_EQ_INT(r->unfinished, 1);
+    CHECK_EQ_INT(r->best_id, 12);
+    CHECK_NEAR(r->best_valid, 0.72, 1e-12);
+    CHECK_NEAR(r->best_test, 0.70, 1e-12);
+    /* Top 10: 0.72 and nine of the 0.66 (the earliest), test 0.70 and 0.60s. */
+    CHECK_EQ_INT(r->top_count, 10);
+    CHECK_NEAR(r->top_valid, 0.666, 1e-12);
+    CHECK_NEAR(r->top_test, 0.61, 1e-12);
+    /* s.e.m. of {0.72, 0.66 x 9}: sd = 0.06 * sqrt(0.9 * 0.1 * 10 / 9) = 0.018974 */
+    CHECK_NEAR(r->top_valid_sem, 0.06 * sqrt(0.1) / sqrt(10.0), 1e-9);
+    /* Random search's top 10 at T = 12: mean of 0.62..0.71 = 0.665, reached
+     * only at its 12th trial; aml reaches it at trial 12 (0.666). */
+    CHECK(r->has_target);
+    CHECK_NEAR(r->target, 0.665, 1e-12);
+    CHECK_EQ_INT(r->budget, 12);
+    CHECK_EQ_INT(r->rs_to_target, 12);
+    CHECK_EQ_INT(r->to_target, 12);
+    /* beta: the random study has 5 trials, too few for a top-10 target. */
+    CHECK(!rows[1].has_target);
+    CHECK_CONTAINS(rows[1].target_note, "5 trials with an accuracy in its first 5");
+    CHECK_EQ_INT(rows[1].top_count, 3);
+    /* gamma: no trials anywhere. */
+    CHECK_EQ_INT(rows[2].trials, 0);
+    CHECK(isnan(rows[2].top_valid));
+    CHECK_CONTAINS(rows[2].target_note, "no task gamma");
+    taml_status_rows_free(rows, n);
+
+    /* A smaller budget: T = 10 gives 0.645 (0.60..0.69), which aml's ten
+     * 0.66 trials reach at trial 11 and random search at its 10th. */
+    CHECK_EQ_INT(taml_report_status(aml, rs, 10, &rows, &n, &err), 0);
+    CHECK_NEAR(rows[0].target, 0.645, 1e-12);
+    CHECK_EQ_INT(rows[0].rs_to_target, 10);
+    CHECK_EQ_INT(rows[0].to_target, 11);
+    taml_status_rows_free(rows, n);
+    /* A budget beyond the random study: a note, not a failure. */
+    CHECK_EQ_INT(taml_report_status(aml, rs, 50, &rows, &n, &err), 0);
+    CHECK(!rows[0].has_target);
+    CHECK_CONTAINS(rows[0].target_note, "fewer than the budget T = 50");
+    taml_status_rows_free(rows, n);
+    taml_report_study_free(rs);
+    taml_report_study_free(aml);
+    free(rp);
+    free(ap);
+}
+
+TEST(status_text_and_json_show_the_rows)
+{
+    char *rp, *ap;
+    make_fixture(&rp, &ap);
+    taml_report_study *rs, *aml;
+    taml_err err;
+    CHECK_EQ_INT(taml_report_study_load(&rs, rp, &err), 0);
+    CHECK_EQ_INT(taml_report_study_load(&aml, ap, &err), 0);
+    taml_status_row *rows;
+    size_t n;
+    CHECK_EQ_INT(taml_report_status(aml, rs, 0, &rows, &n, &err), 0);
+    char *text = taml_status_text(aml, rs, rows, n);
+    CHECK_CONTAINS(text, "method aml, 3 tasks");
+    CHECK_CONTAINS(text, "72.00 (70.00)");
+    CHECK_CONTAINS(text, "66.60 \xc2\xb1 1.20"); /* 2 s.e.m. = 0.012 */
+    CHECK_CONTAINS(text, "66.50");
+    CHECK_CONTAINS(text, "[1 unfinished]");
+    CHECK_CONTAINS(text, "(no target: the random study has no task gamma)");
+    free(text);
+    char *js = taml_status_json(aml, rs, rows, n);
+    cJSON *root = cJSON_Parse(js);
+    CHECK(root);
+    cJSON *tasks = cJSON_GetObjectItem(root, "tasks");
+    CHECK_EQ_INT(cJSON_GetArraySize(tasks), 3);
+    cJSON *t0 = cJSON_GetArrayItem(tasks, 0);
+    CHECK_NEAR(cJSON_GetObjectItem(t0, "target")->valuedouble, 0.665, 1e-12);
+    CHECK_EQ_INT(cJSON_GetObjectItem(t0, "trials_to_target")->valueint, 12);
+    CHECK_EQ_INT(cJSON_GetObjectItem(t0, "random_trials_to_target")->valueint, 12);
+    CHECK_EQ_INT(cJSON_GetObjectItem(t0, "best_trial")->valueint, 12);
+    CHECK_NEAR(cJSON_GetObjectItem(t0, "top_valid_2sem")->valuedouble, 0.012, 1e-9);
+    cJSON *t2 = cJSON_GetArrayItem(tasks, 2);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(t2, "top_valid")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(t2, "target")));
+    cJSON_Delete(root);
+    free(js);
+    taml_status_rows_free(rows, n);
+    taml_report_study_free(rs);
+    taml_report_study_free(aml);
+    free(rp);
+    free(ap);
+}
+
+/* Runs `$TAML_BIN args` with output to a file; returns the exit status and
+ * the output in *out (caller frees). */
+static int run_taml(const char *args, char **out)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    char *path = taml_path_join(taml_test_tmpdir(), "out.txt");
+    char *cmd = taml_asprintf("%s %s >'%s' 2>&1", bin, args, path);
+    int st = system(cmd);
+    free(cmd);
+    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
+    free(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(status_command_prints_json_and_fails_clearly)
+{
+    char *rp, *ap, *out;
+    make_fixture(&rp, &ap);
+    char *args = taml_asprintf("status '%s' --against '%s' --json", ap, rp);
+    CHECK_EQ_INT(run_taml(args, &out), 0);
+    CHECK_CONTAINS(out, "\"trials_to_target\":\t12");
+    free(out);
+    free(args);
+    args = taml_asprintf("status '%s' --against '%s'", rp, ap);
+    CHECK_EQ_INT(run_taml(args, &out), 0);
+    CHECK_CONTAINS(out, "note: ");
+    CHECK_CONTAINS(out, "is a 'aml' study, not random search");
+    free(out);
+    free(args);
+    args = taml_asprintf("status '%s/missing.db'", taml_test_tmpdir());
+    CHECK_EQ_INT(run_taml(args, &out), 1);
+    CHECK_CONTAINS(out, "missing.db");
+    free(out);
+    free(args);
+    CHECK_EQ_INT(run_taml("status", &out), 2);
+    CHECK_CONTAINS(out, "which study?");
+    free(out);
+    args = taml_asprintf("status '%s' --budget 0 --against '%s'", ap, rp);
+    CHECK_EQ_INT(run_taml(args, &out), 2);
+    CHECK_CONTAINS(out, "--budget wants a trial count >= 1");
+    free(out);
+    free(args);
+    free(rp);
+    free(ap);
+}
