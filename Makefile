@@ -67,3 +67,11 @@ clean:
 	rm -rf build build-* taml
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# Benchmarks: every bench/NAME.c becomes $(BUILD)/bench/NAME (linked with
+# libtaml.a). They print figures and never fail a build on a timing.
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+bench: $(BENCH_SRC:%.c=$(BUILD)/%)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libtaml.a | $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)

@@ -235,8 +235,13 @@ typedef struct builder {
     int64_t *tok_off;
     int32_t *tok;
     int64_t n_tok, cap_tok;
-    /* dictionary */
-    taml_strmap *dict;
+    /* dictionary: an open-addressing table private to the loader, because
+     * this lookup is most of a text task's load time. A slot holds the
+     * hash's high 32 bits and id + 1 (0: empty); the words themselves are
+     * in chars, word w at word_off[w], its length word_len[w]. */
+    uint64_t *slot;
+    size_t mask;
+    uint32_t *word_len;
     char *chars;
     size_t n_chars, cap_chars;
     size_t *word_off;
@@ -248,19 +253,70 @@ typedef struct builder {
     int32_t cap_spans;
 } builder;
 
+/* A fast 64-bit hash of a short byte string (8 bytes per step, multiply
+ * and xor-shift mixing); only the dictionary's table uses it. */
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (len * 0xff51afd7ed558ccdULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 29;
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 32);
+}
+
+static void dict_grow(builder *b)
+{
+    size_t cap = b->slot ? 2 * (b->mask + 1) : 1 << 14;
+    uint64_t *slot = taml_calloc(cap, sizeof *slot);
+    size_t mask = cap - 1;
+    for (int32_t w = 0; w < b->n_words; w++) {
+        uint64_t h = hash_bytes(b->chars + b->word_off[w], b->word_len[w]);
+        size_t i = (size_t)h & mask;
+        while (slot[i]) i = (i + 1) & mask;
+        slot[i] = (h >> 32) << 32 | (uint64_t)(w + 1);
+    }
+    free(b->slot);
+    b->slot = slot;
+    b->mask = mask;
+}
+
 static void on_token(const char *tok, size_t len, void *ctx)
 {
     builder *b = ctx;
     if (b->overflow) return;
-    if (b->n_words == INT32_MAX || len >= UINT32_MAX) {
-        b->overflow = 1;
-        return;
+    uint64_t h = hash_bytes(tok, len), tag = (h >> 32) << 32;
+    size_t i = (size_t)h & b->mask;
+    int32_t id = -1;
+    for (;; i = (i + 1) & b->mask) {
+        uint64_t s = b->slot[i];
+        if (!s) break;
+        if ((s & 0xFFFFFFFF00000000ULL) != tag) continue;
+        int32_t w = (int32_t)(uint32_t)s - 1;
+        if (b->word_len[w] == len && memcmp(b->chars + b->word_off[w], tok, len) == 0) {
+            id = w;
+            break;
+        }
     }
-    int32_t id = taml_strmap_put(b->dict, tok, len, b->n_words);
-    if (id == b->n_words) {
+    if (id < 0) {
+        if (b->n_words == INT32_MAX - 1 || len >= UINT32_MAX) {
+            b->overflow = 1;
+            return;
+        }
+        id = b->n_words;
         if (b->n_words == b->cap_words) {
             b->cap_words = b->cap_words ? 2 * b->cap_words : 1024;
             b->word_off = taml_realloc(b->word_off, (size_t)b->cap_words * sizeof *b->word_off);
+            b->word_len = taml_realloc(b->word_len, (size_t)b->cap_words * sizeof *b->word_len);
             b->count = taml_realloc(b->count, (size_t)b->cap_words * sizeof *b->count);
         }
         if (b->n_chars + len + 1 > b->cap_chars) {
@@ -268,11 +324,14 @@ static void on_token(const char *tok, size_t len, void *ctx)
             b->chars = taml_realloc(b->chars, b->cap_chars);
         }
         b->word_off[id] = b->n_chars;
+        b->word_len[id] = (uint32_t)len;
         memcpy(b->chars + b->n_chars, tok, len);
         b->chars[b->n_chars + len] = '\0';
         b->n_chars += len + 1;
         b->count[id] = 0;
+        b->slot[i] = tag | (uint64_t)(id + 1);
         b->n_words++;
+        if ((size_t)b->n_words * 2 > b->mask + 1) dict_grow(b);
     }
     b->count[id] += b->counting;
     if (b->n_tok == b->cap_tok) {
@@ -463,7 +522,7 @@ static int load_text(taml_task *t, const char *dir, const taml_task_opts *o, tam
     static const char *split_file[3] = {"train.tsv", "valid.tsv", "test.tsv"};
     builder b = {.t = t};
     b.labels = taml_strmap_new(64);
-    b.dict = taml_strmap_new(1 << 14);
+    dict_grow(&b);
     int rc = TAML_OK;
     char *paths[3] = {0};
     for (int s = 0; s < 3; s++) paths[s] = taml_path_join(dir, split_file[s]);
@@ -516,7 +575,8 @@ out:
         for (int32_t i = 0; i < b.n_labels; i++) free(b.label_names[i]);
     free(b.label_names);
     taml_strmap_free(b.labels);
-    taml_strmap_free(b.dict);
+    free(b.slot);
+    free(b.word_len);
     free(b.label);
     free(b.tok_off);
     free(b.tok);
