@@ -16,6 +16,8 @@ int taml_cmd_data(int argc, char **argv);
 /* `taml data fetch` and `taml data list`: the real task suite (src/cli/data_fetch.c). */
 int taml_cli_data_fetch(int argc, char **argv);
 int taml_cli_data_list(int argc, char **argv);
+/* taml embed ...: embedding modules (src/cli/embed.c). */
+int taml_cmd_embed(int argc, char **argv);
 
 /* `taml status STUDY [--against RANDOM_STUDY] [--budget T] [--json]` (src/cli/status.c). */
 int taml_cmd_status(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct command {
     {"version", cmd_version, "print taml's version"},
     {"data", taml_cmd_data, "task directories: info, fetch, list"},
     {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
+    {"embed", taml_cmd_embed, "embedding modules: import, list, info, neighbours, coverage, build-defaults"},
 };
 
 static void usage(FILE *out)

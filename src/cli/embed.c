@@ -1,0 +1,478 @@
+/* cli/embed.c - `taml embed ...`: import word vectors as modules, inspect the
+ * module library, check a module against a task, tokenise corpora for
+ * training, and build the default library (README "Embedding modules"). */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/strmap.h"
+#include "core/util.h"
+#include "data/task.h"
+#include "data/tokenise.h"
+#include "embed/import.h"
+#include "embed/module.h"
+
+static const char usage_text[] =
+    "usage: taml embed import FILE --format word2vec-text|word2vec-bin|glove|fasttext-vec|vocab-f32\n"
+    "                         --name NAME --language LANG [--corpus TEXT] [--tokens N]\n"
+    "                         [--algorithm TEXT] [--source TEXT] [--license TEXT]\n"
+    "                         [--matrix FILE.f32] [--dim D] [--max-words N] [--meta KEY=VALUE]...\n"
+    "                         [-o PATH]   (default: <library>/NAME.tamlm)\n"
+    "       taml embed list [--dir DIR]\n"
+    "       taml embed info MODULE\n"
+    "       taml embed neighbours MODULE WORD [-k K]\n"
+    "       taml embed coverage MODULE --task DIR\n"
+    "       taml embed tokenise [FILE...]      (one line of tokens per input line, to stdout)\n"
+    "       taml embed build-defaults [--dir DIR] [--only NAME[,NAME...]] [--force]\n"
+    "MODULE is a name in the library ($TAML_MODULES, else <taml>/data/modules), a path to a\n"
+    ".tamlm file, or random-D (the built-in baseline without pre-training).\n";
+
+/* Returns the value of option argv[*i] (and advances), or NULL with a usage
+ * message when it is missing. */
+static const char *opt_value(int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || errno || v < 0) return 0;
+    *out = v;
+    return 1;
+}
+
+/* meta: room for argc "key=value" strings (freed by the caller). */
+static int import_args(int argc, char **argv, const char **meta)
+{
+    const char *file = NULL, *format = NULL, *out = NULL;
+    taml_module_info info = {0};
+    taml_import_opts o = {0};
+    o.meta = meta;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (a[0] != '-') {
+            if (file) return taml_cli_usage(usage_text, "embed import: one FILE only ('%s')", a);
+            file = a;
+            continue;
+        }
+        if (!(v = opt_value(argc, argv, &i)))
+            return taml_cli_usage(usage_text, "embed import: %s needs a value", a);
+        int64_t n;
+        if (!strcmp(a, "--format")) format = v;
+        else if (!strcmp(a, "--name")) info.name = v;
+        else if (!strcmp(a, "--language")) info.language = v;
+        else if (!strcmp(a, "--corpus")) info.corpus = v;
+        else if (!strcmp(a, "--algorithm")) info.algorithm = v;
+        else if (!strcmp(a, "--source")) info.source = v;
+        else if (!strcmp(a, "--license")) info.license = v;
+        else if (!strcmp(a, "--matrix")) o.matrix_path = v;
+        else if (!strcmp(a, "-o")) out = v;
+        else if (!strcmp(a, "--meta")) meta[o.n_meta++] = v;
+        else if (!strcmp(a, "--tokens") && parse_i64(v, &n)) info.corpus_tokens = n;
+        else if (!strcmp(a, "--max-words") && parse_i64(v, &n)) o.max_words = n;
+        else if (!strcmp(a, "--dim") && parse_i64(v, &n) && n >= 1 && n <= (1 << 20))
+            o.dim = (int32_t)n;
+        else return taml_cli_usage(usage_text, "embed import: bad option %s %s", a, v);
+    }
+    if (!file) return taml_cli_usage(usage_text, "embed import: FILE missing");
+    if (!format) return taml_cli_usage(usage_text, "embed import: --format missing");
+    if (!info.name || !*info.name) return taml_cli_usage(usage_text, "embed import: --name missing");
+    if (!info.language) return taml_cli_usage(usage_text, "embed import: --language missing");
+    if (taml_module_parse_random(info.name, NULL) || strchr(info.name, '/'))
+        return taml_cli_usage(usage_text, "embed import: '%s' cannot be a module name", info.name);
+    taml_err err;
+    if (taml_vec_format_parse(format, &o.format, &err) < 0) return taml_cli_usage(usage_text, "%s", err.msg);
+    char *path = NULL;
+    if (out) {
+        path = taml_strdup(out);
+    } else {
+        char *dir = taml_module_dir();
+        if (taml_mkdirs(dir, &err) < 0) {
+            free(dir);
+            return taml_cli_fail(&err);
+        }
+        char *base = taml_asprintf("%s.tamlm", info.name);
+        path = taml_path_join(dir, base);
+        free(base);
+        free(dir);
+    }
+    taml_import_stats st;
+    int rc = taml_module_import(file, &o, &info, path, &st, &err);
+    if (rc < 0) {
+        free(path);
+        return taml_cli_fail(&err);
+    }
+    printf("%s: %" PRId64 " words x %d from %s (%s) in %.2fs\n", path, st.exact + st.mapped,
+           (int)st.dim, file, format, st.seconds);
+    printf("  read %" PRId64 "; kept %" PRId64 " as is, %" PRId64
+           " after dropping separators; dropped %" PRId64 " not one token, %" PRId64
+           " duplicates after lower-casing\n",
+           st.read, st.exact, st.mapped, st.not_one_token, st.duplicate);
+    free(path);
+    return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    const char **meta = taml_calloc((size_t)argc, sizeof *meta);
+    int rc = import_args(argc, argv, meta);
+    free(meta);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+            free(dir);
+            dir = taml_strdup(argv[++i]);
+        } else {
+            free(dir);
+            return taml_cli_usage(usage_text, "embed list: unexpected '%s'", argv[i]);
+        }
+    }
+    if (!dir) dir = taml_module_dir();
+    char **names = NULL;
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (!ends_with(e->d_name, ".tamlm")) continue;
+            names = taml_realloc(names, (n + 1) * sizeof *names);
+            names[n++] = taml_strdup(e->d_name);
+        }
+        closedir(d);
+    }
+    if (n) qsort(names, n, sizeof *names, cmp_str);
+    printf("%-16s %-4s %5s %9s %14s  %-22s %s\n", "name", "lang", "dim", "words", "corpus tokens",
+           "algorithm", "corpus");
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *path = taml_path_join(dir, names[i]);
+        taml_module *m;
+        taml_err err;
+        if (taml_module_open(&m, path, &err) < 0) {
+            printf("%-16.*s DAMAGED: %s\n", (int)(strlen(names[i]) - 6), names[i], err.msg);
+            bad = 1;
+        } else {
+            printf("%-16s %-4s %5d %9" PRId64 " %14" PRId64 "  %-22s %s\n", taml_module_name(m),
+                   taml_module_language(m), (int)taml_module_dim(m), taml_module_rows(m),
+                   taml_module_corpus_tokens(m), taml_module_meta(m, "algorithm"),
+                   taml_module_meta(m, "corpus"));
+            taml_module_close(m);
+        }
+        free(path);
+        free(names[i]);
+    }
+    printf("%-16s %-4s %5s %9s %14s  %-22s %s\n", "random-D", "any", "D", "all", "0",
+           "none (built in)", "N(0, 1/D) vector seeded from the word's bytes");
+    if (!n) fprintf(stderr, "(no modules in %s: `taml embed build-defaults` builds them)\n", dir);
+    free(names);
+    free(dir);
+    return bad;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    if (argc != 2) return taml_cli_usage(usage_text, "embed info: give one MODULE");
+    taml_module *m;
+    taml_err err;
+    double t0 = taml_now();
+    if (taml_module_open(&m, argv[1], &err) < 0) return taml_cli_fail(&err);
+    double t = taml_now() - t0;
+    printf("name            %s\n", taml_module_name(m));
+    printf("path            %s\n", taml_module_is_random(m) ? "(built in)" : taml_module_path(m));
+    printf("dimension       %d\n", (int)taml_module_dim(m));
+    printf("words           %" PRId64 "%s\n", taml_module_rows(m),
+           taml_module_is_random(m) ? " (knows every word)" : "");
+    for (size_t i = 0; i < taml_module_meta_count(m); i++) {
+        const char *k, *v;
+        taml_module_meta_at(m, i, &k, &v);
+        if (strcmp(k, "name")) printf("%-15s %s\n", k, v);
+    }
+    if (!taml_module_is_random(m)) {
+        struct stat st;
+        if (stat(taml_module_path(m), &st) == 0)
+            printf("file bytes      %lld\n", (long long)st.st_size);
+        printf("open seconds    %.3f (map + checksum)\n", t);
+        int64_t show = taml_module_rows(m) < 10 ? taml_module_rows(m) : 10;
+        printf("first words    ");
+        for (int64_t r = 0; r < show; r++) printf(" %s", taml_module_word(m, r));
+        printf("\n");
+    }
+    taml_module_close(m);
+    return 0;
+}
+
+/* The word as a task token: the tokeniser's single token of it. */
+typedef struct one_token {
+    char buf[1024];
+    size_t len;
+    int n;
+} one_token;
+
+static void keep_first(const char *tok, size_t len, void *ctx)
+{
+    one_token *o = ctx;
+    if (o->n++ == 0 && len < sizeof o->buf) {
+        memcpy(o->buf, tok, len);
+        o->len = len;
+    }
+}
+
+static int cmd_neighbours(int argc, char **argv)
+{
+    const char *name = NULL, *word = NULL;
+    int64_t k = 10;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-k")) {
+            if (i + 1 >= argc || !parse_i64(argv[++i], &k) || k < 1)
+                return taml_cli_usage(usage_text, "embed neighbours: -k needs a positive count");
+        } else if (!name) {
+            name = argv[i];
+        } else if (!word) {
+            word = argv[i];
+        } else {
+            return taml_cli_usage(usage_text, "embed neighbours: unexpected '%s'", argv[i]);
+        }
+    }
+    if (!word) return taml_cli_usage(usage_text, "embed neighbours: MODULE and WORD needed");
+    one_token t = {.n = 0};
+    taml_tokenise(word, strlen(word), keep_first, &t);
+    if (t.n != 1) {
+        fprintf(stderr, "taml: '%s' is %d tokens for the tokeniser, not one\n", word, t.n);
+        return 1;
+    }
+    taml_module *m;
+    taml_err err;
+    if (taml_module_open(&m, name, &err) < 0) return taml_cli_fail(&err);
+    int rc = 1;
+    int64_t rows = taml_module_rows(m), q = taml_module_find(m, t.buf, t.len);
+    int32_t dim = taml_module_dim(m);
+    if (taml_module_is_random(m)) {
+        fprintf(stderr, "taml: %s has no vocabulary to search\n", taml_module_name(m));
+        goto out;
+    }
+    if (q < 0) {
+        fprintf(stderr, "taml: %s does not know '%.*s'\n", taml_module_name(m), (int)t.len, t.buf);
+        goto out;
+    }
+    if (k > rows - 1) k = rows - 1;
+    const float *qv = taml_module_vector(m, q);
+    double qn = 0;
+    for (int32_t j = 0; j < dim; j++) qn += (double)qv[j] * qv[j];
+    qn = sqrt(qn);
+    /* Keep the k best in a small sorted array: k is small, rows large. */
+    int64_t *best = taml_malloc((size_t)(k + 1) * sizeof *best);
+    double *sim = taml_malloc((size_t)(k + 1) * sizeof *sim);
+    int64_t have = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        if (r == q) continue;
+        const float *v = taml_module_vector(m, r);
+        double dot = 0, vn = 0;
+        for (int32_t j = 0; j < dim; j++) {
+            dot += (double)qv[j] * v[j];
+            vn += (double)v[j] * v[j];
+        }
+        double c = vn > 0 && qn > 0 ? dot / (sqrt(vn) * qn) : 0;
+        if (have == k && c <= sim[k - 1]) continue;
+        int64_t at = have < k ? have++ : k - 1;
+        while (at > 0 && sim[at - 1] < c) {
+            sim[at] = sim[at - 1];
+            best[at] = best[at - 1];
+            at--;
+        }
+        sim[at] = c;
+        best[at] = r;
+    }
+    printf("nearest to '%.*s' in %s (cosine):\n", (int)t.len, t.buf, taml_module_name(m));
+    for (int64_t i = 0; i < have; i++)
+        printf("  %.4f  %s\n", sim[i], taml_module_word(m, best[i]));
+    free(best);
+    free(sim);
+    rc = 0;
+out:
+    taml_module_close(m);
+    return rc;
+}
+
+static int cmd_coverage(int argc, char **argv)
+{
+    const char *name = NULL, *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--task") && i + 1 < argc) dir = argv[++i];
+        else if (!name) name = argv[i];
+        else return taml_cli_usage(usage_text, "embed coverage: unexpected '%s'", argv[i]);
+    }
+    if (!name || !dir) return taml_cli_usage(usage_text, "embed coverage: MODULE and --task DIR needed");
+    taml_module *m;
+    taml_err err;
+    if (taml_module_open(&m, name, &err) < 0) return taml_cli_fail(&err);
+    taml_task *t;
+    if (taml_task_load(&t, dir, NULL, &err) < 0) {
+        taml_module_close(m);
+        return taml_cli_fail(&err);
+    }
+    if (t->kind != TAML_TASK_TEXT) {
+        fprintf(stderr, "taml: %s is not a text task\n", dir);
+        taml_task_free(t);
+        taml_module_close(m);
+        return 1;
+    }
+    /* Per split: tokens (with repeats) known, and distinct words known. */
+    char *known = taml_malloc((size_t)t->n_words);
+    for (int32_t w = 0; w < t->n_words; w++)
+        known[w] = taml_module_is_random(m) ||
+                   taml_module_find(m, t->words[w], strlen(t->words[w])) >= 0;
+    printf("%s on %s (%s):\n", taml_module_name(m), t->name, *t->language ? t->language : "?");
+    printf("  %-6s %12s %8s %10s %8s\n", "split", "tokens", "known", "words", "known");
+    static const char *split_names[] = {"train", "valid", "test", "all"};
+    char *seen = taml_malloc((size_t)t->n_words);
+    for (int s = 0; s < 4; s++) {
+        int32_t r0 = 0, r1 = t->n;
+        if (s < 3) {
+            for (int j = 0; j < s; j++) r0 += t->n_split[j];
+            r1 = r0 + t->n_split[s];
+        }
+        memset(seen, 0, (size_t)t->n_words);
+        int64_t toks = 0, ktoks = 0, words = 0, kwords = 0;
+        for (int64_t i = t->tok_off[r0]; i < t->tok_off[r1]; i++) {
+            int32_t w = t->tok[i];
+            toks++;
+            ktoks += known[w];
+            if (!seen[w]) {
+                seen[w] = 1;
+                words++;
+                kwords += known[w];
+            }
+        }
+        printf("  %-6s %12" PRId64 " %7.1f%% %10" PRId64 " %7.1f%%\n", split_names[s], toks,
+               toks ? 100.0 * (double)ktoks / (double)toks : 0.0, words,
+               words ? 100.0 * (double)kwords / (double)words : 0.0);
+    }
+    free(seen);
+    free(known);
+    taml_task_free(t);
+    taml_module_close(m);
+    return 0;
+}
+
+typedef struct tok_out {
+    FILE *out;
+    int first;
+} tok_out;
+
+static void print_token(const char *tok, size_t len, void *ctx)
+{
+    tok_out *o = ctx;
+    if (!o->first) putc(' ', o->out);
+    fwrite(tok, 1, len, o->out);
+    o->first = 0;
+}
+
+static int tokenise_stream(FILE *in, FILE *out)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        tok_out o = {out, 1};
+        if (taml_tokenise(line, (size_t)n, print_token, &o) > 0) putc('\n', out);
+    }
+    free(line);
+    return ferror(in) ? -1 : 0;
+}
+
+static int cmd_tokenise(int argc, char **argv)
+{
+    int rc = 0;
+    if (argc == 1) rc = tokenise_stream(stdin, stdout);
+    for (int i = 1; i < argc && rc == 0; i++) {
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) {
+            fprintf(stderr, "taml: %s: cannot open: %s\n", argv[i], strerror(errno));
+            return 1;
+        }
+        rc = tokenise_stream(f, stdout);
+        fclose(f);
+        if (rc) fprintf(stderr, "taml: %s: read error\n", argv[i]);
+    }
+    if (fflush(stdout) != 0) rc = -1;
+    return rc ? 1 : 0;
+}
+
+/* The default library is built by scripts/modules/build-defaults (downloads
+ * and fastText training), which calls back into `taml embed import`. */
+static int cmd_build_defaults(int argc, char **argv)
+{
+    char *home = taml_home();
+    char *script = taml_path_join(home, "scripts/modules/build-defaults");
+    if (!taml_is_file(script)) {
+        fprintf(stderr, "taml: %s is missing (set $TAML_HOME to the taml source tree)\n", script);
+        free(script);
+        free(home);
+        return 1;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        setenv("TAML_BIN", exe, 1);
+    }
+    setenv("TAML_HOME", home, 1);
+    char **args = taml_calloc((size_t)argc + 1, sizeof *args);
+    args[0] = script;
+    for (int i = 1; i < argc; i++) args[i] = argv[i];
+    fflush(stdout);
+    execv(script, args);
+    fprintf(stderr, "taml: cannot run %s: %s\n", script, strerror(errno));
+    free(args);
+    free(script);
+    free(home);
+    return 1;
+}
+
+int taml_cmd_embed(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } subs[] = {
+        {"import", cmd_import},         {"list", cmd_list},
+        {"info", cmd_info},             {"neighbours", cmd_neighbours},
+        {"neighbors", cmd_neighbours},  {"coverage", cmd_coverage},
+        {"tokenise", cmd_tokenise},     {"tokenize", cmd_tokenise},
+        {"build-defaults", cmd_build_defaults},
+    };
+    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
+        if (!strcmp(argv[1], subs[i].name)) return subs[i].run(argc - 1, argv + 1);
+    return taml_cli_usage(usage_text, "embed: unknown subcommand '%s'", argv[1]);
+}
