@@ -1,0 +1,126 @@
+/* tests/test_embed_cli.c - `taml embed ...` (src/cli/embed.c) run as a user
+ * runs it: the built binary ($TAML_BIN, set by `make test`) with a module
+ * library in a temporary directory ($TAML_MODULES). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "test.h"
+
+/* Runs `taml ARGS` (a shell fragment) with TAML_MODULES=lib; returns the exit
+ * status and stdout+stderr in *out (heap). */
+static int taml(const char *lib, const char *args, char **out)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    const char *root = taml_test_tmpdir();
+    char *abs = realpath(bin, NULL); /* the command runs in root */
+    CHECK(abs != NULL);
+    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s >'%s/out' 2>&1", root, lib,
+                              abs, args, root);
+    int st = system(cmd);
+    free(cmd);
+    free(abs);
+    char *path = taml_path_join(root, "out");
+    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
+    free(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char glove[] = "The 1 0 0\nfilm 0.9 0.1 0\nmovie 0.9 0.11 0\ncat 0 0 1\ndog 0 0.1 0.9\n"
+                            "good 0 1 0\n";
+
+TEST(embed_cli_imports_lists_and_describes_a_module)
+{
+    const char *root = taml_test_tmpdir();
+    char *lib = taml_path_join(root, "lib");
+    char *in = taml_path_join(root, "v.txt");
+    CHECK(taml_write_file_atomic(in, glove, strlen(glove), NULL) == 0);
+    char *out;
+    CHECK_EQ_INT(taml(lib, "embed import v.txt --format glove --name en-tiny --language en "
+                           "--corpus 'a fixture' --tokens 42 --algorithm hand --meta build_key=k1",
+                      &out), 0);
+    CHECK_CONTAINS(out, "en-tiny.tamlm: 6 words x 3");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed list", &out), 0);
+    CHECK_CONTAINS(out, "en-tiny");
+    CHECK_CONTAINS(out, "a fixture");
+    CHECK_CONTAINS(out, "random-D");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed info en-tiny", &out), 0);
+    CHECK_CONTAINS(out, "corpus_tokens   42");
+    CHECK_CONTAINS(out, "build_key       k1");
+    CHECK_CONTAINS(out, "first words     the film movie cat dog good");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed neighbours en-tiny Film -k 2", &out), 0);
+    CHECK_CONTAINS(out, "nearest to 'film'");
+    char *movie = strstr(out, "movie"), *the = strstr(out, "  the");
+    CHECK(movie && the && movie < the); /* movie first, then the */
+    CHECK(!strstr(out, "cat"));
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed neighbours en-tiny zebra", &out), 1);
+    CHECK_CONTAINS(out, "does not know 'zebra'");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed info no-such-module", &out), 1);
+    CHECK_CONTAINS(out, "module 'no-such-module' not found");
+    free(out);
+    free(in);
+    free(lib);
+}
+
+TEST(embed_cli_reports_task_coverage_and_refuses_bad_imports)
+{
+    const char *root = taml_test_tmpdir();
+    char *lib = taml_path_join(root, "lib2");
+    char *in = taml_path_join(root, "v2.txt");
+    CHECK(taml_write_file_atomic(in, glove, strlen(glove), NULL) == 0);
+    char *out;
+    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --name tiny --language en", &out), 0);
+    free(out);
+    char *cwd = getcwd(NULL, 0);
+    char *cmd = taml_asprintf("embed coverage tiny --task '%s/tests/fixtures/tasks/film-mini'", cwd);
+    CHECK_EQ_INT(taml(lib, cmd, &out), 0);
+    CHECK_CONTAINS(out, "tiny on film-mini");
+    CHECK_CONTAINS(out, "  all ");
+    free(out);
+    free(cmd);
+    cmd = taml_asprintf("embed coverage random-8 --task '%s/tests/fixtures/tasks/film-mini'", cwd);
+    CHECK_EQ_INT(taml(lib, cmd, &out), 0);
+    CHECK_CONTAINS(out, "100.0%");
+    free(out);
+    free(cmd);
+    free(cwd);
+    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --language en", &out), 2);
+    CHECK_CONTAINS(out, "--name missing");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format word2vec-text --name x --language en",
+                      &out), 1);
+    CHECK_CONTAINS(out, "v2.txt:1: expected the header");
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --name random-5 --language en",
+                      &out), 2);
+    free(out);
+    CHECK_EQ_INT(taml(lib, "embed frobnicate", &out), 2);
+    free(out);
+    free(in);
+    free(lib);
+}
+
+TEST(embed_cli_tokenise_writes_one_line_of_tokens_per_line)
+{
+    char *out;
+    CHECK_EQ_INT(taml("/nonexistent", "embed tokenise < /dev/null", &out), 0);
+    CHECK_STR(out, "");
+    free(out);
+    const char *root = taml_test_tmpdir();
+    char *in = taml_path_join(root, "text.txt");
+    const char *text = "Hello, World! It's K\xc3\x96NIG.\n---\nno_newline at end";
+    CHECK(taml_write_file_atomic(in, text, strlen(text), NULL) == 0);
+    CHECK_EQ_INT(taml("/nonexistent", "embed tokenise text.txt", &out), 0);
+    CHECK_STR(out, "hello world it s k\xc3\xb6nig\nno newline at end\n");
+    free(out);
+    free(in);
+}
