@@ -35,8 +35,8 @@ static const char list_usage[] =
     "  Loads every task directory in DIR (default $TAML_DATA, else\n"
     "  <taml home>/data/tasks) and prints one row per task: kind, examples,\n"
     "  classes, majority-class share (train split), mean length (tokens per text,\n"
-    "  or pixels per image), language, source and license (shortened: the full\n"
-    "  texts are in each meta.txt and in --json).\n"
+    "  or pixels per image), language, source and license (their first part: the\n"
+    "  whole texts are in each meta.txt and in --json).\n"
     "  --json      one JSON array of objects\n"
     "  --markdown  a Markdown table (the README's)\n";
 
@@ -173,12 +173,14 @@ static int cmp_name(const void *a, const void *b)
 }
 
 /* The first part of a long meta.txt value, for a table cell: up to the first
- * " (" or ";" (heap). */
-static char *cell(const char *s)
+ * " (" or ";", and for a source also ": " (fetchers write "package: what it
+ * holds") (heap). */
+static char *cell(const char *s, int is_source)
 {
     size_t n = strcspn(s, ";");
-    const char *paren = strstr(s, " (");
-    if (paren && (size_t)(paren - s) < n) n = (size_t)(paren - s);
+    const char *cut[2] = {strstr(s, " ("), is_source ? strstr(s, ": ") : NULL};
+    for (int i = 0; i < 2; i++)
+        if (cut[i] && (size_t)(cut[i] - s) < n) n = (size_t)(cut[i] - s);
     char *c = taml_malloc(n + 1);
     memcpy(c, s, n);
     c[n] = '\0';
@@ -231,7 +233,7 @@ static void print_rows(taml_task **tasks, int32_t n, int json, int markdown)
                "classes", "majority", "mean len", "lang", "source", "license");
     for (int32_t i = 0; i < n; i++) {
         const taml_task *t = tasks[i];
-        char *src = cell(t->source), *lic = cell(t->license);
+        char *src = cell(t->source, 1), *lic = cell(t->license, 0);
         printf(fmt, t->name, t->kind == TAML_TASK_IMAGE ? "image" : "text", (int)t->n,
                (int)t->n_classes, 100.0 * taml_task_majority_share(t), mean_length(t),
                t->language[0] ? t->language : "-", src[0] ? src : "-", lic[0] ? lic : "-");
