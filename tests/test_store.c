@@ -92,7 +92,8 @@ TEST(store_trial_round_trip_keeps_every_field)
     CHECK_EQ_INT(id, 1);
     CHECK_EQ_INT(taml_store_trial_start(s, id, 3, &err), 0);
     taml_trial r = {.state = TAML_TRIAL_DONE, .valid_acc = 0.8125, .test_acc = 0.75,
-                    .loss = 0.3125, .steps = 100, .train_seconds = 1.5, .update_seq = 1};
+                    .loss = 0.3125, .steps = 100, .train_seconds = 1.5, .update_seq = 1,
+                    .worker = -1 /* keeps the worker given at start */};
     CHECK_EQ_INT(taml_store_trial_finish(s, id, &r, &err), 0);
 
     taml_trial t;

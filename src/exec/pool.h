@@ -37,7 +37,7 @@ typedef struct taml_job {
 /* What a job returns. status is a final trial state of store/store.h's
  * machine (done, diverged, invalid, failed), kept as an int here so that the
  * executor does not depend on the store. */
-#define TAML_JOB_ERR 256
+#define TAML_JOB_ERR TAML_ERR_MSG
 typedef struct taml_job_result {
     int64_t id;     /* the job's id */
     int32_t task;   /* the job's task */

@@ -513,8 +513,8 @@ int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml
     sqlite3_stmt *st;
     int rc = prepare(s, &st,
                      "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
-                     " steps = ?, train_seconds = ?, error = ?, update_seq = ?, finished_at = ?"
-                     " WHERE id = ? AND state = 'running'",
+                     " steps = ?, train_seconds = ?, error = ?, update_seq = ?, finished_at = ?,"
+                     " worker = coalesce(?, worker) WHERE id = ? AND state = 'running'",
                      err);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, taml_trial_state_name(r->state), -1, SQLITE_STATIC);
@@ -533,7 +533,11 @@ int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml
     else
         sqlite3_bind_null(st, 8);
     sqlite3_bind_double(st, 9, taml_store_now());
-    sqlite3_bind_int64(st, 10, id);
+    if (r->worker >= 0)
+        sqlite3_bind_int(st, 10, r->worker);
+    else
+        sqlite3_bind_null(st, 10);
+    sqlite3_bind_int64(st, 11, id);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_fail(s, err, "finishing a trial");
     else if (sqlite3_changes(s->db) != 1)

@@ -150,8 +150,9 @@ int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err);
  * is not pending. */
 int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err);
 /* RUNNING -> r->state (a final state), with r's valid_acc, test_acc, loss,
- * steps, train_seconds, error and update_seq (0 = not applied yet); sets
- * finished_at. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
+ * steps, train_seconds, error, update_seq (0 = not applied yet) and worker
+ * (when >= 0: the worker is often known only when the result comes back);
+ * sets finished_at. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
  * r->state is not final (a bug in the caller). */
 int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err);
 /* Records that the controller applied trial id's reward as update number seq.

@@ -1,0 +1,131 @@
+/* search/search.h - a search study: the loop that joins the controller
+ * (src/ctrl), the executor (src/exec) and the study store (src/store).
+ *
+ * Strategies (paper section 4):
+ *   random     uniform sampling of every decision
+ *   aml        a fresh controller per task (the single-task baseline)
+ *   multitask  one controller for all tasks, a task drawn uniformly per trial
+ *   transfer   a multitask controller loaded from a checkpoint, new task
+ *              embeddings for the tasks searched now
+ *
+ * The main thread samples, stores and updates; K workers train children. A
+ * trial's child seed is taml_rng_derive(study seed, trial id), so any trial
+ * replays alone with `taml train`; the controller's sampling stream and the
+ * multitask task draw derive from the same two numbers.
+ *
+ * Orders. Asynchronous (default): a trial is sampled when a worker is free,
+ * updates are applied as results arrive. Deterministic: trial i is sampled
+ * from the controller that has applied the rewards of exactly trials 1 ..
+ * i - lag, in id order; the result depends on (seed, lag) only, not on the
+ * number of workers or their timing, so a parallel run equals a sequential
+ * one bit for bit. lag >= workers keeps every worker busy.
+ *
+ * Resume. Every finished trial is committed with the sequence number of the
+ * controller update that used it (update_seq), in the same transaction; a
+ * checkpoint of the controller(s) is stored every few updates. Running the
+ * same search again restores the newest checkpoint, replays the updates
+ * recorded after it in their order, returns trials left running to pending
+ * and goes on; the result equals that of a search never interrupted (in
+ * deterministic mode, and in asynchronous mode with one worker).
+ *
+ * Checkpoint blobs in the store: for multitask and transfer, exactly one
+ * taml_ctrl_save buffer; for aml, "TAMLAMLC" | u32 n | n x (u64 size, bytes),
+ * one controller per task in task order; random has none.
+ */
+#ifndef TAML_SEARCH_SEARCH_H
+#define TAML_SEARCH_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "ctrl/controller.h"
+#include "exec/pool.h"
+#include "space/space.h"
+#include "store/store.h"
+
+typedef enum taml_search_method {
+    TAML_SEARCH_RANDOM = 0,
+    TAML_SEARCH_AML = 1,
+    TAML_SEARCH_MULTITASK = 2,
+    TAML_SEARCH_TRANSFER = 3,
+} taml_search_method;
+
+/* "random", "aml", "multitask", "transfer"; parse returns -1 for others. */
+const char *taml_search_method_name(taml_search_method m);
+int taml_search_method_parse(const char *s);
+
+/* What the progress callback sees after every finished trial (and once at
+ * the start). Pointers are valid during the call only. */
+typedef struct taml_search_progress {
+    int64_t done;    /* finished trials (all states) */
+    int64_t total;   /* trials the study will have */
+    int64_t running; /* trials on workers now */
+    int32_t n_tasks;
+    const char *const *task_names; /* (n_tasks) */
+    const double *best_valid;      /* (n_tasks) best validation accuracy so far, NAN if none */
+    const int64_t *task_done;      /* (n_tasks) finished trials per task */
+    double elapsed;                /* seconds since this run started */
+    double per_minute;             /* trials finished per minute in this run */
+    double eta;                    /* seconds left at that rate, NAN when unknown */
+    const taml_trial *last;        /* the trial just finished, NULL at the start */
+} taml_search_progress;
+
+typedef struct taml_search_opts {
+    taml_search_method method;
+    int32_t trials;     /* per task (>= 1): the study ends with trials x tasks trials */
+    int32_t workers;    /* >= 1 */
+    uint64_t seed;      /* study seed (ignored when resuming unless seed_set) */
+    int seed_set;       /* 1: seed was given; on resume it must match the study's */
+    int deterministic;  /* 1: the deterministic order (see above) */
+    int32_t lag;        /* deterministic lag; 0 = workers */
+    int32_t checkpoint_every; /* controller updates between checkpoints; 0 = 20 */
+    /* transfer: the source controller (a taml_ctrl_save buffer), borrowed;
+     * needed only when the study is created. */
+    const void *from_blob;
+    size_t from_size;
+    const taml_ctrl_opts *ctrl_opts; /* NULL = the controller's defaults */
+    const char *taml_version;        /* recorded in a new study */
+    /* The child: run on the workers with child_ctx (see exec/pool.h). */
+    taml_job_fn child;
+    void *child_ctx;
+    /* Optional observers, called on the calling thread. */
+    void (*progress)(void *user, const taml_search_progress *p);
+    void (*log)(void *user, const char *line);
+    void *user;
+    /* When *stop becomes non-zero (e.g. set by a signal handler) the search
+     * stops taking new trials, stores what has finished and returns
+     * TAML_OK; trials still running are re-run by the next resume. */
+    volatile int *stop;
+} taml_search_opts;
+
+/* Fills the defaults: random, 10 trials, 1 worker, seed 1, async. */
+void taml_search_opts_default(taml_search_opts *o);
+
+/* Creates (or continues) the study in the store at study_path and runs it
+ * until the study holds trials x n_tasks finished trials, or *stop. tasks are
+ * named (task_names, unique) and located (task_dirs, recorded for reports);
+ * job.task is the index into them. Refuses (TAML_EMISMATCH) to continue a
+ * study made with another method, space, task list, seed or order, saying
+ * what differs. A failed child is recorded as a failed trial and the search
+ * goes on; a store failure stops it (what was committed stays). */
+int taml_search_run(const char *study_path, const taml_space *space, int32_t n_tasks,
+                    const char *const *task_names, const char *const *task_dirs,
+                    const taml_search_opts *o, taml_err *err);
+
+/* Reads the controller a transfer starts from: path is a study file (its
+ * newest checkpoint; the study must be multitask or transfer) or a
+ * controller checkpoint file. *blob is heap (caller frees). */
+int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err);
+
+/* The fake child of tests and benchmarks (never a user's result): a
+ * deterministic synthetic reward of (task, config, seed) with a known
+ * optimum, after sleeping sleep_us microseconds. ctx points to a
+ * taml_fake_child. Also selected by `taml search` when TAML_FAKE_CHILD=US is
+ * set in the environment (for the kill -9 resume test). */
+typedef struct taml_fake_child {
+    int32_t sleep_us;
+} taml_fake_child;
+void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out);
+
+#endif

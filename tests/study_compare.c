@@ -1,0 +1,59 @@
+/* tests/study_compare.c - compares two studies trial by trial and their final
+ * controllers (shared by the search tests). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "study_compare.h"
+
+/* 1 when two studies hold the same trials (everything but timings and
+ * workers) and the same final controller, bit for bit. */
+int same_studies(const char *a, const char *b, int64_t *n_trials)
+{
+    taml_store *sa, *sb;
+    taml_err err;
+    if (taml_store_open(&sa, a, TAML_STORE_READONLY, &err)) return 0;
+    if (taml_store_open(&sb, b, TAML_STORE_READONLY, &err)) {
+        taml_store_close(sa);
+        return 0;
+    }
+    taml_store_iter *ia, *ib;
+    taml_store_iter_new(sa, TAML_ITER_BY_ID, 0, &ia, &err);
+    taml_store_iter_new(sb, TAML_ITER_BY_ID, 0, &ib, &err);
+    taml_trial ta, tb;
+    int same = 1, ra, rb;
+    int64_t n = 0;
+    while (same) {
+        ra = taml_store_iter_next(ia, &ta, &err);
+        rb = taml_store_iter_next(ib, &tb, &err);
+        if (ra != rb) same = 0;
+        if (ra != 1 || !same) break;
+        n++;
+        same = ta.id == tb.id && ta.task == tb.task && !strcmp(ta.config_json, tb.config_json) &&
+               ta.seed == tb.seed && ta.state == tb.state && ta.update_seq == tb.update_seq &&
+               ((isnan(ta.valid_acc) && isnan(tb.valid_acc)) || ta.valid_acc == tb.valid_acc) &&
+               ta.n_actions == tb.n_actions &&
+               !memcmp(ta.actions, tb.actions, (size_t)ta.n_actions * sizeof(int32_t));
+        if (!same) fprintf(stderr, "    trials %lld differ\n", (long long)ta.id);
+    }
+    taml_store_iter_free(ia);
+    taml_store_iter_free(ib);
+    void *ba, *bb;
+    size_t za, zb;
+    int64_t aa, ab;
+    int ca = taml_store_checkpoint_last(sa, &ba, &za, &aa, &err);
+    int cb = taml_store_checkpoint_last(sb, &bb, &zb, &ab, &err);
+    if (ca != cb || za != zb || aa != ab || (ca == 1 && memcmp(ba, bb, za) != 0)) {
+        fprintf(stderr, "    final checkpoints differ (after update %lld vs %lld)\n",
+                (long long)aa, (long long)ab);
+        same = 0;
+    }
+    free(ba);
+    free(bb);
+    taml_store_close(sa);
+    taml_store_close(sb);
+    if (n_trials) *n_trials = n;
+    return same;
+}

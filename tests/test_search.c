@@ -1,0 +1,329 @@
+/* tests/test_search.c - the search loop with the fake child: strategies,
+ * trial seeds, the deterministic order (parallel equals sequential), resume
+ * after a stop equals never stopping, refusing to continue another study,
+ * transfer from a multitask study. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/util.h"
+#include "ctrl/controller.h"
+#include "search/search.h"
+#include "space/space.h"
+#include "store/store.h"
+#include "test.h"
+#include "study_compare.h"
+
+static const char *space_text =
+    "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],"
+    "\"activation\":[\"relu\",\"swish\"],\"deep_l2\":[0,0.001,\"disable\"],"
+    "\"wide_l1\":[0,0.01,\"disable\"]}";
+
+static const char *names3[] = {"alpha", "beta", "gamma"};
+static const char *dirs3[] = {"d/alpha", "d/beta", "d/gamma"};
+
+static taml_space *test_space(void)
+{
+    taml_space *s = NULL;
+    taml_err err;
+    if (taml_space_from_json(&s, space_text, "test", &err)) return NULL;
+    return s;
+}
+
+/* The fake child, failing every trial whose id is a multiple of 7 (a failed
+ * trial has no reward: the order must skip it the same way every time). */
+static void flaky_child(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out)
+{
+    taml_fake_child_run(ctx, worker, job, out);
+    if (job->id % 7 == 0) {
+        out->status = TAML_TRIAL_FAILED;
+        out->valid_acc = out->test_acc = NAN;
+        snprintf(out->error, sizeof out->error, "injected failure");
+    }
+}
+
+struct stopper {
+    volatile int stop;
+    int64_t after; /* stop once this many results came in this run (0: never) */
+    int64_t seen;
+};
+
+static void stop_progress(void *user, const taml_search_progress *p)
+{
+    struct stopper *s = user;
+    if (p->last && s->after && ++s->seen >= s->after) s->stop = 1;
+}
+
+static int run(const char *path, taml_search_method m, int32_t n_tasks, int32_t trials,
+               int32_t workers, int det, int32_t lag, struct stopper *stop, taml_err *err)
+{
+    taml_space *space = test_space();
+    taml_fake_child fake = {.sleep_us = workers > 1 ? 200 : 0};
+    taml_search_opts o;
+    taml_search_opts_default(&o);
+    o.method = m;
+    o.trials = trials;
+    o.workers = workers;
+    o.seed = 77;
+    o.deterministic = det;
+    o.lag = lag;
+    o.checkpoint_every = 4;
+    o.child = flaky_child;
+    o.child_ctx = &fake;
+    if (stop) {
+        o.progress = stop_progress;
+        o.user = stop;
+        o.stop = &stop->stop;
+    }
+    int rc = taml_search_run(path, space, n_tasks, names3, dirs3, &o, err);
+    taml_space_free(space);
+    return rc;
+}
+
+static char *tmp(const char *name)
+{
+    char *p = taml_path_join(taml_test_tmpdir(), name);
+    remove(p);
+    return p;
+}
+
+TEST(search_random_runs_every_trial_with_derived_seeds_round_robin)
+{
+    char *path = tmp("random.db");
+    taml_err err;
+    CHECK_EQ_INT(run(path, TAML_SEARCH_RANDOM, 2, 6, 2, 0, 0, NULL, &err), 0);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_count(s, -1, 0, &err), 6);
+    CHECK_EQ_INT(taml_store_count(s, -1, 1, &err), 6);
+    CHECK_EQ_INT(taml_store_count(s, TAML_TRIAL_FAILED, -1, &err), 1); /* trial 7 */
+    CHECK_EQ_INT(taml_store_count(s, TAML_TRIAL_PENDING, -1, &err) +
+                     taml_store_count(s, TAML_TRIAL_RUNNING, -1, &err),
+                 0);
+    taml_space *space = test_space();
+    taml_store_iter *it;
+    CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err), 0);
+    taml_trial t;
+    while (taml_store_iter_next(it, &t, &err) == 1) {
+        CHECK(t.seed == taml_rng_derive(77, (uint64_t)t.id));
+        CHECK_EQ_INT(t.task, (t.id - 1) % 2);
+        CHECK_STR(t.method, "random");
+        CHECK_EQ_INT(t.update_seq, 0);
+        /* the stored config is the stored actions, through the space */
+        cJSON *cfg = cJSON_Parse(t.config_json);
+        int32_t acts[16];
+        CHECK_EQ_INT(taml_space_actions_from_config(space, cfg, acts, &err), 0);
+        cJSON_Delete(cfg);
+        CHECK(!memcmp(acts, t.actions, (size_t)t.n_actions * sizeof(int32_t)));
+        if (t.state == TAML_TRIAL_DONE) CHECK(t.valid_acc > 0.2 && t.valid_acc < 1.0);
+    }
+    taml_store_iter_free(it);
+    void *blob;
+    size_t size;
+    int64_t after;
+    CHECK_EQ_INT(taml_store_checkpoint_last(s, &blob, &size, &after, &err), 0); /* no controller */
+    taml_space_free(space);
+    taml_store_close(s);
+    free(path);
+}
+
+TEST(search_deterministic_parallel_run_equals_sequential_bit_for_bit)
+{
+    char *par = tmp("par.db"), *seq = tmp("seq.db");
+    taml_err err;
+    CHECK_EQ_INT(run(par, TAML_SEARCH_MULTITASK, 3, 12, 3, 1, 3, NULL, &err), 0);
+    CHECK_EQ_INT(run(seq, TAML_SEARCH_MULTITASK, 3, 12, 1, 1, 3, NULL, &err), 0);
+    int64_t n = 0;
+    CHECK(same_studies(par, seq, &n));
+    CHECK_EQ_INT(n, 36);
+    /* another lag is another order: the comparison sees it */
+    char *lag1 = tmp("lag1.db");
+    CHECK_EQ_INT(run(lag1, TAML_SEARCH_MULTITASK, 3, 12, 1, 1, 1, NULL, &err), 0);
+    CHECK(!same_studies(par, lag1, NULL));
+    free(lag1);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, seq, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_last_seq(s, &err), 36 - 5); /* trials 7,14,...,35 failed */
+    taml_store_close(s);
+    free(par);
+    free(seq);
+}
+
+TEST(search_multitask_learns_on_the_fake_landscape)
+{
+    /* the fake reward has a known structure: after 240 trials the controller
+     * should propose better configurations than at the start */
+    char *path = tmp("learn.db");
+    taml_err err;
+    CHECK_EQ_INT(run(path, TAML_SEARCH_MULTITASK, 2, 120, 1, 0, 0, NULL, &err), 0);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    taml_store_iter *it;
+    CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err), 0);
+    taml_trial t;
+    double first = 0, last = 0;
+    int nf = 0, nl = 0;
+    while (taml_store_iter_next(it, &t, &err) == 1) {
+        if (!isfinite(t.valid_acc)) continue;
+        if (t.id <= 40) first += t.valid_acc, nf++;
+        if (t.id > 200) last += t.valid_acc, nl++;
+    }
+    taml_store_iter_free(it);
+    taml_store_close(s);
+    CHECK(nf > 0 && nl > 0);
+    CHECK_MSG(last / nl > first / nf + 0.02, "mean valid first 40 %.4f, last 40 %.4f", first / nf,
+              last / nl);
+    free(path);
+}
+
+static void resume_equals_uninterrupted(taml_search_method m, int32_t workers, int det)
+{
+    char *whole = tmp("whole.db"), *parts = tmp("parts.db");
+    taml_err err;
+    CHECK_EQ_INT(run(whole, m, 2, 15, workers, det, 2, NULL, &err), 0);
+    int runs = 0;
+    for (;;) {
+        struct stopper st = {.after = 1 + runs % 4};
+        CHECK_EQ_INT(run(parts, m, 2, 15, workers, det, 2, &st, &err), 0);
+        runs++;
+        if (!st.stop) break; /* finished without being stopped */
+        CHECK(runs < 60);
+    }
+    CHECK(runs > 5);
+    int64_t n = 0;
+    CHECK(same_studies(whole, parts, &n));
+    CHECK_EQ_INT(n, 30);
+    free(whole);
+    free(parts);
+}
+
+TEST(search_resume_after_stops_equals_uninterrupted_multitask_deterministic)
+{
+    resume_equals_uninterrupted(TAML_SEARCH_MULTITASK, 2, 1);
+}
+
+TEST(search_resume_after_stops_equals_uninterrupted_aml_async_one_worker)
+{
+    resume_equals_uninterrupted(TAML_SEARCH_AML, 1, 0);
+}
+
+TEST(search_refuses_to_continue_with_another_method_tasks_space_or_order)
+{
+    char *path = tmp("refuse.db");
+    taml_err err;
+    CHECK_EQ_INT(run(path, TAML_SEARCH_AML, 2, 2, 1, 0, 0, NULL, &err), 0);
+    CHECK_EQ_INT(run(path, TAML_SEARCH_MULTITASK, 2, 2, 1, 0, 0, NULL, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "made with method aml, not multitask");
+    CHECK_EQ_INT(run(path, TAML_SEARCH_AML, 3, 2, 1, 0, 0, NULL, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "tasks are [alpha, beta]");
+    CHECK_CONTAINS(err.msg, "not [alpha, beta, gamma]");
+    CHECK_EQ_INT(run(path, TAML_SEARCH_AML, 2, 2, 1, 1, 2, NULL, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "--deterministic");
+
+    taml_space *other = NULL;
+    CHECK_EQ_INT(taml_space_from_json(&other, "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2]}",
+                                      "other", &err),
+                 0);
+    taml_fake_child fake = {0};
+    taml_search_opts o;
+    taml_search_opts_default(&o);
+    o.method = TAML_SEARCH_AML;
+    o.trials = 2;
+    o.child = taml_fake_child_run;
+    o.child_ctx = &fake;
+    CHECK_EQ_INT(taml_search_run(path, other, 2, names3, dirs3, &o, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "another search space");
+    CHECK_CONTAINS(err.msg, "layers");
+    o.seed = 5;
+    o.seed_set = 1;
+    taml_space *same = test_space();
+    CHECK_EQ_INT(taml_search_run(path, same, 2, names3, dirs3, &o, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "seed is 77, not 5");
+    /* more trials on the same study: it continues */
+    o.seed_set = 0;
+    o.trials = 4;
+    CHECK_EQ_INT(taml_search_run(path, same, 2, names3, dirs3, &o, &err), 0);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_count(s, -1, -1, &err), 8);
+    taml_store_close(s);
+    taml_space_free(other);
+    taml_space_free(same);
+    free(path);
+}
+
+TEST(search_refuses_bad_arguments_clearly)
+{
+    taml_space *space = test_space();
+    taml_fake_child fake = {0};
+    taml_search_opts o;
+    taml_search_opts_default(&o);
+    o.child = taml_fake_child_run;
+    o.child_ctx = &fake;
+    taml_err err;
+    char *path = tmp("bad.db");
+    const char *twice[] = {"alpha", "alpha"};
+    CHECK_EQ_INT(taml_search_run(path, space, 2, twice, dirs3, &o, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "task 'alpha' is given twice");
+    o.trials = 0;
+    CHECK_EQ_INT(taml_search_run(path, space, 1, names3, dirs3, &o, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "--trials: 0");
+    o.trials = 1;
+    o.method = TAML_SEARCH_TRANSFER;
+    CHECK_EQ_INT(taml_search_run(path, space, 1, names3, dirs3, &o, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "--from");
+    /* the failed creation left no study behind: a random search may use the file */
+    o.method = TAML_SEARCH_RANDOM;
+    CHECK_EQ_INT(taml_search_run(path, space, 1, names3, dirs3, &o, &err), 0);
+    CHECK_EQ_INT(taml_search_method_parse("multitask"), TAML_SEARCH_MULTITASK);
+    CHECK_EQ_INT(taml_search_method_parse("bayes"), -1);
+    taml_space_free(space);
+    free(path);
+}
+
+TEST(search_transfer_starts_from_a_multitask_study_with_new_task_embeddings)
+{
+    char *multi = tmp("multi.db"), *xfer = tmp("xfer.db"), *aml = tmp("aml.db");
+    taml_err err;
+    CHECK_EQ_INT(run(multi, TAML_SEARCH_MULTITASK, 2, 10, 1, 0, 0, NULL, &err), 0);
+    void *blob;
+    size_t size;
+    CHECK_EQ_INT(taml_search_load_source(multi, &blob, &size, &err), 0);
+
+    taml_space *space = test_space();
+    taml_fake_child fake = {0};
+    taml_search_opts o;
+    taml_search_opts_default(&o);
+    o.method = TAML_SEARCH_TRANSFER;
+    o.trials = 8;
+    o.seed = 3;
+    o.from_blob = blob;
+    o.from_size = size;
+    o.child = taml_fake_child_run;
+    o.child_ctx = &fake;
+    const char *held_out[] = {"gamma"}, *held_dir[] = {"d/gamma"};
+    CHECK_EQ_INT(taml_search_run(xfer, space, 1, held_out, held_dir, &o, &err), 0);
+    free(blob);
+
+    /* the transfer study's controller knows the source tasks and the new one */
+    CHECK_EQ_INT(taml_search_load_source(xfer, &blob, &size, &err), 0);
+    taml_ctrl *c;
+    CHECK_EQ_INT(taml_ctrl_load(&c, space, blob, size, &err), 0);
+    CHECK_EQ_INT(taml_ctrl_tasks(c), 3);
+    CHECK_EQ_INT(taml_ctrl_find_task(c, "alpha"), 0);
+    CHECK_EQ_INT(taml_ctrl_find_task(c, "gamma"), 2);
+    taml_ctrl_free(c);
+    free(blob);
+
+    /* an aml study has no multitask controller to give */
+    CHECK_EQ_INT(run(aml, TAML_SEARCH_AML, 1, 2, 1, 0, 0, NULL, &err), 0);
+    CHECK_EQ_INT(taml_search_load_source(aml, &blob, &size, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "a aml study has no multitask controller");
+    taml_space_free(space);
+    free(multi);
+    free(xfer);
+    free(aml);
+}
