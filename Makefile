@@ -11,7 +11,7 @@ comma   := ,
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
            -Isrc $(EXTRA_CFLAGS)
-LDLIBS  := -lopenblas -lsqlite3 -lcjson -lutf8proc -lz -lm -lpthread -ldl
+LDLIBS  := -lsqlite3 -lcjson -lutf8proc -lz -lm -lpthread -ldl
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=$(SANITIZE)

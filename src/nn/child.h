@@ -1,0 +1,76 @@
+/* nn/child.h - one child model of the search: built from a configuration (the
+ * 12 decisions, nn/config.h) on the features of a (task, module) pair
+ * (nn/features.h), trained on the train split, scored on valid and test.
+ *
+ * This is what every trial of every search runs. Its life:
+ *
+ *   taml_child_new --> taml_child_fit --+--> ok        (all steps ran)
+ *   (one block,        (steps =         +--> diverged  (a non-finite loss or an
+ *    Glorot init)       samples / 100)                  unsafe gradient: stopped
+ *                                                       before applying that step)
+ *   both towers disabled ------------------> invalid   (no model: majority class)
+ *
+ * Everything a child touches while training lives in one allocation sized
+ * from its config; the features are shared read-only. One child is used by
+ * one thread at a time; children on different threads are independent.
+ */
+#ifndef TAML_NN_CHILD_H
+#define TAML_NN_CHILD_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "nn/config.h"
+#include "nn/features.h"
+
+#define TAML_CHILD_BATCH 100
+
+typedef enum {
+    TAML_CHILD_OK = 0,
+    TAML_CHILD_DIVERGED = 1, /* stopped early; accuracies of the last good weights */
+    TAML_CHILD_INVALID = 2,  /* both towers disabled; accuracies of the majority class */
+} taml_child_status;
+
+/* "ok", "diverged", "invalid". */
+const char *taml_child_status_name(taml_child_status s);
+
+typedef struct taml_child_result {
+    taml_child_status status;
+    double valid_acc, test_acc; /* in [0, 1]; 0 for an empty split */
+    double final_loss;    /* mean loss per example over the last (up to) 100 steps; NaN if none */
+    int64_t steps;        /* training steps applied */
+    double train_s;       /* seconds in training steps (batch assembly included) */
+    double wall_s;        /* seconds of the whole call (allocation, training, evaluation) */
+    double samples_per_s; /* steps * 100 / train_s; 0 when no step ran */
+    int64_t bytes;        /* size of the child's allocation block */
+} taml_child_result;
+
+typedef struct taml_child taml_child;
+
+/* Builds a child: one block for parameters, optimiser state, gradients and
+ * buffers, weights initialised from seed. f must be the features of the task
+ * and of the module cfg->embedding names (the caller resolves the name; image
+ * tasks use the "pixels" extractor). Fails (TAML_EINVAL) when both towers are
+ * disabled (use taml_child_train, which records that as invalid), when the
+ * task has no train example, or when the block cannot be allocated
+ * (TAML_ESYS, naming the size). */
+int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_features *f,
+                   uint64_t seed, taml_err *err);
+void taml_child_free(taml_child *c);
+
+/* Runs the training steps (cfg->samples / 100) and fills res (status, loss,
+ * steps, train_s; accuracies not yet). Call once. */
+void taml_child_fit(taml_child *c, taml_child_result *res);
+
+/* Accuracy on split TAML_TRAIN / TAML_VALID / TAML_TEST with the current
+ * weights (batch norm on running averages, no dropout). */
+double taml_child_accuracy(taml_child *c, int split);
+
+/* The whole trial: new, fit, accuracies on valid and test, free. Both towers
+ * disabled is not an error: res->status = invalid with the majority class's
+ * accuracies. Returns 0, or a negative status (res untouched) when the child
+ * could not be built. Deterministic given (features, cfg, seed) on one thread. */
+int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
+                     taml_child_result *res, taml_err *err);
+
+#endif

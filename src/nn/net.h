@@ -1,0 +1,100 @@
+/* nn/net.h - the two-tower wide & deep network of one child: its parameter
+ * layout, forward pass and backward pass, over memory the caller provides.
+ *
+ * Sits between the kernels (nn/kernels.h) and the trainer (nn/child.h): the
+ * trainer owns data, randomness, the optimiser and the training loop; the net
+ * only maps a batch to a loss and gradients. Like the kernels it is compiled
+ * twice from net_tmpl.h: taml_net_* over float (training) and taml_netd_* over
+ * double (the whole-model gradient check), so the check covers the code that
+ * trains.
+ *
+ *   deep:  x0 (pooled module rows, or the mean of the fine-tuned table's rows)
+ *          -> L x [dense -> relu|swish -> dropout (training) -> none|BN|LN]
+ *          -> dense to C logits
+ *   wide:  bias + sum of the (V, C) table's rows of the example's wide ids
+ *   logits = deep + wide; loss = softmax cross-entropy summed over the batch.
+ * Layer order is TF1's canned DNN (dense -> activation -> dropout -> norm).
+ */
+#ifndef TAML_NN_NET_H
+#define TAML_NN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/config.h"
+#include "nn/kernels.h"
+
+typedef struct taml_net_shape {
+    int B;             /* rows of a training batch (evaluation may use fewer) */
+    int D;             /* deep input width; 0 = no deep tower */
+    int L, H, C;       /* hidden layers, their width, classes */
+    int act, norm;     /* TAML_ACT_*, TAML_NORM_* */
+    int dropout;       /* 1: training forward multiplies by the caller's masks */
+    int64_t emb_rows;  /* > 0: fine-tuning; x0 is the mean of rows of emb (emb_rows, D) */
+    int emb_cap;       /* most distinct emb rows one batch can touch */
+    int64_t wide_rows; /* V, wide features; 0 = no wide tower */
+    int wide_cap;      /* most distinct wide rows one batch can touch */
+    int wide_dense;    /* P > 0: the wide tower is a dense linear layer on xw (B, P)
+                        * (image tasks: raw pixels) instead of a table */
+} taml_net_shape;
+
+/* A batch: example ids into per-example id lists (CSR over the whole task). */
+typedef struct taml_net_batch {
+    int B;                   /* rows, <= shape.B */
+    const int32_t *ex;       /* (B) example ids (index into the CSR arrays) */
+    const int32_t *labels;   /* (B) classes; NULL when only logits are wanted */
+    const int64_t *deep_off; /* fine-tuning: example e's emb rows are deep_ids[deep_off[e] ..) */
+    const int32_t *deep_ids;
+    const int64_t *wide_off; /* wide tower: example e's wide ids are wide_ids[wide_off[e] ..) */
+    const int32_t *wide_ids;
+} taml_net_batch;
+
+#define TAML_NET_DECLARE(REAL, P, K)                                                          \
+    typedef struct P##t {                                                                     \
+        taml_net_shape s;                                                                     \
+        REAL *deep, *ddeep; /* (n_deep) deep tower's dense parameters and gradients */        \
+        size_t n_deep;                                                                        \
+        REAL *wide, *dwide; /* (C [+ P C]) wide bias [then dense weights (P, C)], gradient */ \
+        size_t n_wide;                                                                        \
+        REAL *xw; /* (B, P) dense wide input (wide_dense), filled by the caller */            \
+        REAL *emb;          /* (emb_rows, D) fine-tuned table (the caller fills it) */        \
+        REAL *wtab;         /* (V, C) wide table */                                           \
+        K##sparse gemb, gwide; /* sparse gradients of emb and wtab */                         \
+        REAL *rmean, *rvar;    /* (L, H) batch-norm running averages */                       \
+        REAL *mask;   /* (L, B, H) dropout masks: 0 or 1/(1-p), filled by the caller */       \
+        REAL *x0;     /* (B, D) deep input; the caller fills it unless fine-tuning */         \
+        REAL *logits; /* (B, C) */                                                            \
+        REAL *dlogits;                                                                        \
+        /* views into deep/ddeep, per hidden layer l < L and the output layer L */            \
+        REAL *w[TAML_CHILD_MAX_LAYERS + 1], *b[TAML_CHILD_MAX_LAYERS + 1];                    \
+        REAL *gam[TAML_CHILD_MAX_LAYERS], *bet[TAML_CHILD_MAX_LAYERS];                        \
+        REAL *dw[TAML_CHILD_MAX_LAYERS + 1], *db[TAML_CHILD_MAX_LAYERS + 1];                  \
+        REAL *dgam[TAML_CHILD_MAX_LAYERS], *dbet[TAML_CHILD_MAX_LAYERS];                      \
+        /* activations of the last forward pass */                                            \
+        REAL *z, *a, *d, *h, *xhat; /* (L, B, H) each (d, h, xhat only when used) */          \
+        REAL *mean, *var;           /* (L, H) batch statistics (batch norm) */                \
+        REAL *rstd;                 /* (L, B) per-row 1/std (layer norm) */                   \
+        const REAL *out[TAML_CHILD_MAX_LAYERS]; /* layer l's output (one of a, d, h) */       \
+        REAL *g1, *g2, *dx0, *colsum; /* backward scratch */                                  \
+        int train;                    /* the last forward was a training pass */              \
+    } P##t;                                                                                   \
+    /* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */         \
+    size_t P##size(const taml_net_shape *s);                                                  \
+    /* Lays the net out in block (P##size bytes, 64-byte aligned); parameters are zero,      \
+     * running variances 1, sparse gradients empty. */                                        \
+    void P##init(P##t *n, const taml_net_shape *s, void *block);                              \
+    /* Forward pass. train: batch statistics and dropout masks; else running averages and    \
+     * no dropout. Returns the loss summed over the batch when b->labels is set (and fills   \
+     * dlogits = p - onehot), else 0. */                                                      \
+    double P##forward(P##t *n, const taml_net_batch *b, int train);                           \
+    /* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */\
+    void P##backward(P##t *n, const taml_net_batch *b);                                       \
+    /* Zeroes ddeep, dwide and clears the sparse gradients. */                                \
+    void P##zero_grad(P##t *n);                                                               \
+    /* Moves the batch-norm running averages by the last training forward's statistics. */   \
+    void P##update_running(P##t *n);
+
+TAML_NET_DECLARE(float, taml_net_, taml_k_)
+TAML_NET_DECLARE(double, taml_netd_, taml_kd_)
+
+#endif

@@ -1,0 +1,398 @@
+/* tests/test_kernels.c - the child model's kernels, BLAS wrapper and optimiser:
+ * central-difference gradient checks in double precision of every kernel (on
+ * the taml_kd_* build of the same source that trains), SGEMM against its
+ * plain-loop reference, Proximal Adagrad against hand-computed values. */
+#include <stdlib.h>
+
+#include "core/rng.h"
+#include "nn/blas.h"
+#include "nn/kernels.h"
+#include "nn/optim.h"
+#include "test.h"
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static double *rnd(taml_rng *r, size_t n, double scale)
+{
+    double *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = scale * (2 * taml_rng_uniform(r) - 1);
+    return x;
+}
+
+static double dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* A kernel under test: f(ctx) computes a scalar loss from the current values
+ * of the arrays it reads. check_grad perturbs x[i] by +-h and compares the
+ * central difference with the analytic gradient g[i]; it also asserts that g
+ * is not all zero (a kernel whose backward does nothing would otherwise pass
+ * against a loss that does not depend on x). */
+typedef double (*loss_fn)(void *ctx);
+
+static void check_grad(const char *what, loss_fn f, void *ctx, double *x, const double *g,
+                       size_t n)
+{
+    const double h = 1e-6;
+    double gmax = 0;
+    for (size_t i = 0; i < n; i++) {
+        double keep = x[i];
+        x[i] = keep + h;
+        double up = f(ctx);
+        x[i] = keep - h;
+        double down = f(ctx);
+        x[i] = keep;
+        double num = (up - down) / (2 * h);
+        CHECK_MSG(fabs(num - g[i]) <= 1e-6 * (1 + fabs(num)),
+                  "%s: d/dx[%zu] numeric %.10g analytic %.10g", what, i, num, g[i]);
+        gmax = fmax(gmax, fabs(g[i]));
+    }
+    CHECK_MSG(gmax > 1e-3, "%s: gradient is (nearly) all zero", what);
+}
+
+/* ---- dense --------------------------------------------------------------- */
+
+struct dense_ctx {
+    int B, In, Out;
+    double *in, *w, *b, *r, *out;
+};
+
+static double dense_loss(void *p)
+{
+    struct dense_ctx *c = p;
+    taml_kd_dense_forward(c->out, c->in, c->w, c->b, c->B, c->In, c->Out);
+    return dot(c->out, c->r, (size_t)c->B * c->Out);
+}
+
+TEST(dense_kernel_gradients_match_central_differences)
+{
+    taml_rng rng;
+    taml_rng_seed(&rng, 1);
+    struct dense_ctx c = {4, 5, 3, NULL, NULL, NULL, NULL, NULL};
+    c.in = rnd(&rng, 20, 1), c.w = rnd(&rng, 15, 1), c.b = rnd(&rng, 3, 1);
+    c.r = rnd(&rng, 12, 1), c.out = calloc(12, sizeof(double));
+    double *din = calloc(20, sizeof(double)), *dw = calloc(15, sizeof(double)),
+           *db = calloc(3, sizeof(double));
+    taml_kd_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
+    check_grad("dense in", dense_loss, &c, c.in, din, 20);
+    check_grad("dense w", dense_loss, &c, c.w, dw, 15);
+    check_grad("dense b", dense_loss, &c, c.b, db, 3);
+    /* the backward adds: a second call doubles the gradients */
+    taml_kd_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
+    double dw2[15];
+    for (int i = 0; i < 15; i++) dw2[i] = dw[i] / 2;
+    check_grad("dense w twice / 2", dense_loss, &c, c.w, dw2, 15);
+    free(c.in), free(c.w), free(c.b), free(c.r), free(c.out), free(din), free(dw), free(db);
+}
+
+/* ---- element-wise: activation, dropout ------------------------------------ */
+
+struct ew_ctx {
+    size_t n;
+    int act;
+    double *x, *y, *r, *mask;
+};
+
+static double act_loss(void *p)
+{
+    struct ew_ctx *c = p;
+    taml_kd_act_forward(c->y, c->x, c->n, c->act);
+    return dot(c->y, c->r, c->n);
+}
+
+static double dropout_loss(void *p)
+{
+    struct ew_ctx *c = p;
+    taml_kd_dropout_apply(c->y, c->x, c->mask, c->n);
+    return dot(c->y, c->r, c->n);
+}
+
+TEST(relu_swish_and_dropout_gradients_match_central_differences)
+{
+    taml_rng rng;
+    taml_rng_seed(&rng, 2);
+    size_t n = 24;
+    struct ew_ctx c = {n, 0, rnd(&rng, n, 2), calloc(n, sizeof(double)), rnd(&rng, n, 1), NULL};
+    for (size_t i = 0; i < n; i++)
+        if (fabs(c.x[i]) < 1e-3) c.x[i] = 0.5; /* relu has no derivative at 0 */
+    double *dx = calloc(n, sizeof(double));
+    for (int act = 0; act < 2; act++) {
+        c.act = act;
+        taml_kd_act_backward(dx, c.r, c.x, n, act);
+        check_grad(act ? "swish" : "relu", act_loss, &c, c.x, dx, n);
+    }
+    /* swish(x) = x sigmoid(x) at known points */
+    double xs[3] = {0, 1, -2}, ys[3];
+    taml_kd_act_forward(ys, xs, 3, TAML_ACT_SWISH);
+    CHECK_NEAR(ys[0], 0, 1e-15);
+    CHECK_NEAR(ys[1], 1 / (1 + exp(-1.0)), 1e-15);
+    CHECK_NEAR(ys[2], -2 / (1 + exp(2.0)), 1e-15);
+    /* dropout with a fixed mask of p = 0.5: zeros and 2s */
+    c.mask = malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; i++) c.mask[i] = (i % 3 == 0) ? 0 : 2;
+    taml_kd_dropout_apply(dx, c.r, c.mask, n);
+    check_grad("dropout", dropout_loss, &c, c.x, dx, n);
+    CHECK(dx[0] == 0 && dx[1] == 2 * c.r[1]);
+    free(c.x), free(c.y), free(c.r), free(c.mask), free(dx);
+}
+
+/* ---- normalisation ---------------------------------------------------------- */
+
+struct norm_ctx {
+    int B, H, kind;
+    double *x, *y, *xhat, *mean, *var, *rstd, *gamma, *beta, *r;
+};
+
+static double norm_loss(void *p)
+{
+    struct norm_ctx *c = p;
+    if (c->kind == TAML_NORM_BATCH)
+        taml_kd_batchnorm_forward_train(c->y, c->xhat, c->mean, c->var, c->x, c->gamma, c->beta,
+                                        c->B, c->H, 1e-3);
+    else
+        taml_kd_layernorm_forward(c->y, c->xhat, c->rstd, c->x, c->gamma, c->beta, c->B, c->H,
+                                  1e-3);
+    return dot(c->y, c->r, (size_t)c->B * c->H);
+}
+
+TEST(batch_and_layer_norm_gradients_match_central_differences)
+{
+    taml_rng rng;
+    taml_rng_seed(&rng, 3);
+    int B = 5, H = 4;
+    size_t n = (size_t)B * H;
+    for (int kind = TAML_NORM_BATCH; kind <= TAML_NORM_LAYER; kind++) {
+        struct norm_ctx c = {B, H, kind, rnd(&rng, n, 1), calloc(n, 8), calloc(n, 8),
+                             calloc(H, 8), calloc(H, 8), calloc(B, 8), rnd(&rng, H, 1),
+                             rnd(&rng, H, 1), rnd(&rng, n, 1)};
+        for (int j = 0; j < H; j++) c.gamma[j] += 1.5;
+        double *dx = calloc(n, 8), *dg = calloc(H, 8), *dbt = calloc(H, 8), cs[8];
+        norm_loss(&c);
+        if (kind == TAML_NORM_BATCH)
+            taml_kd_batchnorm_backward(dx, dg, dbt, cs, c.r, c.xhat, c.gamma, c.var, B, H, 1e-3);
+        else
+            taml_kd_layernorm_backward(dx, dg, dbt, c.r, c.xhat, c.rstd, c.gamma, B, H);
+        const char *name = kind == TAML_NORM_BATCH ? "batch norm" : "layer norm";
+        check_grad(name, norm_loss, &c, c.x, dx, n);
+        check_grad(name, norm_loss, &c, c.gamma, dg, H);
+        check_grad(name, norm_loss, &c, c.beta, dbt, H);
+        if (kind == TAML_NORM_BATCH) {
+            /* each column of the normalised batch has mean 0 and variance var/(var+eps) */
+            double m = 0;
+            for (int i = 0; i < B; i++) m += c.xhat[i * H + 1];
+            CHECK_NEAR(m, 0, 1e-12);
+            /* running averages: momentum 0.01 and the unbiased variance */
+            double rm[4] = {0, 0, 0, 0}, rv[4] = {1, 1, 1, 1};
+            taml_kd_batchnorm_update_running(rm, rv, c.mean, c.var, B, H, 0.01);
+            CHECK_NEAR(rm[2], 0.01 * c.mean[2], 1e-15);
+            CHECK_NEAR(rv[2], 0.99 + 0.01 * c.var[2] * B / (B - 1), 1e-15);
+        }
+        free(c.x), free(c.y), free(c.xhat), free(c.mean), free(c.var), free(c.rstd);
+        free(c.gamma), free(c.beta), free(c.r), free(dx), free(dg), free(dbt);
+    }
+}
+
+/* ---- softmax cross-entropy ------------------------------------------------- */
+
+struct xent_ctx {
+    int B, C;
+    double *z, *d;
+    int32_t *y;
+};
+
+static double xent_loss(void *p)
+{
+    struct xent_ctx *c = p;
+    return taml_kd_softmax_xent(c->d, c->z, c->y, c->B, c->C);
+}
+
+TEST(softmax_cross_entropy_is_summed_and_its_gradient_matches)
+{
+    taml_rng rng;
+    taml_rng_seed(&rng, 4);
+    int32_t y[3] = {0, 2, 1};
+    struct xent_ctx c = {3, 4, rnd(&rng, 12, 3), calloc(12, 8), y};
+    double *g = calloc(12, 8);
+    taml_kd_softmax_xent(g, c.z, y, 3, 4);
+    check_grad("softmax xent", xent_loss, &c, c.z, g, 12);
+    /* uniform logits: loss = B log C exactly, summed not averaged */
+    double z0[12] = {0}, d0[12] = {0};
+    CHECK_NEAR(taml_kd_softmax_xent(d0, z0, y, 3, 4), 3 * log(4.0), 1e-12);
+    CHECK_NEAR(d0[0], 0.25 - 1, 1e-15);
+    /* huge logits stay finite (max subtracted) */
+    double zb[4] = {1000, 0, 0, 0}, db[4] = {0};
+    int32_t y1 = 1;
+    CHECK_NEAR(taml_kd_softmax_xent(db, zb, &y1, 1, 4), 1000, 1e-9);
+    free(c.z), free(c.d), free(g);
+}
+
+/* ---- mean-pooled embedding and sparse wide tower --------------------------- */
+
+struct bag_ctx {
+    int B, D;
+    double *table, *bias, *out, *r;
+    const int64_t *off;
+    const int32_t *ids, *ex;
+    int wide;
+};
+
+static double bag_loss(void *p)
+{
+    struct bag_ctx *c = p;
+    if (c->wide) {
+        memset(c->out, 0, (size_t)c->B * c->D * sizeof(double));
+        taml_kd_wide_forward(c->out, c->table, c->bias, c->off, c->ids, c->ex, c->B, c->D);
+    } else {
+        taml_kd_embed_mean_forward(c->out, c->table, c->off, c->ids, c->ex, c->B, c->D);
+    }
+    return dot(c->out, c->r, (size_t)c->B * c->D);
+}
+
+/* Scatters a sparse gradient into a dense (rows, width) array. */
+static void densify(double *dense, const taml_kd_sparse *s, int rows)
+{
+    memset(dense, 0, (size_t)rows * s->width * sizeof(double));
+    for (int k = 0; k < s->n; k++)
+        memcpy(dense + (size_t)s->rows[k] * s->width, s->g + (size_t)k * s->width,
+               (size_t)s->width * sizeof(double));
+}
+
+TEST(mean_embedding_and_wide_tower_sparse_gradients_match_central_differences)
+{
+    taml_rng rng;
+    taml_rng_seed(&rng, 5);
+    enum { R = 6, D = 3, B = 3 };
+    /* four examples; the batch uses examples 3, 0, 2 (example 2 is empty); row 1
+     * repeats inside example 0 and across examples; rows 0, 2 (example 1, not in
+     * the batch) and 5 are not touched */
+    int64_t off[5] = {0, 3, 5, 5, 7};
+    int32_t ids[7] = {1, 4, 1, 0, 2, 1, 3};
+    int32_t ex[B] = {3, 0, 2};
+    int32_t slot[R], rows[R];
+    double g[R * D], dense[R * D], dbias[D] = {0};
+    for (int wide = 0; wide < 2; wide++) {
+        struct bag_ctx c = {B, D, rnd(&rng, R * D, 1), rnd(&rng, D, 1), calloc(B * D, 8),
+                            rnd(&rng, B * D, 1), off, ids, ex, wide};
+        for (int i = 0; i < R; i++) slot[i] = -1;
+        taml_kd_sparse s = {slot, rows, g, 0, R, D};
+        if (wide) taml_kd_wide_backward(&s, dbias, c.r, off, ids, ex, B, D);
+        else taml_kd_embed_mean_backward(&s, c.r, off, ids, ex, B, D);
+        CHECK_EQ_INT(s.n, 3); /* rows 1, 3, 4 touched, once each (duplicates summed) */
+        CHECK(slot[0] == -1 && slot[2] == -1 && slot[5] == -1);
+        densify(dense, &s, R);
+        check_grad(wide ? "wide table" : "mean embedding", bag_loss, &c, c.table, dense, R * D);
+        if (wide) check_grad("wide bias", bag_loss, &c, c.bias, dbias, D);
+        if (!wide) {
+            bag_loss(&c); /* the empty example pools to the zero vector */
+            CHECK(c.out[2 * D] == 0 && c.out[2 * D + 2] == 0);
+        }
+        taml_kd_sparse_clear(&s);
+        CHECK(s.n == 0 && slot[1] == -1 && slot[3] == -1);
+        free(c.table), free(c.bias), free(c.out), free(c.r);
+    }
+}
+
+/* ---- BLAS -------------------------------------------------------------------- */
+
+TEST(sgemm_wrapper_matches_plain_loop_reference_on_child_shapes)
+{
+    taml_blas_init();
+    taml_rng rng;
+    taml_rng_seed(&rng, 6);
+    static const int shapes[][3] = {{100, 64, 100}, {100, 256, 256}, {256, 256, 100},
+                                    {100, 100, 64}, {3, 5, 7}, {100, 20, 256}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * K * N);
+        float *c1 = malloc(sizeof(float) * M * N), *c2 = malloc(sizeof(float) * M * N);
+        for (int i = 0; i < M * K; i++) a[i] = taml_rng_uniformf(&rng) - 0.5f;
+        for (int i = 0; i < K * N; i++) b[i] = taml_rng_uniformf(&rng) - 0.5f;
+        for (int t = 0; t < 4; t++) {
+            int ta = t & 1, tb = t >> 1;
+            for (int i = 0; i < M * N; i++) c1[i] = c2[i] = (float)i / (M * N);
+            taml_blas_sgemm(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 1.0f, c1, N);
+            taml_blas_sgemm_ref(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, 1.0f, c2, N);
+            double worst = 0;
+            for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(c1[i] - c2[i]));
+            CHECK_MSG(worst < 1e-4, "%dx%dx%d trans %d%d: differs by %g", M, N, K, ta, tb, worst);
+        }
+        /* beta = 0 overwrites even NaN */
+        for (int i = 0; i < M * N; i++) c1[i] = NAN;
+        taml_blas_sgemm(0, 0, M, N, K, 1.0f, a, K, b, N, 0.0f, c1, N);
+        CHECK(c1[0] == c1[0]);
+        free(a), free(b), free(c1), free(c2);
+    }
+    const char *d = taml_blas_describe();
+    CHECK(d && d[0]);
+    if (__builtin_cpu_supports("avx512f") && taml_blas_fast() && !getenv("TAML_BLAS_CORETYPE"))
+        CHECK_CONTAINS(d, "SkylakeX");
+}
+
+/* ---- Proximal Adagrad ----------------------------------------------------------- */
+
+TEST(proximal_adagrad_dense_step_matches_hand_computed_values)
+{
+    /* w = 1, g = 0.5, acc 0.1 -> acc 0.35, lr_t = 0.1 / sqrt(0.35) */
+    float w[4] = {1, -1, 0.01f, 2}, acc[4] = {0.1f, 0.1f, 0.1f, 0.1f}, g[4] = {0.5f, 0.5f, 0, 0};
+    double lr_t = 0.1 / sqrt(0.35);
+    taml_padagrad_dense(w, acc, g, 2, 0.1f, 0, 0); /* plain Adagrad, no regulariser */
+    CHECK_NEAR(acc[0], 0.35, 1e-7);
+    CHECK_NEAR(w[0], 1 - lr_t * 0.5, 1e-6);
+    CHECK_NEAR(w[1], -1 - lr_t * 0.5, 1e-6);
+    /* L2 only: w = (w - lr_t g) / (1 + lr_t l2) */
+    float w2[1] = {1}, a2[1] = {0.1f}, g2[1] = {0.5f};
+    taml_padagrad_dense(w2, a2, g2, 1, 0.1f, 0, 0.5f);
+    CHECK_NEAR(w2[0], (1 - lr_t * 0.5) / (1 + lr_t * 0.5), 1e-6);
+    /* L1: soft threshold by lr_t l1; a zero gradient still shrinks (acc 0.1) */
+    float w3[3] = {1, -1, 0.01f}, a3[3] = {0.1f, 0.1f, 0.1f}, g3[3] = {0.5f, -0.5f, 0};
+    taml_padagrad_dense(w3, a3, g3, 3, 0.1f, 0.2f, 0);
+    double w1 = 1 - lr_t * 0.5;
+    CHECK_NEAR(w3[0], w1 - lr_t * 0.2, 1e-6);
+    CHECK_NEAR(w3[1], -(w1 - lr_t * 0.2), 1e-6);
+    /* |0.01| - (0.1 / sqrt(0.1)) * 0.2 < 0: driven exactly to zero */
+    CHECK(w3[2] == 0.0f);
+    CHECK(a3[2] == 0.1f);
+}
+
+TEST(proximal_adagrad_sparse_step_touches_only_listed_rows)
+{
+    enum { R = 4, W = 2 };
+    float table[R * W] = {1, 1, 2, 2, 3, 3, 0.001f, -0.001f};
+    float acc[R * W];
+    for (int i = 0; i < R * W; i++) acc[i] = 0.1f;
+    int32_t slot[R] = {-1, -1, -1, -1}, rows[R];
+    float g[R * W];
+    taml_k_sparse s = {slot, rows, g, 0, R, W};
+    /* rows 2 and 3 touched (3 with a zero gradient); rows 0, 1 untouched */
+    rows[0] = 2, slot[2] = 0, g[0] = 1, g[1] = -1;
+    rows[1] = 3, slot[3] = 1, g[2] = 0, g[3] = 0;
+    s.n = 2;
+    taml_padagrad_sparse(table, acc, &s, 0.5f, 0.1f, 0);
+    double lr_t = 0.5 / sqrt(1.1);
+    CHECK_NEAR(table[4], 3 - lr_t - lr_t * 0.1, 1e-6);
+    CHECK_NEAR(table[5], 3 + lr_t - lr_t * 0.1, 1e-6);
+    CHECK_NEAR(acc[4], 1.1, 1e-6);
+    /* touched with zero gradient: L1 still applies, small weights go to exactly 0 */
+    CHECK(table[6] == 0.0f && table[7] == 0.0f);
+    /* untouched rows keep weights and accumulators (no lazy L1 catch-up, as TF) */
+    CHECK(table[0] == 1 && table[3] == 2 && acc[0] == 0.1f && acc[2] == 0.1f);
+    /* L2 on a sparse row */
+    float t2[2] = {1, -1}, a2[2] = {0.1f, 0.1f}, gg[2] = {0, 0};
+    int32_t sl[1] = {0}, rw[1] = {0};
+    taml_k_sparse s2 = {sl, rw, gg, 1, 1, 2};
+    taml_padagrad_sparse(t2, a2, &s2, 0.1f, 0, 1.0f);
+    double l = 0.1 / sqrt(0.1);
+    CHECK_NEAR(t2[0], 1 / (1 + l), 1e-6);
+    CHECK_NEAR(t2[1], -1 / (1 + l), 1e-6);
+}
+
+TEST(absmax_flags_nan_as_infinite)
+{
+    float a[5] = {1, -7, 3, 0, 2};
+    CHECK(taml_absmax(a, 5) == 7.0f);
+    a[3] = NAN;
+    CHECK(isinf(taml_absmax(a, 5)));
+}
