@@ -21,6 +21,8 @@ int taml_cmd_embed(int argc, char **argv);
 
 /* `taml status STUDY [--against RANDOM_STUDY] [--budget T] [--json]` (src/cli/status.c). */
 int taml_cmd_status(int argc, char **argv);
+/* `taml train`: one child model on one task (src/cli/train.c). */
+int taml_cmd_train(int argc, char **argv);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);

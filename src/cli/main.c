@@ -25,6 +25,8 @@ static const struct command {
     {"data", taml_cmd_data, "task directories: info, fetch, list"},
     {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
     {"embed", taml_cmd_embed, "embedding modules: import, list, info, neighbours, coverage, build-defaults"},
+    {"data", taml_cmd_data, "task directories: info"},
+    {"train", taml_cmd_train, "train one child model on a task"},
 };
 
 static void usage(FILE *out)

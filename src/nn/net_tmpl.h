@@ -122,9 +122,9 @@ void NF(init)(NET *n, const taml_net_shape *s, void *block)
         n->gemb.cap = s->emb_cap;
         n->gemb.width = s->D;
     }
-    if (s->norm == TAML_NORM_BATCH)
+    if (s->D > 0 && s->norm == TAML_NORM_BATCH)
         for (size_t i = 0; i < (size_t)s->L * s->H; i++) n->rvar[i] = 1;
-    if (s->norm)
+    if (s->D > 0 && s->norm)
         for (int l = 0; l < s->L; l++)
             for (int j = 0; j < s->H; j++) n->gam[l][j] = 1;
 }

@@ -1,0 +1,141 @@
+/* cli/train.c - `taml train`: trains one child model on a task and prints its
+ * accuracies, loss, steps and speed (one trial, outside any search). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/util.h"
+#include "data/task.h"
+#include "embed/module.h"
+#include "nn/blas.h"
+#include "nn/child.h"
+#include "nn/config.h"
+#include "nn/features.h"
+
+static const char usage[] =
+    "usage: taml train --task DIR --config CONFIG [--module M] [--seed S] [--json]\n"
+    "  Trains one child model (the 12 decisions in CONFIG: a JSON file or an inline\n"
+    "  JSON object, README \"File formats\") on the task in DIR and prints valid and\n"
+    "  test accuracy, final training loss, steps, time and samples/s.\n"
+    "  --module M  embedding module (overrides the config's \"embedding\"; default\n"
+    "              random-100 for text, pixels for images)\n"
+    "  --seed S    initialisation, dropout and batch order (default 0)\n"
+    "  --json      one JSON object instead of text\n";
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+int taml_cmd_train(int argc, char **argv)
+{
+    const char *task_dir = NULL, *config = NULL, *module_name = NULL;
+    unsigned long long seed = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--task") && has_value) task_dir = argv[++i];
+        else if (!strcmp(a, "--config") && has_value) config = argv[++i];
+        else if (!strcmp(a, "--module") && has_value) module_name = argv[++i];
+        else if (!strcmp(a, "--seed") && has_value) {
+            char *end;
+            seed = strtoull(argv[++i], &end, 10);
+            if (!argv[i][0] || *end) return taml_cli_usage(usage, "--seed wants a whole number, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--json")) json = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage, stdout);
+            return 0;
+        } else return taml_cli_usage(usage, "train: unexpected argument '%s'", a);
+    }
+    if (!task_dir || !config) return taml_cli_usage(usage, "train: --task and --config are required");
+    taml_blas_init(); /* before any thread: it may set environment variables */
+
+    taml_err err;
+    taml_err_clear(&err);
+    taml_child_config cfg;
+    int rc;
+    const char *p = config;
+    while (*p == ' ' || *p == '\t' || *p == '\n') p++;
+    if (*p == '{') rc = taml_child_config_parse(&cfg, config, strlen(config), &err);
+    else rc = taml_child_config_load(&cfg, config, &err);
+    if (rc) return taml_cli_fail(&err);
+
+    taml_task *task = NULL;
+    taml_module *module = NULL;
+    taml_features *feat = NULL;
+    int status = 1;
+    double t0 = taml_now();
+    if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
+    const char *name = module_name ? module_name : cfg.embedding[0] ? cfg.embedding : NULL;
+    if (task->kind == TAML_TASK_IMAGE) {
+        if (name && strcmp(name, "pixels")) {
+            taml_err_set(&err, TAML_EINVAL,
+                         "train: image task %s: the only image module is \"pixels\", not \"%s\"",
+                         task->name, name);
+            goto done;
+        }
+        name = "pixels";
+    } else {
+        if (!name) name = "random-100";
+        if (taml_module_open(&module, name, &err)) goto done;
+    }
+    snprintf(cfg.embedding, sizeof cfg.embedding, "%s", name);
+    if (taml_features_new(&feat, task, module, &err)) goto done;
+    double setup_s = taml_now() - t0;
+    taml_child_result r;
+    if (taml_child_train(&cfg, feat, seed, &r, &err)) goto done;
+
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", taml_child_status_name(r.status));
+        add_num(o, "valid_acc", r.valid_acc);
+        add_num(o, "test_acc", r.test_acc);
+        add_num(o, "final_loss", r.final_loss);
+        cJSON_AddNumberToObject(o, "steps", (double)r.steps);
+        add_num(o, "train_s", r.train_s);
+        add_num(o, "wall_s", r.wall_s);
+        add_num(o, "setup_s", setup_s);
+        if (r.steps > 0) add_num(o, "samples_per_s", r.samples_per_s);
+        else cJSON_AddNullToObject(o, "samples_per_s");
+        cJSON_AddNumberToObject(o, "bytes", (double)r.bytes);
+        cJSON_AddNumberToObject(o, "seed", (double)seed);
+        cJSON_AddStringToObject(o, "task", task->name);
+        cJSON_AddNumberToObject(o, "n_train", task->n_split[TAML_TRAIN]);
+        cJSON_AddNumberToObject(o, "n_valid", task->n_split[TAML_VALID]);
+        cJSON_AddNumberToObject(o, "n_test", task->n_split[TAML_TEST]);
+        cJSON_AddNumberToObject(o, "classes", task->n_classes);
+        cJSON_AddNumberToObject(o, "emb_rows", feat->n_rows);
+        cJSON_AddNumberToObject(o, "emb_dim", feat->dim);
+        cJSON_AddNumberToObject(o, "wide_vocab", task->n_wide);
+        add_num(o, "token_coverage", feat->token_coverage);
+        cJSON_AddStringToObject(o, "blas", taml_blas_describe());
+        char cbuf[1024];
+        taml_child_config_format(&cfg, cbuf, sizeof cbuf);
+        cJSON_AddItemToObject(o, "config", cJSON_Parse(cbuf));
+        char *s = cJSON_PrintUnformatted(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("task %s (%d train, %d valid, %d test, %d classes), module %s\n", task->name,
+               task->n_split[0], task->n_split[1], task->n_split[2], task->n_classes, name);
+        printf("status       %s\n", taml_child_status_name(r.status));
+        printf("valid acc    %.4f\ntest acc     %.4f\n", r.valid_acc, r.test_acc);
+        printf("final loss   %.6g\nsteps        %lld\n", r.final_loss, (long long)r.steps);
+        printf("train        %.3f s, %.0f samples/s (wall %.3f s, setup %.3f s)\n", r.train_s,
+               r.samples_per_s, r.wall_s, setup_s);
+        printf("blas         %s\n", taml_blas_describe());
+    }
+    status = 0;
+done:
+    if (status) taml_cli_fail(&err);
+    taml_features_free(feat);
+    taml_module_close(module);
+    taml_task_free(task);
+    return status;
+}
