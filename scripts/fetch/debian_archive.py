@@ -135,10 +135,10 @@ def section_task(out_dir, name, lang):
              "no class cap: no section is large enough to need one"]
     if missing:
         notes.append(f"{missing} packages without a Translation-{lang} description left out")
-    license = ("package descriptions written by each package's maintainers; "
-               "translations by the Debian Description Translation Project (DDTP)")
+    license = ("each package's own (descriptions written by its maintainers; "
+               "translations by the Debian Description Translation Project, DDTP)")
     return common.write_task(
         out_dir, name, rows, language=lang,
-        source=f"Debian archive index ({codename()} main Packages + Translation-{lang}): "
-               "package description -> section",
+        source=f"Debian archive index ({codename()} main Packages + Translation-{lang}: "
+               "package description -> section)",
         license=license, sources=[release_line(lists)], notes=notes)

@@ -122,9 +122,9 @@ def category_task(out_dir, name, language, packages):
         sources.append(src)
         if lic not in lics:
             lics.append(lic)
-    desc = ", ".join(f"Debian {p}" for p, _ in packages)
+    desc = ", ".join(p for p, _ in packages)
     return common.write_task(out_dir, name, rows, language=language,
-                             source=f"{desc}: fortune -> its fortune file",
+                             source=f"Debian {desc} (fortune -> its fortune file)",
                              license="; ".join(lics), sources=sources,
                              notes=[NOTES])
 
@@ -165,5 +165,6 @@ def langid_task(out_dir, name):
     notes.append("languages (mul): cs, de, en, eo, es, it, pl, pt; pt is Brazilian Portuguese "
                  "(fortunes-br); cs leaves out the Slovak klasik-sk file")
     return common.write_task(out_dir, name, rows, language="mul",
-                             source="Debian fortune packages of 8 languages: fortune -> language",
-                             license="; ".join(lics), sources=sources, notes=notes)
+                             source="Debian fortune packages of 8 languages (fortune -> language)",
+                             license="mixed (per package: " + "; ".join(lics) + ")",
+                             sources=sources, notes=notes)

@@ -54,7 +54,7 @@ def task(out_dir, name, parts, label_of, what):
             rows += [(label_of(pos, names[n]), g) for n, g in synsets(root, data_file)]
     return common.write_task(
         out_dir, name, rows, language="en",
-        source=f"Debian wordnet-base (WordNet 3.0) {', '.join('data.' + p for p in parts)}: gloss -> {what}",
+        source=f"Debian wordnet-base (WordNet 3.0 {', '.join('data.' + p for p in parts)}: gloss -> {what})",
         license=common.debian_license(root, "wordnet-base", path="usr/share/wordnet/data.noun"),
         sources=[f"wordnet-base {ver}"],
         notes=["text: the synset's gloss (definition and examples), without its words"])
