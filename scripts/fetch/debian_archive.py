@@ -43,11 +43,14 @@ def codename():
 
 def find_list(lists, suffix):
     """The one file of the private lists directory named
-    ..._dists_<codename>_main_<suffix>[.compression]."""
-    pat = re.compile(r"_dists_" + re.escape(codename()) + r"_main_" + re.escape(suffix) + r"(\.\w+)?$")
-    found = sorted(f for f in os.listdir(lists) if pat.search(f))
+    <release prefix>_main_<suffix>[.compression], the release prefix being
+    find_release()'s (so a third-party repository that also calls its suite
+    by the codename is never read)."""
+    prefix = os.path.basename(find_release(lists))[:-len("_InRelease")] + "_main_"
+    pat = re.compile(re.escape(prefix + suffix) + r"(\.\w+)?$")
+    found = sorted(f for f in os.listdir(lists) if pat.match(f))
     if len(found) != 1:
-        raise SystemExit(f"fetch: expected one *_dists_{codename()}_main_{suffix} in {lists}, found {found}")
+        raise SystemExit(f"fetch: expected one {prefix}{suffix} in {lists}, found {found}")
     return os.path.join(lists, found[0])
 
 
@@ -81,10 +84,18 @@ def release_line(lists):
 
 
 def find_release(lists):
+    """The InRelease file of the release itself: suite named by the codename,
+    Origin Debian."""
     pat = re.compile(r"_dists_" + re.escape(codename()) + r"_InRelease$")
-    found = sorted(f for f in os.listdir(lists) if pat.search(f))
+    found = []
+    for f in sorted(os.listdir(lists)):
+        if pat.search(f):
+            with open(os.path.join(lists, f), encoding="utf-8", errors="replace") as fh:
+                if re.search(r"^Origin:\s*Debian\s*$", fh.read(), re.M):
+                    found.append(f)
     if len(found) != 1:
-        raise SystemExit(f"fetch: expected one *_dists_{codename()}_InRelease in {lists}, found {found}")
+        raise SystemExit(f"fetch: expected one Debian *_dists_{codename()}_InRelease in {lists}, "
+                         f"found {found}")
     return os.path.join(lists, found[0])
 
 

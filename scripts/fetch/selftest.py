@@ -135,7 +135,23 @@ class WordNet(Tmp):
             wordnet.lexnames(self.dir)
 
 
-class Archive(unittest.TestCase):
+class Archive(Tmp):
+    def test_lists_come_from_debians_own_release_not_a_third_party_suite_of_that_name(self):
+        saved = debian_archive.codename
+        debian_archive.codename = lambda: "trixie"
+        try:
+            for host, origin in (("deb.example.org_debian", "Debian"), ("repo.example.com_apt", "Example")):
+                write(os.path.join(self.dir, f"{host}_dists_trixie_InRelease"), f"Origin: {origin}\nSuite: x\n")
+                write(os.path.join(self.dir, f"{host}_dists_trixie_main_binary-amd64_Packages.lz4"), b"")
+            write(os.path.join(self.dir, "deb.example.org_debian_dists_trixie-updates_main_binary-amd64_Packages"),
+                  "")
+            self.assertEqual(os.path.basename(debian_archive.find_list(self.dir, "binary-amd64_Packages")),
+                             "deb.example.org_debian_dists_trixie_main_binary-amd64_Packages.lz4")
+            with self.assertRaises(SystemExit):
+                debian_archive.find_list(self.dir, "i18n_Translation-es")
+        finally:
+            debian_archive.codename = saved
+
     def test_stanzas_keep_continuation_lines_and_descriptions_drop_paragraph_dots(self):
         text = ("Package: a\nSection: contrib/games\nDescription-md5: 1\n\n"
                 "Package: b\nDescription-en: short\n long one\n .\n second\n")
