@@ -3,6 +3,7 @@ tasks/emoji-group-en and tasks/emoji-group-es: each emoji's name and keywords
 in one language -> its Unicode emoji group."""
 import json
 import os
+import pathlib
 
 import common
 
@@ -12,13 +13,13 @@ PACKAGE = "emojibase-data@17.0.0"
 def write(out_dir, name, lang, language):
     """Writes task `name` from emojibase's `lang` data (e.g. "en", "es")."""
     pkg, version = common.npm_package(PACKAGE)
-    lic = open(os.path.join(pkg, "LICENSE"), encoding="utf-8").read()
+    lic = pathlib.Path(pkg, "LICENSE").read_text(encoding="utf-8")
     if not lic.startswith("MIT License"):
         raise SystemExit(f"fetch: {version}: LICENSE is no longer the MIT license")
     # Group numbers -> emojibase's English keys ("smileys-emotion", ...), the
     # same labels in every language.
-    groups = json.load(open(os.path.join(pkg, "meta", "groups.json"), encoding="utf-8"))["groups"]
-    data = json.load(open(os.path.join(pkg, lang, "data.json"), encoding="utf-8"))
+    groups = json.loads(pathlib.Path(pkg, "meta", "groups.json").read_text(encoding="utf-8"))["groups"]
+    data = json.loads(pathlib.Path(pkg, lang, "data.json").read_text(encoding="utf-8"))
     rows, ungrouped = [], 0
     for e in data:
         if e.get("group") is None:  # regional indicator letters

