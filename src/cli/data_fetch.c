@@ -303,8 +303,10 @@ int taml_cli_data_list(int argc, char **argv)
         }
         free(path);
     }
-    if (loaded || !bad) print_rows(tasks, loaded, json, markdown);
-    if (!json && !markdown && !n) printf("(no tasks in %s: fetch them with `taml data fetch all`)\n", data);
+    if (!json && !markdown && !n)
+        printf("no tasks in %s (fetch them with `taml data fetch all`)\n", data);
+    else if (loaded || !bad)
+        print_rows(tasks, loaded, json, markdown);
     for (int32_t i = 0; i < loaded; i++) taml_task_free(tasks[i]);
     free(tasks);
     taml_fetch_names_free(names, n);
