@@ -21,6 +21,7 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 import emoji  # noqa: E402
 import sotu  # noqa: E402
+from selftest import read, write  # noqa: E402  (the fixture helpers of the Debian fetchers' self-test)
 
 
 def load_task(name):
@@ -30,17 +31,6 @@ def load_task(name):
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
-
-
-def write(path, data):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
-
-
-def read(path):
-    with open(path, encoding="utf-8") as f:
-        return f.read()
 
 
 class FakePackage(unittest.TestCase):
