@@ -13,6 +13,7 @@
 
 /* `taml data info|...`: task directories (src/cli/data.c). */
 int taml_cmd_data(int argc, char **argv);
+int taml_cmd_search(int argc, char **argv);
 /* `taml data fetch` and `taml data list`: the real task suite (src/cli/data_fetch.c). */
 int taml_cli_data_fetch(int argc, char **argv);
 int taml_cli_data_list(int argc, char **argv);
@@ -23,6 +24,9 @@ int taml_cmd_embed(int argc, char **argv);
 int taml_cmd_status(int argc, char **argv);
 /* `taml train`: one child model on one task (src/cli/train.c). */
 int taml_cmd_train(int argc, char **argv);
+
+/* taml's version (also recorded in every study). */
+#define TAML_VERSION "0.1.0"
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);

@@ -25,8 +25,8 @@ static const struct command {
     {"data", taml_cmd_data, "task directories: info, fetch, list"},
     {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
     {"embed", taml_cmd_embed, "embedding modules: import, list, info, neighbours, coverage, build-defaults"},
-    {"data", taml_cmd_data, "task directories: info"},
     {"train", taml_cmd_train, "train one child model on a task"},
+    {"search", taml_cmd_search, "run or continue a search study (random, aml, multitask, transfer)"},
 };
 
 static void usage(FILE *out)

@@ -723,7 +723,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     r.seed = o->seed;
     r.deterministic = o->deterministic;
     r.lag = o->deterministic ? (o->lag ? o->lag : o->workers) : 0;
-    r.ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 20;
+    r.ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 100;
     r.next_id = 1;
     r.total = (int64_t)o->trials * n_tasks;
     r.ctrl_task = taml_calloc((size_t)n_tasks, sizeof *r.ctrl_task);

@@ -1,0 +1,234 @@
+/* tests/test_search_cli.c - `taml search` as a user runs it: killed with
+ * SIGKILL at random points many times, the resumed study ends equal to one
+ * never interrupted (the fake child keeps each run to milliseconds). */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+#include "core/util.h"
+#include "store/store.h"
+#include "study_compare.h"
+#include "test.h"
+
+static const char *space_text =
+    "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],"
+    "\"activation\":[\"relu\",\"swish\"],\"deep_l2\":[0,0.001,\"disable\"],"
+    "\"wide_l1\":[0,0.01,\"disable\"]}";
+
+static char *tmp(const char *name)
+{
+    char *p = taml_path_join(taml_test_tmpdir(), name);
+    remove(p);
+    return p;
+}
+
+/* Finished trials in the study at path, or -1 when it cannot be read yet
+ * (the search is still creating it). */
+static int64_t finished_trials(const char *path)
+{
+    taml_store *s;
+    taml_err err;
+    if (taml_store_open(&s, path, TAML_STORE_READONLY, &err)) return -1;
+    int64_t all = taml_store_count(s, -1, -1, &err);
+    int64_t pend = taml_store_count(s, TAML_TRIAL_PENDING, -1, &err);
+    int64_t run = taml_store_count(s, TAML_TRIAL_RUNNING, -1, &err);
+    taml_store_close(s);
+    return all < 0 || pend < 0 || run < 0 ? -1 : all - pend - run;
+}
+
+static void sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Runs `taml search` (TAML_BIN) on the study with the fake child (1.5 ms a
+ * trial). With r, kills it with SIGKILL at a random point: once 0 to 2 more
+ * trials have finished, plus 0 to 1.5 ms (so kills land anywhere: start-up,
+ * replay, between and inside commits), which bounds each run's progress and
+ * makes many kills certain. Returns the exit status, or -9 when killed. */
+static int spawn_search(const char *study, const char *space, const char *ta, const char *tb,
+                        taml_rng *r)
+{
+    const char *bin = getenv("TAML_BIN");
+    if (!bin) bin = "build/taml";
+    int64_t before = r ? finished_trials(study) : 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        setenv("TAML_FAKE_CHILD", "1500", 1);
+        execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
+              "multitask", "--trials", "40", "--workers", "2", "--seed", "11", "--space", space,
+              "--deterministic", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    int status, exited = 0;
+    if (r) {
+        int64_t target = (before < 0 ? 0 : before) + (int64_t)taml_rng_below(r, 3);
+        for (;;) {
+            if (waitpid(pid, &status, WNOHANG) == pid) {
+                exited = 1;
+                break;
+            }
+            if (finished_trials(study) >= target) break;
+            sleep_us(300);
+        }
+        if (!exited) {
+            sleep_us((long)taml_rng_below(r, 1500));
+            kill(pid, SIGKILL);
+        }
+    }
+    if (!exited)
+        while (waitpid(pid, &status, 0) < 0) {
+        }
+    if (WIFSIGNALED(status)) return -9;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
+{
+    const char *dir = taml_test_tmpdir();
+    char *ta = taml_path_join(dir, "task-a"), *tb = taml_path_join(dir, "task-b");
+    char *space = taml_path_join(dir, "kill-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
+    CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
+    char *whole = tmp("kill-whole.db"), *killed = tmp("kill-parts.db");
+    CHECK_EQ_INT(spawn_search(whole, space, ta, tb, NULL), 0);
+
+    taml_rng r;
+    taml_rng_seed(&r, (uint64_t)time(NULL));
+    int kills = 0, runs = 0, rc;
+    do {
+        rc = spawn_search(killed, space, ta, tb, &r);
+        kills += rc == -9;
+        runs++;
+        CHECK(rc == 0 || rc == -9);
+        CHECK(runs < 400);
+    } while (rc != 0);
+    CHECK_MSG(kills >= 10, "only %d kills before the search finished", kills);
+    fprintf(stderr, "    (%d runs, %d killed)\n", runs, kills);
+    int64_t n = 0;
+    CHECK(same_studies(whole, killed, &n));
+    CHECK_EQ_INT(n, 80);
+    /* a finished study run again changes nothing */
+    CHECK_EQ_INT(spawn_search(killed, space, ta, tb, NULL), 0);
+    CHECK(same_studies(whole, killed, &n));
+    free(ta);
+    free(tb);
+    free(space);
+    free(whole);
+    free(killed);
+}
+
+/* Runs a shell command and returns its stdout (heap), or NULL. */
+static char *capture(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = taml_malloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) buf = taml_realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    if (pclose(p) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
+{
+    const char *bin = getenv("TAML_BIN");
+    if (!bin) bin = "build/taml";
+    const char *space =
+        "{\"embedding\":[\"random-16\"],\"fine_tune\":[false,true],\"layers\":[1,2],"
+        "\"hidden_size\":[8,16],\"activation\":[\"relu\",\"swish\"],"
+        "\"normalization\":[\"none\",\"layer_norm\"],\"dropout\":[0.0,0.1],"
+        "\"deep_lr\":[0.1,0.3],\"deep_l2\":[0.0001,\"disable\"],\"wide_lr\":[0.1,0.3],"
+        "\"wide_l1\":[0.0001,\"disable\"],\"samples\":[1000,2000]}";
+    char *space_path = taml_path_join(taml_test_tmpdir(), "real-space.json");
+    char *study = tmp("real.db");
+    taml_err err;
+    CHECK_EQ_INT(taml_write_file_atomic(space_path, space, strlen(space), &err), 0);
+    char *cmd = taml_asprintf("%s search --study %s --task tests/fixtures/tasks/child-topics "
+                              "--method random --trials 4 --workers 2 --seed 9 --space %s "
+                              "2>/dev/null",
+                              bin, study, space_path);
+    char *out = capture(cmd);
+    free(cmd);
+    CHECK(out != NULL);
+    CHECK_CONTAINS(out, "child-topics");
+    CHECK_CONTAINS(out, "4 trials");
+    free(out);
+
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, study, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_count(s, -1, -1, &err), 4);
+    int replayed = 0;
+    for (int64_t id = 1; id <= 4; id++) {
+        taml_trial t;
+        CHECK_EQ_INT(taml_store_trial_get(s, id, &t, &err), 0);
+        CHECK(t.seed == taml_rng_derive(9, (uint64_t)id));
+        if (t.state != TAML_TRIAL_DONE) {
+            taml_trial_deinit(&t);
+            continue;
+        }
+        CHECK(t.valid_acc >= 0 && t.valid_acc <= 1);
+        cmd = taml_asprintf("%s train --task tests/fixtures/tasks/child-topics --config '%s' "
+                            "--seed %llu --json",
+                            bin, t.config_json, (unsigned long long)t.seed);
+        out = capture(cmd);
+        free(cmd);
+        CHECK(out != NULL);
+        char *v = strstr(out, "\"valid_acc\":");
+        CHECK(v != NULL);
+        CHECK_NEAR(strtod(v + 12, NULL), t.valid_acc, 1e-12);
+        free(out);
+        taml_trial_deinit(&t);
+        replayed++;
+    }
+    CHECK(replayed >= 1);
+    taml_store_close(s);
+    free(space_path);
+    free(study);
+}
+
+TEST(search_cli_refuses_bad_arguments_with_usage)
+{
+    const char *bin = getenv("TAML_BIN");
+    if (!bin) bin = "build/taml";
+    static const struct {
+        const char *args, *says;
+    } cases[] = {
+        {"search --study x.db --task d --trials 3", "are required"},
+        {"search --study x.db --task d --method bayes --trials 3", "'bayes' is not random"},
+        {"search --study x.db --task d --method aml --trials zero", "'zero' is not a whole number"},
+        {"search --study x.db --task d --method transfer --trials 3", "transfer needs --from"},
+        {"search --study x.db --task d --method aml --trials 3 --lag 2", "--lag is only for"},
+        {"search --study x.db --task d --method aml --trials 3 --wat", "unknown argument '--wat'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *cmd = taml_asprintf("%s %s 2>&1; echo \"rc=$?\"", bin, cases[i].args);
+        char *out = capture(cmd);
+        free(cmd);
+        CHECK(out != NULL);
+        CHECK_CONTAINS(out, cases[i].says);
+        CHECK_CONTAINS(out, "rc=2");
+        free(out);
+    }
+}
