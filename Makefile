@@ -27,7 +27,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench
+.PHONY: all test setup demo clean bench fuzz
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -73,5 +73,13 @@ clean:
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 bench: $(BENCH_SRC:%.c=$(BUILD)/%)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtaml.a | $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
+
+# Fuzz targets: every fuzz/NAME.c builds as $(BUILD)/fuzz/NAME, a plain program
+# replaying a corpus (e.g. fuzz/corpus/task/); see each file for the libFuzzer build.
+FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
+fuzz: $(FUZZ_SRC:%.c=$(BUILD)/%)
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libtaml.a | $(SETUP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
