@@ -241,12 +241,14 @@ static void expect_error(const char *dir, int code, const char *where, const cha
 
 TEST(task_line_without_tab_is_refused_with_file_and_line)
 {
-    expect_error(BAD "no-tab", TAML_EFORMAT, "no-tab/all.tsv:3:", "expected LABEL<TAB>TEXT");
+    expect_error(BAD "no-tab", TAML_EFORMAT, "no-tab/all.tsv:3:",
+                 "no TAB in the line \"a this line has no tab\"; expected LABEL<TAB>TEXT");
 }
 
 TEST(task_empty_label_is_refused_with_file_and_line)
 {
-    expect_error(BAD "empty-label", TAML_EFORMAT, "empty-label/valid.tsv:2:", "empty label");
+    expect_error(BAD "empty-label", TAML_EFORMAT, "empty-label/valid.tsv:2:",
+                 "empty label in \"\\tsome text without a label\"");
 }
 
 TEST(task_invalid_utf8_is_refused_with_line_and_byte_offset)

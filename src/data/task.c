@@ -365,6 +365,24 @@ static int32_t label_id(builder *b, const char *s, size_t len)
     return id;
 }
 
+/* The start of a (valid UTF-8) line for an error message: at most about 40
+ * bytes, cut on a character boundary, "..." when cut, a TAB shown as \t and
+ * other control bytes as '?'. out holds at least 64 bytes. */
+static void excerpt(char *out, const char *line, size_t len)
+{
+    size_t n = len < 40 ? len : 40, o = 0;
+    while (n < len && n > 0 && ((unsigned char)line[n] & 0xC0) == 0x80) n--;
+    for (size_t i = 0; i < n; i++) {
+        if (line[i] == '\t') {
+            out[o++] = '\\';
+            out[o++] = 't';
+        } else {
+            out[o++] = (unsigned char)line[i] < 0x20 ? '?' : line[i];
+        }
+    }
+    strcpy(out + o, n < len ? "..." : "");
+}
+
 /* Reads one TSV file and appends its rows; *rows gets their number. counting:
  * whether these rows are train rows (their tokens feed the wide vocabulary). */
 static int load_tsv(builder *b, const char *path, int counting, int32_t *rows, taml_err *err)
@@ -400,16 +418,20 @@ static int load_tsv(builder *b, const char *path, int counting, int32_t *rows, t
             goto out;
         }
         const char *tab = memchr(line, '\t', len);
+        char shown[96];
         if (!tab) {
-            rc = taml_err_set(err, TAML_EFORMAT, "%s:%ld: no TAB in the line; expected LABEL<TAB>TEXT",
-                              path, it.no);
+            excerpt(shown, line, len);
+            rc = taml_err_set(err, TAML_EFORMAT, "%s:%ld: no TAB in the line \"%s\"; expected LABEL<TAB>TEXT",
+                              path, it.no, shown);
             goto out;
         }
         size_t llen = (size_t)(tab - line);
         if (llen == 0) {
+            excerpt(shown, line, len);
             rc = taml_err_set(err, TAML_EFORMAT,
-                              "%s:%ld: empty label; expected LABEL<TAB>TEXT with a non-empty LABEL",
-                              path, it.no);
+                              "%s:%ld: empty label in \"%s\"; expected LABEL<TAB>TEXT with a non-empty "
+                              "LABEL",
+                              path, it.no, shown);
             goto out;
         }
         if (memchr(line, '\0', llen)) {

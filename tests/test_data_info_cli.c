@@ -1,0 +1,89 @@
+/* tests/test_data_info_cli.c - `taml data info` (src/cli/data.c) run as a
+ * user runs it: the built binary ($TAML_BIN, set by `make test`) on the
+ * committed task fixtures. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cjson/cJSON.h>
+
+#include "core/util.h"
+#include "test.h"
+
+/* Runs `taml ARGS`, stdout and stderr to one file; returns the exit status
+ * and the output in *out (heap). */
+static int run_taml(const char *args, char **out)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    char *path = taml_path_join(taml_test_tmpdir(), "out");
+    char *cmd = taml_asprintf("'%s' %s >'%s' 2>&1", bin, args, path);
+    int st = system(cmd);
+    free(cmd);
+    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
+    free(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(data_info_prints_splits_classes_vocabulary_and_meta)
+{
+    char *out;
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini", &out), 0);
+    CHECK_CONTAINS(out, "name          film-mini\n");
+    CHECK_CONTAINS(out, "kind          text\n");
+    CHECK_CONTAINS(out, "examples      8 (train 4, valid 2, test 2)\n");
+    CHECK_CONTAINS(out, "classes       3\n");
+    CHECK_CONTAINS(out, "majority      0.5000 of train (class 'neg')\n");
+    CHECK_CONTAINS(out, "dictionary    20 words");
+    CHECK_CONTAINS(out, "wide vocab    12 features (train words, min count 1, cap 1048576)\n");
+    CHECK_CONTAINS(out, "tokens/text   3.8");
+    CHECK_CONTAINS(out, "language      en\n");
+    CHECK_CONTAINS(out, "license       CC0-1.0\n");
+    CHECK_CONTAINS(out, "load time");
+    free(out);
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/u8-mini", &out), 0);
+    CHECK_CONTAINS(out, "kind          image (2x2, 3 channels)\n");
+    CHECK_CONTAINS(out, "majority      0.3333 of train (class 'cat')\n");
+    free(out);
+}
+
+TEST(data_info_json_has_exact_counts_and_honours_wide_options)
+{
+    char *out;
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini --json --time --wide-min-count 2", &out), 0);
+    cJSON *o = cJSON_Parse(out);
+    CHECK(o != NULL);
+    CHECK_STR(cJSON_GetObjectItem(o, "name")->valuestring, "film-mini");
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "train")->valueint, 4);
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "valid")->valueint, 2);
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "test")->valueint, 2);
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "classes")->valueint, 3);
+    CHECK_STR(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "class_names"), 1)->valuestring, "neutral");
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "dictionary")->valueint, 20);
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "wide_vocabulary")->valueint, 4);
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "tokens")->valueint, 30);
+    CHECK(cJSON_GetObjectItem(o, "tokenise_mb_per_s") != NULL);
+    cJSON_Delete(o);
+    free(out);
+}
+
+TEST(data_info_bad_input_exits_1_with_file_and_line_and_usage_errors_exit_2)
+{
+    char *out;
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/bad/no-tab", &out), 1);
+    CHECK_CONTAINS(out, "taml: tests/fixtures/tasks/bad/no-tab/all.tsv:3: no TAB");
+    free(out);
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/no-such-task", &out), 1);
+    CHECK_CONTAINS(out, "no such directory");
+    free(out);
+    CHECK_EQ_INT(run_taml("data info", &out), 2);
+    CHECK_CONTAINS(out, "DIR missing");
+    free(out);
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini --wide-max x", &out), 2);
+    CHECK_CONTAINS(out, "--wide-max needs an integer");
+    free(out);
+    CHECK_EQ_INT(run_taml("data frobnicate", &out), 2);
+    CHECK_CONTAINS(out, "unknown subcommand 'frobnicate'");
+    free(out);
+}
