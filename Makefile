@@ -6,8 +6,8 @@
 CC      ?= gcc
 SANITIZE ?=
 OPT     ?= -O2
-BUILD   := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 comma   := ,
+BUILD   := build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror -pthread \
            -Isrc $(EXTRA_CFLAGS)
