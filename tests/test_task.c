@@ -446,3 +446,21 @@ TEST(task_loader_survives_random_corruption_of_every_fixture_file)
     CHECK(ok > 20);
     CHECK(failed > 20);
 }
+
+TEST(task_nul_byte_in_a_label_is_refused_and_in_a_text_separates)
+{
+    const char *dir = taml_test_tmpdir();
+    char text[] = "a\tone\nb\ttwo\na\tthr\0ee\nb\tfour\na\tfive\nb\tsix\na\tseven\nb\teight\na\tnine\nb\tten\n";
+    write_bytes(dir, "all.tsv", text, sizeof text - 1);
+    taml_task *t = load_ok(dir, NULL);
+    CHECK(t);
+    char *s = row_words(t, 2);
+    CHECK_STR(s, "thr ee");
+    free(s);
+    taml_task_free(t);
+    char bad[] = "a\tone\nb\0x\ttwo\na\tthree\nb\tfour\na\tfive\nb\tsix\na\tseven\nb\teight\na\tnine\nb\tten\n";
+    write_bytes(dir, "all.tsv", bad, sizeof bad - 1);
+    taml_err err;
+    CHECK_EQ_INT(taml_task_load(&t, dir, NULL, &err), TAML_EFORMAT);
+    CHECK_CONTAINS(err.msg, "all.tsv:2: NUL byte in the label");
+}
