@@ -71,7 +71,9 @@ int taml_cmd_train(int argc, char **argv)
     int status = 1;
     double t0 = taml_now();
     if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
-    const char *name = module_name ? module_name : cfg.embedding[0] ? cfg.embedding : NULL;
+    char name_buf[sizeof cfg.embedding];
+    snprintf(name_buf, sizeof name_buf, "%s", module_name ? module_name : cfg.embedding);
+    const char *name = name_buf[0] ? name_buf : NULL;
     if (task->kind == TAML_TASK_IMAGE) {
         if (name && strcmp(name, "pixels")) {
             taml_err_set(&err, TAML_EINVAL,

@@ -127,7 +127,7 @@ static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
     if ((rc = choice(cJSON_GetObjectItemCaseSensitive(root, "normalization"), "normalization",
                      NORMS, 3, &c->normalization, err)))
         return rc;
-    double d;
+    double d = 0;
     if ((rc = number(cJSON_GetObjectItemCaseSensitive(root, "dropout"), "dropout", 0, 0.99, 0, &d,
                      err)))
         return rc;

@@ -1,6 +1,14 @@
 /* nn/kernels.c - compiles kernels_tmpl.h twice: over float (taml_k_*, the
  * training path, SGEMM through nn/blas) and over double (taml_kd_*, for the
- * gradient checks, plain-loop DGEMM). See kernels.h. */
+ * gradient checks, plain-loop DGEMM). See kernels.h.
+ *
+ * Speed without changing results: src/nn is built at -O3 -fno-math-errno (see
+ * the Makefile; GCC's -O2 does not vectorise loops of run-time length) and the
+ * float kernels' hot loops are
+ * cloned for AVX-512 and AVX2 (chosen at load time by CPU). Neither changes a
+ * result: C11 mode keeps -ffp-contract=off (no fused multiply-add) and without
+ * -ffast-math GCC vectorises no reduction it would have to reorder, so every
+ * clone performs the same IEEE operations in the same order. */
 #include "nn/kernels.h"
 
 #include <math.h>
@@ -10,18 +18,21 @@
 #include "nn/blas.h"
 
 #define REAL float
+#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #define KF(name) taml_k_##name
 #define GEMM taml_blas_sgemm
 #define EXP expf
 #define SQRT sqrtf
 #include "nn/kernels_tmpl.h"
 #undef REAL
+#undef HOT
 #undef KF
 #undef GEMM
 #undef EXP
 #undef SQRT
 
 #define REAL double
+#define HOT
 #define KF(name) taml_kd_##name
 #define GEMM taml_blas_dgemm_ref
 #define EXP exp

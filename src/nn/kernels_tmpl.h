@@ -12,7 +12,8 @@
  * which saves a pass and a buffer per layer in the hot path.
  *
  * Needs before inclusion: REAL, KF(name) (the function name), GEMM (a function
- * with taml_blas_sgemm's contract over REAL), EXP, SQRT.
+ * with taml_blas_sgemm's contract over REAL), EXP, SQRT, HOT (attributes of the
+ * loops that matter for speed: see kernels.c).
  */
 
 /* out = in @ w + b. */
@@ -26,7 +27,7 @@ void KF(dense_forward)(REAL *out /* (B, Out) */, const REAL *in /* (B, In) */,
 
 /* dw += in^T dout; db += column sums of dout; din += dout w^T (din may be NULL:
  * the input needs no gradient). */
-void KF(dense_backward)(REAL *din /* (B, In) or NULL */, REAL *dw /* (In, Out) */,
+HOT void KF(dense_backward)(REAL *din /* (B, In) or NULL */, REAL *dw /* (In, Out) */,
                         REAL *db /* (Out) */, const REAL *dout /* (B, Out) */,
                         const REAL *in /* (B, In) */, const REAL *w /* (In, Out) */, int B,
                         int In, int Out)
@@ -40,7 +41,7 @@ void KF(dense_backward)(REAL *din /* (B, In) or NULL */, REAL *dw /* (In, Out) *
 }
 
 /* y = relu(x) or swish(x) = x * sigmoid(x); y may be x. */
-void KF(act_forward)(REAL *y /* (n) */, const REAL *x /* (n) */, size_t n, int act)
+HOT void KF(act_forward)(REAL *y /* (n) */, const REAL *x /* (n) */, size_t n, int act)
 {
     if (act == 0) {
         for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
@@ -50,7 +51,7 @@ void KF(act_forward)(REAL *y /* (n) */, const REAL *x /* (n) */, size_t n, int a
 }
 
 /* dx = dy * act'(x), x the activation's input; dx may be dy. */
-void KF(act_backward)(REAL *dx /* (n) */, const REAL *dy /* (n) */, const REAL *x /* (n) */,
+HOT void KF(act_backward)(REAL *dx /* (n) */, const REAL *dy /* (n) */, const REAL *x /* (n) */,
                       size_t n, int act)
 {
     if (act == 0) {
@@ -66,7 +67,7 @@ void KF(act_backward)(REAL *dx /* (n) */, const REAL *dy /* (n) */, const REAL *
 /* Inverted dropout with a given mask: mask holds 0 (dropped) or 1/(1-p), so
  * y = x * mask and evaluation needs no rescaling. The forward and the
  * backward are the same product; y (dx) may be x (dy). */
-void KF(dropout_apply)(REAL *y /* (n) */, const REAL *x /* (n) */, const REAL *mask /* (n) */,
+HOT void KF(dropout_apply)(REAL *y /* (n) */, const REAL *x /* (n) */, const REAL *mask /* (n) */,
                        size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = x[i] * mask[i];
@@ -74,7 +75,7 @@ void KF(dropout_apply)(REAL *y /* (n) */, const REAL *x /* (n) */, const REAL *m
 
 /* Batch norm in training: per column h, mean[h] and var[h] (biased) of the
  * batch; xhat = (x - mean) / sqrt(var + eps); y = gamma xhat + beta. */
-void KF(batchnorm_forward_train)(REAL *y /* (B, H) */, REAL *xhat /* (B, H) */,
+HOT void KF(batchnorm_forward_train)(REAL *y /* (B, H) */, REAL *xhat /* (B, H) */,
                                  REAL *mean /* (H) */, REAL *var /* (H) */,
                                  const REAL *x /* (B, H) */, const REAL *gamma /* (H) */,
                                  const REAL *beta /* (H) */, int B, int H, REAL eps)
@@ -126,7 +127,7 @@ void KF(batchnorm_update_running)(REAL *rmean /* (H) */, REAL *rvar /* (H) */,
 
 /* dx = d(loss)/dx through batch-norm training statistics (written; dx may be
  * dy); dgamma, dbeta added. */
-void KF(batchnorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL *dbeta /* (H) */,
+HOT void KF(batchnorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL *dbeta /* (H) */,
                             REAL *colsum /* (2 H) scratch */, const REAL *dy /* (B, H) */,
                             const REAL *xhat /* (B, H) */, const REAL *gamma /* (H) */,
                             const REAL *var /* (H) */, int B, int H, REAL eps)
@@ -151,7 +152,7 @@ void KF(batchnorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL 
 }
 
 /* Layer norm: per row, statistics over its H values; y = gamma xhat + beta. */
-void KF(layernorm_forward)(REAL *y /* (B, H) */, REAL *xhat /* (B, H) */, REAL *rstd /* (B) */,
+HOT void KF(layernorm_forward)(REAL *y /* (B, H) */, REAL *xhat /* (B, H) */, REAL *rstd /* (B) */,
                            const REAL *x /* (B, H) */, const REAL *gamma /* (H) */,
                            const REAL *beta /* (H) */, int B, int H, REAL eps)
 {
@@ -173,7 +174,7 @@ void KF(layernorm_forward)(REAL *y /* (B, H) */, REAL *xhat /* (B, H) */, REAL *
 }
 
 /* dx written (may be dy); dgamma, dbeta added. */
-void KF(layernorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL *dbeta /* (H) */,
+HOT void KF(layernorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL *dbeta /* (H) */,
                             const REAL *dy /* (B, H) */, const REAL *xhat /* (B, H) */,
                             const REAL *rstd /* (B) */, const REAL *gamma /* (H) */, int B, int H)
 {
@@ -197,7 +198,7 @@ void KF(layernorm_backward)(REAL *dx /* (B, H) */, REAL *dgamma /* (H) */, REAL 
 /* Softmax cross-entropy summed over the batch: returns the loss (in double,
  * whatever REAL is) and adds p - onehot(label) to dlogits. A non-finite logit
  * gives a non-finite loss, which the caller treats as divergence. */
-double KF(softmax_xent)(REAL *dlogits /* (B, C) */, const REAL *logits /* (B, C) */,
+HOT double KF(softmax_xent)(REAL *dlogits /* (B, C) */, const REAL *logits /* (B, C) */,
                         const int32_t *labels /* (B) */, int B, int C)
 {
     double loss = 0;
@@ -243,7 +244,7 @@ void KF(sparse_clear)(KF(sparse) *s)
 
 /* Mean bag of embeddings: out[b] = mean of table rows ids[off[e] .. off[e+1])
  * with e = ex[b] (the batch's example ids); no ids gives the zero vector. */
-void KF(embed_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R, D) */,
+HOT void KF(embed_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R, D) */,
                             const int64_t *off /* (n + 1) */, const int32_t *ids /* (off[n]) */,
                             const int32_t *ex /* (B) */, int B, int D)
 {
@@ -263,7 +264,7 @@ void KF(embed_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R, D) 
 }
 
 /* Adds dout[b] / count to the gradient row of each id of example ex[b]. */
-void KF(embed_mean_backward)(KF(sparse) *g, const REAL *dout /* (B, D) */,
+HOT void KF(embed_mean_backward)(KF(sparse) *g, const REAL *dout /* (B, D) */,
                              const int64_t *off, const int32_t *ids, const int32_t *ex, int B,
                              int D)
 {
@@ -281,7 +282,7 @@ void KF(embed_mean_backward)(KF(sparse) *g, const REAL *dout /* (B, D) */,
 
 /* Wide tower: out[b] += bias + sum of table rows ids[off[e] .. off[e+1]) (a
  * linear layer on the bag-of-tokens count vector, as a lookup-and-sum). */
-void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */,
+HOT void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */,
                       const REAL *bias /* (C) */, const int64_t *off, const int32_t *ids,
                       const int32_t *ex /* (B) */, int B, int C)
 {
@@ -297,7 +298,7 @@ void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */,
 
 /* Adds dout[b] to the gradient row of each id of example ex[b] (a repeated
  * token adds once per occurrence) and the column sums of dout to dbias. */
-void KF(wide_backward)(KF(sparse) *g, REAL *dbias /* (C) */, const REAL *dout /* (B, C) */,
+HOT void KF(wide_backward)(KF(sparse) *g, REAL *dbias /* (C) */, const REAL *dout /* (B, C) */,
                        const int64_t *off, const int32_t *ids, const int32_t *ex, int B, int C)
 {
     for (int b = 0; b < B; b++) {

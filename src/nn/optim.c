@@ -2,9 +2,10 @@
  *
  * The dense step runs over every parameter of the deep tower every step, so it
  * is compiled for AVX-512 and AVX2 next to the portable version (GCC picks one
- * at load time by CPU), with the division and square root vectorised: the
- * arithmetic is the same IEEE operations in the same order, so results do not
- * depend on which version runs. */
+ * at load time by CPU), with the division and square root vectorised (the
+ * Makefile builds src/nn with -O3 -fno-math-errno): the arithmetic is the same
+ * IEEE operations in the same order, so results do not depend on which version
+ * runs. */
 #include "nn/optim.h"
 
 #include <math.h>
@@ -12,7 +13,33 @@
 
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-static inline float prox(float w, float g, float *acc, float lr, float l1, float l2)
+/* Two loops so that neither has a branch: TF's formula with l1 = 0 is the
+ * same arithmetic minus the soft threshold (max(|w'| - 0, 0) = |w'|). */
+CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const float *restrict g,
+                                size_t n, float lr, float l1, float l2)
+{
+    if (l1 > 0) {
+        for (size_t i = 0; i < n; i++) {
+            float a = acc[i] + g[i] * g[i];
+            acc[i] = a;
+            float lr_t = lr / sqrtf(a);
+            float v = w[i] - lr_t * g[i];
+            float m = fabsf(v) - lr_t * l1;
+            m = m > 0 ? m : 0;
+            w[i] = copysignf(m, v) / (1 + lr_t * l2);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float a = acc[i] + g[i] * g[i];
+            acc[i] = a;
+            float lr_t = lr / sqrtf(a);
+            w[i] = (w[i] - lr_t * g[i]) / (1 + lr_t * l2);
+        }
+    }
+}
+
+/* One element of the step; the same operations as the dense loops. */
+static inline float prox1(float w, float g, float *acc, float lr, float l1, float l2)
 {
     float a = *acc + g * g;
     *acc = a;
@@ -20,16 +47,9 @@ static inline float prox(float w, float g, float *acc, float lr, float l1, float
     float v = w - lr_t * g;
     if (l1 > 0) {
         float m = fabsf(v) - lr_t * l1;
-        m = m > 0 ? m : 0;
-        v = copysignf(m, v);
+        v = copysignf(m > 0 ? m : 0, v);
     }
     return v / (1 + lr_t * l2);
-}
-
-CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const float *restrict g,
-                                size_t n, float lr, float l1, float l2)
-{
-    for (size_t i = 0; i < n; i++) w[i] = prox(w[i], g[i], &acc[i], lr, l1, l2);
 }
 
 void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, float lr, float l1,
@@ -38,7 +58,13 @@ void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, floa
     size_t width = (size_t)g->width;
     for (int32_t k = 0; k < g->n; k++) {
         size_t r = (size_t)g->rows[k] * width;
-        taml_padagrad_dense(table + r, acc + r, g->g + (size_t)k * width, width, lr, l1, l2);
+        const float *gk = g->g + (size_t)k * width;
+        if (width < 16) { /* wide-tower rows (one weight per class): a call per row costs more */
+            for (size_t j = 0; j < width; j++)
+                table[r + j] = prox1(table[r + j], gk[j], &acc[r + j], lr, l1, l2);
+        } else {
+            taml_padagrad_dense(table + r, acc + r, gk, width, lr, l1, l2);
+        }
     }
 }
 
