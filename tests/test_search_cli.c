@@ -53,8 +53,8 @@ static void sleep_us(long us)
  * trials have finished, plus 0 to 1.5 ms (so kills land anywhere: start-up,
  * replay, between and inside commits), which bounds each run's progress and
  * makes many kills certain. Returns the exit status, or -9 when killed. */
-static int spawn_search(const char *study, const char *space, const char *ta, const char *tb,
-                        taml_rng *r)
+static int spawn_search_sig(const char *study, const char *space, const char *ta,
+                            const char *tb, taml_rng *r, int sig)
 {
     const char *bin = getenv("TAML_BIN");
     if (!bin) bin = "build/taml";
@@ -84,7 +84,7 @@ static int spawn_search(const char *study, const char *space, const char *ta, co
         }
         if (!exited) {
             sleep_us((long)taml_rng_below(r, 1500));
-            kill(pid, SIGKILL);
+            kill(pid, sig);
         }
     }
     if (!exited)
@@ -92,6 +92,12 @@ static int spawn_search(const char *study, const char *space, const char *ta, co
         }
     if (WIFSIGNALED(status)) return -9;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int spawn_search(const char *study, const char *space, const char *ta, const char *tb,
+                        taml_rng *r)
+{
+    return spawn_search_sig(study, space, ta, tb, r, SIGKILL);
 }
 
 TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
@@ -129,6 +135,33 @@ TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
     free(space);
     free(whole);
     free(killed);
+}
+
+TEST(search_cli_ctrl_c_stops_cleanly_and_the_same_command_continues)
+{
+    const char *dir = taml_test_tmpdir();
+    char *ta = taml_path_join(dir, "int-a"), *tb = taml_path_join(dir, "int-b");
+    char *space = taml_path_join(dir, "int-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
+    CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
+    char *whole = tmp("int-whole.db"), *parts = tmp("int-parts.db");
+    CHECK_EQ_INT(spawn_search(whole, space, ta, tb, NULL), 0);
+    taml_rng r;
+    taml_rng_seed(&r, 5);
+    /* SIGINT: the search stores what finished and exits with 130 */
+    CHECK_EQ_INT(spawn_search_sig(parts, space, ta, tb, &r, SIGINT), 130);
+    int64_t n = finished_trials(parts);
+    CHECK(n >= 0 && n < 80);
+    CHECK_EQ_INT(spawn_search(parts, space, ta, tb, NULL), 0);
+    CHECK(same_studies(whole, parts, &n));
+    CHECK_EQ_INT(n, 80);
+    free(ta);
+    free(tb);
+    free(space);
+    free(whole);
+    free(parts);
 }
 
 /* Runs a shell command and returns its stdout (heap), or NULL. */
