@@ -12,10 +12,12 @@
 #ifndef TAML_TESTS_CTRL_SYNTH_H
 #define TAML_TESTS_CTRL_SYNTH_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "ctrl/controller.h"
 #include "core/rng.h"
 #include "space/space.h"
 
@@ -102,6 +104,64 @@ static inline void synth_shift_opt(const taml_space *space, const int32_t *base,
         opt[d] = (int32_t)((base[d] + 1 + (int)taml_rng_below(&r, (uint64_t)(n - 1))) % n);
         changed++;
     }
+}
+
+/* Trains controller c on k tasks at once (ids[i] on landscape ls[i]), each
+ * trial drawing a task uniformly (paper 2.2), until every task has had
+ * `budget` trials or, with stop set, every task has hit the target: the mean
+ * noise-free value of its last `win` trials >= target. hit[i] receives the
+ * task's own trial count at its hit (budget + 1 if never), final[i] (may be
+ * NULL) the mean of its last `win` values. A uniform random sampler stands
+ * in for the controller when c is NULL. rng stream from seed. */
+#define SYNTH_MAXT 8
+static inline void synth_train(taml_ctrl *c, int k, const int *ids, const synth *const *ls,
+                               uint64_t seed, int budget, int win, double target, int stop,
+                               int *hit, double *final)
+{
+    TAML_ASSERT(k >= 1 && k <= SYNTH_MAXT && win >= 1 && win <= 128);
+    double w[SYNTH_MAXT][128] = {{0}}, sum[SYNTH_MAXT] = {0};
+    int done[SYNTH_MAXT] = {0}, hits_left = k, active = k;
+    taml_rng r;
+    taml_rng_seed(&r, seed);
+    for (int i = 0; i < k; i++) hit[i] = budget + 1;
+    while (active > 0 && (!stop || hits_left > 0)) {
+        int i = (int)taml_rng_below(&r, (uint64_t)k);
+        if (done[i] >= budget) continue;
+        int32_t a[SYNTH_MAXD];
+        if (c) {
+            taml_ctrl_sample(c, ids[i], &r, a);
+        } else {
+            for (int d = 0; d < ls[i]->D; d++) a[d] = (int32_t)taml_rng_below(&r, (uint64_t)ls[i]->n[d]);
+        }
+        double v = synth_value(ls[i], a);
+        if (c) {
+            taml_err err;
+            int rc = taml_ctrl_update(c, ids[i], a, synth_reward(ls[i], a, &r), NULL, &err);
+            TAML_ASSERT(rc == 0);
+        }
+        int t = done[i]++;
+        sum[i] += v - w[i][t % win];
+        w[i][t % win] = v;
+        if (t + 1 >= win && hit[i] > budget && sum[i] / win >= target) {
+            hit[i] = t + 1;
+            hits_left--;
+        }
+        if (done[i] == budget) active--;
+    }
+    if (final)
+        for (int i = 0; i < k; i++) final[i] = sum[i] / win;
+}
+
+/* Cosine similarity of two vectors of n. */
+static inline double synth_cosine(const double *a, const double *b, int n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (int i = 0; i < n; i++) {
+        ab += a[i] * b[i];
+        aa += a[i] * a[i];
+        bb += b[i] * b[i];
+    }
+    return ab / (sqrt(aa * bb) + 1e-300);
 }
 
 #endif

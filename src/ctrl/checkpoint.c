@@ -91,6 +91,7 @@ void taml_ctrl_save(const taml_ctrl *c, void **buf, size_t *size)
     put_u32(&w, (uint32_t)o->normalise);
     put_f64(&w, o->adv_clip);
     put_f64(&w, o->init_scale);
+    put_f64(&w, o->task_init_scale);
     put_u64(&w, o->seed);
     put_u32(&w, TAML_CTRL_HIDDEN);
     put_u32(&w, TAML_CTRL_EMBED);
@@ -260,6 +261,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     o.normalise = (int)get_u32(&r);
     o.adv_clip = get_f64(&r);
     o.init_scale = get_f64(&r);
+    o.task_init_scale = get_f64(&r);
     o.seed = get_u64(&r);
     uint32_t hid = get_u32(&r), emb = get_u32(&r);
     if (r.short_read) goto truncated;

@@ -25,17 +25,18 @@
 void taml_ctrl_opts_default(taml_ctrl_opts *o)
 {
     /* docs/controller.md "Defaults" gives the experiments behind these. */
-    o->lr = 3e-3;
+    o->lr = 1e-3;
     o->beta1 = 0.9;
     o->beta2 = 0.999;
     o->adam_eps = 1e-8;
     o->grad_clip = 5.0;
-    o->entropy_weight = 1e-3;
+    o->entropy_weight = 3e-2;
     o->ema_decay = 0.95;
     o->warmup = 5;
     o->normalise = 1;
     o->adv_clip = 5.0;
     o->init_scale = 0.1;
+    o->task_init_scale = 0.1;
     o->seed = 1;
 }
 
@@ -54,6 +55,7 @@ static int check_opts(const taml_ctrl_opts *o, taml_err *err)
     BAD(o->normalise != 0 && o->normalise != 1, "normalise must be 0 or 1");
     BAD(!(o->adv_clip >= 0), "adv_clip must be >= 0 (0: off)");
     BAD(!(o->init_scale > 0 && o->init_scale <= 1), "init_scale must be in (0, 1]");
+    BAD(!(o->task_init_scale > 0 && o->task_init_scale <= 10), "task_init_scale must be in (0, 10]");
 #undef BAD
     return 0;
 }
@@ -214,7 +216,7 @@ int taml_ctrl_add_task(taml_ctrl *c, const char *name, taml_err *err)
     int id = taml_ctrl_find_task(c, name);
     if (id >= 0) return id;
     ctrl_task *t = ctrl_push_task(c, name);
-    for (int i = 0; i < E; i++) t->emb[i] = (2 * taml_rng_uniform(&c->rng) - 1) * c->opts.init_scale;
+    for (int i = 0; i < E; i++) t->emb[i] = (2 * taml_rng_uniform(&c->rng) - 1) * c->opts.task_init_scale;
     return c->n_tasks - 1;
 }
 

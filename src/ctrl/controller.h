@@ -50,7 +50,8 @@ typedef struct taml_ctrl_opts {
     int warmup;            /* a task's first `warmup` rewards only feed its EMAs (>= 2) */
     int normalise;         /* 1: divide the advantage by sigma_task; 0: only subtract b */
     double adv_clip;       /* clip |advantage| to this (0: off) */
-    double init_scale;     /* uniform init range of all weights and new task embeddings */
+    double init_scale;     /* uniform init range of the shared weights */
+    double task_init_scale;/* uniform init range of a new task's embedding */
     uint64_t seed;         /* seeds the initial weights and the controller's own RNG */
 } taml_ctrl_opts;
 
@@ -68,12 +69,12 @@ void taml_ctrl_free(taml_ctrl *c);
 const taml_space *taml_ctrl_space(const taml_ctrl *c);
 const taml_ctrl_opts *taml_ctrl_get_opts(const taml_ctrl *c);
 /* Replaces the learning options (e.g. a new lr after transfer). The weights,
- * Adam state and baselines are kept; seed and init_scale only affect tasks
+ * Adam state and baselines are kept; seed and the init scales only affect tasks
  * added later. TAML_EINVAL for out-of-range values. */
 int taml_ctrl_set_opts(taml_ctrl *c, const taml_ctrl_opts *opts, taml_err *err);
 
 /* Registers a task by name and returns its id (>= 0); a fresh embedding is
- * drawn uniform in [-init_scale, init_scale] from the controller's own RNG.
+ * drawn uniform in [-task_init_scale, task_init_scale] from the controller's own RNG.
  * A name already registered returns its existing id. TAML_EINVAL for an
  * empty name. Ids are dense: 0, 1, 2, ... in registration order. */
 int taml_ctrl_add_task(taml_ctrl *c, const char *name, taml_err *err);
