@@ -71,6 +71,12 @@ static int run(const char *path, taml_search_method m, int32_t n_tasks, int32_t 
     o.deterministic = det;
     o.lag = lag;
     o.checkpoint_every = 4;
+    /* a controller step large enough that 36 trials under another lag
+     * sample differently (the lag test below relies on it) */
+    taml_ctrl_opts co;
+    taml_ctrl_opts_default(&co);
+    co.lr = 3e-3;
+    o.ctrl_opts = &co;
     o.child = flaky_child;
     o.child_ctx = &fake;
     if (stop) {
