@@ -36,6 +36,7 @@ static char *row_words(const taml_task *t, int32_t r)
     return s;
 }
 
+/* The dictionary id of w by a linear scan (to check taml_task_word_id). */
 static int32_t word_id(const taml_task *t, const char *w)
 {
     for (int32_t i = 0; i < t->n_words; i++)
@@ -89,6 +90,15 @@ TEST(task_three_split_files_with_bom_and_crlf_load_exactly)
     CHECK_EQ_INT(taml_task_majority_class(t), 0);
     CHECK_NEAR(taml_task_majority_share(t), 0.5, 1e-12);
     CHECK(t->text_bytes > 100);
+    /* Word lookup by hash agrees with the dictionary order. */
+    for (int32_t w = 0; w < t->n_words; w++) {
+        CHECK_EQ_INT(taml_task_word_id(t, t->words[w], strlen(t->words[w])), w);
+        CHECK_EQ_INT(t->word_len[w], strlen(t->words[w]));
+    }
+    CHECK_EQ_INT(taml_task_word_id(t, "film", 4), 3);
+    CHECK_EQ_INT(taml_task_word_id(t, "films", 5), -1);
+    CHECK_EQ_INT(taml_task_word_id(t, "fil", 3), -1);
+    CHECK_EQ_INT(taml_task_word_id(t, "", 0), -1);
     taml_task_free(t);
 }
 
@@ -192,6 +202,7 @@ TEST(task_idx_gz_and_plain_keep_test_split_and_take_valid_from_train_end)
     CHECK_EQ_INT(t->pixels[12 * 6], 200);
     CHECK_EQ_INT(t->pixels[14 * 6 + 5], 217);
     CHECK_EQ_INT(t->n_words, 0);
+    CHECK_EQ_INT(taml_task_word_id(t, "a", 1), -1);
     /* Train labels 0 1 2 0 1 2 0 1 2 0 1: class 0 and 1 tie at 4, 0 wins. */
     CHECK_EQ_INT(taml_task_majority_class(t), 0);
     CHECK_NEAR(taml_task_majority_share(t), 4.0 / 11, 1e-12);

@@ -50,6 +50,8 @@ void taml_task_free(taml_task *t)
     free(t->label);
     free(t->words);
     free(t->word_chars);
+    free(t->word_len);
+    free(t->word_index);
     free(t->tok_off);
     free(t->tok);
     free(t->wide_of_word);
@@ -341,6 +343,19 @@ static void on_token(const char *tok, size_t len, void *ctx)
     b->tok[b->n_tok++] = id;
 }
 
+int32_t taml_task_word_id(const taml_task *t, const char *tok, size_t len)
+{
+    if (!t->word_index) return -1;
+    uint64_t h = hash_bytes(tok, len), tag = (h >> 32) << 32;
+    for (size_t i = (size_t)h & t->word_index_mask;; i = (i + 1) & t->word_index_mask) {
+        uint64_t s = t->word_index[i];
+        if (!s) return -1;
+        if ((s & 0xFFFFFFFF00000000ULL) != tag) continue;
+        int32_t w = (int32_t)(uint32_t)s - 1;
+        if (t->word_len[w] == len && memcmp(t->words[w], tok, len) == 0) return w;
+    }
+}
+
 static void add_row(builder *b, int32_t label)
 {
     if (b->n == b->cap) {
@@ -590,6 +605,11 @@ static int load_text(taml_task *t, const char *dir, const taml_task_opts *o, tam
     b.chars = NULL;
     t->words = taml_malloc(((size_t)b.n_words + 1) * sizeof *t->words);
     for (int32_t w = 0; w < b.n_words; w++) t->words[w] = t->word_chars + b.word_off[w];
+    t->word_len = b.word_len;
+    b.word_len = NULL;
+    t->word_index = b.slot;
+    t->word_index_mask = b.mask;
+    b.slot = NULL;
     build_wide(t, b.count, o->wide_min_count, o->wide_max);
 out:
     for (int s = 0; s < 3; s++) free(paths[s]);

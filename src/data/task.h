@@ -55,6 +55,9 @@ typedef struct taml_task {
     int32_t *wide_of_word; /* (n_words) wide feature id of a dictionary word, or -1 */
     int64_t text_bytes;    /* bytes of text read (for throughput figures) */
     char *word_chars;      /* the NUL-terminated words, back to back (words[i] points in) */
+    uint32_t *word_len;    /* (n_words) byte length of each word */
+    uint64_t *word_index;  /* hash index of the words (private to task.c; taml_task_word_id) */
+    uint64_t word_index_mask;
 
     /* Image tasks: one byte per pixel and channel, row-major. */
     int32_t height, width, channels;
@@ -96,6 +99,11 @@ void taml_task_free(taml_task *t);
 double taml_task_majority_share(const taml_task *t);
 /* Index of the most frequent class of the train split (ties: lowest index). */
 int32_t taml_task_majority_class(const taml_task *t);
+
+/* The dictionary id of token tok[0..len) (a tokeniser output, lower-cased),
+ * or -1 when the task has no such word (and for image tasks). O(1),
+ * read-only: safe from any number of threads. */
+int32_t taml_task_word_id(const taml_task *t, const char *tok, size_t len);
 
 /* The meta.txt value of key, or NULL when meta.txt has no such key. */
 const char *taml_task_meta(const taml_task *t, const char *key);
