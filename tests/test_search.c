@@ -158,6 +158,25 @@ TEST(search_deterministic_parallel_run_equals_sequential_bit_for_bit)
     free(seq);
 }
 
+TEST(search_deterministic_study_continues_with_another_worker_count)
+{
+    /* made with 3 workers (lag 3 by default), continued with 1 and no --lag:
+     * the study keeps lag 3 and ends equal to one run with 3 workers */
+    char *a = tmp("w3.db"), *b = tmp("w3then1.db");
+    taml_err err;
+    CHECK_EQ_INT(run(a, TAML_SEARCH_MULTITASK, 2, 10, 3, 1, 0, NULL, &err), 0);
+    struct stopper st = {.after = 5};
+    CHECK_EQ_INT(run(b, TAML_SEARCH_MULTITASK, 2, 10, 3, 1, 0, &st, &err), 0);
+    CHECK(st.stop);
+    CHECK_EQ_INT(run(b, TAML_SEARCH_MULTITASK, 2, 10, 1, 1, 0, NULL, &err), 0);
+    CHECK(same_studies(a, b, NULL));
+    /* an explicit other lag is refused */
+    CHECK_EQ_INT(run(b, TAML_SEARCH_MULTITASK, 2, 10, 1, 1, 2, NULL, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "\"lag\":3");
+    free(a);
+    free(b);
+}
+
 TEST(search_multitask_learns_on_the_fake_landscape)
 {
     /* the fake reward has a known structure: after 240 trials the controller
@@ -321,8 +340,29 @@ TEST(search_transfer_starts_from_a_multitask_study_with_new_task_embeddings)
     CHECK_EQ_INT(taml_ctrl_tasks(c), 3);
     CHECK_EQ_INT(taml_ctrl_find_task(c, "alpha"), 0);
     CHECK_EQ_INT(taml_ctrl_find_task(c, "gamma"), 2);
+    /* the same controller as a checkpoint file is a transfer source too */
+    char *ck = tmp("ctrl.ckpt");
+    CHECK_EQ_INT(taml_ctrl_save_file(c, ck, &err), 0);
     taml_ctrl_free(c);
+    void *blob2;
+    size_t size2;
+    CHECK_EQ_INT(taml_search_load_source(ck, &blob2, &size2, &err), 0);
+    CHECK(size2 == size && !memcmp(blob, blob2, size));
+    free(blob2);
     free(blob);
+    free(ck);
+
+    /* a damaged source is refused before the study is made */
+    char *junk = tmp("junk.ckpt"), *xfer2 = tmp("xfer2.db");
+    CHECK_EQ_INT(taml_write_file_atomic(junk, "TAMLCTRL but not really", 23, &err), 0);
+    CHECK_EQ_INT(taml_search_load_source(junk, &blob, &size, &err), 0);
+    o.from_blob = blob;
+    o.from_size = size;
+    CHECK(taml_search_run(xfer2, space, 1, held_out, held_dir, &o, &err) < 0);
+    CHECK_CONTAINS(err.msg, "transfer source");
+    free(blob);
+    free(junk);
+    free(xfer2);
 
     /* an aml study has no multitask controller to give */
     CHECK_EQ_INT(run(aml, TAML_SEARCH_AML, 1, 2, 1, 0, 0, NULL, &err), 0);

@@ -474,6 +474,14 @@ static int check_same_study(run *r, const taml_study *st, taml_err *err)
     if (r->o->seed_set && r->o->seed != st->seed)
         return taml_err_set(err, TAML_EMISMATCH, "%s: the study's seed is %" PRIu64 ", not %" PRIu64,
                             path, st->seed, r->o->seed);
+    if (r->deterministic && r->o->lag == 0) {
+        /* no --lag given: keep the study's (its default was the worker count
+         * of the run that made it, which this run need not share) */
+        cJSON *j = cJSON_Parse(st->options_json);
+        cJSON *lag = cJSON_GetObjectItemCaseSensitive(j, "lag");
+        if (cJSON_IsNumber(lag) && lag->valuedouble >= 1) r->lag = (int32_t)lag->valuedouble;
+        cJSON_Delete(j);
+    }
     char *opt = options_json(r);
     int same_opts = !strcmp(opt, st->options_json);
     free(opt);
