@@ -42,6 +42,12 @@ TEST(data_info_prints_splits_classes_vocabulary_and_meta)
     CHECK_CONTAINS(out, "license       CC0-1.0\n");
     CHECK_CONTAINS(out, "load time");
     free(out);
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini --classes", &out), 0);
+    CHECK_CONTAINS(out, "     train    valid     test  class\n"
+                        "         2        1        0  neg\n"
+                        "         0        0        1  neutral\n"
+                        "         2        1        1  pos\n");
+    free(out);
     CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/u8-mini", &out), 0);
     CHECK_CONTAINS(out, "kind          image (2x2, 3 channels)\n");
     CHECK_CONTAINS(out, "majority      0.3333 of train (class 'cat')\n");
@@ -64,6 +70,20 @@ TEST(data_info_json_has_exact_counts_and_honours_wide_options)
     CHECK_EQ_INT(cJSON_GetObjectItem(o, "wide_vocabulary")->valueint, 4);
     CHECK_EQ_INT(cJSON_GetObjectItem(o, "tokens")->valueint, 30);
     CHECK(cJSON_GetObjectItem(o, "tokenise_mb_per_s") != NULL);
+    cJSON_Delete(o);
+    free(out);
+    /* Image task: per-class counts [train, valid, test]; value 10 is class 3. */
+    CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/idx-mini --json", &out), 0);
+    o = cJSON_Parse(out);
+    CHECK(o != NULL);
+    cJSON *counts = cJSON_GetObjectItem(o, "class_counts");
+    CHECK_EQ_INT(cJSON_GetArraySize(counts), 4);
+    int want[4][3] = {{4, 0, 1}, {4, 0, 0}, {3, 0, 1}, {0, 1, 1}};
+    for (int c = 0; c < 4; c++)
+        for (int k = 0; k < 3; k++)
+            CHECK_EQ_INT(cJSON_GetArrayItem(cJSON_GetArrayItem(counts, c), k)->valueint, want[c][k]);
+    CHECK_STR(cJSON_GetObjectItem(o, "kind")->valuestring, "image");
+    CHECK_EQ_INT(cJSON_GetObjectItem(o, "height")->valueint, 2);
     cJSON_Delete(o);
     free(out);
 }

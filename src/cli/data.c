@@ -14,11 +14,12 @@
 #include "data/task.h"
 
 static const char info_usage[] =
-    "usage: taml data info DIR [--json] [--time] [--wide-min-count N] [--wide-max N]\n"
+    "usage: taml data info DIR [--json] [--time] [--classes] [--wide-min-count N] [--wide-max N]\n"
     "  Loads the task in DIR and prints its summary: examples per split, classes,\n"
     "  majority-class share, vocabulary sizes, mean tokens per text, language.\n"
     "  --json            one JSON object instead of text\n"
     "  --time            also the load's phases and the tokenising throughput (MB/s)\n"
+    "  --classes         also each class's examples in train, valid, test (--json: always)\n"
     "  --wide-min-count N  train-token count for the wide vocabulary (default 1)\n"
     "  --wide-max N      cap on the wide vocabulary (default 1048576)\n";
 
@@ -36,6 +37,17 @@ static double mb_per_s(int64_t bytes, double seconds)
     return seconds > 0 ? (double)bytes / 1e6 / seconds : 0.0;
 }
 
+/* count[3 * c + s]: examples of class c in split s. Heap. */
+static int64_t *class_counts(const taml_task *t)
+{
+    int64_t *count = calloc(3 * (size_t)t->n_classes, sizeof *count);
+    if (!count) abort();
+    int32_t r = 0;
+    for (int s = 0; s < 3; s++)
+        for (int32_t k = 0; k < t->n_split[s]; k++, r++) count[3 * t->label[r] + s]++;
+    return count;
+}
+
 static void print_json(const taml_task *t, double load_s, int timing)
 {
     cJSON *o = cJSON_CreateObject();
@@ -51,6 +63,13 @@ static void print_json(const taml_task *t, double load_s, int timing)
     for (int32_t c = 0; c < t->n_classes; c++) cJSON_AddItemToArray(names, cJSON_CreateString(t->class_names[c]));
     cJSON_AddNumberToObject(o, "majority_share", taml_task_majority_share(t));
     cJSON_AddStringToObject(o, "majority_class", t->class_names[taml_task_majority_class(t)]);
+    int64_t *count = class_counts(t);
+    cJSON *per = cJSON_AddArrayToObject(o, "class_counts"); /* [train, valid, test] per class */
+    for (int32_t c = 0; c < t->n_classes; c++) {
+        double v[3] = {(double)count[3 * c], (double)count[3 * c + 1], (double)count[3 * c + 2]};
+        cJSON_AddItemToArray(per, cJSON_CreateDoubleArray(v, 3));
+    }
+    free(count);
     if (t->kind == TAML_TASK_TEXT) {
         cJSON_AddNumberToObject(o, "dictionary", t->n_words);
         cJSON_AddNumberToObject(o, "wide_vocabulary", t->n_wide);
@@ -81,7 +100,7 @@ static void print_json(const taml_task *t, double load_s, int timing)
     cJSON_Delete(o);
 }
 
-static void print_text(const taml_task *t, double load_s, int timing)
+static void print_text(const taml_task *t, double load_s, int timing, int classes)
 {
     int32_t maj = taml_task_majority_class(t);
     printf("name          %s\n", t->name);
@@ -94,6 +113,14 @@ static void print_text(const taml_task *t, double load_s, int timing)
     printf("examples      %d (train %d, valid %d, test %d)\n", t->n, t->n_split[TAML_TRAIN],
            t->n_split[TAML_VALID], t->n_split[TAML_TEST]);
     printf("classes       %d\n", t->n_classes);
+    if (classes) {
+        int64_t *count = class_counts(t);
+        printf("  %8s %8s %8s  class\n", "train", "valid", "test");
+        for (int32_t c = 0; c < t->n_classes; c++)
+            printf("  %8lld %8lld %8lld  %s\n", (long long)count[3 * c], (long long)count[3 * c + 1],
+                   (long long)count[3 * c + 2], t->class_names[c]);
+        free(count);
+    }
     printf("majority      %.4f of train (class '%s')\n", taml_task_majority_share(t), t->class_names[maj]);
     if (t->kind == TAML_TASK_TEXT) {
         printf("dictionary    %d words (all splits)\n", t->n_words);
@@ -120,7 +147,7 @@ static void print_text(const taml_task *t, double load_s, int timing)
 static int data_info(int argc, char **argv)
 {
     const char *dir = NULL;
-    int json = 0, timing = 0;
+    int json = 0, timing = 0, classes = 0;
     taml_task_opts opts = taml_task_default_opts();
     for (int i = 1; i < argc; i++) {
         long v;
@@ -128,6 +155,8 @@ static int data_info(int argc, char **argv)
             json = 1;
         } else if (!strcmp(argv[i], "--time")) {
             timing = 1;
+        } else if (!strcmp(argv[i], "--classes")) {
+            classes = 1;
         } else if (!strcmp(argv[i], "--wide-min-count") || !strcmp(argv[i], "--wide-max")) {
             int is_max = !strcmp(argv[i], "--wide-max");
             if (i + 1 >= argc || parse_int(argv[i + 1], is_max ? 0 : 1, 0x7fffffff, &v) < 0)
@@ -159,7 +188,7 @@ static int data_info(int argc, char **argv)
     if (json)
         print_json(t, load_s, timing);
     else
-        print_text(t, load_s, timing);
+        print_text(t, load_s, timing, classes);
     taml_task_free(t);
     return 0;
 }
@@ -170,7 +199,7 @@ static const struct subcommand {
     int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
     const char *summary;
 } subcommands[] = {
-    {"info", data_info, "DIR [--json] [--time]  load a task and print its summary"},
+    {"info", data_info, "DIR [--json] [--time] [--classes]  load a task and print its summary"},
     {"fetch", taml_cli_data_fetch, "NAME...|all [--dir DIR] [--force]  fetch tasks of the real suite"},
     {"list", taml_cli_data_list, "[--dir DIR] [--json|--markdown]  table of the fetched tasks"},
 };
