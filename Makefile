@@ -27,7 +27,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -92,3 +92,13 @@ $(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libtaml.a | $(SETUP)
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child
 	bench/bench_child.py --bin $(BUILD)/bench/bench_child
+
+# The controller's cost per trial (sample + update) next to Optuna 3.1's TPE
+# on the same 12-decision space (the anchor script, Debian python3-optuna).
+OPTUNA_ANCHOR ?= ../shared/anchors/optuna_overhead.py
+OPTUNA_TRIALS ?= 300
+bench-controller: $(BUILD)/bench/bench_controller
+	$(BUILD)/bench/bench_controller speed 3000
+	@if [ -f $(OPTUNA_ANCHOR) ]; then \
+	  /usr/bin/python3 $(OPTUNA_ANCHOR) --samplers tpe --trials $(OPTUNA_TRIALS) --report 100 $(OPTUNA_TRIALS); \
+	else echo "bench-controller: no Optuna anchor at $(OPTUNA_ANCHOR) (set OPTUNA_ANCHOR=...)"; fi

@@ -509,12 +509,14 @@ TEST(ctrl_transfer_reaches_a_seen_groups_target_5x_sooner_and_adapts_to_a_new_on
         synth_train(c, 1, &id, &targets[j], 23, 3000, 20, 0.95, 1, &sc[j], &fin);
         taml_ctrl_free(c);
     }
-    free(buf);
     /* a task like group A: mean of its last 20 trials within 5% of the optimum */
     CHECK_MSG(sc[0] <= 3000 && 5 * tr[0] <= sc[0], "transfer %d trials, scratch %d", tr[0], sc[0]);
-    /* a task whose optimum differs from both groups in 3 decisions still gets there */
-    CHECK_MSG(tr[1] <= 3000, "new optimum: transfer did not reach the target in 3000 (scratch %d)",
+    /* a task whose optimum differs from both groups in 3 decisions still gets
+     * there, not much later than from scratch (no lock-in; see
+     * opts.transfer_restart and docs/controller.md for other seeds) */
+    CHECK_MSG(tr[1] <= 3000 && tr[1] <= 3 * sc[1], "new optimum: transfer %d, scratch %d", tr[1],
               sc[1]);
+    free(buf);
     taml_space_free(s.sp);
 }
 

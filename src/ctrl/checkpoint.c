@@ -89,6 +89,7 @@ void taml_ctrl_save(const taml_ctrl *c, void **buf, size_t *size)
     put_f64(&w, o->ema_decay);
     put_u32(&w, (uint32_t)o->warmup);
     put_u32(&w, (uint32_t)o->normalise);
+    put_u32(&w, (uint32_t)o->transfer_restart);
     put_f64(&w, o->adv_clip);
     put_f64(&w, o->init_scale);
     put_f64(&w, o->task_init_scale);
@@ -259,6 +260,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     o.ema_decay = get_f64(&r);
     o.warmup = (int)get_u32(&r);
     o.normalise = (int)get_u32(&r);
+    o.transfer_restart = (int)get_u32(&r);
     o.adv_clip = get_f64(&r);
     o.init_scale = get_f64(&r);
     o.task_init_scale = get_f64(&r);

@@ -37,6 +37,7 @@ void taml_ctrl_opts_default(taml_ctrl_opts *o)
     o->adv_clip = 5.0;
     o->init_scale = 0.1;
     o->task_init_scale = 0.1;
+    o->transfer_restart = 1;
     o->seed = 1;
 }
 
@@ -53,6 +54,7 @@ static int check_opts(const taml_ctrl_opts *o, taml_err *err)
     BAD(!(o->ema_decay >= 0 && o->ema_decay < 1), "ema_decay must be in [0, 1)");
     BAD(o->warmup < 2 || o->warmup > 1000000, "warmup must be in [2, 1e6] rewards");
     BAD(o->normalise != 0 && o->normalise != 1, "normalise must be 0 or 1");
+    BAD(o->transfer_restart != 0 && o->transfer_restart != 1, "transfer_restart must be 0 or 1");
     BAD(!(o->adv_clip >= 0), "adv_clip must be >= 0 (0: off)");
     BAD(!(o->init_scale > 0 && o->init_scale <= 1), "init_scale must be in (0, 1]");
     BAD(!(o->task_init_scale > 0 && o->task_init_scale <= 10), "task_init_scale must be in (0, 10]");
@@ -215,6 +217,11 @@ int taml_ctrl_add_task(taml_ctrl *c, const char *name, taml_err *err)
     if (!name || !name[0]) return taml_err_set(err, TAML_EINVAL, "controller: a task needs a name");
     int id = taml_ctrl_find_task(c, name);
     if (id >= 0) return id;
+    if (c->opts.transfer_restart && c->step > 0) {
+        memset(c->m, 0, c->n_theta * sizeof(double));
+        memset(c->v, 0, c->n_theta * sizeof(double));
+        c->step = 0;
+    }
     ctrl_task *t = ctrl_push_task(c, name);
     for (int i = 0; i < E; i++) t->emb[i] = (2 * taml_rng_uniform(&c->rng) - 1) * c->opts.task_init_scale;
     return c->n_tasks - 1;

@@ -52,6 +52,8 @@ typedef struct taml_ctrl_opts {
     double adv_clip;       /* clip |advantage| to this (0: off) */
     double init_scale;     /* uniform init range of the shared weights */
     double task_init_scale;/* uniform init range of a new task's embedding */
+    int transfer_restart;  /* 1: adding a task to a controller that has taken steps
+                            * restarts Adam's moments (see taml_ctrl_add_task) */
     uint64_t seed;         /* seeds the initial weights and the controller's own RNG */
 } taml_ctrl_opts;
 
@@ -75,8 +77,16 @@ int taml_ctrl_set_opts(taml_ctrl *c, const taml_ctrl_opts *opts, taml_err *err);
 
 /* Registers a task by name and returns its id (>= 0); a fresh embedding is
  * drawn uniform in [-task_init_scale, task_init_scale] from the controller's own RNG.
- * A name already registered returns its existing id. TAML_EINVAL for an
- * empty name. Ids are dense: 0, 1, 2, ... in registration order. */
+ * A name already registered returns its existing id (nothing else changes).
+ * TAML_EINVAL for an empty name. Ids are dense: 0, 1, 2, ... in registration
+ * order. Transfer is: load a trained controller, add the new task, update.
+ * With opts.transfer_restart (the default), adding a new task to a
+ * controller that has already taken Adam steps also zeroes Adam's moments
+ * and step count, so the new task starts with full-size steps instead of
+ * steps scaled by the old tasks' gradient history; without it, transfer to
+ * a task whose optimum differs from the seen ones often stays locked in
+ * (docs/controller.md, "Transfer"). Tasks added before any step are
+ * unaffected. */
 int taml_ctrl_add_task(taml_ctrl *c, const char *name, taml_err *err);
 /* The id of a task, or -1. */
 int taml_ctrl_find_task(const taml_ctrl *c, const char *name);
