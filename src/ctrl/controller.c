@@ -267,7 +267,8 @@ typedef double v4d __attribute__((vector_size(32)));
 typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias)); /* unaligned */
 #define LD(p) (*(const v4du *)(p))
 #define ST(p, x) (*(v4du *)(p) = (x))
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define KERNEL __attribute__((target_clones("avx", "default")))
 #else
 #define KERNEL

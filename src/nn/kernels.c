@@ -18,7 +18,13 @@
 #include "nn/blas.h"
 
 #define REAL float
+/* ThreadSanitizer cannot run the ifunc resolvers target_clones needs (they
+ * run before it is initialised): one plain build of these loops there. */
+#if defined(__SANITIZE_THREAD__)
+#define HOT
+#else
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 #define KF(name) taml_k_##name
 #define GEMM taml_blas_sgemm
 #define EXP expf

@@ -11,7 +11,13 @@
 #include <math.h>
 #include <stdint.h>
 
+/* ThreadSanitizer cannot run the ifunc resolvers target_clones needs (they
+ * run before it is initialised): one plain build of these loops there. */
+#if defined(__SANITIZE_THREAD__)
+#define CLONES
+#else
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
 
 /* Two loops so that neither has a branch: TF's formula with l1 = 0 is the
  * same arithmetic minus the soft threshold (max(|w'| - 0, 0) = |w'|). */
