@@ -74,8 +74,14 @@ TEST(tokenise_cyrillic_greek_and_cjk_runs_become_tokens)
     /* Capital sigma at a word's end lower-cases to final sigma, as Python does. */
     CHECK_TOKS("ΟΔΟΣ ΑΘΗΝΑΣ, Σίσυφος", "οδος αθηνας σίσυφος");
     CHECK_TOKS("Σ ΑΣ1 1Σ", "σ ας1 1σ");
-    /* ... but not when a cased letter follows across an apostrophe. */
+    /* ... but not when a cased letter follows across an apostrophe or colon. */
     CHECK_TOKS("ΌΣΟΣ'Α", "όσοσ α");
+    CHECK_TOKS("ΑΣ:Α ΑΣ:1", "ασ α ας 1");
+    /* Cased and case-ignorable characters around it, as Python decides them:
+     * ordinal indicators and squared capitals are cased, modifier letters
+     * are skipped. */
+    CHECK_TOKS("ªΣ ʰΣ AʰΣ", "ªς ʰσ aʰς");
+    CHECK_TOKS("ΑΣ\xf0\x9f\x84\xb0", "ασ"); /* U+1F130 SQUARED LATIN CAPITAL LETTER A follows */
     /* CJK: ideographs, kana and digits between punctuation form one token. */
     CHECK_TOKS("人人生而自由，在尊严和权利上一律平等。", "人人生而自由 在尊严和权利上一律平等");
     CHECK_TOKS("東京タワーは333メートルです。", "東京タワーは333メートルです");

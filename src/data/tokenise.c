@@ -127,14 +127,21 @@ static int case_ignorable(int32_t cp)
     }
 }
 
-/* Unicode's Cased property, approximated from what utf8proc knows: an
- * upper-, lower- or title-case letter, or any character with a case mapping
- * (this catches the circled and Roman-numeral letters of Other_Uppercase/
- * Other_Lowercase; it misses a few modifier letters such as U+02B0). */
+/* Unicode's Cased property: upper-, lower- and title-case letters, any
+ * character with a case mapping (this covers the circled letters and Roman
+ * numerals), and the few Other_Lowercase/Other_Uppercase characters with
+ * neither: the ordinal indicators and the squared, parenthesised and
+ * negative circled Latin capitals (U+1F130..U+1F189). Modifier letters
+ * (Lm) are cased too, but they are also case-ignorable, which the
+ * final-sigma rule tests first. tests/ref/check_unicode.py checks the rule
+ * against Python over every code point. */
 static int cased(int32_t cp)
 {
     utf8proc_category_t c = utf8proc_category(cp);
     if (c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT)
+        return 1;
+    if (cp == 0xAA || cp == 0xBA || (cp >= 0x1F130 && cp <= 0x1F149) || (cp >= 0x1F150 && cp <= 0x1F169) ||
+        (cp >= 0x1F170 && cp <= 0x1F189))
         return 1;
     return utf8proc_tolower(cp) != cp || utf8proc_toupper(cp) != cp;
 }
