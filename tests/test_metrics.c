@@ -153,7 +153,7 @@ TEST(metrics_mean_sem_skips_nan_and_matches_hand_values)
 
 TEST(metrics_cosine_matrix_matches_hand_values_and_marks_zero_vectors)
 {
-    const float e[8] = {1, 0, 1, 1, 0, 0, -2, 0};
+    const double e[8] = {1, 0, 1, 1, 0, 0, -2, 0};
     double c[16];
     taml_err err;
     CHECK_EQ_INT(taml_metrics_cosine(e, 4, 2, c, &err), 0);
@@ -163,7 +163,7 @@ TEST(metrics_cosine_matrix_matches_hand_values_and_marks_zero_vectors)
     CHECK_NEAR(c[0 * 4 + 3], -1, 1e-12);
     CHECK_NEAR(c[1 * 4 + 3], -sqrt(0.5), 1e-12);
     CHECK(isnan(c[2 * 4 + 2]) && isnan(c[0 * 4 + 2]) && isnan(c[2 * 4 + 1]));
-    const float bad[2] = {1, NAN};
+    const double bad[2] = {1, NAN};
     CHECK_EQ_INT(taml_metrics_cosine(bad, 1, 2, c, &err), TAML_EINVAL);
     CHECK_CONTAINS(err.msg, "task embedding 0 has a non-finite entry at 1");
     CHECK_EQ_INT(taml_metrics_cosine(e, 0, 2, c, &err), TAML_EINVAL);

@@ -11,73 +11,13 @@
 #include "core/util.h"
 #include "report/report.h"
 #include "store/store.h"
+#include "study_fixture.h"
 #include "test.h"
-
-/* Adds one finished trial (state st, accuracies v/t) of task to s. */
-static void put_trial(taml_store *s, int32_t task, taml_trial_state st, double v, double t,
-                      int32_t a0, int32_t a1)
-{
-    int32_t acts[2] = {a0, a1};
-    char cfg[96];
-    snprintf(cfg, sizeof cfg, "{\"layers\":%d,\"activation\":\"%s\"}", a0 + 1,
-             a1 ? "swish" : "relu");
-    taml_trial tr = {.task = task, .method = "x", .config_json = cfg, .n_actions = 2,
-                     .actions = acts, .seed = 1};
-    taml_err err;
-    TAML_ASSERT(taml_store_trial_add(s, &tr, &err) == 0);
-    if (st == TAML_TRIAL_PENDING) return;
-    TAML_ASSERT(taml_store_trial_start(s, tr.id, 0, &err) == 0);
-    taml_trial r = {.state = st, .valid_acc = v, .test_acc = t, .loss = 0.5, .steps = 10,
-                    .error = st == TAML_TRIAL_FAILED ? "out of memory" : NULL};
-    TAML_ASSERT(taml_store_trial_finish(s, tr.id, &r, &err) == 0);
-}
-
-static taml_store *make_study(const char *path, const char *method, int n, char **names)
-{
-    char *dirs[3] = {"d/a", "d/b", "d/c"};
-    taml_study st = {.method = (char *)method, .seed = 7,
-                     .space_json = "{\"layers\":[1,2,3],\"activation\":[\"relu\",\"swish\"]}",
-                     .space_fingerprint = "ab", .trials_per_task = 12, .options_json = "{}",
-                     .taml_version = "test", .n_tasks = n, .task_names = names,
-                     .task_dirs = dirs};
-    taml_store *s;
-    taml_err err;
-    remove(path);
-    TAML_ASSERT(taml_store_open(&s, path, TAML_STORE_CREATE, &err) == 0);
-    TAML_ASSERT(taml_store_create(s, &st, &err) == 0);
-    return s;
-}
-
-/* rs.db (random; alpha: 12 trials valid 0.60..0.71, beta: 5 trials) and
- * aml.db (alpha: a failed trial, ten at 0.66, one at 0.72, a diverged and an
- * invalid one, one pending; beta: 3 trials; gamma: none). */
-static void make_fixture(char **rs_path, char **aml_path)
-{
-    const char *dir = taml_test_tmpdir();
-    *rs_path = taml_path_join(dir, "rs.db");
-    *aml_path = taml_path_join(dir, "aml.db");
-    char *n2[2] = {"alpha", "beta"}, *n3[3] = {"alpha", "beta", "gamma"};
-    taml_store *s = make_study(*rs_path, "random", 2, n2);
-    for (int i = 1; i <= 12; i++) {
-        put_trial(s, 0, TAML_TRIAL_DONE, 0.59 + 0.01 * i, 0.54 + 0.01 * i, i % 3, i % 2);
-        if (i <= 5) put_trial(s, 1, TAML_TRIAL_DONE, 0.5, 0.5, 0, 0);
-    }
-    taml_store_close(s);
-    s = make_study(*aml_path, "aml", 3, n3);
-    put_trial(s, 0, TAML_TRIAL_FAILED, NAN, NAN, 0, 0);
-    for (int i = 0; i < 10; i++) put_trial(s, 0, TAML_TRIAL_DONE, 0.66, 0.60, 1, 0);
-    put_trial(s, 0, TAML_TRIAL_DONE, 0.72, 0.70, 2, 1);
-    put_trial(s, 0, TAML_TRIAL_DIVERGED, 0.30, 0.31, 2, 0);
-    put_trial(s, 0, TAML_TRIAL_INVALID, 0.50, 0.50, 0, 1);
-    put_trial(s, 0, TAML_TRIAL_PENDING, 0, 0, 0, 0);
-    for (int i = 0; i < 3; i++) put_trial(s, 1, TAML_TRIAL_DONE, 0.8, 0.75, 0, 0);
-    taml_store_close(s);
-}
 
 TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
 {
     char *rp, *ap;
-    make_fixture(&rp, &ap);
+    make_fixture(&rp, &ap, 0);
     taml_report_study *rs, *aml;
     taml_err err;
     CHECK_EQ_INT(taml_report_study_load(&rs, rp, &err), 0);
@@ -126,7 +66,7 @@ TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
     /* gamma: no trials anywhere. */
     CHECK_EQ_INT(rows[2].trials, 0);
     CHECK(isnan(rows[2].top_valid));
-    CHECK_CONTAINS(rows[2].target_note, "no task gamma");
+    CHECK_CONTAINS(rows[2].target_note, "no task gamma & <co>");
     taml_status_rows_free(rows, n);
 
     /* A smaller budget: T = 10 gives 0.645 (0.60..0.69), which aml's ten
@@ -150,7 +90,7 @@ TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
 TEST(status_text_and_json_show_the_rows)
 {
     char *rp, *ap;
-    make_fixture(&rp, &ap);
+    make_fixture(&rp, &ap, 0);
     taml_report_study *rs, *aml;
     taml_err err;
     CHECK_EQ_INT(taml_report_study_load(&rs, rp, &err), 0);
@@ -164,7 +104,7 @@ TEST(status_text_and_json_show_the_rows)
     CHECK_CONTAINS(text, "66.60 \xc2\xb1 1.20"); /* 2 s.e.m. = 0.012 */
     CHECK_CONTAINS(text, "66.50");
     CHECK_CONTAINS(text, "[1 unfinished]");
-    CHECK_CONTAINS(text, "(no target: the random study has no task gamma)");
+    CHECK_CONTAINS(text, "(no target: the random study has no task gamma & <co>)");
     free(text);
     char *js = taml_status_json(aml, rs, rows, n);
     cJSON *root = cJSON_Parse(js);
@@ -207,7 +147,7 @@ static int run_taml(const char *args, char **out)
 TEST(status_command_prints_json_and_fails_clearly)
 {
     char *rp, *ap, *out;
-    make_fixture(&rp, &ap);
+    make_fixture(&rp, &ap, 0);
     char *args = taml_asprintf("status '%s' --against '%s' --json", ap, rp);
     CHECK_EQ_INT(run_taml(args, &out), 0);
     CHECK_CONTAINS(out, "\"trials_to_target\":\t12");

@@ -24,6 +24,8 @@ int taml_cmd_embed(int argc, char **argv);
 int taml_cmd_status(int argc, char **argv);
 /* `taml train`: one child model on one task (src/cli/train.c). */
 int taml_cmd_train(int argc, char **argv);
+/* `taml report STUDY... [-o FILE.html]`: the HTML report (src/cli/report.c). */
+int taml_cmd_report(int argc, char **argv);
 
 /* taml's version (also recorded in every study). */
 #define TAML_VERSION "0.1.0"

@@ -23,6 +23,7 @@ static const struct command {
 } commands[] = {
     {"version", cmd_version, "print taml's version"},
     {"data", taml_cmd_data, "task directories: info, fetch, list"},
+    {"report", taml_cmd_report, "one self-contained HTML report (plots, tables) of studies"},
     {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
     {"embed", taml_cmd_embed, "embedding modules: import, list, info, neighbours, coverage, build-defaults"},
     {"train", taml_cmd_train, "train one child model on a task"},

@@ -189,6 +189,16 @@ static double nice_step(double range, int want, double min_step)
     return step < min_step ? min_step : step;
 }
 
+/* The multiples of step within [lo, hi]: first index and count, at most
+ * 200 (integer counting, so a step tiny against its values cannot loop). */
+static long ticks(double lo, double hi, double step, long *first)
+{
+    double a = ceil(lo / step - 1e-9), b = floor(hi / step + 1e-9);
+    *first = (long)a;
+    if (!(b >= a) || !isfinite(a) || !isfinite(b)) return 0;
+    return b - a >= 199 ? 200 : (long)(b - a) + 1;
+}
+
 /* Tick label of v on an axis with the given step. */
 static void tick_label(char *out, size_t size, double v, double step, int percent)
 {
@@ -226,17 +236,21 @@ static void draw_axes(taml_svg_buf *b, const frame *f, const taml_svg_plot *p, i
 {
     char lab[64];
     taml_svg_buf_puts(b, "<g class=\"axes\" stroke=\"#dddddd\" stroke-width=\"1\">\n");
-    for (double v = ceil(f->ylo / ystep - 1e-9) * ystep; v <= f->yhi + ystep * 1e-9; v += ystep)
+    long y0, ny = ticks(f->ylo, f->yhi, ystep, &y0), x0, nx = ticks(f->xlo, f->xhi, xstep, &x0);
+    for (long i = 0; i < ny; i++) {
+        double v = (double)(y0 + i) * ystep;
         taml_svg_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", f->x0,
                             fy(f, v), f->x1, fy(f, v));
+    }
     taml_svg_buf_puts(b, "</g>\n<g class=\"ticks\" fill=\"#333333\">\n");
-    for (double v = ceil(f->ylo / ystep - 1e-9) * ystep; v <= f->yhi + ystep * 1e-9; v += ystep) {
+    for (long i = 0; i < ny; i++) {
+        double v = (double)(y0 + i) * ystep;
         tick_label(lab, sizeof lab, v, ystep, p->y_percent);
         text_at(b, f->x0 - 5, fy(f, v) + 4, "end", NULL, lab);
     }
     if (xticks) {
-        for (double v = ceil(f->xlo / xstep - 1e-9) * xstep; v <= f->xhi + xstep * 1e-9;
-             v += xstep) {
+        for (long i = 0; i < nx; i++) {
+            double v = (double)(x0 + i) * xstep;
             tick_label(lab, sizeof lab, v, xstep, 0);
             taml_svg_buf_printf(b,
                                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
@@ -433,11 +447,17 @@ static void y_range(frame *f, const taml_svg_plot *p, double ylo, double yhi, do
         *ystep = nice_step(f->yhi - f->ylo, 5, 0);
         return;
     }
-    if (!(yhi > ylo)) {
+    /* A flat curve (or one whose ends differ by rounding only) gets a
+     * visible range around its value, not a step of 1e-17. */
+    if (!(yhi - ylo > 1e-9 * fmax(1.0, fabs(yhi)))) {
         double pad = fabs(ylo) > 0 ? fabs(ylo) * 0.05 : 0.05;
         ylo -= pad;
         yhi += pad;
     }
+    /* A little air, so a curve at its extreme does not run along the frame. */
+    double air = 0.02 * (yhi - ylo);
+    ylo -= air;
+    yhi += air;
     *ystep = nice_step(yhi - ylo, 5, 0);
     f->ylo = floor(ylo / *ystep + 1e-9) * *ystep;
     f->yhi = ceil(yhi / *ystep - 1e-9) * *ystep;
@@ -446,7 +466,7 @@ static void y_range(frame *f, const taml_svg_plot *p, double ylo, double yhi, do
 
 static void x_range(frame *f, double xlo, double xhi, double *xstep)
 {
-    if (!(xhi > xlo)) {
+    if (!(xhi - xlo > 1e-9 * fmax(1.0, fabs(xhi)))) {
         xlo -= 0.5;
         xhi += 0.5;
     }
@@ -720,7 +740,9 @@ int taml_svg_heatmap(taml_svg_buf *out, const char *title, const char *const *la
                         bar_x, top, grid);
     double step = nice_step(vmax - vmin, 4, 0);
     char lab_s[64];
-    for (double v = ceil(vmin / step - 1e-9) * step; v <= vmax + step * 1e-9; v += step) {
+    long t0, nt = ticks(vmin, vmax, step, &t0);
+    for (long i = 0; i < nt; i++) {
+        double v = (double)(t0 + i) * step;
         double y = top + grid * (vmax - v) / (vmax - vmin);
         tick_label(lab_s, sizeof lab_s, v, step, 0);
         taml_svg_buf_printf(out,

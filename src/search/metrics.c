@@ -155,7 +155,7 @@ void taml_metrics_mean_sem(const double *x, size_t n, double *mean, double *sem)
     free(idx);
 }
 
-int taml_metrics_cosine(const float *emb, size_t k, size_t d, double *out, taml_err *err)
+int taml_metrics_cosine(const double *emb, size_t k, size_t d, double *out, taml_err *err)
 {
     if (k == 0 || d == 0)
         return taml_err_set(err, TAML_EINVAL,
@@ -170,7 +170,7 @@ int taml_metrics_cosine(const float *emb, size_t k, size_t d, double *out, taml_
     double *norm = taml_malloc(k * sizeof *norm);
     for (size_t i = 0; i < k; i++) {
         double s = 0;
-        for (size_t j = 0; j < d; j++) s += (double)emb[i * d + j] * emb[i * d + j];
+        for (size_t j = 0; j < d; j++) s += emb[i * d + j] * emb[i * d + j];
         norm[i] = sqrt(s);
     }
     for (size_t a = 0; a < k; a++)
@@ -180,7 +180,7 @@ int taml_metrics_cosine(const float *emb, size_t k, size_t d, double *out, taml_
                 continue;
             }
             double s = 0;
-            for (size_t j = 0; j < d; j++) s += (double)emb[a * d + j] * emb[b * d + j];
+            for (size_t j = 0; j < d; j++) s += emb[a * d + j] * emb[b * d + j];
             double c = s / (norm[a] * norm[b]);
             /* Rounding can step just past +-1; clamp so a diagonal reads 1. */
             out[a * k + b] = c > 1 ? 1 : c < -1 ? -1 : c;

@@ -90,7 +90,7 @@ void taml_metrics_mean_sem(const double *x, size_t n, double *mean, double *sem)
  * (k, d)) into out (k, k). A zero vector has no direction: its row and
  * column are NaN (its diagonal too). Errors: TAML_EINVAL for k == 0, d == 0
  * or a non-finite entry. */
-int taml_metrics_cosine(const float *emb, size_t k, size_t d, double *out, taml_err *err);
+int taml_metrics_cosine(const double *emb, size_t k, size_t d, double *out, taml_err *err);
 
 /* Action frequencies in a moving window (paper Figure 5 drawn from the
  * trials themselves): actions (n) are one decision's choices in trial order
