@@ -3,6 +3,9 @@
  * after a stop equals never stopping, refusing to continue another study,
  * transfer from a multitask study. */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +280,21 @@ TEST(search_refuses_to_continue_with_another_method_tasks_space_or_order)
     taml_store_close(s);
     taml_space_free(other);
     taml_space_free(same);
+    free(path);
+}
+
+TEST(search_refuses_a_study_another_search_is_running)
+{
+    char *path = tmp("locked.db");
+    taml_err err;
+    CHECK_EQ_INT(run(path, TAML_SEARCH_RANDOM, 1, 2, 1, 0, 0, NULL, &err), 0);
+    int fd = open(path, O_RDWR); /* stands for the other search's lock */
+    CHECK(fd >= 0);
+    CHECK_EQ_INT(flock(fd, LOCK_EX | LOCK_NB), 0);
+    CHECK_EQ_INT(run(path, TAML_SEARCH_RANDOM, 1, 4, 1, 0, 0, NULL, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "another taml search is running on this study");
+    close(fd);
+    CHECK_EQ_INT(run(path, TAML_SEARCH_RANDOM, 1, 4, 1, 0, 0, NULL, &err), 0);
     free(path);
 }
 

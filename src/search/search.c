@@ -12,6 +12,10 @@
 #include "search/search.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -744,7 +748,26 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     grow(&r, r.total);
 
     taml_pool *pool = NULL;
-    int rc = open_study(&r, study_path, task_dirs, err);
+    /* One search per study at a time: a second one would take the first
+     * one's running trials for crashed ones and re-run them. flock() locks
+     * are independent of SQLite's own (fcntl) locks, and readers (status,
+     * report) do not take it. The kernel drops it when the process dies. */
+    int rc = TAML_OK;
+    int lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0) {
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot open: %s", study_path, strerror(errno));
+        goto out;
+    }
+    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? taml_err_set(err, TAML_EINVAL,
+                                "%s: another taml search is running on this study; wait for it "
+                                "or stop it (Ctrl-C) first",
+                                study_path)
+                 : taml_err_set(err, TAML_EIO, "%s: cannot lock: %s", study_path, strerror(errno));
+        goto out;
+    }
+    rc = open_study(&r, study_path, task_dirs, err);
     if (rc) goto out;
     if (r.next_id - 1 > r.total) {
         logf_(&r, "the study already holds %lld trials, more than the %lld asked for",
@@ -790,6 +813,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
 out:
     taml_pool_free(pool); /* waits for running children; their results are dropped */
     run_deinit(&r);
+    if (lock_fd >= 0) close(lock_fd); /* releases the flock */
     return rc;
 }
 
