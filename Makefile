@@ -95,10 +95,10 @@ bench-child: $(BUILD)/bench/bench_child
 
 # The controller's cost per trial (sample + update) next to Optuna 3.1's TPE
 # on the same 12-decision space (the anchor script, Debian python3-optuna).
-OPTUNA_ANCHOR ?= ../shared/anchors/optuna_overhead.py
+OPTUNA_ANCHOR ?= $(firstword $(wildcard ../shared/anchors/optuna_overhead.py /work/shared/anchors/optuna_overhead.py))
 OPTUNA_TRIALS ?= 300
 bench-controller: $(BUILD)/bench/bench_controller
 	$(BUILD)/bench/bench_controller speed 3000
-	@if [ -f $(OPTUNA_ANCHOR) ]; then \
+	@if [ -n "$(OPTUNA_ANCHOR)" ] && [ -f "$(OPTUNA_ANCHOR)" ]; then \
 	  /usr/bin/python3 $(OPTUNA_ANCHOR) --samplers tpe --trials $(OPTUNA_TRIALS) --report 100 $(OPTUNA_TRIALS); \
 	else echo "bench-controller: no Optuna anchor at $(OPTUNA_ANCHOR) (set OPTUNA_ANCHOR=...)"; fi

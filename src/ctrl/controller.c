@@ -481,7 +481,7 @@ static void check_task(const taml_ctrl *c, int task)
 double taml_ctrl_sample(taml_ctrl *c, int task, taml_rng *rng, int32_t *actions)
 {
     check_task(c, task);
-    double lp = forward(c, task, MODE_SAMPLE, rng, NULL);
+    double lp = forward(c, task, MODE_SAMPLE, rng ? rng : &c->rng, NULL);
     memcpy(actions, c->acts, (size_t)c->D * sizeof(int32_t));
     return lp;
 }
@@ -560,7 +560,6 @@ static void backward(taml_ctrl *c, double wl, double we, double *dtask)
     double dh1n[H] = {0}, dc1[H] = {0}, dh2n[H] = {0}, dc2[H] = {0};
     double dz[IN1 > IN2 ? IN1 : IN2];
     double u[HEAD_IN], du[HEAD_IN], dl[256], dh[H], dx[2 * E];
-    TAML_ASSERT(c->max_choices <= 256 || 1);
     double *dlogit = c->max_choices <= 256 ? dl : taml_malloc((size_t)c->max_choices * sizeof(double));
     for (int t = c->D - 1; t >= 0; t--) {
         const double *x = c->x + (size_t)t * 2 * E;

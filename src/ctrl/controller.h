@@ -81,8 +81,9 @@ int taml_ctrl_set_opts(taml_ctrl *c, const taml_ctrl_opts *opts, taml_err *err);
  * TAML_EINVAL for an empty name. Ids are dense: 0, 1, 2, ... in registration
  * order. Transfer is: load a trained controller, add the new task, update.
  * With opts.transfer_restart (the default), adding a new task to a
- * controller that has already taken Adam steps also zeroes Adam's moments
- * and step count, so the new task starts with full-size steps instead of
+ * controller that has already taken Adam steps also zeroes the shared
+ * weights' Adam moments and step count (the old tasks' embeddings keep
+ * theirs), so the new task starts with full-size steps instead of
  * steps scaled by the old tasks' gradient history; without it, transfer to
  * a task whose optimum differs from the seen ones often stays locked in
  * (docs/controller.md, "Transfer"). Tasks added before any step are
@@ -98,8 +99,8 @@ const double *taml_ctrl_task_embedding(const taml_ctrl *c, int task);
 
 /* Samples one configuration for task: writes one action per decision to
  * actions and returns the log-probability of the whole configuration. rng is
- * the caller's (e.g. derived from (study seed, trial id)); the controller's
- * weights are not changed. */
+ * the caller's (e.g. derived from (study seed, trial id)), or NULL for the
+ * controller's own (saved in checkpoints); the weights are not changed. */
 double taml_ctrl_sample(taml_ctrl *c, int task, taml_rng *rng, int32_t *actions);
 /* The most likely configuration by greedy decoding (the arg-max at every
  * step, given the previous arg-maxes); returns its log-probability. */
