@@ -391,3 +391,48 @@ TEST(search_transfer_starts_from_a_multitask_study_with_new_task_embeddings)
     free(xfer);
     free(aml);
 }
+
+TEST(search_first_checkpoint_plus_every_update_rebuilds_the_final_controller)
+{
+    /* what a report does to plot the policy over trials */
+    char *path = tmp("rebuild.db");
+    taml_err err;
+    CHECK_EQ_INT(run(path, TAML_SEARCH_MULTITASK, 2, 15, 2, 0, 0, NULL, &err), 0);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    void *first, *last;
+    size_t nf, nl;
+    int64_t af, al;
+    CHECK_EQ_INT(taml_store_checkpoint_first(s, &first, &nf, &af, &err), 1);
+    CHECK_EQ_INT(taml_store_checkpoint_last(s, &last, &nl, &al, &err), 1);
+    CHECK_EQ_INT(af, 0);
+    CHECK_EQ_INT(al, 30 - 4); /* trials 7, 14, 21, 28 failed */
+    taml_space *space = test_space();
+    taml_ctrl *c;
+    CHECK_EQ_INT(taml_ctrl_load(&c, space, first, nf, &err), 0);
+    taml_store_iter *it;
+    CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_SEQ, 0, &it, &err), 0);
+    taml_trial t;
+    int64_t n = 0;
+    while (taml_store_iter_next(it, &t, &err) == 1) {
+        CHECK_EQ_INT(t.update_seq, ++n);
+        CHECK_EQ_INT(taml_ctrl_update(c, taml_ctrl_find_task(c, names3[t.task]), t.actions,
+                                      t.valid_acc, NULL, &err),
+                     0);
+    }
+    taml_store_iter_free(it);
+    CHECK_EQ_INT(n, al);
+    void *re;
+    size_t nr;
+    taml_ctrl_save(c, &re, &nr);
+    CHECK(nr == nl && !memcmp(re, last, nl));
+    CHECK(nf != nl || memcmp(first, last, nf) != 0); /* the controller did learn */
+    free(re);
+    free(first);
+    free(last);
+    taml_ctrl_free(c);
+    taml_space_free(space);
+    taml_store_iter_free(NULL);
+    taml_store_close(s);
+    free(path);
+}

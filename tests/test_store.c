@@ -259,7 +259,7 @@ TEST(store_duplicate_task_names_and_second_study_are_refused)
     free(path);
 }
 
-TEST(store_checkpoint_keeps_only_the_newest_with_its_baselines)
+TEST(store_checkpoint_keeps_the_first_and_the_newest_with_their_baselines)
 {
     char *path = study_path("ck.db");
     taml_store *s = new_study(path, 2);
@@ -270,8 +270,10 @@ TEST(store_checkpoint_keeps_only_the_newest_with_its_baselines)
     int64_t after;
     CHECK_EQ_INT(taml_store_checkpoint_last(s, &blob, &size, &after, &err), 0);
     CHECK(blob == NULL);
-    unsigned char b1[5] = {1, 2, 3, 4, 5}, b2[3] = {9, 0, 7};
+    CHECK_EQ_INT(taml_store_checkpoint_first(s, &blob, &size, &after, &err), 0);
+    unsigned char b0[4] = {7, 7, 7, 7}, b1[5] = {1, 2, 3, 4, 5}, b2[3] = {9, 0, 7};
     double base[2] = {0.5, 0.6}, sig[2] = {0.1, 0.2};
+    CHECK_EQ_INT(taml_store_checkpoint_save(s, 0, b0, 4, 2, NULL, NULL, &err), 0);
     CHECK_EQ_INT(taml_store_checkpoint_save(s, 4, b1, 5, 2, base, sig, &err), 0);
     CHECK_EQ_INT(taml_store_checkpoint_save(s, 9, b2, 3, 2, base, NULL, &err), 0);
     CHECK_EQ_INT(taml_store_checkpoint_last(s, &blob, &size, &after, &err), 1);
@@ -279,7 +281,12 @@ TEST(store_checkpoint_keeps_only_the_newest_with_its_baselines)
     CHECK_EQ_INT(after, 9);
     CHECK(memcmp(blob, b2, 3) == 0);
     free(blob);
-    /* one checkpoint row and its two baseline rows remain */
+    CHECK_EQ_INT(taml_store_checkpoint_first(s, &blob, &size, &after, &err), 1);
+    CHECK_EQ_INT(size, 4);
+    CHECK_EQ_INT(after, 0);
+    CHECK(memcmp(blob, b0, 4) == 0);
+    free(blob);
+    /* two checkpoint rows remain (the middle one went, with its baselines) */
     taml_store_close(s);
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
@@ -289,7 +296,7 @@ TEST(store_checkpoint_keeps_only_the_newest_with_its_baselines)
                                  " (SELECT sum(baseline) FROM baselines)",
                              -1, &q, NULL) == SQLITE_OK);
     CHECK(sqlite3_step(q) == SQLITE_ROW);
-    CHECK_EQ_INT(sqlite3_column_int(q, 0), 1);
+    CHECK_EQ_INT(sqlite3_column_int(q, 0), 2);
     CHECK_EQ_INT(sqlite3_column_int(q, 1), 2);
     CHECK_NEAR(sqlite3_column_double(q, 2), 1.1, 1e-12);
     sqlite3_finalize(q);

@@ -696,10 +696,14 @@ int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blo
     int64_t ck = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(st);
     st = NULL;
-    /* Only the newest checkpoint is needed to resume; older blobs would make
-     * the file grow by a controller per checkpoint. Their baselines go with
-     * them (ON DELETE CASCADE). */
-    if ((rc = prepare(s, &st, "DELETE FROM checkpoints WHERE id < ?", err))) goto out;
+    /* Resume needs only the newest checkpoint and reports the first (see
+     * store.h); the ones between would make the file grow by a controller
+     * per checkpoint. Their baselines go with them (ON DELETE CASCADE). */
+    if ((rc = prepare(s, &st,
+                      "DELETE FROM checkpoints WHERE id < ?"
+                      " AND id > (SELECT min(id) FROM checkpoints)",
+                      err)))
+        goto out;
     sqlite3_bind_int64(st, 1, ck);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, "dropping old checkpoints");
@@ -734,14 +738,16 @@ out:
     return taml_store_commit(s, err);
 }
 
-int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
-                               taml_err *err)
+static int checkpoint_get(taml_store *s, int newest, void **blob, size_t *size,
+                          int64_t *after_seq, taml_err *err)
 {
     *blob = NULL;
     *size = 0;
     *after_seq = 0;
     sqlite3_stmt *st;
-    int rc = prepare(s, &st, "SELECT after_seq, blob FROM checkpoints ORDER BY id DESC LIMIT 1",
+    int rc = prepare(s, &st,
+                     newest ? "SELECT after_seq, blob FROM checkpoints ORDER BY id DESC LIMIT 1"
+                            : "SELECT after_seq, blob FROM checkpoints ORDER BY id LIMIT 1",
                      err);
     if (rc) return rc;
     int step = sqlite3_step(st);
@@ -756,10 +762,22 @@ int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t
     } else if (step == SQLITE_DONE) {
         rc = 0;
     } else {
-        rc = db_fail(s, err, "reading the last checkpoint");
+        rc = db_fail(s, err, "reading a checkpoint");
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
+                               taml_err *err)
+{
+    return checkpoint_get(s, 1, blob, size, after_seq, err);
+}
+
+int taml_store_checkpoint_first(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
+                                taml_err *err)
+{
+    return checkpoint_get(s, 0, blob, size, after_seq, err);
 }
 
 /* -------------------------------------------------------------- iterating */

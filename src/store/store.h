@@ -171,7 +171,10 @@ int64_t taml_store_last_seq(taml_store *s, taml_err *err);
 
 /* Saves a controller checkpoint taken after update number after_seq (blob is
  * the controller's own serialisation), with the per-task reward baselines it
- * holds (baseline/sigma may be NULL, else n_tasks values each, for reports). */
+ * holds (baseline/sigma may be NULL, else n_tasks values each, for reports).
+ * The store keeps the study's first checkpoint and the newest one: resume
+ * needs the newest; a report can rebuild the controller after any update k
+ * by replaying updates 1..k (TAML_ITER_BY_SEQ) onto the first. */
 int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blob, size_t size,
                                int32_t n_tasks, const double *baseline, const double *sigma,
                                taml_err *err);
@@ -179,6 +182,10 @@ int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blo
  * Returns 1 when there is one, 0 when none (*blob NULL), negative on error. */
 int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
                                taml_err *err);
+/* The first checkpoint (the controller before any update of this study: for
+ * a transfer, the source controller with the new tasks added); as above. */
+int taml_store_checkpoint_first(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
+                                taml_err *err);
 
 /* Reading trials in order, for reports and resume. */
 typedef struct taml_store_iter taml_store_iter;
