@@ -237,6 +237,22 @@ TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
     }
     CHECK(replayed >= 1);
     taml_store_close(s);
+
+    /* a space the child cannot use is refused before any trial */
+    const char *bad = "{\"embedding\":[\"random-16\"],\"layers\":[1,2]}";
+    CHECK_EQ_INT(taml_write_file_atomic(space_path, bad, strlen(bad), &err), 0);
+    char *study2 = tmp("real-bad.db");
+    cmd = taml_asprintf("%s search --study %s --task tests/fixtures/tasks/child-topics --method "
+                        "random --trials 2 --space %s 2>&1; echo rc=$?",
+                        bin, study2, space_path);
+    out = capture(cmd);
+    free(cmd);
+    CHECK(out != NULL);
+    CHECK_CONTAINS(out, "does not make valid child configurations");
+    CHECK_CONTAINS(out, "missing decision \"fine_tune\"");
+    CHECK_CONTAINS(out, "rc=1");
+    free(out);
+    free(study2);
     free(space_path);
     free(study);
 }

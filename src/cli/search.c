@@ -289,6 +289,7 @@ int taml_cmd_search(int argc, char **argv)
     if (from && taml_search_load_source(from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
     if (taml_child_runner_new(&runner, n_tasks, task_dirs, &err)) goto fail;
+    if (taml_child_runner_check_space(runner, space, &err)) goto fail;
     o.child = taml_child_runner_job;
     o.child_ctx = runner;
     o.taml_version = TAML_VERSION;

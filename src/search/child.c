@@ -1,6 +1,7 @@
 /* search/child.c - the real child as an executor job (see child.h). */
 #include "search/child.h"
 
+#include <cjson/cJSON.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "nn/config.h"
 #include "nn/features.h"
 #include "search/search.h"
+#include "space/space.h"
 #include "store/store.h"
 
 struct taml_child_runner {
@@ -93,6 +95,35 @@ const char *const *taml_child_runner_names(const taml_child_runner *r)
 int taml_child_runner_is_fake(const taml_child_runner *r)
 {
     return r->fake;
+}
+
+int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *space,
+                                  taml_err *err)
+{
+    if (r->fake) return TAML_OK;
+    int n = taml_space_decisions(space), rc = TAML_OK;
+    int32_t *a = taml_calloc((size_t)n, sizeof *a);
+    for (int d = 0; d < n && !rc; d++) {
+        for (int c = 0; c < taml_space_choices(space, d) && !rc; c++) {
+            a[d] = c;
+            cJSON *cfg = taml_space_config_json(space, a);
+            char *text = cJSON_PrintUnformatted(cfg);
+            cJSON_Delete(cfg);
+            taml_child_config parsed;
+            rc = taml_child_config_parse(&parsed, text, strlen(text), err);
+            if (rc) {
+                char choice[64];
+                taml_space_choice_text(taml_space_choice(space, d, c), choice, sizeof choice);
+                taml_err_prefix(err, "the search space does not make valid child configurations "
+                                     "(decision '%s', choice %s)",
+                                taml_space_name(space, d), choice);
+            }
+            cJSON_free(text);
+        }
+        a[d] = 0;
+    }
+    free(a);
+    return rc;
 }
 
 /* The module named name, opened once and shared by every worker. */

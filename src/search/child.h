@@ -29,6 +29,14 @@ void taml_child_runner_free(taml_child_runner *r);
 const char *const *taml_child_runner_names(const taml_child_runner *r);
 /* 1 when the runner runs the fake child. */
 int taml_child_runner_is_fake(const taml_child_runner *r);
+/* Checks that every choice of the space makes a configuration the child
+ * accepts (each choice in turn, the other decisions at their first choice),
+ * so that a space missing a decision or holding a value out of range is
+ * refused before the search starts rather than failing every trial. Always
+ * passes for the fake child. */
+struct taml_space;
+int taml_child_runner_check_space(const taml_child_runner *r, const struct taml_space *space,
+                                  taml_err *err);
 /* A taml_job_fn: ctx is the runner. Parses the job's config, trains the
  * child with the job's seed and reports done / diverged / invalid with the
  * accuracies, or failed with the reason (bad config, missing module, ...). */
