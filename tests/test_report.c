@@ -12,6 +12,8 @@
 #include <zlib.h>
 
 #include "core/util.h"
+#include "ctrl/controller.h"
+#include "space/space.h"
 #include "report/report.h"
 #include "report/svg.h"
 #include "study_fixture.h"
@@ -104,6 +106,67 @@ TEST(report_refuses_no_study_and_notes_an_unreadable_checkpoint)
     CHECK_CONTAINS(html, "the last controller checkpoint could not be read");
     CHECK_CONTAINS(html, "No random-search study was given");
     CHECK_EQ_INT(count_of(html, "<svg "), 1 + 6 + 4);
+    free(html);
+    taml_report_study_free(s);
+    free(rp);
+    free(ap);
+}
+
+/* An aml checkpoint as search/search.h writes it: "TAMLAMLC", u32 n, then
+ * n x (u64 size, controller), little-endian; one single-task controller per
+ * task. cut > 0 drops that many bytes from the end. */
+static void *aml_bundle(size_t *size, size_t cut)
+{
+    static const char *names[2] = {"alpha", "beta"};
+    taml_space *sp;
+    CHECK(taml_space_from_json(&sp, "{\"layers\":[1,2,3],\"activation\":[\"relu\",\"swish\"]}",
+                               "t", NULL) == 0);
+    unsigned char *b = taml_malloc(12);
+    memcpy(b, "TAMLAMLC", 8);
+    b[8] = 2, b[9] = b[10] = b[11] = 0;
+    size_t n = 12;
+    for (int k = 0; k < 2; k++) {
+        taml_ctrl_opts o;
+        taml_ctrl_opts_default(&o);
+        o.seed = (uint64_t)k + 1;
+        taml_ctrl *c;
+        CHECK(taml_ctrl_new(&c, sp, &o, NULL) == 0);
+        CHECK(taml_ctrl_add_task(c, names[k], NULL) == 0);
+        void *part;
+        size_t len;
+        taml_ctrl_save(c, &part, &len);
+        b = taml_realloc(b, n + 8 + len);
+        for (int i = 0; i < 8; i++) b[n + i] = (unsigned char)((uint64_t)len >> (8 * i));
+        memcpy(b + n + 8, part, len);
+        n += 8 + len;
+        free(part);
+        taml_ctrl_free(c);
+    }
+    taml_space_free(sp);
+    *size = n - cut;
+    return b;
+}
+
+TEST(report_reads_aml_checkpoints_one_controller_per_task)
+{
+    char *rp, *ap, *html;
+    make_fixture(&rp, &ap, 0);
+    taml_report_study *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_report_study_load(&s, ap, &err), 0);
+    s->ckpt = aml_bundle(&s->ckpt_size, 0);
+    CHECK_EQ_INT(taml_report_html(&s, 1, NULL, &html, &err), 0);
+    /* Each task with a controller gets its policy; no similarity map, as the
+     * embeddings of separate controllers are not comparable. */
+    CHECK_EQ_INT(count_of(html, "policy of the last checkpoint"), 2);
+    CHECK_CONTAINS(html, "single-task AML trains one controller per task");
+    CHECK(!strstr(html, "colour-scale"));
+    free(html);
+    free(s->ckpt);
+    s->ckpt = aml_bundle(&s->ckpt_size, 5);
+    CHECK_EQ_INT(taml_report_html(&s, 1, NULL, &html, &err), 0);
+    CHECK_CONTAINS(html, "the last controller checkpoint could not be read");
+    CHECK_EQ_INT(count_of(html, "policy of the last checkpoint"), 0);
     free(html);
     taml_report_study_free(s);
     free(rp);

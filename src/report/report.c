@@ -107,7 +107,9 @@ typedef struct study_view {
     taml_status_row *rows; /* (s->n_tasks) against the report's random study */
     size_t nrows;
     taml_space *space;     /* NULL when the study's space does not parse */
-    taml_ctrl *ctrl;       /* the last checkpoint, or NULL */
+    taml_ctrl **ctrl;      /* the last checkpoint's controllers (n_ctrl), or NULL */
+    size_t n_ctrl;         /* 1 (multitask, transfer) or one per task (aml) */
+    int per_task;          /* aml: ctrl[i] is task i's own controller */
     char *ctrl_note;       /* why there is no controller (heap), or NULL */
 } study_view;
 
@@ -115,8 +117,43 @@ static void view_deinit(study_view *v)
 {
     taml_status_rows_free(v->rows, v->nrows);
     taml_space_free(v->space);
-    taml_ctrl_free(v->ctrl);
+    for (size_t i = 0; i < v->n_ctrl; i++) taml_ctrl_free(v->ctrl[i]);
+    free(v->ctrl);
     free(v->ctrl_note);
+}
+
+/* The checkpoint's controllers. Format (search/search.h): a taml_ctrl_save
+ * buffer (multitask, transfer), or for aml "TAMLAMLC", u32 n, then n times
+ * (u64 size, buffer), integers little-endian, one controller per task. */
+static int load_ctrls(study_view *v, const unsigned char *p, size_t size, taml_err *err)
+{
+    if (size < 8 || memcmp(p, "TAMLAMLC", 8)) {
+        v->ctrl = taml_calloc(1, sizeof *v->ctrl);
+        v->n_ctrl = 1;
+        return taml_ctrl_load(&v->ctrl[0], v->space, p, size, err);
+    }
+    if (size < 12) return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
+    uint32_t n = 0;
+    for (int i = 0; i < 4; i++) n |= (uint32_t)p[8 + i] << (8 * i);
+    if (n > (size - 12) / 8)
+        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint says %u controllers in %zu bytes",
+                            n, size);
+    v->ctrl = taml_calloc(n ? n : 1, sizeof *v->ctrl);
+    v->per_task = 1;
+    size_t off = 12;
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t len = 0;
+        if (size - off < 8) return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
+        for (int i = 0; i < 8; i++) len |= (uint64_t)p[off + i] << (8 * i);
+        off += 8;
+        if (len > size - off)
+            return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
+        int rc = taml_ctrl_load(&v->ctrl[k], v->space, p + off, (size_t)len, err);
+        if (rc < 0) return rc;
+        v->n_ctrl++;
+        off += (size_t)len;
+    }
+    return 0;
 }
 
 static int view_init(study_view *v, taml_report_study *s, const taml_report_study *rs,
@@ -139,8 +176,11 @@ static int view_init(study_view *v, taml_report_study *s, const taml_report_stud
                                        : "the study has no controller checkpoint yet");
         return 0;
     }
-    if (taml_ctrl_load(&v->ctrl, v->space, s->ckpt, s->ckpt_size, &e) < 0) {
+    if (load_ctrls(v, s->ckpt, s->ckpt_size, &e) < 0) {
+        for (size_t i = 0; i < v->n_ctrl; i++) taml_ctrl_free(v->ctrl[i]);
+        free(v->ctrl);
         v->ctrl = NULL;
+        v->n_ctrl = 0;
         v->ctrl_note = taml_asprintf("the last controller checkpoint could not be read: %s", e.msg);
     }
     return 0;
@@ -484,14 +524,22 @@ static int task_choices(taml_svg_buf *b, const study_view *v, const taml_report_
  * configuration, each decision's chosen value and its probability. */
 static void task_policy(taml_svg_buf *b, const study_view *v, const char *task)
 {
-    if (!v->ctrl) return;
-    int t = taml_ctrl_find_task(v->ctrl, task);
+    taml_ctrl *c = NULL;
+    int t = -1;
+    for (size_t i = 0; i < v->n_ctrl && t < 0; i++) {
+        c = v->ctrl[i];
+        t = taml_ctrl_find_task(c, task);
+        /* An aml controller serves the task at its index whatever it calls it. */
+        if (t < 0 && v->per_task && taml_ctrl_tasks(c) == 1 && i < v->s->n_tasks &&
+            !strcmp(v->s->tasks[i].name, task))
+            t = 0;
+    }
     if (t < 0) return;
-    const taml_space *sp = taml_ctrl_space(v->ctrl);
+    const taml_space *sp = taml_ctrl_space(c);
     int nd = taml_space_decisions(sp);
     int32_t *greedy = taml_malloc((size_t)nd * sizeof *greedy);
     double *probs = taml_malloc((size_t)taml_space_total_choices(sp) * sizeof *probs);
-    taml_ctrl_probabilities(v->ctrl, t, NULL, greedy, probs);
+    taml_ctrl_probabilities(c, t, NULL, greedy, probs);
     taml_svg_buf_puts(b, "<h3>");
     esc(b, v->s->label);
     taml_svg_buf_printf(b, ": policy of the last checkpoint (after update %lld)</h3>\n"
@@ -564,23 +612,26 @@ static int section_similarity(taml_svg_buf *b, const study_view *v, size_t ns, t
                          "together.</p>\n<div class=\"figs\">\n");
     int rc = 0, any = 0;
     for (size_t i = 0; i < ns && rc == 0; i++) {
-        if (!v[i].ctrl) {
+        if (!v[i].ctrl || v[i].per_task) {
             taml_svg_buf_puts(b, "<p class=\"note\">");
             esc(b, v[i].s->label);
             taml_svg_buf_puts(b, ": ");
-            esc(b, v[i].ctrl_note);
+            esc(b, v[i].ctrl ? "single-task AML trains one controller per task, so its task "
+                               "embeddings live in different networks and are not compared"
+                             : v[i].ctrl_note);
             taml_svg_buf_puts(b, ".</p>\n");
             continue;
         }
-        size_t k = (size_t)taml_ctrl_tasks(v[i].ctrl);
+        taml_ctrl *c = v[i].ctrl[0];
+        size_t k = (size_t)taml_ctrl_tasks(c);
         if (k == 0) continue;
         double *emb = taml_malloc(k * TAML_CTRL_EMBED * sizeof *emb);
         double *sim = taml_malloc(k * k * sizeof *sim);
         const char **names = taml_malloc(k * sizeof *names);
         for (size_t t = 0; t < k; t++) {
-            memcpy(emb + t * TAML_CTRL_EMBED, taml_ctrl_task_embedding(v[i].ctrl, (int)t),
+            memcpy(emb + t * TAML_CTRL_EMBED, taml_ctrl_task_embedding(c, (int)t),
                    TAML_CTRL_EMBED * sizeof *emb);
-            names[t] = taml_ctrl_task_name(v[i].ctrl, (int)t);
+            names[t] = taml_ctrl_task_name(c, (int)t);
         }
         rc = taml_metrics_cosine(emb, k, TAML_CTRL_EMBED, sim, err);
         if (rc == 0) {
