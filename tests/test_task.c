@@ -1,6 +1,7 @@
 /* tests/test_task.c - loading task directories: the text and image formats,
  * splits, labels, token ids, the wide vocabulary, and every kind of bad input
  * (fixtures in tests/fixtures/tasks/, written by make_task_fixtures.py). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "data/task.h"
+#include "data/tokenise.h"
 #include "test.h"
 
 #define FIX "tests/fixtures/tasks/"
@@ -474,4 +476,51 @@ TEST(task_nul_byte_in_a_label_is_refused_and_in_a_text_separates)
     taml_err err;
     CHECK_EQ_INT(taml_task_load(&t, dir, NULL, &err), TAML_EFORMAT);
     CHECK_CONTAINS(err.msg, "all.tsv:2: NUL byte in the label");
+}
+
+typedef struct reader {
+    const taml_task *t;
+    int32_t found; /* words found again by taml_task_word_id */
+    size_t tokens; /* tokens of every row re-tokenised from its words */
+} reader;
+
+static void count_tok(const char *tok, size_t len, void *ctx)
+{
+    (void)tok;
+    (void)len;
+    ++*(size_t *)ctx;
+}
+
+static void *read_task(void *arg)
+{
+    reader *r = arg;
+    for (int rep = 0; rep < 50; rep++) {
+        r->found = 0;
+        r->tokens = 0;
+        for (int32_t w = 0; w < r->t->n_words; w++) {
+            r->found += taml_task_word_id(r->t, r->t->words[w], r->t->word_len[w]) == w;
+            taml_tokenise(r->t->words[w], r->t->word_len[w], count_tok, &r->tokens);
+        }
+    }
+    return NULL;
+}
+
+TEST(task_loaded_task_and_tokeniser_serve_many_threads_at_once)
+{
+    /* A loaded task is shared read-only by worker threads (run under
+     * SANITIZE=thread to check for races). */
+    taml_task *t = load_ok(FIX "udhr-mini", NULL);
+    CHECK(t);
+    pthread_t th[4];
+    reader r[4];
+    for (int i = 0; i < 4; i++) {
+        r[i] = (reader){.t = t};
+        CHECK(pthread_create(&th[i], NULL, read_task, &r[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(r[i].found, t->n_words);
+        CHECK_EQ_INT(r[i].tokens, t->n_words); /* each word is one token */
+    }
+    taml_task_free(t);
 }
