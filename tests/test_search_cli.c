@@ -281,3 +281,34 @@ TEST(search_cli_refuses_bad_arguments_with_usage)
         free(out);
     }
 }
+
+TEST(search_cli_real_children_deterministic_two_workers_equal_one)
+{
+    const char *bin = getenv("TAML_BIN");
+    if (!bin) bin = "build/taml";
+    const char *space =
+        "{\"embedding\":[\"random-16\",\"random-8\"],\"fine_tune\":[false,true],\"layers\":[1,2],"
+        "\"hidden_size\":[8,16],\"activation\":[\"relu\",\"swish\"],"
+        "\"normalization\":[\"none\",\"batch_norm\"],\"dropout\":[0.0,0.1],"
+        "\"deep_lr\":[0.1,0.3],\"deep_l2\":[0.0001,\"disable\"],\"wide_lr\":[0.1,0.3],"
+        "\"wide_l1\":[0.0001,\"disable\"],\"samples\":[500,1000]}";
+    char *space_path = taml_path_join(taml_test_tmpdir(), "det-space.json");
+    char *two = tmp("det-two.db"), *one = tmp("det-one.db");
+    taml_err err;
+    CHECK_EQ_INT(taml_write_file_atomic(space_path, space, strlen(space), &err), 0);
+    const char *fmt = "%s search --study %s --task tests/fixtures/tasks/child-topics "
+                      "--task tests/fixtures/tasks/udhr-mini --method multitask --trials 8 "
+                      "--seed 4 --space %s --deterministic --lag 2 --workers %d >/dev/null 2>&1";
+    char *cmd = taml_asprintf(fmt, bin, two, space_path, 2);
+    CHECK_EQ_INT(system(cmd), 0);
+    free(cmd);
+    cmd = taml_asprintf(fmt, bin, one, space_path, 1);
+    CHECK_EQ_INT(system(cmd), 0);
+    free(cmd);
+    int64_t n = 0;
+    CHECK(same_studies(two, one, &n));
+    CHECK_EQ_INT(n, 16);
+    free(space_path);
+    free(two);
+    free(one);
+}
