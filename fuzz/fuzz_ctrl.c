@@ -1,0 +1,188 @@
+/* fuzz/fuzz_ctrl.c - fuzz target for the two parsers of src/space and
+ * src/ctrl: search-space JSON (taml_space_from_json) and controller
+ * checkpoints (taml_ctrl_load).
+ *
+ * One input; its first byte picks what it feeds:
+ *   even: the rest is space JSON text. A space that loads must survive its
+ *         own round trip (canonical text -> same fingerprint) and map every
+ *         action vector to a config and back.
+ *   odd:  the rest patches a valid checkpoint of a small fixed space made at
+ *         start-up (the LSTM alone is ~1 MB, too big for a corpus): bytes
+ *         1-4 = offset (little-endian, modulo the size), byte 5 = flags
+ *         (bit 0: truncate after the patch, bit 1: recompute the CRC so the
+ *         structural checks behind it are reached), then the patch bytes.
+ * Every input must end in a value or a clean error; sanitizers catch the rest.
+ *
+ * Two builds:
+ *   make fuzz              -> build/fuzz/fuzz_ctrl FILE|DIR...: replays a corpus
+ *                             (fuzz/corpus/ctrl/) and prints a tally
+ *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *     fuzz/fuzz_ctrl.c src/core/[a-z]*.c src/space/[a-z]*.c src/ctrl/[a-z]*.c \
+ *     -lcjson -lz -lm -o fuzz_ctrl && ./fuzz_ctrl -max_total_time=300 fuzz/corpus/ctrl
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "ctrl/controller.h"
+#include "space/space.h"
+
+static taml_space *small_space;
+static unsigned char *ckpt;
+static size_t ckpt_size;
+
+static void setup(void)
+{
+    if (ckpt) return;
+    taml_err err;
+    if (taml_space_from_json(&small_space, "{\"a\": [1, 2], \"b\": [\"x\", \"y\", true]}", "fuzz",
+                             &err) < 0)
+        abort();
+    taml_ctrl *c;
+    if (taml_ctrl_new(&c, small_space, NULL, &err) < 0) abort();
+    taml_ctrl_add_task(c, "t0", &err);
+    taml_ctrl_add_task(c, "t1", &err);
+    taml_rng r;
+    taml_rng_seed(&r, 1);
+    for (int i = 0; i < 8; i++) {
+        int32_t a[2];
+        taml_ctrl_sample(c, i % 2, &r, a);
+        taml_ctrl_update(c, i % 2, a, 0.1 * i, NULL, &err);
+    }
+    void *buf;
+    taml_ctrl_save(c, &buf, &ckpt_size);
+    ckpt = buf;
+    taml_ctrl_free(c);
+}
+
+static int run_space(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    memcpy(text, data, size);
+    text[size] = 0;
+    taml_space *s = NULL, *back = NULL;
+    taml_err err;
+    int ok = taml_space_from_json(&s, text, "fuzz", &err) == 0;
+    free(text);
+    if (!ok) return 0;
+    char *canon = taml_space_to_json(s);
+    if (taml_space_from_json(&back, canon, "canon", &err) < 0) abort();
+    if (taml_space_fingerprint(back) != taml_space_fingerprint(s)) abort();
+    char how[256];
+    if (taml_space_diff(s, back, how, sizeof how)) abort();
+    int D = taml_space_decisions(s);
+    int32_t *a = calloc((size_t)D, sizeof *a), *b = calloc((size_t)D, sizeof *b);
+    for (int rep = 0; rep < 3; rep++) {
+        for (int d = 0; d < D; d++) a[d] = (rep * 7 + d) % taml_space_choices(s, d);
+        cJSON *cfg = taml_space_config_json(s, a);
+        if (taml_space_actions_from_config(s, cfg, b, &err) < 0) abort();
+        if (memcmp(a, b, (size_t)D * sizeof *a)) abort();
+        cJSON_Delete(cfg);
+    }
+    free(a);
+    free(b);
+    free(canon);
+    taml_space_free(s);
+    taml_space_free(back);
+    return 1;
+}
+
+static int run_ckpt(const uint8_t *data, size_t size)
+{
+    setup();
+    unsigned char *buf = malloc(ckpt_size);
+    memcpy(buf, ckpt, ckpt_size);
+    size_t n = ckpt_size;
+    if (size >= 5) {
+        uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                       (uint32_t)data[3] << 24;
+        off %= (uint32_t)ckpt_size;
+        int flags = data[4];
+        size_t len = size - 5;
+        if (len > ckpt_size - off) len = ckpt_size - off;
+        memcpy(buf + off, data + 5, len);
+        if (flags & 1) n = off + len;
+        if ((flags & 2) && n >= 4) {
+            uint32_t crc = taml_crc32(0, buf, n - 4);
+            for (int i = 0; i < 4; i++) buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
+        }
+    }
+    taml_ctrl *c = NULL;
+    taml_space *own = NULL;
+    taml_err err;
+    int ok = taml_ctrl_load(&c, small_space, buf, n, &err) == 0;
+    if (ok) { /* a loaded controller must work */
+        taml_rng r;
+        taml_rng_seed(&r, 2);
+        int32_t a[2];
+        for (int t = 0; t < taml_ctrl_tasks(c); t++) {
+            taml_ctrl_sample(c, t, &r, a);
+            taml_ctrl_update(c, t, a, 0.5, NULL, &err);
+        }
+    }
+    if (taml_ctrl_checkpoint_space(&own, buf, n, &err) == 0) taml_space_free(own);
+    taml_ctrl_free(c);
+    free(buf);
+    return ok;
+}
+
+static int run_one(const uint8_t *data, size_t size)
+{
+    if (size == 0) return 0;
+    return data[0] % 2 ? run_ckpt(data + 1, size - 1) : run_space(data + 1, size - 1);
+}
+
+#ifdef TAML_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    run_one(data, size);
+    return 0;
+}
+#else
+static void replay(const char *path, int *loaded, int *refused)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char *p = taml_path_join(path, e->d_name);
+            replay(p, loaded, refused);
+            free(p);
+        }
+        closedir(d);
+        return;
+    }
+    char *data;
+    size_t size;
+    taml_err err;
+    if (taml_read_file(path, &data, &size, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    if (run_one((const uint8_t *)data, size))
+        ++*loaded;
+    else
+        ++*refused;
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the space and "
+                        "checkpoint parsers)\n", argv[0]);
+        return 2;
+    }
+    int loaded = 0, refused = 0;
+    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
+    printf("%d inputs: %d loaded, %d refused with an error, no crash\n", loaded + refused, loaded,
+           refused);
+    free(ckpt);
+    taml_space_free(small_space);
+    return 0;
+}
+#endif
