@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/cli.h"
 #include "core/util.h"
@@ -32,6 +33,15 @@ static int parse_int(const char *s, long lo, long hi, long *v)
     return 0;
 }
 
+/* CPU seconds used by this process (steadier than wall time when other
+ * jobs share the cores). */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double mb_per_s(int64_t bytes, double seconds)
 {
     return seconds > 0 ? (double)bytes / 1e6 / seconds : 0.0;
@@ -48,7 +58,7 @@ static int64_t *class_counts(const taml_task *t)
     return count;
 }
 
-static void print_json(const taml_task *t, double load_s, int timing)
+static void print_json(const taml_task *t, double load_s, double cpu_s, int timing)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", t->name);
@@ -93,6 +103,8 @@ static void print_json(const taml_task *t, double load_s, int timing)
         cJSON_AddNumberToObject(o, "tokenise_seconds", t->seconds_tokenise);
         cJSON_AddNumberToObject(o, "tokenise_mb_per_s", mb_per_s(t->text_bytes, t->seconds_tokenise));
         cJSON_AddNumberToObject(o, "load_mb_per_s", mb_per_s(t->text_bytes, load_s));
+        cJSON_AddNumberToObject(o, "load_cpu_seconds", cpu_s);
+        cJSON_AddNumberToObject(o, "load_cpu_mb_per_s", mb_per_s(t->text_bytes, cpu_s));
     }
     char *s = cJSON_Print(o);
     printf("%s\n", s);
@@ -100,7 +112,7 @@ static void print_json(const taml_task *t, double load_s, int timing)
     cJSON_Delete(o);
 }
 
-static void print_text(const taml_task *t, double load_s, int timing, int classes)
+static void print_text(const taml_task *t, double load_s, double cpu_s, int timing, int classes)
 {
     int32_t maj = taml_task_majority_class(t);
     printf("name          %s\n", t->name);
@@ -139,7 +151,8 @@ static void print_text(const taml_task *t, double load_s, int timing, int classe
             printf("  tokenise    %.3f s: %.1f MB/s over %.1f MB of text (into the dictionary)\n",
                    t->seconds_tokenise, mb_per_s(t->text_bytes, t->seconds_tokenise),
                    (double)t->text_bytes / 1e6);
-            printf("  whole load  %.1f MB/s of text\n", mb_per_s(t->text_bytes, load_s));
+            printf("  whole load  %.1f MB/s of text; %.3f s of CPU: %.1f MB/s\n", mb_per_s(t->text_bytes, load_s),
+                   cpu_s, mb_per_s(t->text_bytes, cpu_s));
         }
     }
 }
@@ -182,13 +195,13 @@ static int data_info(int argc, char **argv)
     taml_err err;
     taml_err_clear(&err);
     taml_task *t = NULL;
-    double t0 = taml_now();
+    double t0 = taml_now(), c0 = cpu_seconds();
     if (taml_task_load(&t, dir, &opts, &err) < 0) return taml_cli_fail(&err);
-    double load_s = taml_now() - t0;
+    double load_s = taml_now() - t0, cpu_s = cpu_seconds() - c0;
     if (json)
-        print_json(t, load_s, timing);
+        print_json(t, load_s, cpu_s, timing);
     else
-        print_text(t, load_s, timing, classes);
+        print_text(t, load_s, cpu_s, timing, classes);
     taml_task_free(t);
     return 0;
 }
