@@ -358,3 +358,104 @@ TEST(report_renders_in_headless_chromium_with_its_plots_visible)
     free(png);
     free(html_path);
 }
+
+/* ---- the policy replayed over updates ----------------------------------- */
+
+/* Runs a small `taml search` with the fake child (TAML_FAKE_CHILD) into
+ * dir/name; returns its exit status. */
+static int fake_search(const char *dir, const char *name, const char *method)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    char *space = taml_path_join(dir, "space.json");
+    const char *text = "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],"
+                       "\"activation\":[\"relu\",\"swish\"],\"wide_l1\":[0,0.01,\"disable\"]}";
+    CHECK(taml_write_file_atomic(space, text, strlen(text), NULL) == 0);
+    char *ta = taml_path_join(dir, "task-a"), *tb = taml_path_join(dir, "task-b");
+    CHECK(taml_mkdirs(ta, NULL) == 0 && taml_mkdirs(tb, NULL) == 0);
+    char *cmd = taml_asprintf("TAML_FAKE_CHILD=0 %s search --study '%s/%s' --task '%s' --task "
+                              "'%s' --method %s --trials 40 --workers 1 --seed 5 --space '%s' "
+                              "--deterministic >/dev/null 2>&1",
+                              bin, dir, name, ta, tb, method, space);
+    int st = sh(cmd);
+    free(cmd);
+    free(space);
+    free(ta);
+    free(tb);
+    return st;
+}
+
+/* The replay's last point equals the newest checkpoint's policy bit for
+ * bit, for each task: the report rebuilds exactly the controller the
+ * search had. */
+static void check_replay_matches_last(const char *path)
+{
+    taml_report_study *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_report_study_load(&s, path, &err), 0);
+    CHECK(s->first && s->ckpt);
+    taml_space *sp;
+    CHECK_EQ_INT(taml_space_from_json(&sp, s->space_json, "study", &err), 0);
+    taml_report_policy *pc;
+    char *note;
+    CHECK_EQ_INT(taml_report_policy_replay(s, sp, 7, &pc, &note, &err), 0);
+    CHECK_MSG(pc, "no replay: %s", note ? note : "?");
+    taml_report_ctrls last;
+    CHECK_EQ_INT(taml_report_ctrls_load(&last, sp, s->ckpt, s->ckpt_size, &err), 0);
+    size_t total = (size_t)taml_space_total_choices(sp);
+    double *want = taml_malloc(total * sizeof *want);
+    for (size_t k = 0; k < s->n_tasks; k++) {
+        const taml_report_policy *p = &pc[k];
+        size_t applied = 0;
+        for (size_t i = 0; i < s->tasks[k].n; i++) applied += s->tasks[k].seq[i] > 0;
+        CHECK(applied > 10);
+        /* At most 7 points, from 0 to every reward applied. */
+        CHECK(p->n >= 2 && p->n <= 7);
+        CHECK_NEAR(p->x[0], 0, 0);
+        CHECK_NEAR(p->x[p->n - 1], (double)applied, 0);
+        int tid;
+        taml_ctrl *c = taml_report_ctrls_find(&last, s, k, &tid);
+        CHECK(c);
+        taml_ctrl_probabilities(c, tid, NULL, NULL, want);
+        CHECK(!memcmp(want, p->p + (p->n - 1) * total, total * sizeof *want));
+        /* The policy moved: the first point differs from the last. */
+        CHECK(memcmp(p->p, p->p + (p->n - 1) * total, total * sizeof *want) != 0);
+        /* Each decision's probabilities sum to 1 at every point. */
+        for (size_t j = 0; j < p->n; j++)
+            for (int d = 0; d < taml_space_decisions(sp); d++) {
+                double sum = 0;
+                for (int ch = 0; ch < taml_space_choices(sp, d); ch++)
+                    sum += p->p[j * total + (size_t)(taml_space_offset(sp, d) + ch)];
+                CHECK_NEAR(sum, 1, 1e-9);
+            }
+    }
+    free(want);
+    taml_report_ctrls_deinit(&last);
+    taml_report_policy_free(pc, s->n_tasks);
+    taml_space_free(sp);
+    taml_report_study_free(s);
+}
+
+TEST(report_policy_replay_ends_at_the_newest_checkpoint_multitask_and_aml)
+{
+    const char *dir = taml_test_tmpdir();
+    CHECK_EQ_INT(fake_search(dir, "mt.db", "multitask"), 0);
+    CHECK_EQ_INT(fake_search(dir, "aml.db", "aml"), 0);
+    char *mt = taml_path_join(dir, "mt.db"), *aml = taml_path_join(dir, "aml.db");
+    check_replay_matches_last(mt);
+    check_replay_matches_last(aml);
+    /* The report draws it: one stacked plot per decision and task. */
+    taml_report_study *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_report_study_load(&s, mt, &err), 0);
+    char *html;
+    CHECK_EQ_INT(taml_report_html(&s, 1, NULL, &html, &err), 0);
+    CHECK_EQ_INT(count_of(html, "the controller's probabilities over trials"), 2);
+    CHECK_CONTAINS(html, ">rewards applied</text>");
+    char m[256];
+    CHECK_MSG(xml_check(html, 1, m, sizeof m) == 0, "not well formed: %s", m);
+    free(html);
+    taml_report_study_free(s);
+    free(mt);
+    free(aml);
+}

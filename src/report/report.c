@@ -107,53 +107,20 @@ typedef struct study_view {
     taml_status_row *rows; /* (s->n_tasks) against the report's random study */
     size_t nrows;
     taml_space *space;     /* NULL when the study's space does not parse */
-    taml_ctrl **ctrl;      /* the last checkpoint's controllers (n_ctrl), or NULL */
-    size_t n_ctrl;         /* 1 (multitask, transfer) or one per task (aml) */
-    int per_task;          /* aml: ctrl[i] is task i's own controller */
-    char *ctrl_note;       /* why there is no controller (heap), or NULL */
+    taml_report_ctrls last; /* the newest checkpoint's controllers (n = 0: none) */
+    char *ctrl_note;        /* why there are none (heap), or NULL */
+    taml_report_policy *policy; /* (s->n_tasks) the policy replayed over updates, or NULL */
+    char *policy_note;      /* why there is no replay (heap), or NULL */
 } study_view;
 
 static void view_deinit(study_view *v)
 {
     taml_status_rows_free(v->rows, v->nrows);
+    taml_report_ctrls_deinit(&v->last);
+    taml_report_policy_free(v->policy, v->s ? v->s->n_tasks : 0);
     taml_space_free(v->space);
-    for (size_t i = 0; i < v->n_ctrl; i++) taml_ctrl_free(v->ctrl[i]);
-    free(v->ctrl);
     free(v->ctrl_note);
-}
-
-/* The checkpoint's controllers. Format (search/search.h): a taml_ctrl_save
- * buffer (multitask, transfer), or for aml "TAMLAMLC", u32 n, then n times
- * (u64 size, buffer), integers little-endian, one controller per task. */
-static int load_ctrls(study_view *v, const unsigned char *p, size_t size, taml_err *err)
-{
-    if (size < 8 || memcmp(p, "TAMLAMLC", 8)) {
-        v->ctrl = taml_calloc(1, sizeof *v->ctrl);
-        v->n_ctrl = 1;
-        return taml_ctrl_load(&v->ctrl[0], v->space, p, size, err);
-    }
-    if (size < 12) return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-    uint32_t n = 0;
-    for (int i = 0; i < 4; i++) n |= (uint32_t)p[8 + i] << (8 * i);
-    if (n > (size - 12) / 8)
-        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint says %u controllers in %zu bytes",
-                            n, size);
-    v->ctrl = taml_calloc(n ? n : 1, sizeof *v->ctrl);
-    v->per_task = 1;
-    size_t off = 12;
-    for (uint32_t k = 0; k < n; k++) {
-        uint64_t len = 0;
-        if (size - off < 8) return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-        for (int i = 0; i < 8; i++) len |= (uint64_t)p[off + i] << (8 * i);
-        off += 8;
-        if (len > size - off)
-            return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-        int rc = taml_ctrl_load(&v->ctrl[k], v->space, p + off, (size_t)len, err);
-        if (rc < 0) return rc;
-        v->n_ctrl++;
-        off += (size_t)len;
-    }
-    return 0;
+    free(v->policy_note);
 }
 
 static int view_init(study_view *v, taml_report_study *s, const taml_report_study *rs,
@@ -176,14 +143,11 @@ static int view_init(study_view *v, taml_report_study *s, const taml_report_stud
                                        : "the study has no controller checkpoint yet");
         return 0;
     }
-    if (load_ctrls(v, s->ckpt, s->ckpt_size, &e) < 0) {
-        for (size_t i = 0; i < v->n_ctrl; i++) taml_ctrl_free(v->ctrl[i]);
-        free(v->ctrl);
-        v->ctrl = NULL;
-        v->n_ctrl = 0;
+    if (taml_report_ctrls_load(&v->last, v->space, s->ckpt, s->ckpt_size, &e) < 0) {
         v->ctrl_note = taml_asprintf("the last controller checkpoint could not be read: %s", e.msg);
+        return 0;
     }
-    return 0;
+    return taml_report_policy_replay(s, v->space, 200, &v->policy, &v->policy_note, err);
 }
 
 /* A choice as text without JSON's quotes around strings ("relu", "0.1"). */
@@ -476,7 +440,9 @@ static int task_choices(taml_svg_buf *b, const study_view *v, const taml_report_
     int *acts = taml_malloc(k->n * sizeof *acts);
     double *x = taml_malloc(np * sizeof *x);
     int rc = 0;
-    taml_svg_buf_printf(b, "<details open=\"open\"><summary>");
+    /* Open unless the controller's own probabilities follow (they say the
+     * same, exactly; the page stays shorter). */
+    taml_svg_buf_puts(b, v->policy ? "<details><summary>" : "<details open=\"open\"><summary>");
     esc(b, v->s->label);
     taml_svg_buf_printf(b, ": choices over trials (share in a moving window of %zu trials)"
                            "</summary>\n<div class=\"figs\">\n", w);
@@ -520,21 +486,60 @@ static int task_choices(taml_svg_buf *b, const study_view *v, const taml_report_
     return rc;
 }
 
+/* Figure 5 through the controller: the policy replayed over the updates,
+ * one stacked plot per decision (probabilities along the greedy path). */
+static int task_policy_curves(taml_svg_buf *b, const study_view *v, size_t task, taml_err *err)
+{
+    if (!v->space) return 0;
+    if (!v->policy) {
+        if (v->policy_note && v->last.n) {
+            taml_svg_buf_puts(b, "<p class=\"note\">");
+            esc(b, v->s->label);
+            taml_svg_buf_puts(b, ": no policy over trials: ");
+            esc(b, v->policy_note);
+            taml_svg_buf_puts(b, ".</p>\n");
+        }
+        return 0;
+    }
+    const taml_report_policy *pc = &v->policy[task];
+    if (pc->n < 2) return 0;
+    int nd = taml_space_decisions(v->space), rc = 0;
+    double *y = taml_malloc(pc->n * sizeof *y * (size_t)taml_space_total_choices(v->space));
+    taml_svg_buf_puts(b, "<details open=\"open\"><summary>");
+    esc(b, v->s->label);
+    taml_svg_buf_puts(b, ": the controller's probabilities over trials (its updates replayed "
+                         "from the first checkpoint; decisions after the first along the most "
+                         "likely choices before them)</summary>\n<div class=\"figs\">\n");
+    for (int d = 0; d < nd && rc == 0; d++) {
+        int nc = taml_space_choices(v->space, d), off = taml_space_offset(v->space, d);
+        taml_svg_series *sr = taml_calloc((size_t)nc, sizeof *sr);
+        char (*labels)[64] = taml_malloc((size_t)nc * sizeof *labels);
+        for (int c = 0; c < nc; c++) {
+            double *yc = y + (size_t)off * pc->n + (size_t)c * pc->n;
+            for (size_t j = 0; j < pc->n; j++) yc[j] = pc->p[j * pc->total + (size_t)(off + c)];
+            choice_label(v, (size_t)d, c, labels[c], sizeof labels[c]);
+            sr[c] = (taml_svg_series){.name = labels[c], .x = pc->x, .y = yc, .n = pc->n,
+                                      .color = c};
+        }
+        taml_svg_plot p = {.title = taml_space_name(v->space, d), .xlabel = "rewards applied",
+                           .ylabel = "probability", .width = 360, .height = 230,
+                           .ymin = NAN, .ymax = NAN};
+        rc = taml_svg_stacked(b, &p, sr, (size_t)nc, err);
+        free(sr);
+        free(labels);
+    }
+    taml_svg_buf_puts(b, "</div>\n</details>\n");
+    free(y);
+    return rc;
+}
+
 /* The policy of the last checkpoint for this task: along the most likely
  * configuration, each decision's chosen value and its probability. */
-static void task_policy(taml_svg_buf *b, const study_view *v, const char *task)
+static void task_policy(taml_svg_buf *b, const study_view *v, size_t task)
 {
-    taml_ctrl *c = NULL;
-    int t = -1;
-    for (size_t i = 0; i < v->n_ctrl && t < 0; i++) {
-        c = v->ctrl[i];
-        t = taml_ctrl_find_task(c, task);
-        /* An aml controller serves the task at its index whatever it calls it. */
-        if (t < 0 && v->per_task && taml_ctrl_tasks(c) == 1 && i < v->s->n_tasks &&
-            !strcmp(v->s->tasks[i].name, task))
-            t = 0;
-    }
-    if (t < 0) return;
+    int t;
+    taml_ctrl *c = taml_report_ctrls_find(&v->last, v->s, task, &t);
+    if (!c) return;
     const taml_space *sp = taml_ctrl_space(c);
     int nd = taml_space_decisions(sp);
     int32_t *greedy = taml_malloc((size_t)nd * sizeof *greedy);
@@ -612,17 +617,17 @@ static int section_similarity(taml_svg_buf *b, const study_view *v, size_t ns, t
                          "together.</p>\n<div class=\"figs\">\n");
     int rc = 0, any = 0;
     for (size_t i = 0; i < ns && rc == 0; i++) {
-        if (!v[i].ctrl || v[i].per_task) {
+        if (!v[i].last.n || v[i].last.per_task) {
             taml_svg_buf_puts(b, "<p class=\"note\">");
             esc(b, v[i].s->label);
             taml_svg_buf_puts(b, ": ");
-            esc(b, v[i].ctrl ? "single-task AML trains one controller per task, so its task "
+            esc(b, v[i].last.n ? "single-task AML trains one controller per task, so its task "
                                "embeddings live in different networks and are not compared"
                              : v[i].ctrl_note);
             taml_svg_buf_puts(b, ".</p>\n");
             continue;
         }
-        taml_ctrl *c = v[i].ctrl[0];
+        taml_ctrl *c = v[i].last.c[0];
         size_t k = (size_t)taml_ctrl_tasks(c);
         if (k == 0) continue;
         double *emb = taml_malloc(k * TAML_CTRL_EMBED * sizeof *emb);
@@ -699,8 +704,10 @@ int taml_report_html(taml_report_study *const *studies, size_t ns, const taml_re
         for (size_t i = 0; i < ns && rc == 0; i++) {
             const taml_report_task *k = taml_report_study_task(v[i].s, tasks[t]);
             if (!k || !strcmp(v[i].s->method, "random")) continue;
+            size_t ki = (size_t)(k - v[i].s->tasks);
             rc = task_choices(&b, &v[i], k, &o, err);
-            task_policy(&b, &v[i], tasks[t]);
+            if (rc == 0) rc = task_policy_curves(&b, &v[i], ki, err);
+            task_policy(&b, &v[i], ki);
             shown = 1;
         }
         if (!shown)

@@ -10,7 +10,9 @@
  *     external resources, so it can be mailed or archived as one file.
  * Nothing here prints: results come back as heap strings for the CLI.
  *
- * Files: study.c (loading), status.c (the status table), report.c (HTML).
+ * Files: study.c (loading), status.c (the status table), policy.c (the
+ * controllers of checkpoints and the policy replayed over updates),
+ * report.c (HTML).
  */
 #ifndef TAML_REPORT_REPORT_H
 #define TAML_REPORT_REPORT_H
@@ -19,6 +21,8 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "ctrl/controller.h"
+#include "space/space.h"
 
 /* The accuracy-topN the status and report use: the paper's N = 10. */
 #define TAML_REPORT_TOP 10
@@ -35,6 +39,7 @@ typedef struct taml_report_task {
     double *test;        /* (n) test accuracy, NaN when failed */
     int32_t *actions;    /* (n, n_actions) one choice per decision; -1 when unknown */
     char **config;       /* (n) config JSON as stored */
+    int64_t *seq;        /* (n) the controller update that applied the trial's reward, 0 = none */
     size_t n_failed, n_diverged, n_invalid;
     size_t n_unfinished; /* pending + running */
 } taml_report_task;
@@ -54,6 +59,10 @@ typedef struct taml_report_study {
     void *ckpt;
     size_t ckpt_size;
     int64_t ckpt_seq;
+    /* The first checkpoint (before any update): with the trials' updates
+     * replayed onto it, the controller after any update (NULL when none). */
+    void *first;
+    size_t first_size;
 } taml_report_study;
 
 /* Loads the study at path read-only (it may be running: WAL). Errors from
@@ -99,6 +108,52 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
  * null. */
 char *taml_status_json(const taml_report_study *s, const taml_report_study *against,
                        const taml_status_row *rows, size_t n);
+
+/* The controllers of a checkpoint blob as the search stores it
+ * (search/search.h): one taml_ctrl_save buffer (multitask, transfer), or
+ * for aml "TAMLAMLC", u32 n, then n x (u64 size, buffer), little-endian,
+ * one controller per task in task order (per_task = 1). */
+typedef struct taml_report_ctrls {
+    taml_ctrl **c;
+    size_t n;
+    int per_task;
+} taml_report_ctrls;
+
+/* Loads them for space sp. On error (TAML_ECORRUPT for a bad bundle, or
+ * the controller's own errors) *out is left empty. */
+int taml_report_ctrls_load(taml_report_ctrls *out, const taml_space *sp, const void *blob,
+                           size_t size, taml_err *err);
+void taml_report_ctrls_deinit(taml_report_ctrls *cs);
+/* The controller serving the study's task index `task` and the task's id
+ * inside it (*tid), or NULL when none does. */
+taml_ctrl *taml_report_ctrls_find(const taml_report_ctrls *cs, const taml_report_study *s,
+                                  size_t task, int *tid);
+
+/* The policy over trials (paper Figure 5 through the controller): one
+ * task's choice probabilities at up to max_points moments. Point j: after
+ * x[j] of the task's rewards were applied (x[0] = 0: the first checkpoint;
+ * the last point is the controller at the end, after every task's updates),
+ * p[j * total + taml_space_offset(d) + c] is the probability of choice c of
+ * decision d along the greedy path (decision 0 is unconditional; decision
+ * d > 0 is conditioned on the most likely choices before it). */
+typedef struct taml_report_policy {
+    size_t n;     /* points */
+    size_t total; /* taml_space_total_choices */
+    double *x;    /* (n) */
+    double *p;    /* (n, total) */
+} taml_report_policy;
+
+/* Rebuilds the controller after every update by replaying the study's
+ * trials in update order (their recorded actions and validation accuracy
+ * as the reward, as the search applied them) onto its first checkpoint,
+ * and samples each task's policy. *out is a heap array of s->n_tasks
+ * curves (taml_report_policy_free). When the study cannot be replayed (no
+ * controller, no first checkpoint, actions that do not fit the space) *out
+ * is NULL and *note (heap) says why; that is not an error. Negative status
+ * only for a controller update that fails (a corrupt study). */
+int taml_report_policy_replay(const taml_report_study *s, const taml_space *sp, size_t max_points,
+                              taml_report_policy **out, char **note, taml_err *err);
+void taml_report_policy_free(taml_report_policy *p, size_t n);
 
 /* Options of the HTML report. */
 typedef struct taml_report_opts {

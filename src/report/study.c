@@ -17,6 +17,7 @@ static void task_free(taml_report_task *t)
     free(t->valid);
     free(t->test);
     free(t->actions);
+    free(t->seq);
     if (t->config)
         for (size_t i = 0; i < t->n; i++) free(t->config[i]);
     free(t->config);
@@ -32,6 +33,7 @@ void taml_report_study_free(taml_report_study *s)
     free(s->method);
     free(s->space_json);
     free(s->ckpt);
+    free(s->first);
     free(s);
 }
 
@@ -90,6 +92,7 @@ static int fill_trials(taml_store *st, taml_report_study *s, taml_err *err)
             k->actions[i * na + d] =
                 t.actions && d < (size_t)t.n_actions ? t.actions[d] : -1;
         k->config[i] = taml_strdup(t.config_json ? t.config_json : "{}");
+        k->seq[i] = t.update_seq > 0 ? t.update_seq : 0;
     }
     taml_store_iter_free(it);
     return rc < 0 ? rc : 0;
@@ -133,11 +136,21 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
         k->test = taml_malloc(c * sizeof *k->test);
         k->actions = taml_malloc(c * (s->n_actions ? s->n_actions : 1) * sizeof *k->actions);
         k->config = taml_calloc(c, sizeof *k->config);
+        k->seq = taml_malloc(c * sizeof *k->seq);
     }
     rc = fill_trials(st, s, err);
     if (rc < 0) goto fail;
     rc = taml_store_checkpoint_last(st, &s->ckpt, &s->ckpt_size, &s->ckpt_seq, err);
     if (rc < 0) goto fail;
+    int64_t first_seq;
+    rc = taml_store_checkpoint_first(st, &s->first, &s->first_size, &first_seq, err);
+    if (rc < 0) goto fail;
+    /* Only a checkpoint from before any update is a replay's start. */
+    if (s->first && first_seq != 0) {
+        free(s->first);
+        s->first = NULL;
+        s->first_size = 0;
+    }
     free(cap);
     taml_study_deinit(&meta);
     taml_store_close(st);
