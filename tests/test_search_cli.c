@@ -154,6 +154,11 @@ TEST(search_cli_ctrl_c_stops_cleanly_and_the_same_command_continues)
     CHECK_EQ_INT(spawn_search_sig(parts, space, ta, tb, &r, SIGINT), 130);
     int64_t n = finished_trials(parts);
     CHECK(n >= 0 && n < 80);
+    /* a clean stop waits for the running trials and records them */
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, parts, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_count(s, TAML_TRIAL_RUNNING, -1, &err), 0);
+    taml_store_close(s);
     CHECK_EQ_INT(spawn_search(parts, space, ta, tb, NULL), 0);
     CHECK(same_studies(whole, parts, &n));
     CHECK_EQ_INT(n, 80);

@@ -783,6 +783,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if ((rc = taml_store_commit(r.store, err))) goto out;
     progress(&r, NULL);
 
+    int stopping = 0;
     for (;;) {
         while (r.inflight < o->workers && r.fifo_len > 0 && !(o->stop && *o->stop)) {
             int64_t id = fifo_pop(&r);
@@ -798,16 +799,22 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
             r.inflight++;
         }
         if (r.inflight == 0) break; /* nothing queued either: the study is complete (or stopped) */
-        if (o->stop && *o->stop) break;
+        if (o->stop && *o->stop && !stopping) {
+            /* no new trial; the running ones finish and are recorded */
+            stopping = 1;
+            logf_(&r, "stopping: waiting for the %lld running trials to finish (stop again to "
+                      "quit at once: they will run again next time)",
+                  (long long)r.inflight);
+        }
         taml_job_result res;
         if (taml_pool_wait(pool, &res, 0.5) != 1) continue;
         if ((rc = on_result(&r, &res, err))) goto out;
     }
-    if (!(o->stop && *o->stop) && has_ctrl(&r) && r.seq != r.seq_ckpt) {
+    if (has_ctrl(&r) && r.seq != r.seq_ckpt) {
         /* the final controller, so that transfer and reports start from it */
         if ((rc = save_checkpoint(&r, err))) goto out;
     }
-    if (o->stop && *o->stop)
+    if (stopping)
         logf_(&r, "stopped: %lld of %lld trials finished; run the same command to continue",
               (long long)r.done, (long long)r.total);
 out:

@@ -98,8 +98,8 @@ typedef struct taml_search_opts {
     void (*log)(void *user, const char *line);
     void *user;
     /* When *stop becomes non-zero (e.g. set by a signal handler) the search
-     * stops taking new trials, stores what has finished and returns
-     * TAML_OK; trials still running are re-run by the next resume. */
+     * starts no new trial, waits for the running ones, records them (and a
+     * checkpoint) and returns TAML_OK; the next run continues the study. */
     volatile int *stop;
 } taml_search_opts;
 
