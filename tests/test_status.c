@@ -105,6 +105,7 @@ TEST(status_text_and_json_show_the_rows)
     CHECK_CONTAINS(text, "66.50");
     CHECK_CONTAINS(text, "[1 unfinished]");
     CHECK_CONTAINS(text, "(no target: the random study has no task gamma & <co>)");
+    CHECK(!strstr(text, " \n")); /* no padding left at line ends */
     free(text);
     char *js = taml_status_json(aml, rs, rows, n);
     cJSON *root = cJSON_Parse(js);

@@ -217,7 +217,15 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
         if (r->unfinished) taml_svg_buf_printf(&b, "  [%zu unfinished]", r->unfinished);
         taml_svg_buf_puts(&b, "\n");
     }
-    return taml_svg_buf_take(&b);
+    /* No trailing blanks from padding the last column. */
+    char *text = taml_svg_buf_take(&b), *w = text;
+    for (const char *r = text; *r; r++) {
+        if (*r == '\n')
+            while (w > text && w[-1] == ' ') w--;
+        *w++ = *r;
+    }
+    *w = 0;
+    return text;
 }
 
 static void add_num(cJSON *o, const char *k, double v)
