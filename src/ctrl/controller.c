@@ -11,6 +11,7 @@
  */
 #include "ctrl/ctrl_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,14 +249,6 @@ const double *taml_ctrl_task_embedding(const taml_ctrl *c, int task)
 
 /* ---- forward ----------------------------------------------------------- */
 
-/* sigmoid and tanh through one exp each (glibc's tanh costs several exps). */
-static inline double sigm(double a) { return 1.0 / (1.0 + exp(-a)); }
-static inline double tanh_(double a)
-{
-    double t = exp(-2.0 * fabs(a)), r = (1.0 - t) / (1.0 + t);
-    return a < 0 ? -r : r;
-}
-
 /* The three LSTM kernels below carry nearly all of the controller's
  * arithmetic. They are written with GCC/Clang vector extensions (4 doubles
  * per value) so the summation order is fixed by the code, not by the
@@ -274,6 +267,94 @@ typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias)); /* 
 #define KERNEL
 #endif
 _Static_assert(G % 20 == 0 && IN1 % 2 == 0 && IN2 % 2 == 0, "kernel blocking");
+
+/* exp for the gates: Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a
+ * degree-12 Taylor polynomial (error below 2e-16 relative) and 2^k built from
+ * bits; x is clamped to [-708, 709], which only matters where the sigmoid or
+ * tanh it feeds is already 0 or +-1 to double precision. Written once for
+ * 4 lanes and once for 1 with the same IEEE operations, so a value does not
+ * depend on which lane or CPU computed it, nor on the C library's exp. */
+typedef long long v4di __attribute__((vector_size(32)));
+#define EXP_LO (-708.0)
+#define EXP_HI 709.0
+#define EXP_SHIFT 0x1.8p52
+#define EXP_LOG2E 0x1.71547652b82fep0
+#define EXP_LN2_HI 0x1.62e42fee00000p-1
+#define EXP_LN2_LO 0x1.a39ef35793c76p-33
+/* Horner's rule, highest power first: p = sum r^k / k!, k = 0..12. */
+#define EXP_POLY(p, r)                                                                          \
+    do {                                                                                        \
+        static const double c_[13] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800,          \
+                                      1.0 / 362880,    1.0 / 40320,    1.0 / 5040,              \
+                                      1.0 / 720,       1.0 / 120,      1.0 / 24,                \
+                                      1.0 / 6,         1.0 / 2,        1.0,                     \
+                                      1.0};                                                     \
+        p = (r) * 0 + c_[0];                                                                    \
+        for (int k_ = 1; k_ < 13; k_++) p = p * (r) + c_[k_];                                   \
+    } while (0)
+
+double ctrl_exp(double x)
+{
+    x = x < EXP_LO ? EXP_LO : x > EXP_HI ? EXP_HI : x;
+    double kf = (x * EXP_LOG2E + EXP_SHIFT) - EXP_SHIFT;
+    double r = (x - kf * EXP_LN2_HI) - kf * EXP_LN2_LO;
+    double t = kf + (1023.0 + 0x1p52), scale;
+    long long bits;
+    memcpy(&bits, &t, 8);
+    bits = (bits & 0x7ff) << 52;
+    memcpy(&scale, &bits, 8);
+    double p;
+    EXP_POLY(p, r);
+    return p * scale;
+}
+
+/* *x = exp(*x) lane by lane (through a pointer: a 32-byte vector return
+ * value would depend on the AVX calling convention). */
+__attribute__((always_inline)) static inline void vexp(v4d *xp)
+{
+    const v4d lo = {EXP_LO, EXP_LO, EXP_LO, EXP_LO}, hi = {EXP_HI, EXP_HI, EXP_HI, EXP_HI};
+    v4d x = *xp;
+    v4di m = x < lo;
+    x = (v4d)((m & (v4di)lo) | (~m & (v4di)x));
+    m = x > hi;
+    x = (v4d)((m & (v4di)hi) | (~m & (v4di)x));
+    v4d kf = (x * EXP_LOG2E + EXP_SHIFT) - EXP_SHIFT;
+    v4d r = (x - kf * EXP_LN2_HI) - kf * EXP_LN2_LO;
+    v4di bits = (v4di)(kf + (1023.0 + 0x1p52));
+    v4d scale = (v4d)((bits & 0x7ff) << 52), p;
+    EXP_POLY(p, r);
+    *xp = p * scale;
+}
+
+/* In place over n values: the logistic sigmoid 1 / (1 + e^-x), and tanh as
+ * (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign. */
+KERNEL static void sigmoid_n(double *x, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d e = -LD(x + i);
+        vexp(&e);
+        ST(x + i, 1.0 / (1.0 + e));
+    }
+    for (; i < n; i++) x[i] = 1.0 / (1.0 + ctrl_exp(-x[i]));
+}
+
+KERNEL static void tanh_n(double *x, int n)
+{
+    const v4di sign = {LLONG_MIN, LLONG_MIN, LLONG_MIN, LLONG_MIN};
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4d a = LD(x + i);
+        v4d t = -2.0 * (v4d)((v4di)a & ~sign);
+        vexp(&t);
+        v4d r = (1.0 - t) / (1.0 + t);
+        ST(x + i, (v4d)((v4di)r | ((v4di)a & sign)));
+    }
+    for (; i < n; i++) {
+        double t = ctrl_exp(-2.0 * fabs(x[i])), r = (1.0 - t) / (1.0 + t);
+        x[i] = copysign(r, x[i]);
+    }
+}
 
 /* out (G) = b + sum_i z[i] W[i] for z (In), W (In, G) input-major: 20
  * outputs at a time held in registers while the inputs stream past. */
@@ -359,17 +440,12 @@ static void lstm_forward(const double *restrict z, int In, const double *restric
                          double *restrict h_out)
 {
     rows_matvec(gate, z, In, W, b);
-    for (int j = 0; j < H; j++) {
-        double ig = sigm(gate[j]), fg = sigm(gate[H + j]);
-        double gg = tanh_(gate[2 * H + j]), og = sigm(gate[3 * H + j]);
-        gate[j] = ig;
-        gate[H + j] = fg;
-        gate[2 * H + j] = gg;
-        gate[3 * H + j] = og;
-        c_out[j] = fg * c_prev[j] + ig * gg;
-        tc_out[j] = tanh_(c_out[j]);
-        h_out[j] = og * tc_out[j];
-    }
+    sigmoid_n(gate, 2 * H);    /* i, f */
+    tanh_n(gate + 2 * H, H);   /* g */
+    sigmoid_n(gate + 3 * H, H); /* o */
+    for (int j = 0; j < H; j++) tc_out[j] = c_out[j] = gate[H + j] * c_prev[j] + gate[j] * gate[2 * H + j];
+    tanh_n(tc_out, H);
+    for (int j = 0; j < H; j++) h_out[j] = gate[3 * H + j] * tc_out[j];
 }
 
 enum { MODE_GIVEN, MODE_SAMPLE, MODE_GREEDY };

@@ -50,6 +50,9 @@ struct taml_ctrl {
     double cache_logp, cache_ent;
 };
 
+/* The controller's own exp (see controller.c), exposed for its accuracy test. */
+double ctrl_exp(double x);
+
 void ctrl_layout(taml_ctrl *c);
 taml_ctrl *ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts);
 ctrl_task *ctrl_push_task(taml_ctrl *c, const char *name);
