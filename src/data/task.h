@@ -16,6 +16,7 @@
 #ifndef TAML_DATA_TASK_H
 #define TAML_DATA_TASK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -105,7 +106,8 @@ int32_t taml_task_majority_class(const taml_task *t);
  * read-only: safe from any number of threads. */
 int32_t taml_task_word_id(const taml_task *t, const char *tok, size_t len);
 
-/* The meta.txt value of key, or NULL when meta.txt has no such key. */
+/* The meta.txt value of key (the first, when the key repeats, as note= may),
+ * or NULL when meta.txt has no such key. */
 const char *taml_task_meta(const taml_task *t, const char *key);
 
 /* Mean number of tokens per text over all rows (0 for image tasks). */
