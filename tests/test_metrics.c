@@ -192,3 +192,21 @@ TEST(metrics_action_freq_rejects_out_of_range_actions_and_zero_window)
     CHECK_CONTAINS(err.msg, "trial 1: action 3 is not one of the decision's 3 choices");
     CHECK_EQ_INT(taml_metrics_action_freq(a, 3, 4, 0, f, &err), TAML_EINVAL);
 }
+
+TEST(metrics_gap_of_the_top_is_mean_valid_minus_test_with_its_sem)
+{
+    /* Top 3 of V6/T6: trials 5, 1, 3 with gaps 0.1, 0.1, 0.5: mean 0.7/3,
+     * sd = sqrt(((0.1-m)^2 * 2 + (0.5-m)^2) / 2) = 0.2309, sem = sd / sqrt 3. */
+    double m, s;
+    CHECK_EQ_INT(taml_metrics_gap(V6, T6, 6, 3, &m, &s), 3);
+    CHECK_NEAR(m, 0.7 / 3, 1e-12);
+    double a = 0.1 - 0.7 / 3, b = 0.5 - 0.7 / 3;
+    CHECK_NEAR(s, sqrt((2 * a * a + b * b) / 2) / sqrt(3.0), 1e-12);
+    /* It equals valid top-3 minus test top-3 at the end. */
+    double v[6], t[6];
+    CHECK_EQ_INT(taml_metrics_topn(V6, T6, 6, 3, v, t, NULL, NULL, NULL, NULL), 0);
+    CHECK_NEAR(m, v[5] - t[5], 1e-12);
+    const double none[1] = {NAN};
+    CHECK_EQ_INT(taml_metrics_gap(none, none, 1, 3, &m, &s), 0);
+    CHECK(isnan(m) && isnan(s));
+}

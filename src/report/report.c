@@ -320,15 +320,11 @@ static int section_gap(taml_svg_buf *b, const study_view *v, size_t ns, const ch
                          "<div class=\"figs\">\n");
     taml_svg_series *s = taml_calloc(ns, sizeof *s);
     double *y = taml_malloc(ns * nt * sizeof *y), *e = taml_malloc(ns * nt * sizeof *e);
-    size_t idx[TAML_REPORT_TOP];
-    double diff[TAML_REPORT_TOP];
     for (size_t i = 0; i < ns; i++) {
         for (size_t t = 0; t < nt; t++) {
             const taml_report_task *k = taml_report_study_task(v[i].s, tasks[t]);
-            size_t m = k ? taml_metrics_best(k->valid, k->n, TAML_REPORT_TOP, idx) : 0;
-            for (size_t j = 0; j < m; j++) diff[j] = k->valid[idx[j]] - k->test[idx[j]];
             double mean = NAN, sem = NAN;
-            if (m) taml_metrics_mean_sem(diff, m, &mean, &sem);
+            if (k) taml_metrics_gap(k->valid, k->test, k->n, TAML_REPORT_TOP, &mean, &sem);
             y[i * nt + t] = mean;
             e[i * nt + t] = 2 * sem;
         }

@@ -145,6 +145,22 @@ size_t taml_metrics_best(const double *valid, size_t n, size_t k, size_t *out_id
     return m;
 }
 
+size_t taml_metrics_gap(const double *valid, const double *test, size_t n, size_t top,
+                        double *mean, double *sem)
+{
+    *mean = *sem = NAN;
+    if (top == 0) return 0;
+    size_t *idx = taml_malloc(top * sizeof *idx);
+    size_t m = taml_metrics_best(valid, n, top, idx);
+    double *d = taml_malloc((m ? m : 1) * sizeof *d);
+    for (size_t j = 0; j < m; j++) d[j] = valid[idx[j]] - test[idx[j]];
+    for (size_t j = 0; j < m; j++) idx[j] = j;
+    mean_sem_idx(d, idx, m, mean, sem);
+    free(d);
+    free(idx);
+    return m;
+}
+
 void taml_metrics_mean_sem(const double *x, size_t n, double *mean, double *sem)
 {
     size_t *idx = taml_malloc((n ? n : 1) * sizeof *idx);

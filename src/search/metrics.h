@@ -82,6 +82,14 @@ int taml_metrics_target(const double *valid, size_t n, size_t top, size_t budget
  * out_idx (k) and returns how many were written (<= k). */
 size_t taml_metrics_best(const double *valid, size_t n, size_t k, size_t *out_idx);
 
+/* The valid/test gap of the top N (paper Figure 4) over all n trials: the
+ * mean of valid - test over the N trials with the best validation accuracy
+ * (ties as above; equals valid accuracy-topN minus test accuracy-topN) and
+ * the standard error of those N differences (NaN for fewer than two).
+ * Returns the number of models used (0: *mean and *sem NaN). */
+size_t taml_metrics_gap(const double *valid, const double *test, size_t n, size_t top,
+                        double *mean, double *sem);
+
 /* Mean and sample standard error of n values (NaN ones skipped). *sem is
  * NaN for fewer than two values, *mean NaN for none. */
 void taml_metrics_mean_sem(const double *x, size_t n, double *mean, double *sem);
