@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/search_mpi.h"
 #include "core/util.h"
 #include "embed/module.h"
 #include "search/child.h"
@@ -276,6 +277,7 @@ int taml_cmd_search(int argc, char **argv)
     rc = 1;
     taml_space *space = NULL;
     taml_child_runner *runner = NULL;
+    taml_mpi *mpi = NULL;
     void *from_blob = NULL;
     char **mods = NULL;
     int n_mods = 0;
@@ -299,6 +301,13 @@ int taml_cmd_search(int argc, char **argv)
     o.stop = &stop_flag;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    /* under mpirun: rank 0 searches on the other ranks' threads, which serve here */
+    int served = taml_cli_search_mpi(&mpi, &o, n_tasks, taml_child_runner_names(runner), &err);
+    if (served < 0) goto fail;
+    if (served) {
+        rc = 0;
+        goto done;
+    }
     if (taml_search_run(study, space, n_tasks, taml_child_runner_names(runner), task_dirs, &o,
                         &err))
         goto fail;
@@ -311,6 +320,8 @@ fail:
     taml_cli_fail(&err);
     rc = 1;
 done:
+    taml_pool_free(o.pool); /* under mpirun: stops the worker ranks */
+    taml_mpi_close(mpi);
     for (int i = 0; i < n_mods; i++) free(mods[i]);
     free(mods);
     free(from_blob);

@@ -20,6 +20,7 @@ struct taml_pool {
     void *impl;
     int32_t workers;
     int64_t pending; /* submitted, result not yet taken (main thread only) */
+    taml_err err;    /* why the last wait failed */
 };
 
 /* ------------------------------------------------------- threads backend */
@@ -122,8 +123,9 @@ static int threads_submit(void *impl, const taml_job *job, taml_err *err)
     return TAML_OK;
 }
 
-static int threads_wait(void *impl, taml_job_result *out, double timeout)
+static int threads_wait(void *impl, taml_job_result *out, double timeout, taml_err *err)
 {
+    (void)err;
     struct threads *t = impl;
     struct timespec until;
     if (timeout >= 0) {
@@ -234,7 +236,14 @@ int64_t taml_pool_pending(const taml_pool *p)
 int taml_pool_wait(taml_pool *p, taml_job_result *out, double timeout)
 {
     if (p->pending == 0) return 0;
-    int got = p->ops->wait(p->impl, out, timeout);
+    taml_err_clear(&p->err);
+    int got = p->ops->wait(p->impl, out, timeout, &p->err);
     if (got == 1) p->pending--;
+    if (got < 0 && !p->err.msg[0]) taml_err_set(&p->err, got, "the executor's transport failed");
     return got;
+}
+
+const char *taml_pool_error(const taml_pool *p)
+{
+    return p->err.msg;
 }

@@ -70,14 +70,20 @@ int taml_pool_submit(taml_pool *p, const taml_job *job, taml_err *err);
 /* Jobs submitted whose results have not yet been taken by taml_pool_wait. */
 int64_t taml_pool_pending(const taml_pool *p);
 /* Waits up to timeout seconds (< 0: forever) for the next finished job.
- * Returns 1 with *out filled, 0 on timeout or when nothing is pending. */
+ * Returns 1 with *out filled, 0 on timeout or when nothing is pending, or a
+ * negative status when the transport failed (the threads backend never
+ * does; MPI: a malformed message, a worker rank that stopped): the jobs out
+ * are then lost to this pool, and taml_pool_error says why. */
 int taml_pool_wait(taml_pool *p, taml_job_result *out, double timeout);
+/* Why the last taml_pool_wait failed ("" when it did not). */
+const char *taml_pool_error(const taml_pool *p);
 
 /* A backend: what another transport (MPI) implements to stand behind the
  * same calls. The threads backend is the default. */
 typedef struct taml_pool_ops {
     int (*submit)(void *impl, const taml_job *job, taml_err *err);
-    int (*wait)(void *impl, taml_job_result *out, double timeout);
+    /* as taml_pool_wait; a negative status comes with err set */
+    int (*wait)(void *impl, taml_job_result *out, double timeout, taml_err *err);
     void (*free)(void *impl);
 } taml_pool_ops;
 /* Wraps a backend (impl is owned by the pool and freed by ops->free). */

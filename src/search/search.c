@@ -774,7 +774,16 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
               (long long)(r.next_id - 1), (long long)r.total);
         r.total = r.next_id - 1;
     }
-    if ((rc = taml_pool_new(&pool, o->workers, o->child, o->child_ctx, err))) goto out;
+    if (o->pool) {
+        if (taml_pool_workers(o->pool) != o->workers) {
+            rc = taml_err_set(err, TAML_EINVAL, "the executor has %d workers, the search %d",
+                              (int)taml_pool_workers(o->pool), (int)o->workers);
+            goto out;
+        }
+        pool = o->pool;
+    } else if ((rc = taml_pool_new(&pool, o->workers, o->child, o->child_ctx, err))) {
+        goto out;
+    }
     if ((rc = taml_store_begin(r.store, err))) goto out;
     if ((rc = advance(&r, err))) {
         taml_store_rollback(r.store);
@@ -807,7 +816,13 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
                   (long long)r.inflight);
         }
         taml_job_result res;
-        if (taml_pool_wait(pool, &res, 0.5) != 1) continue;
+        int got = taml_pool_wait(pool, &res, 0.5);
+        if (got < 0) {
+            /* the trials out are lost to this run; the next one re-runs them */
+            rc = taml_err_set(err, got, "%s", taml_pool_error(pool));
+            goto out;
+        }
+        if (got != 1) continue;
         if ((rc = on_result(&r, &res, err))) goto out;
     }
     if (has_ctrl(&r) && r.seq != r.seq_ckpt) {
@@ -818,7 +833,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         logf_(&r, "stopped: %lld of %lld trials finished; run the same command to continue",
               (long long)r.done, (long long)r.total);
 out:
-    taml_pool_free(pool); /* waits for running children; their results are dropped */
+    if (pool != o->pool) taml_pool_free(pool); /* waits for running children; their results are dropped */
     run_deinit(&r);
     if (lock_fd >= 0) close(lock_fd); /* releases the flock */
     return rc;

@@ -93,6 +93,9 @@ typedef struct taml_search_opts {
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
     taml_job_fn child;
     void *child_ctx;
+    /* An executor made by the caller (e.g. exec/mpi.h's ranks), borrowed,
+     * with taml_pool_workers == workers; NULL: threads of `workers`. */
+    taml_pool *pool;
     /* Optional observers, called on the calling thread. */
     void (*progress)(void *user, const taml_search_progress *p);
     void (*log)(void *user, const char *line);
