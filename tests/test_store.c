@@ -515,3 +515,26 @@ TEST(store_reader_sees_whole_trials_while_a_writer_adds_them)
     taml_store_close(s);
     free(path);
 }
+
+TEST(store_refuses_a_trial_with_an_unknown_state)
+{
+    char *path = study_path("state.db");
+    taml_store *s = new_study(path, 1);
+    CHECK(s);
+    CHECK_EQ_INT(add_trial(s, 0, 1), 1);
+    taml_store_close(s);
+    sqlite3 *db; /* a damaged or hand-edited file: the CHECK constraint bypassed */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "PRAGMA ignore_check_constraints = 1;"
+                           " UPDATE trials SET state = 'weird'",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    taml_err err;
+    CHECK_EQ_INT(taml_store_open(&s, path, 0, &err), 0);
+    taml_trial t;
+    CHECK_EQ_INT(taml_store_trial_get(s, 1, &t, &err), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "trial 1 has an unknown state");
+    CHECK_EQ_INT(taml_store_trial_start(s, 1, 0, &err), TAML_ECORRUPT);
+    taml_store_close(s);
+    free(path);
+}

@@ -204,6 +204,50 @@ static void save_blob(run *r, void **blob, size_t *size)
     *size = total;
 }
 
+int taml_search_aml_unpack(const void *blob, size_t size, int32_t *n, const void ***parts,
+                           size_t **sizes, taml_err *err)
+{
+    *n = 0;
+    *parts = NULL;
+    *sizes = NULL;
+    const unsigned char *p = blob;
+    if (size < 12 || memcmp(p, AML_MAGIC, 8) != 0)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "aml checkpoint: no \"" AML_MAGIC "\" magic (not a set of aml "
+                            "controllers)");
+    uint32_t count = (uint32_t)get_u64(p + 8, 4);
+    /* each part takes at least its 8-byte size: a count the bytes cannot
+     * hold is refused before anything is allocated */
+    if (count > (size - 12) / 8)
+        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint: %u controllers in %zu bytes",
+                            count, size);
+    const void **pp = taml_calloc(count ? count : 1, sizeof *pp);
+    size_t *ss = taml_calloc(count ? count : 1, sizeof *ss);
+    size_t off = 12;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t len = size - off >= 8 ? get_u64(p + off, 8) : UINT64_MAX;
+        if (len == UINT64_MAX || len > size - off - 8) {
+            free(pp);
+            free(ss);
+            return taml_err_set(err, TAML_ECORRUPT,
+                                "aml checkpoint: truncated in controller %u of %u", i + 1, count);
+        }
+        pp[i] = p + off + 8;
+        ss[i] = (size_t)len;
+        off += 8 + (size_t)len;
+    }
+    if (off != size) {
+        free(pp);
+        free(ss);
+        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint: %zu bytes after the last controller",
+                            size - off);
+    }
+    *n = (int32_t)count;
+    *parts = pp;
+    *sizes = ss;
+    return TAML_OK;
+}
+
 static int load_blob(run *r, const void *blob, size_t size, taml_err *err)
 {
     if (r->method != TAML_SEARCH_AML) {
@@ -211,30 +255,23 @@ static int load_blob(run *r, const void *blob, size_t size, taml_err *err)
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
         return taml_ctrl_load(&r->ctrl[0], r->space, blob, size, err);
     }
-    const unsigned char *p = blob;
-    if (size < 12 || memcmp(p, AML_MAGIC, 8) != 0)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: checkpoint is not a set of aml controllers",
-                            taml_store_path(r->store));
-    uint32_t n = (uint32_t)get_u64(p + 8, 4);
-    if (n != (uint32_t)r->n_tasks)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: checkpoint holds %u controllers for %d tasks",
-                            taml_store_path(r->store), n, (int)r->n_tasks);
-    r->ctrl = taml_calloc(n, sizeof *r->ctrl);
-    r->n_ctrl = (int)n;
-    size_t off = 12;
-    for (uint32_t i = 0; i < n; i++) {
-        if (size - off < 8) goto truncated;
-        uint64_t len = get_u64(p + off, 8);
-        off += 8;
-        if (len > size - off) goto truncated;
-        int rc = taml_ctrl_load(&r->ctrl[i], r->space, p + off, (size_t)len, err);
-        if (rc) return rc;
-        off += (size_t)len;
+    int32_t n;
+    const void **parts;
+    size_t *sizes;
+    int rc = taml_search_aml_unpack(blob, size, &n, &parts, &sizes, err);
+    if (rc) return rc;
+    if (n != r->n_tasks) {
+        rc = taml_err_set(err, TAML_ECORRUPT, "checkpoint holds %d aml controllers for %d tasks",
+                          (int)n, (int)r->n_tasks);
+    } else {
+        r->ctrl = taml_calloc((size_t)n, sizeof *r->ctrl);
+        r->n_ctrl = n;
+        for (int32_t i = 0; i < n && !rc; i++)
+            rc = taml_ctrl_load(&r->ctrl[i], r->space, parts[i], sizes[i], err);
     }
-    return TAML_OK;
-truncated:
-    return taml_err_set(err, TAML_ECORRUPT, "%s: aml checkpoint is truncated",
-                        taml_store_path(r->store));
+    free(parts);
+    free(sizes);
+    return rc;
 }
 
 static int save_checkpoint(run *r, taml_err *err)
@@ -572,7 +609,8 @@ static int restore(run *r, taml_err *err)
     taml_trial t;
     int64_t replayed = 0;
     while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
-        if (t.update_seq != r->seq + 1 || t.n_actions != r->n_dec) {
+        if (t.update_seq != r->seq + 1 || t.n_actions != r->n_dec || t.task < 0 ||
+            t.task >= r->n_tasks) {
             rc = taml_err_set(err, TAML_ECORRUPT,
                               "%s: trial %lld has update %lld where %lld was expected",
                               taml_store_path(r->store), (long long)t.id,

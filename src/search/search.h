@@ -125,6 +125,13 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
  * controller checkpoint file. *blob is heap (caller frees). */
 int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err);
 
+/* Splits an aml checkpoint bundle (see above) into its controllers' buffers:
+ * *n of them, (*parts)[i] pointing into blob, (*sizes)[i] bytes; the caller
+ * frees the two arrays (not the parts). TAML_ECORRUPT for a bad magic, a
+ * truncated bundle or bytes after the last part. */
+int taml_search_aml_unpack(const void *blob, size_t size, int32_t *n, const void ***parts,
+                           size_t **sizes, taml_err *err);
+
 /* The fake child of tests and benchmarks (never a user's result): a
  * deterministic synthetic reward of (task, config, seed) with a known
  * optimum, after sleeping sleep_us microseconds. ctx points to a

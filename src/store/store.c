@@ -460,9 +460,12 @@ static int trial_state(taml_store *s, int64_t id, taml_err *err)
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    if (step == SQLITE_ROW) {
         rc = taml_trial_state_parse((const char *)sqlite3_column_text(st, 0));
-    else if (step == SQLITE_DONE)
+        if (rc < 0)
+            rc = taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld has an unknown state", s->path,
+                              (long long)id);
+    } else if (step == SQLITE_DONE)
         rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no trial %lld", s->path, (long long)id);
     else
         rc = db_fail(s, err, "reading a trial's state");
@@ -601,7 +604,11 @@ static int read_trial(taml_store *s, sqlite3_stmt *st, taml_trial *t, taml_err *
     }
     t->seed = (uint64_t)sqlite3_column_int64(st, 5);
     int state = taml_trial_state_parse((const char *)sqlite3_column_text(st, 6));
-    TAML_ASSERT(state >= 0); /* the CHECK constraint admits only known states */
+    if (state < 0) { /* the CHECK constraint admits only known states: a damaged file */
+        taml_trial_deinit(t);
+        return taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld has an unknown state",
+                            s->path, (long long)sqlite3_column_int64(st, 0));
+    }
     t->state = (taml_trial_state)state;
     t->valid_acc = col_real(st, 7);
     t->test_acc = col_real(st, 8);

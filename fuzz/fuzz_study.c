@@ -1,0 +1,222 @@
+/* fuzz/fuzz_study.c - fuzz target for what the search layer reads back from
+ * disk: study files (src/store: SQLite plus taml's own columns, e.g. the
+ * actions list) and aml checkpoint bundles (taml_search_aml_unpack).
+ *
+ * One input; its first byte picks what it feeds:
+ *   even: the rest is an aml checkpoint bundle.
+ *   odd:  the rest patches a valid study made at start-up (2 tasks, 12
+ *         trials in every state, two checkpoints): bytes 1-4 = offset
+ *         (little-endian, modulo the size), byte 5 = flags (bit 0: truncate
+ *         after the patch; bit 1: patch the pages after the first, so the
+ *         header survives and the damage is met while reading), then the
+ *         patch bytes. The file is opened read-only and read the way status,
+ *         report and resume read it: settings, every trial by id and by
+ *         update, both checkpoints.
+ * Every input must end in a value or a clean error; sanitizers catch the rest.
+ *
+ * Two builds:
+ *   make fuzz              -> build/fuzz/fuzz_study FILE|DIR...: replays a
+ *                             corpus (fuzz/corpus/study/) and prints a tally
+ *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *     fuzz/fuzz_study.c src/core/[a-z]*.c src/store/[a-z]*.c src/search/search.c \
+ *     src/space/[a-z]*.c src/ctrl/[a-z]*.c src/exec/[a-z]*.c -lsqlite3 -lcjson -lz -lm \
+ *     -o fuzz_study && ./fuzz_study -max_total_time=300 fuzz/corpus/study
+ */
+#include <dirent.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "search/search.h"
+#include "store/store.h"
+
+static char *dir, *good_path, *test_path;
+static char *good;
+static size_t good_size;
+
+static void make_study(void)
+{
+    if (good) return;
+    const char *base = getenv("TMPDIR");
+    dir = taml_asprintf("%s/taml-fuzz-study-XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(dir)) abort();
+    good_path = taml_path_join(dir, "good.db");
+    test_path = taml_path_join(dir, "test.db");
+    taml_store *s;
+    taml_err err;
+    if (taml_store_open(&s, good_path, TAML_STORE_CREATE, &err)) abort();
+    char *names[] = {"alpha", "beta"}, *dirs[] = {"d/alpha", "d/beta"};
+    taml_study st = {.method = "aml", .seed = 3, .space_json = "{\"a\":[1,2],\"b\":[\"x\",\"y\"]}",
+                     .space_fingerprint = "00ff", .trials_per_task = 6, .options_json = "{}",
+                     .taml_version = "fuzz", .n_tasks = 2, .task_names = names,
+                     .task_dirs = dirs};
+    if (taml_store_create(s, &st, &err)) abort();
+    unsigned char blob[64];
+    for (int i = 0; i < 64; i++) blob[i] = (unsigned char)(i * 37);
+    if (taml_store_checkpoint_save(s, 0, blob, 64, 0, NULL, NULL, &err)) abort();
+    for (int i = 1; i <= 12; i++) {
+        int32_t acts[2] = {i % 2, (i / 2) % 2};
+        taml_trial t = {.task = i % 2, .method = "aml", .config_json = "{\"a\":1,\"b\":\"x\"}",
+                        .n_actions = 2, .actions = acts, .seed = (uint64_t)i * 0x9e3779b97f4a7c15ULL};
+        if (taml_store_trial_add(s, &t, &err)) abort();
+        if (i > 10) continue; /* pending */
+        if (taml_store_trial_start(s, t.id, i % 3, &err)) abort();
+        if (i > 8) continue; /* running */
+        taml_trial r = {.state = (taml_trial_state)(TAML_TRIAL_DONE + i % 4),
+                        .valid_acc = i % 4 == 3 ? NAN : 0.1 * i,
+                        .test_acc = 0.05 * i,
+                        .loss = i % 4 == 1 ? INFINITY : 1.0 / i,
+                        .steps = 10 * i,
+                        .train_seconds = 0.5,
+                        .worker = -1,
+                        .error = i % 4 == 3 ? "failed" : NULL,
+                        .update_seq = i % 4 == 3 ? 0 : i - i / 4};
+        if (taml_store_trial_finish(s, t.id, &r, &err)) abort();
+    }
+    double b[2] = {0.5, 0.25};
+    if (taml_store_checkpoint_save(s, 4, blob, 32, 2, b, b, &err)) abort();
+    taml_store_close(s); /* folds the WAL into the file */
+    if (taml_read_file(good_path, &good, &good_size, &err)) abort();
+}
+
+/* Reads everything a study offers; returns 1 when the file read as a study. */
+static int read_study(const char *path)
+{
+    taml_store *s;
+    taml_err err;
+    if (taml_store_open(&s, path, TAML_STORE_READONLY, &err) < 0) return 0;
+    int ok = 1;
+    taml_study st;
+    if (taml_store_study(s, &st, &err) < 0)
+        ok = 0;
+    else
+        taml_study_deinit(&st);
+    for (int order = 0; order < 2; order++) {
+        taml_store_iter *it;
+        if (taml_store_iter_new(s, order, 0, &it, &err) < 0) {
+            ok = 0;
+            continue;
+        }
+        taml_trial t;
+        int rc;
+        while ((rc = taml_store_iter_next(it, &t, &err)) == 1)
+            for (int32_t i = 0; i < t.n_actions; i++) (void)t.actions[i];
+        if (rc < 0) ok = 0;
+        taml_store_iter_free(it);
+    }
+    void *blob;
+    size_t size;
+    int64_t after;
+    if (taml_store_checkpoint_last(s, &blob, &size, &after, &err) < 0) ok = 0;
+    free(blob);
+    if (taml_store_checkpoint_first(s, &blob, &size, &after, &err) < 0) ok = 0;
+    free(blob);
+    if (taml_store_count(s, -1, -1, &err) < 0 || taml_store_last_seq(s, &err) < 0) ok = 0;
+    taml_store_close(s);
+    return ok;
+}
+
+static int run_one(const uint8_t *data, size_t size)
+{
+    make_study();
+    if (size == 0) return 0;
+    if ((data[0] & 1) == 0) {
+        int32_t n;
+        const void **parts;
+        size_t *sizes;
+        taml_err err;
+        if (taml_search_aml_unpack(data + 1, size - 1, &n, &parts, &sizes, &err) < 0) return 0;
+        size_t sum = 0;
+        for (int32_t i = 0; i < n; i++) sum += sizes[i] + 8;
+        if (sum + 12 != size - 1) abort(); /* the parts must tile the bundle */
+        free(parts);
+        free(sizes);
+        return 1;
+    }
+    if (size < 6) return 0;
+    unsigned char *f = malloc(good_size);
+    memcpy(f, good, good_size);
+    uint32_t off = (uint32_t)data[1] | (uint32_t)data[2] << 8 | (uint32_t)data[3] << 16 |
+                   (uint32_t)data[4] << 24;
+    int flags = data[5];
+    size_t lo = (flags & 2) && good_size > 4096 ? 4096 : 0;
+    size_t at = lo + off % (good_size - lo), n = size - 6;
+    if (n > good_size - at) n = good_size - at;
+    memcpy(f + at, data + 6, n);
+    size_t len = (flags & 1) ? at + n : good_size;
+    unlink(test_path);
+    char *wal = taml_asprintf("%s-wal", test_path), *shm = taml_asprintf("%s-shm", test_path);
+    unlink(wal);
+    unlink(shm);
+    FILE *out = fopen(test_path, "wb");
+    if (!out) abort();
+    fwrite(f, 1, len, out);
+    fclose(out);
+    free(f);
+    int ok = read_study(test_path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+    return ok;
+}
+
+#ifdef TAML_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    run_one(data, size);
+    return 0;
+}
+#else
+static void replay(const char *path, int *loaded, int *refused)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char *p = taml_path_join(path, e->d_name);
+            replay(p, loaded, refused);
+            free(p);
+        }
+        closedir(d);
+        return;
+    }
+    char *data;
+    size_t size;
+    taml_err err;
+    if (taml_read_file(path, &data, &size, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    if (run_one((const uint8_t *)data, size))
+        ++*loaded;
+    else
+        ++*refused;
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the study store "
+                        "and the aml checkpoint bundle)\n", argv[0]);
+        return 2;
+    }
+    int loaded = 0, refused = 0;
+    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
+    printf("%d inputs: %d read whole, %d refused with an error, no crash\n", loaded + refused,
+           loaded, refused);
+    unlink(good_path);
+    rmdir(dir);
+    free(good);
+    free(good_path);
+    free(test_path);
+    free(dir);
+    return 0;
+}
+#endif
