@@ -245,9 +245,16 @@ TEST(module_random_baseline_is_deterministic_with_variance_one_over_dim)
     CHECK_EQ_INT(taml_module_open(&c, "random-32", &err), 0);
     CHECK_EQ_INT(taml_module_lookup(c, "zyzzyva", 7, z), 1);
     CHECK(memcmp(y, z, 32 * sizeof(float)) != 0);
+    /* An odd dimension fills its last component too. */
+    taml_module *d;
+    CHECK_EQ_INT(taml_module_open(&d, "random-3", &err), 0);
+    float w[3] = {0, 0, 0};
+    CHECK_EQ_INT(taml_module_lookup(d, "zyzzyva", 7, w), 1);
+    CHECK(w[2] != 0 && isfinite(w[2]) && w[0] != w[1]);
     taml_module_close(a);
     taml_module_close(b);
     taml_module_close(c);
+    taml_module_close(d);
 }
 
 TEST(module_random_names_are_parsed_strictly)
