@@ -253,6 +253,7 @@ HOT void KF(embed_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R,
         memset(o, 0, (size_t)D * sizeof(REAL));
         int64_t lo = off[ex[b]], hi = off[ex[b] + 1];
         for (int64_t t = lo; t < hi; t++) {
+            if (t + 2 < hi) __builtin_prefetch(table + (size_t)ids[t + 2] * D);
             const REAL *row = table + (size_t)ids[t] * D;
             for (int j = 0; j < D; j++) o[j] += row[j];
         }
@@ -289,7 +290,10 @@ HOT void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */
     for (int b = 0; b < B; b++) {
         REAL *o = out + (size_t)b * C;
         for (int j = 0; j < C; j++) o[j] += bias[j];
-        for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++) {
+        int64_t lo = off[ex[b]], hi = off[ex[b] + 1];
+        for (int64_t t = lo; t < hi; t++) {
+            /* rows are random reads of a table that may not fit in cache */
+            if (t + 4 < hi) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
             const REAL *row = table + (size_t)ids[t] * C;
             for (int j = 0; j < C; j++) o[j] += row[j];
         }

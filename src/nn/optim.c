@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ThreadSanitizer cannot run the ifunc resolvers target_clones needs (they
  * run before it is initialised): one plain build of these loops there. */
@@ -65,6 +66,15 @@ void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, floa
     for (int32_t k = 0; k < g->n; k++) {
         size_t r = (size_t)g->rows[k] * width;
         const float *gk = g->g + (size_t)k * width;
+        /* touched rows are random rows of tables that rarely fit in cache:
+         * fetch the next row's weights and accumulators while this one runs */
+        if (k + 1 < g->n) {
+            size_t r1 = (size_t)g->rows[k + 1] * width;
+            for (size_t j = 0; j < width; j += 16) {
+                __builtin_prefetch(table + r1 + j, 1);
+                __builtin_prefetch(acc + r1 + j, 1);
+            }
+        }
         if (width < 16) { /* wide-tower rows (one weight per class): a call per row costs more */
             for (size_t j = 0; j < width; j++)
                 table[r + j] = prox1(table[r + j], gk[j], &acc[r + j], lr, l1, l2);
@@ -74,14 +84,19 @@ void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, floa
     }
 }
 
+/* On the bit patterns: for IEEE floats |x| orders like (bits & 0x7fffffff) as
+ * unsigned integers, NaNs above infinity; an integer max reduction vectorises
+ * where a float one (with its NaN rules) does not. */
 CLONES float taml_absmax(const float *restrict g, size_t n)
 {
-    float m = 0;
-    int nan = 0;
+    const uint32_t *u = (const uint32_t *)(const void *)g;
+    uint32_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        float a = fabsf(g[i]);
+        uint32_t a = u[i] & 0x7fffffffu;
         m = a > m ? a : m;
-        nan |= g[i] != g[i];
     }
-    return nan ? INFINITY : m;
+    if (m > 0x7f800000u) return INFINITY; /* a NaN */
+    float f;
+    memcpy(&f, &m, sizeof f);
+    return f;
 }
