@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""experiments/space.py - writes the search space the experiments use, as the
+JSON file `taml search --space` and tpe.py read: the paper's 12 decisions
+(DESIGN.md "The search space") over the modules of the library, with one
+deliberate change for this machine's budget (docs/RESULTS.md "Budgets"):
+
+  samples: {1e3, 3e3, 1e4, 3e4, 1e5} instead of {1e3, ..., 1e6}.
+  Under uniform sampling the two dropped choices, 3e5 and 1e6, are 1.3e6 of
+  the 1.444e6 samples summed over the choices: about 90% of the expected
+  training cost of a random trial. Keeping them would cut the trials the
+  protocol can afford on 2 cores by about ten times.
+
+`--paper-samples` keeps the paper's list. Every other decision is the paper's.
+
+usage: space.py [--modules DIR] [--paper-samples] [--module NAME ...] -o FILE
+The embedding choices are the NAME.tamlm files of DIR (default $TAML_MODULES,
+else data/modules of the repository), sorted, or the --module names given.
+"""
+import argparse
+import json
+import os
+import sys
+
+SAMPLES_PAPER = [1000, 3000, 10000, 30000, 100000, 300000, 1000000]
+SAMPLES_HERE = [1000, 3000, 10000, 30000, 100000]
+
+
+def paper_space(modules, samples):
+    lr = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+    reg = [0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, "disable"]
+    return {
+        "embedding": list(modules),
+        "fine_tune": [False, True],
+        "layers": [1, 2, 3, 5, 7],
+        "hidden_size": [8, 16, 32, 64, 128, 256],
+        "activation": ["relu", "swish"],
+        "normalization": ["none", "batch_norm", "layer_norm"],
+        "dropout": [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        "deep_lr": lr,
+        "deep_l2": reg,
+        "wide_lr": lr,
+        "wide_l1": reg,
+        "samples": list(samples),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--modules", default=os.environ.get("TAML_MODULES", os.path.join(os.path.dirname(here), "data", "modules")))
+    ap.add_argument("--module", action="append", help="an embedding choice (instead of the library's)")
+    ap.add_argument("--paper-samples", action="store_true")
+    ap.add_argument("-o", "--out", required=True)
+    a = ap.parse_args()
+    if a.module:
+        modules = a.module
+    else:
+        try:
+            modules = sorted(f[:-6] for f in os.listdir(a.modules) if f.endswith(".tamlm"))
+        except FileNotFoundError:
+            modules = []
+        if not modules:
+            sys.exit("space: no modules (*.tamlm) in %s: build the library with `taml embed "
+                     "build-defaults`, or name modules with --module" % a.modules)
+    space = paper_space(modules, SAMPLES_PAPER if a.paper_samples else SAMPLES_HERE)
+    tmp = a.out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(space, f)
+        f.write("\n")
+    os.replace(tmp, a.out)
+    print("%s: %d decisions, embedding modules: %s" % (a.out, len(space), " ".join(modules)))
+
+
+if __name__ == "__main__":
+    main()

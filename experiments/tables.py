@@ -1,0 +1,316 @@
+#!/usr/bin/python3
+"""experiments/tables.py - the tables of docs/RESULTS.md from the protocol's
+outputs under OUT (experiments/Makefile), written to OUT/tables.md. A table
+whose studies are missing or unfinished says so instead of showing numbers.
+
+  Table 4 analogue   pre-training: test accuracy-top10 +- 2 s.e.m. of random
+                     search, AML and multitask AML after PRE trials per task.
+  Table 2 analogue   held-out: trials each method needs to reach random
+                     search's validation accuracy-top10 at T (`taml status
+                     --against`; TPE through metrics.py, the same rule).
+  Table 3 analogue   held-out: test accuracy-top10 +- 2 s.e.m. after FIXED
+                     trials.
+  Figure 5 analogue  the embedding module chosen by the transfer searches on
+                     the Spanish, German and Italian tasks, per window of trials.
+  Figure 6 (part)    per pre-training task, the winning configurations' choices
+                     (the task-embedding similarity itself is `taml report`'s).
+  Side by side       fastText autotune, TF-IDF + LR, and taml's best model.
+
+The per-trial accuracies are read from the study files (SQLite, read only;
+schema in src/store/store.h) for the fixed-budget columns; every full-budget
+number computed here is checked against `taml status --json` (the C metrics),
+and the script fails if they differ, so these tables cannot drift from taml.
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metrics as M  # noqa: E402
+import tasks as T  # noqa: E402
+import tpe as TPE  # noqa: E402
+
+
+def status(path, against=None, budget=0):
+    cmd = [T.taml_bin(), "status", path, "--json"]
+    if against:
+        cmd += ["--against", against]
+    if budget:
+        cmd += ["--budget", str(budget)]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.decode().strip()))
+    return {r["task"]: r for r in json.loads(p.stdout)["tasks"]}
+
+
+def study_trials(path):
+    """{task: (valid list, test list, config list)} of the finished trials,
+    in id order, as report/study.c loads them (failed: NaN)."""
+    con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    try:
+        names = dict(con.execute("SELECT idx, name FROM tasks"))
+        out = {n: ([], [], []) for n in names.values()}
+        for task, state, v, t, cfg in con.execute(
+                "SELECT task, state, valid_acc, test_acc, config_json FROM trials ORDER BY id"):
+            if state in ("pending", "running"):
+                continue
+            nan = float("nan")
+            if state == "failed":
+                v = t = None
+            out[names[task]][0].append(nan if v is None else v)
+            out[names[task]][1].append(nan if t is None else t)
+            out[names[task]][2].append(json.loads(cfg))
+        return out
+    finally:
+        con.close()
+
+
+def close(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= 1e-12 or (math.isnan(a) and math.isnan(b))
+
+
+def checked(path):
+    """study_trials, after checking metrics.py on them equals `taml status`."""
+    tr = study_trials(path)
+    st = status(path)
+    for task, (v, t, _) in tr.items():
+        if not v:
+            continue
+        p = M.at_budget(v, t, 0)
+        s = st[task]
+        if not (close(p["valid"], s["top_valid"]) and close(p["test"], s["top_test"])):
+            raise SystemExit("tables: %s %s: metrics.py gives %r / %r, taml status %r / %r" % (
+                path, task, p["valid"], p["test"], s["top_valid"], s["top_test"]))
+    return tr
+
+
+def fmt_acc(p, sem=True):
+    if p is None or math.isnan(p["test"]):
+        return "-"
+    s = "%.1f" % (100 * p["test"])
+    if sem and not math.isnan(p["test_sem"]):
+        s += " ± %.1f" % (200 * p["test_sem"])
+    if p["count"] < M.TOP:
+        s += " (top %d)" % p["count"]
+    return s
+
+
+def complete(tr, task, n):
+    return task in tr and len(tr[task][0]) >= n
+
+
+def table4(out, pre, tasks):
+    paths = {m: os.path.join(out, "pretrain", m + ".db") for m in ("random", "aml", "multitask")}
+    lines = ["## Pre-training (Table 4 analogue)", ""]
+    have = {m: checked(p) for m, p in paths.items() if os.path.isfile(p)}
+    if not have:
+        return lines + ["Not run yet (`make -C experiments pretrain`).", ""]
+    lines += ["Test accuracy-top10 (%%) ± 2 s.e.m. after the first %d trials of each task "
+              "(multitask: a task is drawn per trial, so a task may have fewer; the count is "
+              "shown when so)." % pre, "",
+              "| task | RS | AML | M-AML |", "| --- | ---: | ---: | ---: |"]
+    for task in tasks:
+        cells = []
+        for m in ("random", "aml", "multitask"):
+            tr = have.get(m)
+            if not tr or task not in tr or not tr[task][0]:
+                cells.append("-")
+                continue
+            v, t, _ = tr[task]
+            p = M.at_budget(v, t, pre)
+            c = fmt_acc(p)
+            if len(v) < pre:
+                c += " [%d trials]" % len(v)
+            cells.append(c)
+        lines.append("| %s | %s |" % (task, " | ".join(cells)))
+    return lines + [""]
+
+
+def heldout(out, t_budget, fixed, tasks):
+    lines2 = ["## Transfer: trials to target (Table 2 analogue)", ""]
+    lines3 = ["## Transfer: test accuracy-top10 at a fixed budget (Table 3 analogue)", ""]
+    rows2, rows3 = [], []
+    for task in tasks:
+        base = os.path.join(out, "heldout", task)
+        rs = base + ".random.db"
+        if not os.path.isfile(rs):
+            continue
+        rtr = checked(rs)
+        if not complete(rtr, task, t_budget):
+            rows2.append("| %s | random search has %d of %d trials | | | |" % (task, len(rtr.get(task, ([],))[0]), t_budget))
+            continue
+        cells2, cells3 = [], []
+        st_rs = status(rs, rs, t_budget)[task]
+        cells2.append("%s" % (st_rs.get("random_trials_to_target") or "n/a"))
+        cells3.append(fmt_acc(M.at_budget(rtr[task][0], rtr[task][1], fixed)))
+        for m in ("aml", "transfer"):
+            p = "%s.%s.db" % (base, m)
+            if not os.path.isfile(p):
+                cells2.append("-")
+                cells3.append("-")
+                continue
+            tr = checked(p)
+            st = status(p, rs, t_budget)[task]
+            n = len(tr[task][0])
+            cells2.append(("%s" % st["trials_to_target"]) if st.get("trials_to_target") else "n/a (%d)" % n)
+            cells3.append(fmt_acc(M.at_budget(tr[task][0], tr[task][1], fixed)) if n >= fixed else "[%d trials]" % n)
+        tp = os.path.join(out, "tpe", task + ".tpe.jsonl")
+        if os.path.isfile(tp):
+            trials = TPE.read_trials(tp)
+            v, t = TPE.accs(trials)
+            n = M.trials_to_target(v, st_rs["target"])
+            cells2.append(("%d" % n) if n else "n/a (%d)" % len(v))
+            cells3.append(fmt_acc(M.at_budget(v, t, fixed)) if len(v) >= fixed else "[%d trials]" % len(v))
+        else:
+            cells2.append("-")
+            cells3.append("-")
+        rows2.append("| %s | %.1f | %s |" % (task, 100 * st_rs["target"], " | ".join(cells2)))
+        rows3.append("| %s | %s |" % (task, " | ".join(cells3)))
+    if not rows2:
+        return (lines2 + ["Not run yet (`make -C experiments heldout`).", ""],
+                lines3 + ["Not run yet.", ""])
+    lines2 += ["Trials each method needs until its validation accuracy-top10 reaches random "
+               "search's at T = %d (the target column, %%); n/a (k): not reached in its k trials. "
+               "RS: random search's own count (the paper's RS column)." % t_budget, "",
+               "| task | target | RS | AML | T-AML | TPE (Optuna) |",
+               "| --- | ---: | ---: | ---: | ---: | ---: |"] + rows2 + [""]
+    lines3 += ["Test accuracy-top10 (%%) ± 2 s.e.m. after the first %d trials." % fixed, "",
+               "| task | RS | AML | T-AML | TPE (Optuna) |", "| --- | ---: | ---: | ---: | ---: |"] + rows3 + [""]
+    return lines2, lines3
+
+
+def figure5(out, tasks, window):
+    lines = ["## Across languages (Figure 5 analogue)", "",
+             "Held-out tasks in Spanish, German or Italian (meta.txt language): %s." % ", ".join(tasks), ""]
+    rows = []
+    for task in tasks:
+        p = os.path.join(out, "heldout", task + ".transfer.db")
+        if not os.path.isfile(p):
+            continue
+        _, _, cfgs = study_trials(p)[task]
+        mods = sorted({c["embedding"] for c in cfgs})
+        for w in range(0, len(cfgs), window):
+            part = [c["embedding"] for c in cfgs[w:w + window]]
+            share = {m: part.count(m) / len(part) for m in mods}
+            top = sorted(share.items(), key=lambda kv: -kv[1])[:3]
+            rows.append("| %s | %d-%d | %s |" % (task, w + 1, w + len(part),
+                                                 ", ".join("%s %.0f%%" % (m, 100 * s) for m, s in top)))
+    if not rows:
+        return lines + ["Not run yet (the transfer studies of the es, de and it tasks).", ""]
+    return lines + ["Share of trials choosing each embedding module (three most chosen) per "
+                    "window of %d trials, transfer from the English-trained controller; the "
+                    "probabilities themselves are plotted by `taml report`." % window, "",
+                    "| task | trials | modules |", "| --- | --- | --- |"] + rows + [""]
+
+
+def figure6(out, tasks):
+    lines = ["## Task similarity (Figure 6 analogue)", ""]
+    p = os.path.join(out, "pretrain", "multitask.db")
+    if not os.path.isfile(p):
+        return lines + ["Not run yet (the multitask study).", ""]
+    tr = study_trials(p)
+    lines += ["The 10 best configurations (by validation accuracy) of each pre-training task "
+              "in the multitask study: the most common choice of each decision among them. "
+              "Tasks that the controller embeds close together (the cosine matrix of "
+              "`taml report`) should share choices.", ""]
+    decisions = None
+    rows = []
+    for task in tasks:
+        if task not in tr or not tr[task][0]:
+            continue
+        v, _, cfgs = tr[task]
+        order = sorted(range(len(v)), key=lambda i: (-(v[i] if not math.isnan(v[i]) else -1), i))[:M.TOP]
+        best = [cfgs[i] for i in order]
+        decisions = decisions or list(best[0])
+        modal = []
+        for d in decisions:
+            vals = [json.dumps(c[d]) for c in best]
+            m = max(set(vals), key=lambda x: (vals.count(x), x))
+            modal.append("%s (%d)" % (json.loads(m), vals.count(m)))
+        rows.append("| %s | %s |" % (task, " | ".join(modal)))
+    if not rows:
+        return lines + ["No finished trials yet.", ""]
+    return lines + ["| task | " + " | ".join(decisions) + " |",
+                    "| --- |" + " --- |" * len(decisions)] + rows + [""]
+
+
+def side_by_side(out, tasks):
+    lines = ["## Side by side: fastText, TF-IDF + LR, taml", ""]
+    rows = []
+    for task in tasks:
+        res = {}
+        for m in ("fasttext", "tfidf"):
+            p = os.path.join(out, "baselines", "%s.%s.json" % (task, m))
+            if os.path.isfile(p):
+                with open(p) as f:
+                    res[m] = json.load(f)
+        best = None
+        for p in sorted(glob.glob(os.path.join(out, "heldout", task + ".*.db")) +
+                        glob.glob(os.path.join(out, "pretrain", "*.db"))):
+            st = status(p)
+            r = st.get(task)
+            if r and r.get("best_valid") is not None and (best is None or r["best_valid"] > best[0]):
+                best = (r["best_valid"], r["best_test"], os.path.basename(p))
+        if not res and not best:
+            continue
+        ft, lr = res.get("fasttext"), res.get("tfidf")
+        rows.append("| %s | %s | %s | %s |" % (
+            task,
+            "%.1f (%.0f s)" % (100 * ft["test_acc"], ft["wall_s"]) if ft else "-",
+            "%.1f (%.1f s)" % (100 * lr["test_acc"], lr["wall_s"]) if lr else "-",
+            "%.1f (valid %.1f; %s)" % (100 * best[1], 100 * best[0], best[2]) if best else "-"))
+    if not rows:
+        return lines + ["Not run yet (`make -C experiments baselines`).", ""]
+    return lines + ["Test accuracy (%) and wall time. taml: the test accuracy of the trial with the "
+                    "best validation accuracy over all of the task's studies.", "",
+                    "| task | fastText autotune | TF-IDF + LR | taml best model |",
+                    "| --- | ---: | ---: | ---: |"] + rows + [""]
+
+
+def language(task_dir):
+    """The language= of a task's meta.txt, or None."""
+    try:
+        with open(os.path.join(task_dir, "meta.txt"), encoding="utf-8") as f:
+            for line in f:
+                k, eq, v = line.partition("=")
+                if eq and k.strip() == "language":
+                    return v.strip()
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--pre-trials", type=int, required=True)
+    ap.add_argument("--t", type=int, required=True)
+    ap.add_argument("--fixed", type=int, required=True)
+    ap.add_argument("--pretrain", required=True, help="space-separated task names")
+    ap.add_argument("--heldout", required=True, help="space-separated task names")
+    ap.add_argument("--window", type=int, default=25)
+    ap.add_argument("--data", default=os.environ.get("TAML_DATA", os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "tasks")))
+    a = ap.parse_args()
+    pre, held = a.pretrain.split(), a.heldout.split()
+    lang = [t for t in held if language(os.path.join(a.data, t)) in ("es", "de", "it")]
+    parts = table4(a.out, a.pre_trials, pre)
+    l2, l3 = heldout(a.out, a.t, a.fixed, held)
+    parts += l2 + l3 + figure5(a.out, lang, a.window) + figure6(a.out, pre) + side_by_side(a.out, pre + held)
+    text = "\n".join(parts)
+    path = os.path.join(a.out, "tables.md")
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

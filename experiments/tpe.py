@@ -1,0 +1,262 @@
+#!/usr/bin/python3
+"""experiments/tpe.py - Optuna's TPE sampler (Debian python3-optuna 3.1)
+searching taml's space by driving `taml train`, side by side with taml's own
+searches (issue 8, "Side by side"); and a plain Python random search driving
+`taml train` the same way, the stand-in random-search target when no taml
+random study is given.
+
+Every trial is one `taml train --task DIR --config JSON --seed S --json`
+process: the same child, splits and reward (validation accuracy) as a trial
+of `taml search`; test accuracy is recorded and never used. The space is the
+JSON space file `taml search --space` reads (experiments/space.py writes it),
+every decision a categorical choice, so both searchers see the same space.
+
+Output: one JSON object per line in OUT.jsonl, in trial order:
+  {"trial": 1, "method": "tpe"|"random-py", "task": NAME, "seed": S,
+   "config": {...}, "state": "done"|"diverged"|"invalid"|"failed",
+   "valid_acc": x|null, "test_acc": x|null, "train_s": x, "wall_s": x,
+   "error": text|null}
+A failed trial (taml train exited non-zero) keeps its place with null
+accuracies: it spent budget, as in the study store. Running the command
+again continues the file: finished trials are read back (and told to a new
+TPE sampler in their order), the rest run. A resumed TPE search is not
+bit-identical to an uninterrupted one (the sampler's random state restarts),
+which a budget-to-target comparison does not need.
+
+The child seed of trial i (1-based) is seed * 1000003 + i, so any trial
+replays alone with the same `taml train` command.
+
+usage:
+  tpe.py run --task DIR --space FILE.json --trials N --out FILE.jsonl
+             [--method tpe|random-py] [--seed S] [--module-dir DIR]
+  tpe.py ttt FILE.jsonl (--against-study RANDOM.db | --against-jsonl RANDOM.jsonl)
+             [--budget T] [--json]
+      trials-to-target of the JSONL trials against random search's
+      validation accuracy-top10 at T (experiments/metrics.py = metrics.h).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import metrics as M  # noqa: E402
+import tasks as T  # noqa: E402
+
+
+def load_space(path):
+    with open(path) as f:
+        space = json.load(f)
+    if not isinstance(space, dict) or not space:
+        raise ValueError("%s: a space is one JSON object of decisions" % path)
+    for k, v in space.items():
+        if not isinstance(v, list) or not v:
+            raise ValueError("%s: decision %s: expected a non-empty list of choices" % (path, k))
+    return space
+
+
+def read_trials(path):
+    """The trials of a JSONL file, in order; a torn last line (killed while
+    writing) is dropped."""
+    out = []
+    if not os.path.isfile(path):
+        return out
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i >= len(lines) - 2:  # the last line, cut short
+                break
+            raise
+    for i, t in enumerate(out, 1):
+        if t.get("trial") != i:
+            raise ValueError("%s: line %d is trial %r, expected %d" % (path, i, t.get("trial"), i))
+    return out
+
+
+def drop_torn_tail(path):
+    """Cuts a last line left without its newline by a kill (read_trials
+    skipped it), so the next trial starts a line of its own."""
+    if not os.path.isfile(path):
+        return
+    with open(path, "r+b") as f:
+        data = f.read()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            f.truncate(end)
+
+
+def run_child(taml, task_dir, config, seed, env):
+    t0 = time.monotonic()
+    p = subprocess.run([taml, "train", "--task", task_dir, "--config", json.dumps(config),
+                        "--seed", str(seed), "--json"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env)
+    wall = time.monotonic() - t0
+    if p.returncode != 0:
+        return {"state": "failed", "valid_acc": None, "test_acc": None, "train_s": None,
+                "wall_s": wall, "error": p.stderr.decode("utf-8", "replace").strip()[-500:]}
+    r = json.loads(p.stdout)
+    state = {"ok": "done"}.get(r["status"], r["status"])
+    return {"state": state, "valid_acc": r.get("valid_acc"), "test_acc": r.get("test_acc"),
+            "train_s": r.get("train_s"), "wall_s": wall, "error": None}
+
+
+def cmd_run(a):
+    import optuna
+    space = load_space(a.space)
+    names = list(space)
+    done = read_trials(a.out)
+    drop_torn_tail(a.out)
+    task = os.path.basename(os.path.normpath(a.task))
+    for t in done:
+        if t["method"] != a.method or t["task"] != task:
+            sys.exit("tpe: %s holds %s trials on %s, not %s on %s" % (a.out, t["method"], t["task"], a.method, task))
+    taml = T.taml_bin()
+    env = dict(os.environ)
+    if a.module_dir:
+        env["TAML_MODULES"] = a.module_dir
+    # Choices by index: Optuna's categorical choices must be None/bool/int/
+    # float/str, and "disable" beside numbers is fine, but indices keep the
+    # distributions identical whatever the choice types are.
+    dists = {n: optuna.distributions.CategoricalDistribution(list(range(len(space[n])))) for n in names}
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = None
+    rng = random.Random(a.seed)
+    if a.method == "tpe":
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=a.seed))
+        for t in done:
+            idx = {n: space[n].index(t["config"][n]) for n in names}
+            if t["valid_acc"] is None:
+                study.add_trial(optuna.trial.create_trial(params=idx, distributions=dists,
+                                                          state=optuna.trial.TrialState.FAIL))
+            else:
+                study.add_trial(optuna.trial.create_trial(params=idx, distributions=dists,
+                                                          value=t["valid_acc"]))
+    else:
+        for _ in done:  # keep the random stream where an uninterrupted run would be
+            for n in names:
+                rng.randrange(len(space[n]))
+    with open(a.out, "a", encoding="utf-8") as f:
+        for i in range(len(done) + 1, a.trials + 1):
+            if study is not None:
+                trial = study.ask(dists)
+                idx = {n: trial.params[n] for n in names}
+            else:
+                idx = {n: rng.randrange(len(space[n])) for n in names}
+            config = {n: space[n][idx[n]] for n in names}
+            seed = a.seed * 1000003 + i
+            r = run_child(taml, a.task, config, seed, env)
+            if study is not None:
+                if r["valid_acc"] is None:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                else:
+                    study.tell(trial, r["valid_acc"])
+            rec = {"trial": i, "method": a.method, "task": task, "seed": seed, "config": config}
+            rec.update(r)
+            f.write(json.dumps(rec, sort_keys=True) + "\n")
+            f.flush()
+            print("trial %d %s %s valid %s test %s (%.2f s)" % (
+                i, task, rec["state"],
+                "%.4f" % rec["valid_acc"] if rec["valid_acc"] is not None else "-",
+                "%.4f" % rec["test_acc"] if rec["test_acc"] is not None else "-", rec["wall_s"]),
+                file=sys.stderr, flush=True)
+    return 0
+
+
+def accs(trials):
+    nan = float("nan")
+    return ([nan if t["valid_acc"] is None else t["valid_acc"] for t in trials],
+            [nan if t["test_acc"] is None else t["test_acc"] for t in trials])
+
+
+def study_target(path, task, budget):
+    """Random search's valid accuracy-top10 at T from a taml random study,
+    through `taml status --against` (the C metrics, metrics.h); budget 0 =
+    all its trials. Returns (target, T)."""
+    cmd = [T.taml_bin(), "status", path, "--against", path, "--json"]
+    if budget:
+        cmd += ["--budget", str(budget)]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.decode().strip()))
+    st = json.loads(p.stdout)
+    if st.get("method") != "random":
+        raise ValueError("%s is a %s study, not a random search" % (path, st.get("method")))
+    rows = [r for r in st["tasks"] if r["task"] == task]
+    if not rows:
+        raise ValueError("%s has no task %s" % (path, task))
+    r = rows[0]
+    if r.get("target") is None:
+        raise ValueError("%s: no target on %s: %s" % (path, task, r.get("target_note")))
+    return r["target"], r.get("budget", r["trials"])
+
+
+def cmd_ttt(a):
+    trials = read_trials(a.jsonl)
+    if not trials:
+        sys.exit("tpe: %s has no trials" % a.jsonl)
+    task = trials[0]["task"]
+    if a.against_study:
+        tgt, budget = study_target(a.against_study, task, a.budget)
+        source = "taml random study %s" % a.against_study
+    else:
+        rs = read_trials(a.against_jsonl)
+        if rs and rs[0]["task"] != task:
+            sys.exit("tpe: %s is on %s, not %s" % (a.against_jsonl, rs[0]["task"], task))
+        rv, _ = accs(rs)
+        budget = a.budget or len(rv)
+        tgt = M.target(rv, budget)
+        source = "Python random search driving taml train (%s), not a taml study" % a.against_jsonl
+    v, t = accs(trials)
+    n = M.trials_to_target(v, tgt)
+    last = M.at_budget(v, t, 0)
+    res = {"task": task, "method": trials[0]["method"], "trials": len(trials), "target": tgt,
+           "target_budget": budget, "target_source": source, "to_target": n or None,
+           "top_valid": last["valid"], "top_test": last["test"],
+           "top_test_2sem": 2 * last["test_sem"] if not math.isnan(last["test_sem"]) else None}
+    if a.json:
+        print(json.dumps(res, indent=1))
+    else:
+        print("%s %s: %d trials; target %.4f (random search's valid top10 at T = %d; %s); "
+              "trials to target: %s; valid top10 %.4f, test top10 %.4f" % (
+                  task, res["method"], len(trials), tgt, budget, source, n or "n/a",
+                  last["valid"], last["test"]))
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--task", required=True)
+    r.add_argument("--space", required=True)
+    r.add_argument("--trials", type=int, required=True)
+    r.add_argument("--out", required=True)
+    r.add_argument("--method", choices=["tpe", "random-py"], default="tpe")
+    r.add_argument("--seed", type=int, default=1)
+    r.add_argument("--module-dir")
+    t = sub.add_parser("ttt")
+    t.add_argument("jsonl")
+    g = t.add_mutually_exclusive_group(required=True)
+    g.add_argument("--against-study")
+    g.add_argument("--against-jsonl")
+    t.add_argument("--budget", type=int, default=0)
+    t.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    if a.cmd == "run":
+        if a.trials < 1:
+            sys.exit("tpe: --trials must be >= 1")
+        return cmd_run(a)
+    return cmd_ttt(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
