@@ -387,7 +387,10 @@ static void progress(run *r, const taml_trial *last)
     taml_search_progress p = {
         .done = r->done,
         .total = r->total,
-        .running = r->inflight,
+        /* called between a result and the next dispatch: count the queued
+         * trials a free worker takes right after this call */
+        .running = r->inflight + r->fifo_len < r->o->workers ? r->inflight + r->fifo_len
+                                                             : r->o->workers,
         .n_tasks = r->n_tasks,
         .task_names = r->names,
         .best_valid = r->best_valid,
