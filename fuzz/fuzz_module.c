@@ -1,0 +1,164 @@
+/* fuzz/fuzz_module.c - fuzz target for the word-vector importers
+ * (src/embed/import.c) and the module reader (src/embed/module.c).
+ *
+ * One input = its first byte picks what the rest is (byte % 6):
+ *   0 word2vec-text, 1 fasttext-vec, 2 glove, 3 word2vec-bin: a vector file
+ *     imported into a module, which must then open and find each of its
+ *     words with the vector stored for it;
+ *   4 vocab-f32: a vocabulary, with a fixed 24-float matrix beside it;
+ *   5 a module file itself: opening it must give a module or a clean error
+ *     (a checksum mismatch, mostly), and a module that opens must answer
+ *     every lookup without reading outside the file.
+ * Every failure must be a negative status with a message; sanitizers catch
+ * the rest.
+ *
+ * Two builds:
+ *   make fuzz                 -> build/fuzz/fuzz_module FILE|DIR...: replays a
+ *                                corpus (fuzz/corpus/module/) and prints a tally
+ *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *     fuzz/fuzz_module.c src/core/[a-z]*.c src/data/tokenise.c src/embed/[a-z]*.c \
+ *     -lutf8proc -lz -lm -o fuzz_module && ./fuzz_module -max_total_time=300 fuzz/corpus/module
+ *                              -> coverage-guided fuzzing with libFuzzer
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "embed/import.h"
+#include "embed/module.h"
+
+static char *root;
+
+static void put(const char *name, const void *data, size_t size)
+{
+    char *p = taml_path_join(root, name);
+    FILE *f = fopen(p, "wb");
+    if (!f || fwrite(data, 1, size, f) != size) abort();
+    fclose(f);
+    free(p);
+}
+
+static void setup(void)
+{
+    if (root) return;
+    char tmpl[] = "/tmp/taml-fuzz-module-XXXXXX";
+    if (!mkdtemp(tmpl)) abort();
+    root = taml_strdup(tmpl);
+    float m[24];
+    for (int i = 0; i < 24; i++) m[i] = (float)i * 0.5f - 3;
+    put("in.f32", m, sizeof m);
+}
+
+/* Every word of an open module is found at its own row. */
+static void check_module(const taml_module *m)
+{
+    int64_t rows = taml_module_rows(m);
+    int32_t dim = taml_module_dim(m);
+    float *v = malloc((size_t)dim * sizeof *v);
+    for (int64_t r = 0; r < rows; r++) {
+        const char *w = taml_module_word(m, r);
+        if (taml_module_find(m, w, strlen(w)) != r) abort();
+        if (!taml_module_lookup(m, w, strlen(w), v)) abort();
+        if (memcmp(v, taml_module_vector(m, r), (size_t)dim * sizeof *v) != 0) abort();
+    }
+    taml_module_lookup(m, "absent-word", 11, v);
+    free(v);
+}
+
+/* Returns 1 when the input gave a module, 0 when it was refused. */
+static int run_one(const uint8_t *data, size_t size)
+{
+    setup();
+    if (size == 0) return 0;
+    int kind = data[0] % 6;
+    char *in = taml_path_join(root, kind == 4 ? "in.vocab" : "in.txt");
+    char *out = taml_path_join(root, "out.tamlm");
+    put(kind == 4 ? "in.vocab" : "in.txt", data + 1, size - 1);
+    taml_err err;
+    taml_err_clear(&err);
+    int rc;
+    const char *path = out;
+    if (kind < 5) {
+        static const taml_vec_format fmt[] = {TAML_VEC_WORD2VEC_TEXT, TAML_VEC_FASTTEXT_VEC,
+                                              TAML_VEC_GLOVE, TAML_VEC_WORD2VEC_BIN,
+                                              TAML_VEC_VOCAB_F32};
+        taml_import_opts o = {.format = fmt[kind]};
+        taml_module_info info = {.name = "fuzz", .language = "en"};
+        rc = taml_module_import(in, &o, &info, out, NULL, &err);
+        if (rc < 0 && (err.msg[0] == '\0' || err.code != rc)) abort();
+        if (rc < 0) goto done;
+    } else {
+        path = in;
+    }
+    taml_module *m = NULL;
+    taml_err_clear(&err);
+    rc = taml_module_open(&m, path, &err);
+    if (rc == 0) {
+        check_module(m);
+    } else if (m != NULL || err.msg[0] == '\0' || err.code != rc || kind < 5) {
+        abort(); /* a module the writer made must open */
+    }
+    taml_module_close(m);
+done:
+    free(in);
+    free(out);
+    return rc == 0;
+}
+
+#ifdef TAML_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    run_one(data, size);
+    return 0;
+}
+#else
+static void replay(const char *path, int *ok, int *refused)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char *p = taml_path_join(path, e->d_name);
+            replay(p, ok, refused);
+            free(p);
+        }
+        closedir(d);
+        return;
+    }
+    char *data;
+    size_t size;
+    taml_err err;
+    if (taml_read_file(path, &data, &size, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    if (run_one((const uint8_t *)data, size))
+        ++*ok;
+    else
+        ++*refused;
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the importers and "
+                        "the module reader)\n", argv[0]);
+        return 2;
+    }
+    int ok = 0, refused = 0;
+    for (int i = 1; i < argc; i++) replay(argv[i], &ok, &refused);
+    printf("%d inputs: %d gave a module, %d refused with an error, no crash\n", ok + refused, ok,
+           refused);
+    char *cmd = taml_asprintf("rm -rf '%s'", root);
+    if (root && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+    free(cmd);
+    free(root);
+    return 0;
+}
+#endif
