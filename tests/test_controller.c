@@ -543,8 +543,10 @@ TEST(ctrl_normalised_advantage_learns_rewards_of_any_scale_equally)
     scenario s;
     scenario_init(&s, 1);
     double fin[2][2];
-    int hit[2][2];
-    for (int norm = 0; norm < 2; norm++) {
+    int hit[2][2], budget = 3000;
+    /* normalised first (until both reach the target), then baseline only
+     * for as many trials as that took */
+    for (int norm = 1; norm >= 0; norm--) {
         synth small = s.a1, big = s.b1;
         small.scale = 0.01;
         big.scale = 100;
@@ -556,14 +558,16 @@ TEST(ctrl_normalised_advantage_learns_rewards_of_any_scale_equally)
         taml_err err;
         int ids[2] = {taml_ctrl_add_task(c, "small", &err), taml_ctrl_add_task(c, "big", &err)};
         const synth *ls[] = {&small, &big};
-        synth_train(c, 2, ids, ls, 24, 3000, 100, 0.95, 0, hit[norm], fin[norm]);
+        synth_train(c, 2, ids, ls, 24, budget, 100, 0.95, norm, hit[norm], fin[norm]);
         taml_ctrl_free(c);
+        if (norm) budget = hit[1][0] > hit[1][1] ? hit[1][0] : hit[1][1];
     }
-    /* normalised: both within 5% of their optimum, as close to it as each other */
-    CHECK_MSG(fin[1][0] >= 0.95 && fin[1][1] >= 0.95, "normalised: %.3f %.3f", fin[1][0], fin[1][1]);
-    CHECK(fabs(fin[1][0] - fin[1][1]) < 0.03);
-    /* baseline only: the x100 task's gradients drown the x0.01 task's */
-    CHECK_MSG(fin[0][0] < 0.6, "unnormalised small task reached %.3f", fin[0][0]);
-    CHECK(fin[0][0] < fin[1][0] - 0.3);
+    /* normalised: both within 5% of their optimum (x0.01 and x100 alike) */
+    CHECK_MSG(hit[1][0] <= 3000 && hit[1][1] <= 3000, "normalised: trials to target %d %d",
+              hit[1][0], hit[1][1]);
+    /* baseline only, same budget: the x100 task's gradients drown the x0.01 task's */
+    CHECK_MSG(fin[0][0] < 0.6, "unnormalised small task reached %.3f in %d trials", fin[0][0],
+              budget);
+    CHECK(hit[0][0] > budget);
     taml_space_free(s.sp);
 }
