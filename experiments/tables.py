@@ -233,7 +233,7 @@ def figure6(out, tasks):
         for d in decisions:
             vals = [json.dumps(c[d]) for c in best]
             m = max(set(vals), key=lambda x: (vals.count(x), x))
-            modal.append("%s (%d)" % (json.loads(m), vals.count(m)))
+            modal.append("%s (%d)" % (m.strip('"'), vals.count(m)))
         rows.append("| %s | %s |" % (task, " | ".join(modal)))
     if not rows:
         return lines + ["No finished trials yet.", ""]
