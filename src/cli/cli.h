@@ -27,6 +27,11 @@ int taml_cmd_train(int argc, char **argv);
 /* `taml report STUDY... [-o FILE.html]`: the HTML report (src/cli/report.c). */
 int taml_cmd_report(int argc, char **argv);
 
+/* `taml export STUDY --task NAME -o MODEL` (src/cli/export.c), `taml predict MODEL`
+ * (src/cli/predict.c): the best model as a file, and predictions from it. */
+int taml_cmd_export(int argc, char **argv);
+int taml_cmd_predict(int argc, char **argv);
+
 /* taml's version (also recorded in every study). */
 #define TAML_VERSION "0.1.0"
 

@@ -27,6 +27,8 @@ static const struct command {
     {"status", taml_cmd_status, "per-task progress of a study; trials-to-target against random search"},
     {"embed", taml_cmd_embed, "embedding modules: import, list, info, neighbours, coverage, build-defaults"},
     {"train", taml_cmd_train, "train one child model on a task"},
+    {"export", taml_cmd_export, "the best model of a study's task as a checked model file"},
+    {"predict", taml_cmd_predict, "labels of new texts (or images) from an exported model"},
     {"search", taml_cmd_search, "run or continue a search study (random, aml, multitask, transfer)"},
 };
 

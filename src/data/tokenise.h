@@ -18,6 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The version of the tokenisation rules above: bump it whenever a change
+ * would split or lower-case some text differently, so that files that depend
+ * on the exact tokens (exported models, nn/model.h) can refuse a mismatch. */
+#define TAML_TOKENISE_VERSION 1
+
 /* Called once per token; tok is lower-cased UTF-8, not NUL-terminated. */
 typedef void (*taml_token_fn)(const char *tok, size_t len, void *ctx);
 

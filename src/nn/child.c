@@ -173,6 +173,8 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
 
 void taml_child_free(taml_child *c) { free(c); }
 
+const struct taml_net_t *taml_child_net(const taml_child *c) { return &c->net; }
+
 /* The next BATCH train examples of the stream of per-epoch permutations. */
 static void next_batch(taml_child *c)
 {

@@ -73,4 +73,9 @@ double taml_child_accuracy(taml_child *c, int split);
 int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                      taml_child_result *res, taml_err *err);
 
+/* The child's network (weights, batch-norm running averages), read-only, for
+ * serialising a trained child (nn/model.h). Valid until taml_child_free. */
+struct taml_net_t;
+const struct taml_net_t *taml_child_net(const taml_child *c);
+
 #endif

@@ -1,0 +1,174 @@
+/* search/export.c - the best trial of a study's task, retrained and checked
+ * (see export.h). */
+#include "search/export.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/util.h"
+#include "data/task.h"
+#include "embed/module.h"
+#include "nn/child.h"
+#include "nn/config.h"
+#include "nn/features.h"
+#include "store/store.h"
+
+/* Finds the task and its best trial; fills info (config, seed, ...) and
+ * *method (heap). */
+static int find_best(const char *study_path, const char *task_name, taml_export_info *info,
+                     char **method, char **dir, taml_err *err)
+{
+    taml_store *s = NULL;
+    taml_study st;
+    memset(&st, 0, sizeof st);
+    taml_store_iter *it = NULL;
+    int rc = taml_store_open(&s, study_path, TAML_STORE_READONLY, err);
+    if (rc) return rc;
+    if (!taml_store_has_study(s)) {
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study", study_path);
+        goto out;
+    }
+    if ((rc = taml_store_study(s, &st, err))) goto out;
+    int32_t idx = -1;
+    for (int32_t i = 0; i < st.n_tasks; i++)
+        if (!strcmp(st.task_names[i], task_name)) idx = i;
+    if (idx < 0) {
+        char names[512] = "";
+        for (int32_t i = 0; i < st.n_tasks; i++) {
+            size_t used = strlen(names);
+            snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", st.task_names[i]);
+        }
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no task named \"%s\" in this study (its tasks: %s)",
+                          study_path, task_name, names);
+        goto out;
+    }
+    *dir = taml_strdup(st.task_dirs[idx]);
+    *method = taml_strdup(st.method);
+    if ((rc = taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, err))) goto out;
+    taml_trial t;
+    int found = 0;
+    while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
+        if (t.task != idx || (t.state != TAML_TRIAL_DONE && t.state != TAML_TRIAL_DIVERGED)) continue;
+        if (!isfinite(t.valid_acc) || !t.config_json) continue;
+        info->candidates++;
+        if (found && !(t.valid_acc > info->valid_acc)) continue; /* ties: the earliest */
+        found = 1;
+        info->trial = t.id;
+        info->seed = t.seed;
+        info->valid_acc = t.valid_acc;
+        info->test_acc = t.test_acc;
+        snprintf(info->state, sizeof info->state, "%s", taml_trial_state_name(t.state));
+        snprintf(info->config, sizeof info->config, "%s", t.config_json);
+    }
+    if (rc < 0) goto out;
+    rc = TAML_OK;
+    if (!found)
+        rc = taml_err_set(err, TAML_ENOTFOUND,
+                          "%s: task \"%s\" has no finished trial with a model yet (done or diverged)",
+                          study_path, task_name);
+out:
+    taml_store_iter_free(it);
+    taml_study_deinit(&st);
+    taml_store_close(s);
+    return rc;
+}
+
+static char *provenance(const char *study_path, const char *method, const taml_export_info *info,
+                        const char *module)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *abs = realpath(study_path, NULL);
+    cJSON_AddStringToObject(o, "study", abs ? abs : study_path);
+    free(abs);
+    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddNumberToObject(o, "trial", (double)info->trial);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)info->seed);
+    cJSON_AddStringToObject(o, "seed", seed); /* a string: 64 bits do not fit a JSON number */
+    cJSON_AddStringToObject(o, "state", info->state);
+    cJSON_AddNumberToObject(o, "valid_acc", info->valid_acc);
+    cJSON_AddNumberToObject(o, "test_acc", info->test_acc);
+    cJSON_AddStringToObject(o, "module", module);
+    cJSON_AddStringToObject(o, "task_dir", info->task_dir);
+    cJSON_AddNumberToObject(o, "exported", (double)time(NULL)); /* Unix seconds */
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    char *copy = taml_strdup(text);
+    cJSON_free(text);
+    return copy;
+}
+
+int taml_export_best(const char *study_path, const char *task_name, const char *task_dir,
+                     taml_model **out, taml_export_info *info, taml_err *err)
+{
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    char *method = NULL, *recorded_dir = NULL, *prov = NULL;
+    taml_task *task = NULL;
+    taml_module *module = NULL;
+    taml_features *f = NULL;
+    taml_child *c = NULL;
+    int rc = find_best(study_path, task_name, info, &method, &recorded_dir, err);
+    if (rc) goto out;
+    snprintf(info->task_dir, sizeof info->task_dir, "%s", task_dir ? task_dir : recorded_dir);
+    if ((rc = taml_task_load(&task, info->task_dir, NULL, err))) {
+        if (!task_dir)
+            taml_err_prefix(err, "task \"%s\" (the directory the study recorded; give another with "
+                                 "--task-dir)",
+                            task_name);
+        goto out;
+    }
+    if (strcmp(task->name, task_name)) {
+        rc = taml_err_set(err, TAML_EMISMATCH, "%s holds task \"%s\", not \"%s\"", info->task_dir,
+                          task->name, task_name);
+        goto out;
+    }
+    taml_child_config cfg;
+    if ((rc = taml_child_config_parse(&cfg, info->config, strlen(info->config), err))) goto out;
+    if (cfg.deep_disabled && cfg.wide_disabled) {
+        rc = taml_err_set(err, TAML_EINVAL, "trial %lld disables both towers: no model",
+                          (long long)info->trial);
+        goto out;
+    }
+    if (task->kind == TAML_TASK_TEXT) {
+        if (!cfg.embedding[0]) {
+            rc = taml_err_set(err, TAML_EINVAL, "trial %lld names no embedding module",
+                              (long long)info->trial);
+            goto out;
+        }
+        if ((rc = taml_module_open(&module, cfg.embedding, err))) goto out;
+    }
+    if ((rc = taml_features_new(&f, task, module, err))) goto out;
+    if ((rc = taml_child_new(&c, &cfg, f, info->seed, err))) goto out;
+    taml_child_result res;
+    double t0 = taml_now();
+    taml_child_fit(c, &res);
+    double valid = taml_child_accuracy(c, TAML_VALID), test = taml_child_accuracy(c, TAML_TEST);
+    info->train_s = taml_now() - t0;
+    const char *state = res.status == TAML_CHILD_DIVERGED ? "diverged" : "done";
+    if (valid != info->valid_acc || test != info->test_acc || strcmp(state, info->state)) {
+        rc = taml_err_set(err, TAML_EMISMATCH,
+                          "trial %lld retrained gives valid %.17g, test %.17g (%s), but the study "
+                          "recorded valid %.17g, test %.17g (%s): the task files, the module \"%s\" "
+                          "or taml changed since the search; refusing to export another model than "
+                          "the one the study scored",
+                          (long long)info->trial, valid, test, state, info->valid_acc, info->test_acc,
+                          info->state, cfg.embedding);
+        goto out;
+    }
+    prov = provenance(study_path, method, info, cfg.embedding);
+    rc = taml_model_from_child(out, c, &cfg, f, prov, err);
+out:
+    taml_child_free(c);
+    taml_features_free(f);
+    taml_module_close(module);
+    taml_task_free(task);
+    free(method);
+    free(recorded_dir);
+    free(prov);
+    return rc;
+}
