@@ -18,7 +18,7 @@
 #include "nn/net.h"
 
 #define BATCH TAML_CHILD_BATCH
-static const char MAGIC[8] = {'T', 'A', 'M', 'L', 'M', 'O', 'D', 'L'};
+static const char MAGIC[8] = {'T', 'A', 'M', 'L', 'C', 'L', 'S', 'F'}; /* not TAMLMODL: modules have it */
 enum { HEADER = 24, TRAILER = 4 };
 
 struct taml_model {
@@ -560,7 +560,7 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, taml_err *
     const unsigned char *p = buf;
     if (size < HEADER + TRAILER || memcmp(p, MAGIC, 8))
         return taml_err_set(err, size >= 8 && !memcmp(p, MAGIC, 8) ? TAML_EFORMAT : TAML_ECORRUPT,
-                            "model: %s; expected a taml model file (magic TAMLMODL)",
+                            "model: %s; expected a taml model file (magic TAMLCLSF)",
                             size >= 8 && !memcmp(p, MAGIC, 8) ? "truncated header" : "not a taml model");
     uint32_t version = get_u32_at(p + 8);
     if (version != TAML_MODEL_VERSION)

@@ -6,7 +6,7 @@
  * when fine-tuned), every dense weight and the batch-norm running averages.
  *
  * File format, version 1 (all integers and floats little-endian):
- *   "TAMLMODL"  u32 version  u32 flags (0)  u64 N  | N payload bytes |  u32 CRC-32
+ *   "TAMLCLSF"  u32 version  u32 flags (0)  u64 N  | N payload bytes |  u32 CRC-32
  * The CRC covers every byte before it. The payload, in order (str = u32
  * length + UTF-8 bytes; f32 arrays are IEEE binary32):
  *   str task name, str config JSON, u32 tokeniser version
