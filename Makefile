@@ -128,9 +128,13 @@ $(BUILD)/fuzz/%: private CC := $(MPICC)
 $(BUILD)/taml-mpi-tests: $(MPI_TEST_OBJ) $(BUILD)/libtaml.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MPI_TEST_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
 -include $(MPI_TEST_OBJ:.o=.d)
+# A deliberately broken rank for the malformed-message tests.
+$(BUILD)/tests/mpi-rogue: tests/mpi/rogue/rogue_rank.c $(BUILD)/libtaml.a | $(MPI_SETUP)
+	@mkdir -p $(dir $@)
+	$(MPICC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
 # The MPI tests start `mpirun -n 3 --oversubscribe` on this machine.
-test-mpi: $(BUILD)/taml-mpi-tests $(BUILD)/taml
-	TAML_BIN=$(BUILD)/taml $(BUILD)/taml-mpi-tests $(TESTS)
+test-mpi: $(BUILD)/taml-mpi-tests $(BUILD)/taml $(BUILD)/tests/mpi-rogue
+	TAML_BIN=$(BUILD)/taml TAML_ROGUE=$(BUILD)/tests/mpi-rogue $(BUILD)/taml-mpi-tests $(TESTS)
 # Trial throughput against the ideal over 2..65 oversubscribed ranks.
 bench-mpi: $(BUILD)/bench/bench_mpi
 	bench/bench_mpi.sh $(BUILD)/bench/bench_mpi

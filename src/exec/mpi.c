@@ -238,8 +238,12 @@ static void sendq_deinit(sendq *q)
 
 /* Takes one waiting message from `source` (or MPI_ANY_SOURCE) if there is
  * one: returns 1 with *msg (heap), *len and *src, 0 when none is waiting, a
- * negative status on an MPI failure or a message over the size limit (which
- * is received and dropped, so it does not block the line). */
+ * negative status on an MPI failure or a message over the size limit. An
+ * oversized message is still received whole and then dropped: receiving it
+ * into a smaller buffer (MPI_ERR_TRUNCATE) crashes Open MPI 4.1's
+ * shared-memory single-copy path, and leaving it unreceived would block its
+ * sender forever. Its size is MPI's own count of what the sender sent, not
+ * a length read from the bytes, so this allocates no more than it holds. */
 static int try_recv(taml_mpi *m, int source, void **msg, size_t *len, int *src, taml_err *err)
 {
     *msg = NULL;
@@ -252,19 +256,21 @@ static int try_recv(taml_mpi *m, int source, void **msg, size_t *len, int *src, 
     *src = st.MPI_SOURCE;
     int count = 0;
     MPI_Get_count(&st, MPI_BYTE, &count);
-    if (count < 0 || (size_t)count > TAML_WIRE_MAX_MSG) {
-        char small[TAML_WIRE_HEADER];
-        MPI_Recv(small, (int)sizeof small, MPI_BYTE, st.MPI_SOURCE, TAG, m->comm, MPI_STATUS_IGNORE);
-        return taml_err_set(err, TAML_EFORMAT,
-                            "rank %d sent a message of %d bytes, more than the %u a taml message "
-                            "may have",
-                            st.MPI_SOURCE, count, (unsigned)TAML_WIRE_MAX_MSG);
-    }
+    if (count < 0)
+        return taml_err_set(err, TAML_ESYS, "MPI: a message from rank %d has no size",
+                            st.MPI_SOURCE);
     void *buf = taml_malloc(count > 0 ? (size_t)count : 1);
     rc = MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TAG, m->comm, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS) {
         free(buf);
         return mpi_fail(err, rc, "MPI_Recv");
+    }
+    if ((size_t)count > TAML_WIRE_MAX_MSG) {
+        free(buf);
+        return taml_err_set(err, TAML_EFORMAT,
+                            "rank %d sent a message of %d bytes, more than the %u a taml message "
+                            "may have",
+                            st.MPI_SOURCE, count, (unsigned)TAML_WIRE_MAX_MSG);
     }
     *msg = buf;
     *len = (size_t)count;
@@ -471,7 +477,8 @@ static void stop_ranks(mpi_pool *p)
         size_t len;
         int src;
         int rc = try_recv(p->m, MPI_ANY_SOURCE, &msg, &len, &src, &err);
-        if (rc < 0) break; /* MPI itself failed: nobody to wait for */
+        if (rc == TAML_ESYS) break; /* MPI itself failed: nobody to wait for */
+        if (rc < 0) continue;       /* an oversized message, received and dropped */
         if (rc == 0) {
             sendq_reap(&p->sq, &err);
             nap(&s);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "exec/wire.h"
 #include "store/store.h"
 #include "../study_compare.h"
 #include "../test.h"
@@ -321,6 +322,82 @@ TEST(mpi_ranks_with_other_task_lists_are_refused_before_any_trial)
     CHECK_CONTAINS(log, "loaded another task list than rank 0");
     free(log);
     CHECK(finished_trials(study) <= 0);
+    free(study);
+    setup_deinit(&s);
+}
+
+/* Runs rank 0 = taml search, rank 1 = the rogue in `mode` (or the other way
+ * round for root-garbage); returns mpirun's exit status and the log (heap). */
+static int run_with_rogue(const setup *s, const char *mode, const char *study, char **log)
+{
+    const char *bin = getenv("TAML_BIN"), *rogue = getenv("TAML_ROGUE");
+    if (!bin) bin = "build-mpi/taml";
+    if (!rogue) rogue = "build-mpi/tests/mpi-rogue";
+    const char *names[] = {"task-a", "task-b"};
+    char fp[32];
+    snprintf(fp, sizeof fp, "%llx", (unsigned long long)taml_wire_tasks_fp(2, names));
+    char *search = taml_asprintf("%s search --study %s --task %s --task %s --method multitask "
+                                 "--trials 10 --workers 1 --seed 7 --space %s --deterministic",
+                                 bin, study, s->ta, s->tb, s->space);
+    char *cmd = !strcmp(mode, "root-garbage")
+                    ? taml_asprintf("TAML_FAKE_CHILD=1000 timeout 60 mpirun --oversubscribe -n 1 %s "
+                                    "%s %s : -n 1 %s >%s 2>&1",
+                                    rogue, mode, fp, search, s->log)
+                    : taml_asprintf("TAML_FAKE_CHILD=1000 timeout 60 mpirun --oversubscribe -n 1 %s "
+                                    ": -n 1 %s %s %s >%s 2>&1",
+                                    search, rogue, mode, fp, s->log);
+    int st = system(cmd);
+    free(cmd);
+    free(search);
+    size_t n = 0;
+    taml_err err;
+    *log = NULL;
+    if (taml_read_file(s->log, log, &n, &err)) *log = taml_strdup("");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+TEST(mpi_malformed_or_unexpected_messages_from_a_worker_stop_the_search_with_the_reason)
+{
+    setup s;
+    setup_init(&s);
+    static const struct {
+        const char *mode, *says;
+    } cases[] = {
+        {"bad-hello", "worker rank 1 sent a malformed greeting: message does not start with"},
+        {"garbage", "worker rank 1 (rogue) sent a malformed message: message does not start"},
+        {"wrong-id", "worker rank 1 (rogue) sent a malformed message: it returned trial"},
+        {"oversized", "rank 1 sent a message of 2097152 bytes, more than the"},
+        {"early-bye", "worker rank 1 (rogue) stopped before the search ended"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *study = tmp("rogue.db"), *log;
+        int rc = run_with_rogue(&s, cases[i].mode, study, &log);
+        CHECK_MSG(rc != 0 && rc != 124, "%s: mpirun exited %d (124: hung)", cases[i].mode, rc);
+        CHECK_CONTAINS(log, cases[i].says);
+        CHECK_MSG(!strstr(log, "Segmentation") && !strstr(log, "Abort"), "%s: %s", cases[i].mode,
+                  log);
+        free(log);
+        /* what was committed stays, and a run on one machine completes it */
+        if (finished_trials(study) >= 0) {
+            CHECK_EQ_INT(finish(start(&s, 0, study, 10, 1, NULL, 1000)), 0);
+            CHECK_EQ_INT(finished_trials(study), 20);
+        }
+        free(study);
+    }
+    setup_deinit(&s);
+}
+
+TEST(mpi_worker_rank_refuses_a_malformed_job_and_tells_rank_0_why)
+{
+    setup s;
+    setup_init(&s);
+    char *study = tmp("rogue-root.db"), *log;
+    int rc = run_with_rogue(&s, "root-garbage", study, &log);
+    CHECK_MSG(rc != 0 && rc != 124, "mpirun exited %d (124: hung)", rc);
+    /* the rogue rank 0 printed the worker's BYE */
+    CHECK_CONTAINS(log, "bye -2: rank 0 sent a malformed message: message does not start with");
+    CHECK_CONTAINS(log, "worker rank 1: rank 0 sent a malformed message");
+    free(log);
     free(study);
     setup_deinit(&s);
 }
