@@ -5,6 +5,9 @@
  *   fasttext-vec    the same layout (fastText's .vec output); its end-of-line
  *                   marker "</s>" is dropped
  *   glove           no header; lines "word v1 .. vDIM", DIM from the first line
+ *                   (in every text format the word is the first field, up to
+ *                   the first space or tab: tables whose words hold spaces,
+ *                   like GloVe 840B's few, give "not a number" errors)
  *   word2vec-bin    "COUNT DIM\n", then COUNT times: word, one space, DIM
  *                   float32 little-endian (a newline after each vector is
  *                   allowed, as word2vec writes it)
