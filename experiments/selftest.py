@@ -142,6 +142,27 @@ class TestMetrics(Base):
         self.assertAlmostEqual(2 * p["valid_sem"], st["top_valid_2sem"], places=12)
 
 
+class TestTables(Base):
+    def test_tables_from_studies_and_not_yet_run_sections(self):
+        out = os.path.join(self.tmp, "out")
+        os.makedirs(os.path.join(out, "pretrain"))
+        rs = self.search("tab-rs.db", "random", 12)
+        os.replace(rs, os.path.join(out, "pretrain", "random.db"))
+        p = run([sys.executable, os.path.join(HERE, "tables.py"), "--out", out, "--pre-trials", "11",
+                 "--t", "20", "--fixed", "10", "--pretrain", "child-topics", "--heldout", "x y",
+                 "--data", FIX])
+        text = p.stdout.decode()
+        v, t, _ = tables.study_trials(os.path.join(out, "pretrain", "random.db"))["child-topics"]
+        want = M.at_budget(v, t, 11)  # the first 11 of its 12 trials
+        self.assertIn("| child-topics | %.1f ± %.1f | - | - |" % (100 * want["test"], 200 * want["test_sem"]), text)
+        self.assertIn("Not run yet (`make -C experiments heldout`).", text)
+        best = max(range(len(v)), key=lambda i: (v[i], -i))  # ties: the earlier trial
+        self.assertIn("| child-topics | - | - | %.1f (valid %.1f; random.db) |" % (100 * t[best], 100 * v[best]),
+                      text)  # no baseline results yet: only taml's best model
+        with open(os.path.join(out, "tables.md")) as f:
+            self.assertEqual(f.read() + "\n", text)  # the file is what was printed
+
+
 class TestRunStudy(Base):
     def test_runs_skips_continues_and_checks(self):
         env = dict(os.environ, TAML=TAML, SPACE=self.space, WORKERS="2")
