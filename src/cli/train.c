@@ -100,6 +100,7 @@ int taml_cmd_train(int argc, char **argv)
         add_num(o, "final_loss", r.final_loss);
         cJSON_AddNumberToObject(o, "steps", (double)r.steps);
         add_num(o, "train_s", r.train_s);
+        add_num(o, "train_cpu_s", r.train_cpu_s);
         add_num(o, "wall_s", r.wall_s);
         add_num(o, "setup_s", setup_s);
         if (r.steps > 0) add_num(o, "samples_per_s", r.samples_per_s);

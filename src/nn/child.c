@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/rng.h"
 #include "core/util.h"
@@ -59,6 +60,13 @@ const char *taml_child_status_name(taml_child_status s)
     case TAML_CHILD_INVALID: return "invalid";
     }
     return "?";
+}
+
+static double thread_cpu_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
@@ -265,7 +273,7 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
     double recent[100];
     int n_recent = 0;
     taml_child_status status = TAML_CHILD_OK;
-    double t0 = taml_now();
+    double t0 = taml_now(), c0 = thread_cpu_s();
     for (int64_t step = 0; step < steps; step++) {
         next_batch(c);
         gather(c, c->ex, BATCH);
@@ -296,8 +304,9 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
         n_recent = n_recent < 100 ? n_recent + 1 : 100;
         done++;
     }
-    double train_s = taml_now() - t0;
+    double train_s = taml_now() - t0, train_cpu_s = thread_cpu_s() - c0;
     memset(res, 0, sizeof *res);
+    res->train_cpu_s = train_cpu_s;
     res->status = status;
     res->steps = done;
     res->train_s = train_s;

@@ -40,6 +40,8 @@ typedef struct taml_child_result {
     double final_loss;    /* mean loss per example over the last (up to) 100 steps; NaN if none */
     int64_t steps;        /* training steps applied */
     double train_s;       /* seconds in training steps (batch assembly included) */
+    double train_cpu_s;   /* CPU seconds of the training thread in those steps (on a busy
+                           * machine a steadier measure of the work than train_s) */
     double wall_s;        /* seconds of the whole call (allocation, training, evaluation) */
     double samples_per_s; /* steps * 100 / train_s; 0 when no step ran */
     int64_t bytes;        /* size of the child's allocation block */

@@ -1,6 +1,7 @@
 /* nn/features.c - per (task, module) features and their cache (see
  * features.h). */
 #include "nn/features.h"
+#include "nn/blas.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -121,6 +122,10 @@ struct taml_features_cache {
 
 taml_features_cache *taml_features_cache_new(void)
 {
+    /* A cache is made before a search's worker threads start: loading BLAS
+     * here keeps its setenv (blas.c) away from threads that may read the
+     * environment, even when the caller forgot taml_blas_init. */
+    taml_blas_init();
     taml_features_cache *c = taml_calloc(1, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     return c;

@@ -43,6 +43,8 @@ int taml_features_new(taml_features **out, const taml_task *task, const taml_mod
 void taml_features_free(taml_features *f);
 
 typedef struct taml_features_cache taml_features_cache;
+/* Also loads the BLAS (taml_blas_init): make the cache before starting
+ * worker threads. */
 taml_features_cache *taml_features_cache_new(void);
 /* Frees the cache and every features object it handed out. */
 void taml_features_cache_free(taml_features_cache *c);

@@ -35,12 +35,18 @@ CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const fl
             m = m > 0 ? m : 0;
             w[i] = copysignf(m, v) / (1 + lr_t * l2);
         }
-    } else {
+    } else if (l2 > 0) {
         for (size_t i = 0; i < n; i++) {
             float a = acc[i] + g[i] * g[i];
             acc[i] = a;
             float lr_t = lr / sqrtf(a);
             w[i] = (w[i] - lr_t * g[i]) / (1 + lr_t * l2);
+        }
+    } else { /* x / (1 + lr_t 0) = x / 1 = x exactly: the division is skipped, not changed */
+        for (size_t i = 0; i < n; i++) {
+            float a = acc[i] + g[i] * g[i];
+            acc[i] = a;
+            w[i] -= lr / sqrtf(a) * g[i];
         }
     }
 }
