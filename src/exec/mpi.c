@@ -327,8 +327,8 @@ static int dispatch(mpi_pool *p, int r, int64_t id, void *msg, size_t len, taml_
 {
     rank_info *ri = &p->ranks[r];
     int32_t s = 0;
-    while (ri->slot[s] != 0) s++;
-    TAML_ASSERT(s < ri->threads);
+    while (s < ri->threads && ri->slot[s] != 0) s++;
+    TAML_ASSERT(s < ri->threads); /* free_rank chose a rank with a free slot */
     ri->slot[s] = id;
     ri->busy++;
     return sendq_post(p->m, &p->sq, r, msg, len, err);
