@@ -4,7 +4,8 @@
  * `make MPI=1 test-mpi` (the default build and `make test` need no MPI).
  *
  * Proves: a deterministic study over MPI ranks equals the single-machine
- * study with the same seed, bit for bit, whatever the ranks and threads;
+ * study with the same seed, bit for bit, whatever the ranks and threads
+ * (with real children on fixture tasks too);
  * a worker rank killed in the middle of a run (Open MPI then aborts the job)
  * loses nothing: the next run, on one machine or over MPI, completes the
  * study equal to one never interrupted. */
@@ -399,5 +400,44 @@ TEST(mpi_worker_rank_refuses_a_malformed_job_and_tells_rank_0_why)
     CHECK_CONTAINS(log, "worker rank 1: rank 0 sent a malformed message");
     free(log);
     free(study);
+    setup_deinit(&s);
+}
+
+TEST(mpi_real_children_on_worker_ranks_give_the_single_machine_study)
+{
+    setup s;
+    setup_init(&s);
+    const char *bin = getenv("TAML_BIN");
+    if (!bin) bin = "build-mpi/taml";
+    char *space = taml_path_join(taml_test_tmpdir(), "real-space.json");
+    const char *text =
+        "{\"embedding\":[\"random-50\",\"random-100\"],\"fine_tune\":[false,true],"
+        "\"layers\":[1,2],\"hidden_size\":[16,32],\"activation\":[\"relu\",\"swish\"],"
+        "\"normalization\":[\"none\",\"layer_norm\"],\"dropout\":[0.0,0.1],"
+        "\"deep_lr\":[0.03,0.1],\"deep_l2\":[0,0.0001],\"wide_lr\":[0.03,0.1],"
+        "\"wide_l1\":[0,0.0001],\"samples\":[1000,3000]}";
+    taml_err err;
+    CHECK_EQ_INT(taml_write_file_atomic(space, text, strlen(text), &err), 0);
+    char *one = tmp("real-one.db"), *mpi = tmp("real-mpi.db");
+    const char *args = "--task tests/fixtures/tasks/child-topics --task tests/fixtures/tasks/film-mini "
+                       "--method multitask --trials 6 --seed 3 --deterministic --lag 2";
+    /* the real child: no TAML_FAKE_CHILD */
+    char *c1 = taml_asprintf("env -u TAML_FAKE_CHILD %s search --study %s %s --space %s --workers 2 "
+                             ">>%s 2>&1",
+                             bin, one, args, space, s.log);
+    char *c2 = taml_asprintf("env -u TAML_FAKE_CHILD mpirun -n 3 --oversubscribe %s search --study "
+                             "%s %s --space %s --workers 1 >>%s 2>&1",
+                             bin, mpi, args, space, s.log);
+    CHECK_EQ_INT(system(c1), 0);
+    CHECK_EQ_INT(system(c2), 0);
+    int64_t n = 0;
+    CHECK(same_studies(one, mpi, &n));
+    CHECK_EQ_INT(n, 12);
+    CHECK_EQ_INT(workers_seen(mpi), 0x3);
+    free(c1);
+    free(c2);
+    free(one);
+    free(mpi);
+    free(space);
     setup_deinit(&s);
 }
