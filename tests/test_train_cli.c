@@ -1,0 +1,94 @@
+/* tests/test_train_cli.c - `taml train` (src/cli/train.c) run as a user runs
+ * it: the built binary ($TAML_BIN, set by `make test`) on the committed
+ * fixture task tests/fixtures/tasks/child-topics. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "test.h"
+
+#define TASK "tests/fixtures/tasks/child-topics"
+#define CFG                                                                                    \
+    "'{\"fine_tune\": false, \"layers\": 1, \"hidden_size\": 32, \"activation\": \"relu\","    \
+    " \"normalization\": \"none\", \"dropout\": 0, \"deep_lr\": 0.1, \"deep_l2\": 0,"          \
+    " \"wide_lr\": 0.1, \"wide_l1\": 0, \"samples\": 5000}'"
+
+/* Runs `taml ARGS` from the repository root; returns the exit status and
+ * stdout+stderr in *out (heap). */
+static int taml(const char *args, char **out)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    const char *root = taml_test_tmpdir();
+    char *cmd = taml_asprintf("'%s' %s >'%s/out' 2>&1", bin, args, root);
+    int st = system(cmd);
+    free(cmd);
+    char *path = taml_path_join(root, "out");
+    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
+    free(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(train_cli_trains_the_fixture_and_prints_json_deterministically)
+{
+    char *a, *b;
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --seed 3 --json", &a), 0);
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --seed 3 --json", &b), 0);
+    cJSON *ja = cJSON_Parse(a), *jb = cJSON_Parse(b);
+    CHECK_MSG(ja && jb, "not JSON: %s", a);
+    CHECK_STR(cJSON_GetObjectItem(ja, "status")->valuestring, "ok");
+    CHECK_EQ_INT(cJSON_GetObjectItem(ja, "steps")->valuedouble, 50);
+    CHECK(cJSON_GetObjectItem(ja, "valid_acc")->valuedouble > 0.6);
+    CHECK(cJSON_GetObjectItem(ja, "final_loss")->valuedouble ==
+          cJSON_GetObjectItem(jb, "final_loss")->valuedouble);
+    CHECK(cJSON_GetObjectItem(ja, "test_acc")->valuedouble ==
+          cJSON_GetObjectItem(jb, "test_acc")->valuedouble);
+    CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(ja, "config"), "embedding")->valuestring,
+              "random-100");
+    cJSON_Delete(ja), cJSON_Delete(jb), free(a), free(b);
+    /* the text form, and the invalid trial */
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG, &a), 0);
+    CHECK_CONTAINS(a, "status       ok");
+    CHECK_CONTAINS(a, "module random-100");
+    free(a);
+    CHECK_EQ_INT(taml("train --task " TASK " --config '{\"fine_tune\": false, \"layers\": 1,"
+                      " \"hidden_size\": 8, \"activation\": \"relu\", \"normalization\": \"none\","
+                      " \"dropout\": 0, \"deep_lr\": 0.1, \"deep_l2\": \"disable\", \"wide_lr\": 0.1,"
+                      " \"wide_l1\": \"disable\", \"samples\": 1000}'",
+                      &a),
+                 0);
+    CHECK_CONTAINS(a, "status       invalid");
+    free(a);
+}
+
+TEST(train_cli_refuses_bad_configs_modules_and_arguments_with_a_clear_message)
+{
+    char *out;
+    CHECK_EQ_INT(taml("train --task " TASK " --config '{\"layers\": 1}'", &out), 1);
+    CHECK_CONTAINS(out, "missing decision \"fine_tune\"");
+    free(out);
+    CHECK_EQ_INT(taml("train --task " TASK " --config no-such-config.json", &out), 1);
+    CHECK_CONTAINS(out, "no-such-config.json");
+    free(out);
+    CHECK_EQ_INT(taml("train --task tests/fixtures/no-such-task --config " CFG, &out), 1);
+    CHECK_CONTAINS(out, "no-such-task");
+    free(out);
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --module no-such-module-xyz", &out), 1);
+    CHECK_CONTAINS(out, "no-such-module-xyz");
+    free(out);
+    CHECK_EQ_INT(taml("train --task " TASK, &out), 2);
+    CHECK_CONTAINS(out, "--task and --config are required");
+    free(out);
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --seed x", &out), 2);
+    CHECK_CONTAINS(out, "--seed wants a whole number");
+    free(out);
+    CHECK_EQ_INT(taml("train --task tests/fixtures/tasks/idx-mini --config " CFG " --module random-100",
+                      &out),
+                 1);
+    CHECK_CONTAINS(out, "the only image module is \"pixels\"");
+    free(out);
+}
