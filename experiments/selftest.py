@@ -125,6 +125,11 @@ class TestMetrics(Base):
             M.target(valid, 6, top=2)
         with self.assertRaisesRegex(ValueError, "outside"):
             M.topn_curve([1.5])
+        # tables.py compares with taml status: a task with no accuracy is NaN
+        # here and null there, and the two must agree.
+        self.assertTrue(tables.close(float("nan"), None))
+        self.assertFalse(tables.close(0.5, None))
+        self.assertFalse(tables.close(0.5, 0.5 + 1e-9))
 
     def test_equal_taml_status_on_real_studies(self):
         rs = self.search("rs.db", "random", 24)

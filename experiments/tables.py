@@ -71,9 +71,12 @@ def study_trials(path):
 
 
 def close(a, b):
-    if a is None or b is None:
-        return a is None and b is None
-    return abs(a - b) <= 1e-12 or (math.isnan(a) and math.isnan(b))
+    """Equal to 1e-12, NaN (metrics.py) and null (taml status JSON) alike."""
+    a = float("nan") if a is None else a
+    b = float("nan") if b is None else b
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return abs(a - b) <= 1e-12
 
 
 def checked(path):
