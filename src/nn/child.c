@@ -106,6 +106,8 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     s.act = cfg->activation;
     s.norm = cfg->normalization;
     s.dropout = deep && cfg->dropout > 0;
+    /* nothing to fine-tune for images (pixels) or when the module knows none
+     * of the task's words (the deep input is then the zero vector) */
     int fine_tune = deep && cfg->fine_tune && !image && f->n_rows > 0;
     if (deep) s.D = f->dim;
     if (fine_tune) {

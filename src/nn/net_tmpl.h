@@ -26,7 +26,7 @@ static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
             n_deep += (size_t)(l ? H : D) * H + H + (s->norm ? 2 * (size_t)H : 0);
         n_deep += (size_t)H * C + C;
     }
-    REAL *deep = NULL, *ddeep = NULL, *dummy = NULL;
+    REAL *deep = NULL, *ddeep = NULL;
     TAKE(deep, n_deep, REAL);
     TAKE(ddeep, n_deep, REAL);
     if (block) {
@@ -95,7 +95,6 @@ static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
     }
     TAKE(n->logits, (size_t)B * C, REAL);
     TAKE(n->dlogits, (size_t)B * C, REAL);
-    (void)dummy;
 #undef TAKE
     return off;
 }
