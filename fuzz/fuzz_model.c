@@ -1,0 +1,113 @@
+/* fuzz/fuzz_model.c - fuzz target for the model-file parser of src/nn/model.c
+ * (taml_model_decode: what `taml predict` reads).
+ *
+ * One input: byte 0 holds flags, the rest is a model file. Flag bit 0
+ * recomputes the trailing CRC-32 so that mutations reach the structural
+ * checks behind it (else nearly every mutation stops at the checksum). A
+ * model that loads must predict: two texts (text models) or two images of
+ * zero and 255 bytes (image models), all logits finite.
+ * Every input must end in a model or a clean error; sanitizers catch the rest.
+ *
+ * Two builds:
+ *   make fuzz              -> build/fuzz/fuzz_model FILE|DIR...: replays a corpus
+ *                             (fuzz/corpus/model/) and prints a tally
+ *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *     fuzz/fuzz_model.c src/core/[a-z]*.c src/data/[a-z]*.c src/embed/[a-z]*.c \
+ *     src/nn/[a-z]*.c -lcjson -lutf8proc -lz -lm -ldl -lpthread -o fuzz_model \
+ *     && ./fuzz_model -max_total_time=300 fuzz/corpus/model
+ * The corpus: models exported from tiny studies of tests/fixtures/tasks
+ * (text: frozen, fine-tuned, wide only, deep only with batch norm; image).
+ */
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "nn/model.h"
+
+static int run_one(const uint8_t *data, size_t size)
+{
+    if (size == 0) return 0;
+    int flags = data[0];
+    size_t n = size - 1;
+    unsigned char *buf = malloc(n ? n : 1);
+    memcpy(buf, data + 1, n);
+    if ((flags & 1) && n >= 4) {
+        uint32_t crc = taml_crc32(0, buf, n - 4);
+        for (int i = 0; i < 4; i++) buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
+    }
+    taml_model *m = NULL;
+    taml_err err;
+    int ok = taml_model_decode(&m, buf, n, &err) == 0;
+    free(buf);
+    if (!ok) return 0;
+    const taml_model_info *mi = taml_model_info_get(m);
+    float *z = malloc(sizeof *z * 2 * (size_t)mi->n_classes);
+    if (mi->image) {
+        size_t P = (size_t)mi->height * mi->width * mi->channels;
+        uint8_t *px = malloc(2 * P);
+        memset(px, 0, P);
+        memset(px + P, 255, P);
+        if (taml_model_predict_images(m, 2, px, z, &err)) abort();
+        free(px);
+    } else {
+        const char *texts[2] = {"the oven was hot, yes", "Stadium WIN \xc3\xa9t\xc3\xa9 42"};
+        size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
+        if (taml_model_predict_texts(m, 2, texts, lens, z, &err)) abort();
+    }
+    free(z);
+    taml_model_free(m);
+    return 1;
+}
+
+#ifdef TAML_LIBFUZZER
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    run_one(data, size);
+    return 0;
+}
+#else
+static void replay(const char *path, int *loaded, int *refused)
+{
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            char *p = taml_path_join(path, e->d_name);
+            replay(p, loaded, refused);
+            free(p);
+        }
+        closedir(d);
+        return;
+    }
+    char *data;
+    size_t size;
+    taml_err err;
+    if (taml_read_file(path, &data, &size, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    if (run_one((const uint8_t *)data, size))
+        ++*loaded;
+    else
+        ++*refused;
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the model-file "
+                        "parser)\n", argv[0]);
+        return 2;
+    }
+    int loaded = 0, refused = 0;
+    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
+    printf("%d inputs: %d loaded, %d refused with an error, no crash\n", loaded + refused, loaded,
+           refused);
+    return 0;
+}
+#endif
