@@ -465,6 +465,31 @@ TEST(image_model_predicts_the_test_pixels_as_the_child_scored_them)
     size_t len = 1;
     float z[16];
     CHECK_EQ_INT(taml_model_predict_texts(m, 1, &txt, &len, z, &err), TAML_EINVAL);
+    /* through the command line: --images with every image of the task */
+    char *path = tmp("img.taml"), *px = tmp("images.u8"), *outp = tmp("labels.txt");
+    CHECK(taml_write_file_atomic(path, buf, size, &err) == 0);
+    CHECK(taml_write_file_atomic(px, task->pixels, (size_t)task->n * P, &err) == 0);
+    CHECK_EQ_INT(run("%s predict %s --images %s > %s", bin(), path, px, outp), 0);
+    char *labels = slurp(outp), *line = labels;
+    int32_t hits[3] = {0, 0, 0}, row = 0;
+    for (char *nl; (nl = strchr(line, '\n')); line = nl + 1, row++) {
+        *nl = 0;
+        CHECK(row < task->n);
+        int sp = row < task->n_split[0] ? 0 : row < task->n_split[0] + task->n_split[1] ? 1 : 2;
+        hits[sp] += !strcmp(line, task->class_names[task->label[row]]);
+    }
+    CHECK_EQ_INT(row, task->n);
+    for (int sp = 0; sp < 3; sp++)
+        CHECK((double)hits[sp] / task->n_split[sp] == taml_child_accuracy(c, sp));
+    free(labels);
+    /* a file that is not whole images, and text on stdin, are refused */
+    CHECK(taml_write_file_atomic(px, task->pixels, 13, &err) == 0);
+    CHECK_EQ_INT(run("%s predict %s --images %s > /dev/null 2> %s", bin(), path, px, outp), 1);
+    labels = slurp(outp);
+    CHECK_CONTAINS(labels, "13 bytes is not a whole number of 2x2x3 images");
+    free(labels);
+    CHECK_EQ_INT(run("echo hi | %s predict %s > /dev/null 2>&1", bin(), path), 2);
+    free(path), free(px), free(outp);
     taml_model_free(m);
     free(buf);
     taml_child_free(c);
