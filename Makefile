@@ -82,13 +82,16 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libtaml.a | $(SETUP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
 
-# Fuzz targets: every fuzz/NAME.c builds as $(BUILD)/fuzz/NAME, a plain program
-# replaying a corpus (e.g. fuzz/corpus/task/); see each file for the libFuzzer build.
-FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
+# Fuzz targets: every fuzz/fuzz_NAME.c builds as $(BUILD)/fuzz/fuzz_NAME, a plain
+# program replaying a corpus (e.g. fuzz/corpus/task/) with the main() of
+# fuzz/replay.c; see each file for the libFuzzer build (without replay.c).
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 fuzz: $(FUZZ_SRC:%.c=$(BUILD)/%)
-$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libtaml.a | $(SETUP)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | $(SETUP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a $(LDLIBS)
+.SECONDARY: $(BUILD)/fuzz/replay.o
+-include $(BUILD)/fuzz/replay.d
 
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child

@@ -13,7 +13,6 @@
  *     fuzz/fuzz_config.c src/core/[a-z]*.c src/nn/config.c -lcjson -lm -o fuzz_config \
  *     && ./fuzz_config -max_total_time=300 fuzz/corpus/config
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "core/util.h"
 #include "nn/config.h"
 #include "nn/kernels.h"
+#include "replay.h"
 
 /* 1 when the input parsed; aborts when a property fails. */
 static int run_one(const uint8_t *data, size_t size)
@@ -54,43 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *parsed, int *refused)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, parsed, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size)) ++*parsed;
-    else ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the config parser)\n",
-                argv[0]);
-        return 2;
-    }
-    int parsed = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &parsed, &refused);
-    printf("%d inputs: %d parsed, %d refused with an error, no crash\n", parsed + refused, parsed,
-           refused);
-    return 0;
-}
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the config parser",
+    .accepted = "parsed",
+    .run_one = run_one,
+};
 #endif

@@ -20,7 +20,6 @@
  *     fuzz/fuzz_ctrl.c src/core/[a-z]*.c src/space/[a-z]*.c src/ctrl/[a-z]*.c \
  *     -lcjson -lz -lm -o fuzz_ctrl && ./fuzz_ctrl -max_total_time=300 fuzz/corpus/ctrl
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "core/util.h"
 #include "ctrl/controller.h"
 #include "space/space.h"
+#include "replay.h"
 
 static taml_space *small_space;
 static unsigned char *ckpt;
@@ -142,47 +142,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *loaded, int *refused)
+static void cleanup(void)
 {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, loaded, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*loaded;
-    else
-        ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the space and "
-                        "checkpoint parsers)\n", argv[0]);
-        return 2;
-    }
-    int loaded = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
-    printf("%d inputs: %d loaded, %d refused with an error, no crash\n", loaded + refused, loaded,
-           refused);
     free(ckpt);
     taml_space_free(small_space);
-    return 0;
 }
+
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the space and checkpoint parsers",
+    .accepted = "loaded",
+    .run_one = run_one,
+    .cleanup = cleanup,
+};
 #endif

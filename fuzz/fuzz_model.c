@@ -18,7 +18,6 @@
  * The corpus: models exported from tiny studies of tests/fixtures/tasks
  * (text: frozen, fine-tuned, wide only, deep only with batch norm; image).
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 
 #include "core/util.h"
 #include "nn/model.h"
+#include "replay.h"
 
 static int run_one(const uint8_t *data, size_t size)
 {
@@ -69,45 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *loaded, int *refused)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, loaded, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*loaded;
-    else
-        ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the model-file "
-                        "parser)\n", argv[0]);
-        return 2;
-    }
-    int loaded = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
-    printf("%d inputs: %d loaded, %d refused with an error, no crash\n", loaded + refused, loaded,
-           refused);
-    return 0;
-}
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the model-file parser",
+    .accepted = "loaded",
+    .run_one = run_one,
+};
 #endif

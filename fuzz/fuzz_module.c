@@ -23,7 +23,6 @@
  *     -lutf8proc -lz -lm -o fuzz_module && ./fuzz_module -max_total_time=300 fuzz/corpus/module
  *                              -> coverage-guided fuzzing with libFuzzer
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +32,7 @@
 #include "core/util.h"
 #include "embed/import.h"
 #include "embed/module.h"
+#include "replay.h"
 
 static char *root;
 
@@ -141,49 +141,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *ok, int *refused)
+static void cleanup(void)
 {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, ok, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*ok;
-    else
-        ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the importers and "
-                        "the module reader)\n", argv[0]);
-        return 2;
-    }
-    int ok = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &ok, &refused);
-    printf("%d inputs: %d gave a module, %d refused with an error, no crash\n", ok + refused, ok,
-           refused);
     char *cmd = taml_asprintf("rm -rf '%s'", root);
     if (root && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
     free(cmd);
     free(root);
-    return 0;
 }
+
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the importers and the module reader",
+    .accepted = "gave a module",
+    .run_one = run_one,
+    .cleanup = cleanup,
+};
 #endif

@@ -22,7 +22,6 @@
  *     src/space/[a-z]*.c src/ctrl/[a-z]*.c src/exec/[a-z]*.c -lsqlite3 -lcjson -lz -lm \
  *     -o fuzz_study && ./fuzz_study -max_total_time=300 fuzz/corpus/study
  */
-#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "core/util.h"
 #include "search/search.h"
 #include "store/store.h"
+#include "replay.h"
 
 static char *dir, *good_path, *test_path;
 static char *good;
@@ -172,51 +172,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *loaded, int *refused)
+static void cleanup(void)
 {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, loaded, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*loaded;
-    else
-        ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the study store "
-                        "and the aml checkpoint bundle)\n", argv[0]);
-        return 2;
-    }
-    int loaded = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
-    printf("%d inputs: %d read whole, %d refused with an error, no crash\n", loaded + refused,
-           loaded, refused);
     unlink(good_path);
     rmdir(dir);
     free(good);
     free(good_path);
     free(test_path);
     free(dir);
-    return 0;
 }
+
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the study store and the aml checkpoint bundle",
+    .accepted = "read whole",
+    .run_one = run_one,
+    .cleanup = cleanup,
+};
 #endif

@@ -15,7 +15,6 @@
  *     && ./fuzz_task -max_total_time=300 fuzz/corpus/task
  *                              -> coverage-guided fuzzing with libFuzzer
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include "core/util.h"
 #include "data/task.h"
 #include "data/tokenise.h"
+#include "replay.h"
 
 typedef struct file {
     const char *name;
@@ -159,47 +159,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *loaded, int *refused)
+static void cleanup(void)
 {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, loaded, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*loaded;
-    else
-        ++*refused;
-    free(data);
-}
-
-int main(int argc, char **argv)
-{
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays fuzz inputs through the task loader)\n", argv[0]);
-        return 2;
-    }
-    int loaded = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &loaded, &refused);
-    printf("%d inputs: %d loaded, %d refused with an error, no crash\n", loaded + refused, loaded, refused);
     char *cmd = taml_asprintf("rm -rf '%s'", root);
     if (root && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
     free(cmd);
     free(root);
-    return 0;
 }
+
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays fuzz inputs through the task loader",
+    .accepted = "loaded",
+    .run_one = run_one,
+    .cleanup = cleanup,
+};
 #endif

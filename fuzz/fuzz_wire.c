@@ -16,7 +16,6 @@
  *     && ./fuzz_wire -max_total_time=300 fuzz/corpus/wire
  *                              -> coverage-guided fuzzing with libFuzzer
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "core/util.h"
 #include "exec/wire.h"
+#include "replay.h"
 
 static void must(int cond, const char *what)
 {
@@ -83,34 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     return 0;
 }
 #else
-static void replay(const char *path, int *accepted, int *refused)
-{
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.') continue;
-            char *p = taml_path_join(path, e->d_name);
-            replay(p, accepted, refused);
-            free(p);
-        }
-        closedir(d);
-        return;
-    }
-    char *data;
-    size_t size;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err) < 0) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(1);
-    }
-    if (run_one((const uint8_t *)data, size))
-        ++*accepted;
-    else
-        ++*refused;
-    free(data);
-}
-
 static int write_seed(const char *dir, const char *name, void *msg, size_t len)
 {
     char *p = taml_path_join(dir, name);
@@ -153,19 +125,17 @@ static int write_seeds(const char *dir)
     return rc ? 1 : 0;
 }
 
-int main(int argc, char **argv)
+static int command(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--seeds")) return write_seeds(argv[2]);
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE|DIR...  (replays inputs through the MPI message codec)\n"
-                        "       %s --seeds DIR  (writes one valid message of each type)\n",
-                argv[0], argv[0]);
-        return 2;
-    }
-    int accepted = 0, refused = 0;
-    for (int i = 1; i < argc; i++) replay(argv[i], &accepted, &refused);
-    printf("%d inputs: %d accepted, %d refused with an error, no crash\n", accepted + refused,
-           accepted, refused);
-    return 0;
+    return -1;
 }
+
+const taml_fuzz_def taml_fuzz_target = {
+    .purpose = "replays inputs through the MPI message codec",
+    .accepted = "accepted",
+    .run_one = run_one,
+    .command = command,
+    .command_usage = "--seeds DIR  (writes one valid message of each type)",
+};
 #endif
