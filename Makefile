@@ -119,7 +119,8 @@ $(MPI_SETUP): scripts/setup
 	@scripts/setup mpi
 	@mkdir -p build && touch $@
 MPI_TEST_SRC := $(sort $(wildcard tests/mpi/*.c))
-MPI_TEST_OBJ := $(MPI_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/runner.o $(BUILD)/tests/study_compare.o
+MPI_TEST_OBJ := $(MPI_TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/runner.o $(BUILD)/tests/study_compare.o \
+                $(BUILD)/tests/testutil.o
 .PHONY: test-mpi bench-mpi
 ifneq ($(MPI),)
 $(BUILD)/src/exec/mpi.o: private CC := $(MPICC)

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include "core/util.h"
 #include "test.h"
+#include "testutil.h"
 
 static void put(const char *dir, const char *name, const char *text, int mode)
 {
@@ -22,21 +22,14 @@ static void put(const char *dir, const char *name, const char *text, int mode)
     free(path);
 }
 
-/* Runs `taml ARGS` with TAML_HOME=home, output to root/out; returns the exit
+/* Runs `taml ARGS` with TAML_HOME=home, stdout+stderr captured; returns the exit
  * status and the output in *out (heap). */
 static int taml(const char *home, const char *args, char **out)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
-    const char *root = taml_test_tmpdir();
-    char *cmd = taml_asprintf("TAML_HOME='%s' TAML_DATA= '%s' %s >'%s/out' 2>&1", home, bin, args,
-                              root);
-    int st = system(cmd);
+    char *cmd = taml_asprintf("TAML_HOME='%s' TAML_DATA= '%s' %s", home, taml_test_bin(), args);
+    int rc = taml_test_run(cmd, out);
     free(cmd);
-    char *path = taml_path_join(root, "out");
-    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
-    free(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 /* A home with fetchers: good (writes a 2-class task), bad (fails), later

@@ -4,26 +4,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 
 #include "core/util.h"
 #include "test.h"
+#include "testutil.h"
 
-/* Runs `taml ARGS`, stdout and stderr to one file; returns the exit status
+/* Runs `taml ARGS`, stdout and stderr captured together; returns the exit status
  * and the output in *out (heap). */
 static int run_taml(const char *args, char **out)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
-    char *path = taml_path_join(taml_test_tmpdir(), "out");
-    char *cmd = taml_asprintf("'%s' %s >'%s' 2>&1", bin, args, path);
-    int st = system(cmd);
+    char *cmd = taml_asprintf("'%s' %s", taml_test_bin(), args);
+    int rc = taml_test_run(cmd, out);
     free(cmd);
-    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
-    free(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 TEST(data_info_prints_splits_classes_vocabulary_and_meta)

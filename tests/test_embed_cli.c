@@ -4,30 +4,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/util.h"
 #include "test.h"
+#include "testutil.h"
 
 /* Runs `taml ARGS` (a shell fragment) with TAML_MODULES=lib; returns the exit
  * status and stdout+stderr in *out (heap). */
 static int taml(const char *lib, const char *args, char **out)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
-    const char *root = taml_test_tmpdir();
-    char *abs = realpath(bin, NULL); /* the command runs in root */
+    char *abs = realpath(taml_test_bin(), NULL); /* the command runs in the tmpdir */
     CHECK(abs != NULL);
-    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s >'%s/out' 2>&1", root, lib,
-                              abs, args, root);
-    int st = system(cmd);
+    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s", taml_test_tmpdir(), lib, abs,
+                              args);
+    int rc = taml_test_run(cmd, out);
     free(cmd);
     free(abs);
-    char *path = taml_path_join(root, "out");
-    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
-    free(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 static const char glove[] = "The 1 0 0\nfilm 0.9 0.1 0\nmovie 0.9 0.11 0\ncat 0 0 1\ndog 0 0.1 0.9\n"

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "study_compare.h"
 #include "test.h"
+#include "testutil.h"
 
 static const char *space_text =
     "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],"
@@ -169,26 +170,6 @@ TEST(search_cli_ctrl_c_stops_cleanly_and_the_same_command_continues)
     free(parts);
 }
 
-/* Runs a shell command and returns its stdout (heap), or NULL. */
-static char *capture(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = taml_malloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
-        n += got;
-        if (n + 1 >= cap) buf = taml_realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    if (pclose(p) != 0) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
 TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
 {
     const char *bin = getenv("TAML_BIN");
@@ -207,9 +188,9 @@ TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
                               "--method random --trials 4 --workers 2 --seed 9 --space %s "
                               "2>/dev/null",
                               bin, study, space_path);
-    char *out = capture(cmd);
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
     free(cmd);
-    CHECK(out != NULL);
     CHECK_CONTAINS(out, "child-topics");
     CHECK_CONTAINS(out, "4 trials");
     free(out);
@@ -230,9 +211,8 @@ TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
         cmd = taml_asprintf("%s train --task tests/fixtures/tasks/child-topics --config '%s' "
                             "--seed %llu --json",
                             bin, t.config_json, (unsigned long long)t.seed);
-        out = capture(cmd);
+        CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
         free(cmd);
-        CHECK(out != NULL);
         char *v = strstr(out, "\"valid_acc\":");
         CHECK(v != NULL);
         CHECK_NEAR(strtod(v + 12, NULL), t.valid_acc, 1e-12);
@@ -250,9 +230,8 @@ TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
     cmd = taml_asprintf("%s search --study %s --task tests/fixtures/tasks/child-topics --method "
                         "random --trials 2 --space %s 2>&1; echo rc=$?",
                         bin, study2, space_path);
-    out = capture(cmd);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
     free(cmd);
-    CHECK(out != NULL);
     CHECK_CONTAINS(out, "does not make valid child configurations");
     CHECK_CONTAINS(out, "missing decision \"fine_tune\"");
     CHECK_CONTAINS(out, "rc=1");
@@ -278,9 +257,9 @@ TEST(search_cli_refuses_bad_arguments_with_usage)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *cmd = taml_asprintf("%s %s 2>&1; echo \"rc=$?\"", bin, cases[i].args);
-        char *out = capture(cmd);
+        char *out;
+        CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
         free(cmd);
-        CHECK(out != NULL);
         CHECK_CONTAINS(out, cases[i].says);
         CHECK_CONTAINS(out, "rc=2");
         free(out);

@@ -4,7 +4,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,6 +12,7 @@
 #include "store/store.h"
 #include "study_fixture.h"
 #include "test.h"
+#include "testutil.h"
 
 TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
 {
@@ -130,19 +130,14 @@ TEST(status_text_and_json_show_the_rows)
     free(ap);
 }
 
-/* Runs `$TAML_BIN args` with output to a file; returns the exit status and
+/* Runs `$TAML_BIN args` with stdout+stderr captured; returns the exit status and
  * the output in *out (caller frees). */
 static int run_taml(const char *args, char **out)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
-    char *path = taml_path_join(taml_test_tmpdir(), "out.txt");
-    char *cmd = taml_asprintf("%s %s >'%s' 2>&1", bin, args, path);
-    int st = system(cmd);
+    char *cmd = taml_asprintf("%s %s", taml_test_bin(), args);
+    int rc = taml_test_run(cmd, out);
     free(cmd);
-    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
-    free(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 TEST(status_command_prints_json_and_fails_clearly)

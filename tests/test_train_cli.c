@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/util.h"
 #include "test.h"
+#include "testutil.h"
 
 #define TASK "tests/fixtures/tasks/child-topics"
 #define CFG                                                                                    \
@@ -21,16 +21,10 @@
  * stdout+stderr in *out (heap). */
 static int taml(const char *args, char **out)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
-    const char *root = taml_test_tmpdir();
-    char *cmd = taml_asprintf("'%s' %s >'%s/out' 2>&1", bin, args, root);
-    int st = system(cmd);
+    char *cmd = taml_asprintf("'%s' %s", taml_test_bin(), args);
+    int rc = taml_test_run(cmd, out);
     free(cmd);
-    char *path = taml_path_join(root, "out");
-    CHECK(taml_read_file(path, out, NULL, NULL) == 0);
-    free(path);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 TEST(train_cli_trains_the_fixture_and_prints_json_deterministically)

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "../study_compare.h"
 #include "../test.h"
+#include "../testutil.h"
 
 static const char *space_text =
     "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],"
@@ -310,15 +311,12 @@ TEST(mpi_ranks_with_other_task_lists_are_refused_before_any_trial)
     char *cmd = taml_asprintf(
         "TAML_FAKE_CHILD=1000 mpirun --oversubscribe -n 1 %s search --study %s --task %s --task %s "
         "--method random --trials 5 --workers 1 --space %s : -n 1 %s search --study %s --task %s "
-        "--task %s --method random --trials 5 --workers 1 --space %s >%s 2>&1",
-        bin, study, s.ta, s.tb, s.space, bin, study, s.tb, s.ta, s.space, s.log);
-    int st = system(cmd);
+        "--task %s --method random --trials 5 --workers 1 --space %s",
+        bin, study, s.ta, s.tb, s.space, bin, study, s.tb, s.ta, s.space);
+    char *log;
+    int st = taml_test_run(cmd, &log);
     free(cmd);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
-    char *log = NULL;
-    size_t n = 0;
-    taml_err err;
-    CHECK_EQ_INT(taml_read_file(s.log, &log, &n, &err), 0);
+    CHECK(st > 0); /* exited, with an error */
     CHECK_CONTAINS(log, "worker rank 1");
     CHECK_CONTAINS(log, "loaded another task list than rank 0");
     free(log);
@@ -342,19 +340,15 @@ static int run_with_rogue(const setup *s, const char *mode, const char *study, c
                                  bin, study, s->ta, s->tb, s->space);
     char *cmd = !strcmp(mode, "root-garbage")
                     ? taml_asprintf("TAML_FAKE_CHILD=1000 timeout 60 mpirun --oversubscribe -n 1 %s "
-                                    "%s %s : -n 1 %s >%s 2>&1",
-                                    rogue, mode, fp, search, s->log)
+                                    "%s %s : -n 1 %s",
+                                    rogue, mode, fp, search)
                     : taml_asprintf("TAML_FAKE_CHILD=1000 timeout 60 mpirun --oversubscribe -n 1 %s "
-                                    ": -n 1 %s %s %s >%s 2>&1",
-                                    search, rogue, mode, fp, s->log);
-    int st = system(cmd);
+                                    ": -n 1 %s %s %s",
+                                    search, rogue, mode, fp);
+    int st = taml_test_run(cmd, log);
     free(cmd);
     free(search);
-    size_t n = 0;
-    taml_err err;
-    *log = NULL;
-    if (taml_read_file(s->log, log, &n, &err)) *log = taml_strdup("");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+    return st;
 }
 
 TEST(mpi_malformed_or_unexpected_messages_from_a_worker_stop_the_search_with_the_reason)

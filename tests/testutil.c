@@ -1,0 +1,55 @@
+/* tests/testutil.c - the shared helpers of tests/testutil.h: one way for the
+ * tests to run a program and see its output and exit status. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "core/err.h"
+#include "core/util.h"
+#include "test.h"
+
+int taml_test_run(const char *cmd, char **out)
+{
+    /* A group, so a redirection inside cmd still applies to its own command
+     * and everything else lands in the pipe. */
+    char *sh = taml_asprintf("{ %s\n} 2>&1", cmd);
+    FILE *p = popen(sh, "r");
+    free(sh);
+    CHECK_MSG(p != NULL, "could not run: %s", cmd);
+    size_t cap = 4096, n = 0, got;
+    char *buf = taml_malloc(cap);
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (n + 1 >= cap) buf = taml_realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    int st = pclose(p);
+    *out = buf;
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+const char *taml_test_bin(void)
+{
+    const char *bin = getenv("TAML_BIN");
+    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    return bin;
+}
+
+void taml_test_python_selftest(const char *script, int min_tests)
+{
+    char *cmd = taml_asprintf("/usr/bin/python3 %s", script), *out;
+    int st = taml_test_run(cmd, &out);
+    free(cmd);
+    /* out is not freed on a failed check: the runner ends the test there */
+    CHECK_MSG(st == 0, "%s failed (status %d):\n%s", script, st, out);
+    CHECK_MSG(strstr(out, "\nOK") != NULL, "%s did not print OK:\n%s", script, out);
+    int ran = 0;
+    const char *r = strstr(out, "Ran ");
+    CHECK_MSG(r != NULL && sscanf(r, "Ran %d test", &ran) == 1, "%s printed no test count:\n%s",
+              script, out);
+    CHECK_MSG(ran >= min_tests, "%s ran %d tests; expected at least %d", script, ran, min_tests);
+    free(out);
+}

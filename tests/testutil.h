@@ -1,0 +1,23 @@
+/* tests/testutil.h - helpers the tests share for running programs as a user
+ * runs them: the taml binary ($TAML_BIN, set by `make test`), shell commands
+ * and the Python self-tests. Linked into both test runners (the tests/ files and,
+ * through the Makefile, tests/mpi/). */
+#ifndef TAML_TESTUTIL_H
+#define TAML_TESTUTIL_H
+
+/* Runs `cmd` (a shell fragment) through /bin/sh with stdout and stderr
+ * captured together; returns the exit status (-1 when the shell did not exit
+ * normally, e.g. was killed) and the output in *out (heap, caller frees).
+ * Fails the calling test when the shell cannot be started. */
+int taml_test_run(const char *cmd, char **out);
+
+/* The path of the taml binary from $TAML_BIN; fails the calling test when it
+ * is not set (the tests must be run with `make test`). */
+const char *taml_test_bin(void);
+
+/* Runs `/usr/bin/python3 script` (a unittest self-test, from the repository
+ * root) and checks that it exits 0, prints "OK" on a line of its own and ran
+ * at least min_tests tests; a failure shows the script's output. */
+void taml_test_python_selftest(const char *script, int min_tests);
+
+#endif
