@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "search/search.h"
 
 void taml_report_ctrls_deinit(taml_report_ctrls *cs)
 {
@@ -31,42 +32,22 @@ int taml_report_ctrls_load(taml_report_ctrls *out, const taml_space *sp, const v
         out->n = 1;
         return 0;
     }
-    int rc = 0;
-    uint32_t n = 0;
-    if (size < 12) {
-        rc = taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-        goto fail;
-    }
-    for (int i = 0; i < 4; i++) n |= (uint32_t)p[8 + i] << (8 * i);
-    if (n > (size - 12) / 8) {
-        rc = taml_err_set(err, TAML_ECORRUPT, "aml checkpoint says %u controllers in %zu bytes", n,
-                          size);
-        goto fail;
-    }
-    out->c = taml_calloc(n ? n : 1, sizeof *out->c);
+    /* an aml bundle: one controller a task, split by search, which writes it */
+    int32_t n;
+    const void **parts;
+    size_t *sizes;
+    int rc = taml_search_aml_unpack(blob, size, &n, &parts, &sizes, err);
+    if (rc < 0) return rc;
+    out->c = taml_calloc(n ? (size_t)n : 1, sizeof *out->c);
     out->per_task = 1;
-    size_t off = 12;
-    for (uint32_t k = 0; k < n; k++) {
-        uint64_t len = 0;
-        if (size - off < 8) {
-            rc = taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-            goto fail;
-        }
-        for (int i = 0; i < 8; i++) len |= (uint64_t)p[off + i] << (8 * i);
-        off += 8;
-        if (len > size - off) {
-            rc = taml_err_set(err, TAML_ECORRUPT, "aml checkpoint is truncated");
-            goto fail;
-        }
-        rc = taml_ctrl_load(&out->c[k], sp, p + off, (size_t)len, err);
-        if (rc < 0) goto fail;
-        out->n++;
-        off += (size_t)len;
+    for (int32_t k = 0; k < n && rc == 0; k++) {
+        rc = taml_ctrl_load(&out->c[k], sp, parts[k], sizes[k], err);
+        if (rc == 0) out->n++;
     }
-    return 0;
-fail:
-    taml_report_ctrls_deinit(out);
-    return rc;
+    free(parts);
+    free(sizes);
+    if (rc < 0) taml_report_ctrls_deinit(out);
+    return rc < 0 ? rc : 0;
 }
 
 taml_ctrl *taml_report_ctrls_find(const taml_report_ctrls *cs, const taml_report_study *s,
