@@ -45,41 +45,46 @@ int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
     return TAML_OK;
 }
 
-int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err)
+FILE *taml_file_atomic_open(const char *path, char **tmp, taml_err *err)
 {
-    char *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
+    *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(*tmp, "wb");
+    if (!f) {
+        taml_err_set(err, TAML_EIO, "%s: cannot create: %s", *tmp, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+    }
+    return f;
+}
+
+int taml_file_atomic_commit(FILE *f, char *tmp, const char *path, int failed, taml_err *err)
+{
     int rc = TAML_OK;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto out;
+    /* the data must be on disk before the rename makes it the file */
+    int bad = failed || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int e = errno;
+    if (fclose(f) != 0 && !bad) {
+        bad = 1;
+        e = errno;
     }
-    const char *p = data;
-    size_t left = size;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            goto out;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot flush: %s", tmp, strerror(errno));
+    if (bad) {
+        rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(e));
         unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
+    } else if (rename(tmp, path) != 0) {
         rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
         unlink(tmp);
     }
-out:
     free(tmp);
     return rc;
+}
+
+int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err)
+{
+    char *tmp;
+    FILE *f = taml_file_atomic_open(path, &tmp, err);
+    if (!f) return TAML_EIO;
+    int failed = size > 0 && fwrite(data, 1, size, f) != size;
+    return taml_file_atomic_commit(f, tmp, path, failed, err);
 }
 
 int taml_is_dir(const char *path)

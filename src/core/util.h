@@ -4,6 +4,7 @@
 #define TAML_CORE_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -16,6 +17,14 @@ double taml_now(void);
 int taml_read_file(const char *path, char **data, size_t *size, taml_err *err);
 /* Writes size bytes to path atomically (path.tmp, fsync, rename). */
 int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err);
+/* The same for a file written piece by piece: taml_file_atomic_open creates
+ * path.tmp.PID (*tmp, heap) and returns it open for writing, or NULL with
+ * TAML_EIO (then *tmp is NULL). taml_file_atomic_commit flushes, fsyncs and
+ * closes f and renames *tmp over path; when failed is non-zero (a write of
+ * the caller's went wrong) or any step fails, the temporary file is removed
+ * and path is left as it was (TAML_EIO). It frees tmp either way. */
+FILE *taml_file_atomic_open(const char *path, char **tmp, taml_err *err);
+int taml_file_atomic_commit(FILE *f, char *tmp, const char *path, int failed, taml_err *err);
 
 /* 1 if path exists and is a directory / a regular file, else 0. */
 int taml_is_dir(const char *path);

@@ -671,11 +671,11 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     wr64(hdr + 96, matrix_len);
 
     int rc = TAML_OK;
-    char *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
+    char *tmp;
     sink s = {0};
-    s.f = fopen(tmp, "wb");
+    s.f = taml_file_atomic_open(path, &tmp, err);
     if (!s.f) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        rc = TAML_EIO;
         goto out;
     }
     emit(&s, hdr, sizeof hdr);
@@ -692,19 +692,8 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     wr32(tr, s.crc);
     memcpy(tr + 8, END_MAGIC, 8);
     if (fwrite(tr, 1, sizeof tr, s.f) != sizeof tr) s.failed = 1;
-    if (fflush(s.f) != 0 || fsync(fileno(s.f)) != 0) s.failed = 1;
-    if (fclose(s.f) != 0) s.failed = 1;
-    if (s.failed) {
-        rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-        unlink(tmp);
-    }
+    rc = taml_file_atomic_commit(s.f, tmp, path, s.failed, err);
 out:
-    free(tmp);
     free(meta);
     free(hash);
     return rc;
