@@ -27,6 +27,22 @@ static int taml(const char *args, char **out)
     return rc;
 }
 
+TEST(train_cli_json_prints_seeds_above_2_to_the_53_exactly)
+{
+    /* 2^53 + 1 and 2^64 - 1 have no double of their own */
+    static const char *seeds[] = {"9007199254740993", "18446744073709551615"};
+    for (int i = 0; i < 2; i++) {
+        char *args = taml_asprintf("train --task " TASK " --config " CFG " --seed %s --json", seeds[i]);
+        char *out, *want = taml_asprintf("\"seed\":%s,", seeds[i]);
+        CHECK_EQ_INT(taml(args, &out), 0);
+        CHECK_CONTAINS(out, want);
+        cJSON *j = cJSON_Parse(out);
+        CHECK_MSG(j && cJSON_IsNumber(cJSON_GetObjectItem(j, "seed")), "no numeric seed: %s", out);
+        cJSON_Delete(j);
+        free(args), free(out), free(want);
+    }
+}
+
 TEST(train_cli_trains_the_fixture_and_prints_json_deterministically)
 {
     char *a, *b;

@@ -106,7 +106,10 @@ int taml_cmd_train(int argc, char **argv)
         if (r.steps > 0) add_num(o, "samples_per_s", r.samples_per_s);
         else cJSON_AddNullToObject(o, "samples_per_s");
         cJSON_AddNumberToObject(o, "bytes", (double)r.bytes);
-        cJSON_AddNumberToObject(o, "seed", (double)seed);
+        /* as an integer, exactly: a double would round seeds above 2^53 */
+        char seed_text[24];
+        snprintf(seed_text, sizeof seed_text, "%llu", seed);
+        cJSON_AddRawToObject(o, "seed", seed_text);
         cJSON_AddStringToObject(o, "task", task->name);
         cJSON_AddNumberToObject(o, "n_train", task->n_split[TAML_TRAIN]);
         cJSON_AddNumberToObject(o, "n_valid", task->n_split[TAML_VALID]);
