@@ -36,7 +36,16 @@ int same_studies(const char *a, const char *b, int64_t *n_trials)
                ((isnan(ta.valid_acc) && isnan(tb.valid_acc)) || ta.valid_acc == tb.valid_acc) &&
                ta.n_actions == tb.n_actions &&
                !memcmp(ta.actions, tb.actions, (size_t)ta.n_actions * sizeof(int32_t));
-        if (!same) fprintf(stderr, "    trials %lld differ\n", (long long)ta.id);
+        if (!same)
+            fprintf(stderr,
+                    "    trials %lld differ:\n"
+                    "      %s: id %lld task %d seed %llu state %d update %lld valid %.17g %s\n"
+                    "      %s: id %lld task %d seed %llu state %d update %lld valid %.17g %s\n",
+                    (long long)ta.id, a, (long long)ta.id, (int)ta.task,
+                    (unsigned long long)ta.seed, (int)ta.state, (long long)ta.update_seq,
+                    ta.valid_acc, ta.config_json, b, (long long)tb.id, (int)tb.task,
+                    (unsigned long long)tb.seed, (int)tb.state, (long long)tb.update_seq,
+                    tb.valid_acc, tb.config_json);
     }
     taml_store_iter_free(ia);
     taml_store_iter_free(ib);

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <math.h>
 #include <stdio.h>
@@ -470,4 +471,94 @@ TEST(search_aml_bundle_unpacks_and_refuses_damage)
     CHECK_EQ_INT(taml_search_aml_unpack("TAMLCTRL....", 12, &n, &parts, &sizes, &err),
                  TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "magic");
+}
+
+/* ---- kills at exact points, without timing ---------------------------- */
+
+/* Where the forked search below dies (_exit: no cleanup, like SIGKILL):
+ * right after its k-th result was committed, right after its start-up
+ * commit (before any trial ran), or in a worker as its k-th job starts
+ * (the main thread is then anywhere between two commits). */
+enum { DIE_AFTER_RESULT, DIE_AFTER_START, DIE_AT_JOB };
+static struct {
+    int how;
+    int64_t k, seen;
+} die;
+
+static void die_progress(void *user, const taml_search_progress *p)
+{
+    (void)user;
+    if (die.how == DIE_AFTER_START && !p->last) _exit(9);
+    if (die.how == DIE_AFTER_RESULT && p->last && ++die.seen >= die.k) _exit(9);
+}
+
+static void die_child(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out)
+{
+    if (die.how == DIE_AT_JOB && __atomic_add_fetch(&die.seen, 1, __ATOMIC_SEQ_CST) >= die.k)
+        _exit(9);
+    taml_fake_child_run(ctx, worker, job, out);
+}
+
+/* Runs `taml search`'s settings (multitask, deterministic, 2 workers, the
+ * default controller and checkpoint interval) in a child process that dies
+ * as `how` and k say (how < 0: never). Returns its exit code (9: died). */
+static int run_dying(const char *path, int how, int64_t k)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        die.how = how;
+        die.k = k;
+        die.seen = 0;
+        taml_fake_child fake = {.sleep_us = 100};
+        taml_space *space = test_space();
+        taml_search_opts o;
+        taml_search_opts_default(&o);
+        o.method = TAML_SEARCH_MULTITASK;
+        o.trials = 25;
+        o.workers = 2;
+        o.seed = 11;
+        o.deterministic = 1;
+        o.child = die_child;
+        o.child_ctx = &fake;
+        o.progress = die_progress;
+        taml_err err;
+        int rc = taml_search_run(path, space, 2, names3, dirs3, &o, &err);
+        if (rc) fprintf(stderr, "    search: %s\n", err.msg);
+        _exit(rc ? 1 : 0);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(search_killed_at_exact_points_ends_equal_to_an_uninterrupted_run)
+{
+    char *whole = tmp("die-whole.db"), *parts = tmp("die-parts.db");
+    CHECK_EQ_INT(run_dying(whole, -1, 0), 0);
+    /* a few fixed schedules of deaths; TAML_TEST_SEED=N tries others */
+    const char *env = getenv("TAML_TEST_SEED");
+    uint64_t s0 = env && *env ? strtoull(env, NULL, 10) : 1;
+    for (uint64_t seed = s0; seed < s0 + 3; seed++) {
+        remove(parts);
+        taml_rng r;
+        taml_rng_seed(&r, seed);
+        int rc, runs = 0, deaths = 0;
+        do {
+            int how = (int)taml_rng_below(&r, 3);
+            rc = run_dying(parts, how, 1 + (int64_t)taml_rng_below(&r, 3));
+            deaths += rc == 9;
+            runs++;
+            CHECK_MSG(rc == 0 || rc == 9, "run %d ended with %d (schedule %llu)", runs, rc,
+                      (unsigned long long)seed);
+            CHECK(runs < 300);
+        } while (rc != 0);
+        CHECK(deaths >= 10);
+        int64_t n = 0;
+        CHECK_MSG(same_studies(whole, parts, &n), "schedule %llu: %d runs, %d deaths",
+                  (unsigned long long)seed, runs, deaths);
+        CHECK_EQ_INT(n, 50);
+    }
+    free(whole);
+    free(parts);
 }

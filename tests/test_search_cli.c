@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,11 +56,38 @@ static void sleep_us(long us)
  * replay, between and inside commits), which bounds each run's progress and
  * makes many kills certain. Returns the exit status, -9 when killed by us,
  * or -1000 - the signal when it died of another one. */
+/* The binary the spawned searches run: TAML_BIN, or a private copy of it
+ * (see snapshot_bin). */
+static char *bin_copy;
+
+static const char *taml_bin(void)
+{
+    const char *bin = getenv("TAML_BIN");
+    return bin_copy ? bin_copy : bin ? bin : "build/taml";
+}
+
+/* Runs the spawned searches from a copy of the binary in the test's
+ * directory: a study made over many runs must be made by one build, and a
+ * `make` relinking build/taml meanwhile (another shell, a rebase) would
+ * otherwise hand the later runs other code. */
+static void snapshot_bin(void)
+{
+    taml_err err;
+    char *data = NULL;
+    size_t n = 0;
+    char *copy = taml_path_join(taml_test_tmpdir(), "taml-under-test");
+    CHECK_EQ_INT(taml_read_file(taml_bin(), &data, &n, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(copy, data, n, &err), 0);
+    CHECK_EQ_INT(chmod(copy, 0755), 0);
+    free(data);
+    free(bin_copy);
+    bin_copy = copy;
+}
+
 static int spawn_search_sig(const char *study, const char *space, const char *ta,
                             const char *tb, taml_rng *r, int sig)
 {
-    const char *bin = getenv("TAML_BIN");
-    if (!bin) bin = "build/taml";
+    const char *bin = taml_bin();
     int64_t before = r ? finished_trials(study) : 0;
     pid_t pid = fork();
     if (pid == 0) {
@@ -114,6 +142,7 @@ TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
     CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
     CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
     char *whole = tmp("kill-whole.db"), *killed = tmp("kill-parts.db");
+    snapshot_bin();
     CHECK_EQ_INT(spawn_search(whole, space, ta, tb, NULL), 0);
 
     /* The kill points come from this seed: printed on failure, and
@@ -143,6 +172,8 @@ TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
     /* a finished study run again changes nothing */
     CHECK_EQ_INT(spawn_search(killed, space, ta, tb, NULL), 0);
     CHECK(same_studies(whole, killed, &n));
+    free(bin_copy);
+    bin_copy = NULL;
     free(ta);
     free(tb);
     free(space);
