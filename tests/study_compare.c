@@ -61,6 +61,24 @@ int same_studies(const char *a, const char *b, int64_t *n_trials)
     }
     free(ba);
     free(bb);
+    /* and the reward baselines saved with it (NAN, stored NULL, equals NAN) */
+    taml_study st;
+    if (same && taml_store_study(sa, &st, &err) == 0) {
+        int32_t nt = st.n_tasks;
+        taml_study_deinit(&st);
+        double *v = calloc((size_t)nt * 4 + 1, sizeof *v);
+        taml_store_checkpoint_last_baselines(sa, nt, v, v + nt, &err);
+        taml_store_checkpoint_last_baselines(sb, nt, v + 2 * nt, v + 3 * nt, &err);
+        for (int32_t i = 0; i < 2 * nt && same; i++) {
+            double x = v[i], y = v[2 * nt + i];
+            if (!((isnan(x) && isnan(y)) || x == y)) {
+                fprintf(stderr, "    final checkpoints' %s of task %d differ: %.17g vs %.17g\n",
+                        i < nt ? "baseline" : "sigma", (int)(i % nt), x, y);
+                same = 0;
+            }
+        }
+        free(v);
+    }
     taml_store_close(sa);
     taml_store_close(sb);
     if (n_trials) *n_trials = n;

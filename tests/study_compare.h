@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /* 1 when the studies at paths a and b hold the same trials (all but timings
- * and workers) and the same newest checkpoint, bit for bit; *n_trials (may
+ * and workers) and the same newest checkpoint, bit for bit, with the same
+ * reward baselines; *n_trials (may
  * be NULL) gets how many trials were compared. Prints the first difference. */
 int same_studies(const char *a, const char *b, int64_t *n_trials);
 

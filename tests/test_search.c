@@ -521,6 +521,7 @@ static int run_dying(const char *path, int how, int64_t k)
         o.child = die_child;
         o.child_ctx = &fake;
         o.progress = die_progress;
+        o.checkpoint_every = 4; /* resume from checkpoints taken mid-run too */
         taml_err err;
         int rc = taml_search_run(path, space, 2, names3, dirs3, &o, &err);
         if (rc) fprintf(stderr, "    search: %s\n", err.msg);

@@ -271,6 +271,9 @@ TEST(store_checkpoint_keeps_the_first_and_the_newest_with_their_baselines)
     CHECK_EQ_INT(taml_store_checkpoint_last(s, &blob, &size, &after, &err), 0);
     CHECK(blob == NULL);
     CHECK_EQ_INT(taml_store_checkpoint_first(s, &blob, &size, &after, &err), 0);
+    double nb[2] = {1, 1}, ns[2] = {1, 1};
+    CHECK_EQ_INT(taml_store_checkpoint_last_baselines(s, 2, nb, ns, &err), 0);
+    CHECK(isnan(nb[0]) && isnan(nb[1]) && isnan(ns[0]) && isnan(ns[1]));
     unsigned char b0[4] = {7, 7, 7, 7}, b1[5] = {1, 2, 3, 4, 5}, b2[3] = {9, 0, 7};
     double base[2] = {0.5, 0.6}, sig[2] = {0.1, 0.2};
     CHECK_EQ_INT(taml_store_checkpoint_save(s, 0, b0, 4, 2, NULL, NULL, &err), 0);
@@ -286,6 +289,12 @@ TEST(store_checkpoint_keeps_the_first_and_the_newest_with_their_baselines)
     CHECK_EQ_INT(after, 0);
     CHECK(memcmp(blob, b0, 4) == 0);
     free(blob);
+    /* the newest one's baselines come back as saved (its sigma was NULL);
+     * a caller with more tasks than were saved gets NAN for the others */
+    double gb[3], gs[3];
+    CHECK_EQ_INT(taml_store_checkpoint_last_baselines(s, 3, gb, gs, &err), 1);
+    CHECK(gb[0] == 0.5 && gb[1] == 0.6 && isnan(gb[2]));
+    CHECK(isnan(gs[0]) && isnan(gs[1]) && isnan(gs[2]));
     /* two checkpoint rows remain (the middle one went, with its baselines) */
     taml_store_close(s);
     sqlite3 *db;

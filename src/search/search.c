@@ -607,6 +607,11 @@ static int restore(run *r, taml_err *err)
                                 taml_store_path(r->store), r->names[k]);
     }
     r->seq = r->seq_ckpt = after;
+    /* the baselines as of the checkpoint: a task with no update replayed
+     * below keeps its value there, as in the run that saved it */
+    if ((rc = taml_store_checkpoint_last_baselines(r->store, r->n_tasks, r->baseline, r->sigma,
+                                                   err)) < 0)
+        return rc;
     taml_store_iter *it;
     if ((rc = taml_store_iter_new(r->store, TAML_ITER_BY_SEQ, after, &it, err))) return rc;
     taml_trial t;

@@ -787,6 +787,31 @@ int taml_store_checkpoint_first(taml_store *s, void **blob, size_t *size, int64_
     return checkpoint_get(s, 0, blob, size, after_seq, err);
 }
 
+int taml_store_checkpoint_last_baselines(taml_store *s, int32_t n_tasks, double *baseline,
+                                         double *sigma, taml_err *err)
+{
+    for (int32_t i = 0; i < n_tasks; i++) baseline[i] = sigma[i] = NAN;
+    int64_t ck = 0;
+    int rc = query_i64(s, "SELECT coalesce(max(id), 0) FROM checkpoints", &ck, err);
+    if (rc) return rc;
+    if (ck == 0) return 0;
+    sqlite3_stmt *st;
+    if ((rc = prepare(s, &st, "SELECT task, baseline, sigma FROM baselines WHERE checkpoint = ?",
+                      err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, ck);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int task = sqlite3_column_int(st, 0);
+        if (task < 0 || task >= n_tasks) continue; /* a task this caller does not know */
+        baseline[task] = col_real(st, 1);
+        sigma[task] = col_real(st, 2);
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, err, "reading the reward baselines");
+    sqlite3_finalize(st);
+    return rc ? rc : 1;
+}
+
 /* -------------------------------------------------------------- iterating */
 
 int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_iter **out,

@@ -187,6 +187,14 @@ int taml_store_checkpoint_last(taml_store *s, void **blob, size_t *size, int64_t
 int taml_store_checkpoint_first(taml_store *s, void **blob, size_t *size, int64_t *after_seq,
                                 taml_err *err);
 
+/* The per-task reward baselines saved with the newest checkpoint: for each
+ * task 0..n_tasks-1, baseline[i] and sigma[i] (NAN where none was saved).
+ * Resume carries them on, so that a checkpoint written after it holds what
+ * an uninterrupted run's would. Returns 1 when there is a checkpoint, 0 when
+ * none (all NAN), negative on error. */
+int taml_store_checkpoint_last_baselines(taml_store *s, int32_t n_tasks, double *baseline,
+                                         double *sigma, taml_err *err);
+
 /* Reading trials in order, for reports and resume. */
 typedef struct taml_store_iter taml_store_iter;
 enum {
