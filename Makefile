@@ -42,10 +42,11 @@ $(BUILD)/%.o: %.c | $(SETUP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The child model (src/nn) is the hot path of every trial: -O3 vectorises its
+# The child model (src/nn) is the hot path of every trial and the controller
+# (src/ctrl) runs once per trial on the main thread: -O3 vectorises their
 # loops of run-time length and -fno-math-errno lets sqrtf vectorise. Neither
 # changes a result (no -ffast-math: same IEEE operations in the same order).
-$(BUILD)/src/nn/%.o: CFLAGS += -O3 -fno-math-errno
+$(BUILD)/src/nn/%.o $(BUILD)/src/ctrl/%.o: CFLAGS += -O3 -fno-math-errno
 
 $(BUILD)/libtaml.a: $(LIB_OBJ)
 	@rm -f $@
