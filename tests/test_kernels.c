@@ -3,6 +3,7 @@
  * the taml_kd_* build of the same source that trains), SGEMM against its
  * plain-loop reference, Proximal Adagrad against hand-computed values. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/rng.h"
 #include "nn/blas.h"
@@ -387,6 +388,39 @@ TEST(proximal_adagrad_sparse_step_touches_only_listed_rows)
     double l = 0.1 / sqrt(0.1);
     CHECK_NEAR(t2[0], 1 / (1 + l), 1e-6);
     CHECK_NEAR(t2[1], -1 / (1 + l), 1e-6);
+}
+
+/* The sparse step of many rows (narrow rows go through chunks of 1024 floats,
+ * wide ones in place) equals the dense step of each touched row, bit for bit;
+ * untouched rows keep their weights and accumulators. */
+TEST(proximal_adagrad_sparse_equals_dense_per_row_across_chunks)
+{
+    const int widths[] = {1, 3, 5, 15, 16, 100, 2049};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        int W = widths[wi], R = 700, N = 450; /* 450 distinct rows (337 k mod 700): width 5 spans 3 chunks */
+        float *t = malloc(sizeof(float) * R * W), *a = malloc(sizeof(float) * R * W);
+        float *t2 = malloc(sizeof(float) * R * W), *a2 = malloc(sizeof(float) * R * W);
+        float *g = malloc(sizeof(float) * N * W);
+        int32_t *slot = malloc(sizeof(int32_t) * R), *rows = malloc(sizeof(int32_t) * N);
+        taml_rng r;
+        taml_rng_seed(&r, 7 + (uint64_t)W);
+        for (int i = 0; i < R * W; i++)
+            t[i] = t2[i] = taml_rng_uniformf(&r) - 0.5f, a[i] = a2[i] = 0.1f + taml_rng_uniformf(&r);
+        for (int i = 0; i < R; i++) slot[i] = -1;
+        for (int k = 0; k < N; k++) rows[k] = (int32_t)((k * 337) % R), slot[rows[k]] = k;
+        for (int i = 0; i < N * W; i++) g[i] = taml_rng_uniformf(&r) - 0.5f;
+        taml_k_sparse s = {slot, rows, g, N, N, W};
+        for (int reg = 0; reg < 3; reg++) { /* no regulariser, L1, L2 */
+            float l1 = reg == 1 ? 0.01f : 0, l2 = reg == 2 ? 0.1f : 0;
+            taml_padagrad_sparse(t, a, &s, 0.3f, l1, l2);
+            for (int k = 0; k < N; k++)
+                taml_padagrad_dense(t2 + (size_t)rows[k] * W, a2 + (size_t)rows[k] * W,
+                                    g + (size_t)k * W, (size_t)W, 0.3f, l1, l2);
+            CHECK(memcmp(t, t2, sizeof(float) * R * W) == 0);
+            CHECK(memcmp(a, a2, sizeof(float) * R * W) == 0);
+        }
+        free(t), free(a), free(t2), free(a2), free(g), free(slot), free(rows);
+    }
 }
 
 TEST(absmax_flags_nan_as_infinite)

@@ -20,29 +20,37 @@
 #define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 
-/* Two loops so that neither has a branch: TF's formula with l1 = 0 is the
- * same arithmetic minus the soft threshold (max(|w'| - 0, 0) = |w'|). */
+/* TF's formula with the division by sqrt(accum) folded into the last one:
+ * with s = sqrt(accum), lr_t = lr / s and
+ *     w - lr_t g = (w s - lr g) / s
+ *     sign(w') max(|w'| - lr_t l1, 0) / (1 + lr_t l2)
+ *         = sign(v) max(|v| - lr l1, 0) / (s + lr l2),   v = w s - lr g,
+ * one square root and one division per element instead of a square root and
+ * two divisions (the step is equal in exact arithmetic; rounding differs from
+ * the literal formula by an ulp, as TF's own Eigen rsqrt does). Three loops so
+ * that none has a branch. */
 CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const float *restrict g,
                                 size_t n, float lr, float l1, float l2)
 {
+    float lr_l1 = lr * l1, lr_l2 = lr * l2;
     if (l1 > 0) {
         for (size_t i = 0; i < n; i++) {
             float a = acc[i] + g[i] * g[i];
             acc[i] = a;
-            float lr_t = lr / sqrtf(a);
-            float v = w[i] - lr_t * g[i];
-            float m = fabsf(v) - lr_t * l1;
+            float sq = sqrtf(a);
+            float v = w[i] * sq - lr * g[i];
+            float m = fabsf(v) - lr_l1;
             m = m > 0 ? m : 0;
-            w[i] = copysignf(m, v) / (1 + lr_t * l2);
+            w[i] = copysignf(m, v) / (sq + lr_l2);
         }
     } else if (l2 > 0) {
         for (size_t i = 0; i < n; i++) {
             float a = acc[i] + g[i] * g[i];
             acc[i] = a;
-            float lr_t = lr / sqrtf(a);
-            w[i] = (w[i] - lr_t * g[i]) / (1 + lr_t * l2);
+            float sq = sqrtf(a);
+            w[i] = (w[i] * sq - lr * g[i]) / (sq + lr_l2);
         }
-    } else { /* x / (1 + lr_t 0) = x / 1 = x exactly: the division is skipped, not changed */
+    } else {
         for (size_t i = 0; i < n; i++) {
             float a = acc[i] + g[i] * g[i];
             acc[i] = a;
@@ -51,24 +59,46 @@ CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const fl
     }
 }
 
-/* One element of the step; the same operations as the dense loops. */
-static inline float prox1(float w, float g, float *acc, float lr, float l1, float l2)
+/* Rows narrower than a vector (the wide tower's, one weight per class) are
+ * copied into contiguous chunks of this many floats, stepped by the dense loop
+ * (vectorised across rows) and copied back: a scalar loop would pay a square
+ * root and a division per weight. */
+#define CHUNK 1024
+
+static void step_narrow(float *table, float *acc, const taml_k_sparse *g, float lr, float l1,
+                        float l2)
 {
-    float a = *acc + g * g;
-    *acc = a;
-    float lr_t = lr / sqrtf(a);
-    float v = w - lr_t * g;
-    if (l1 > 0) {
-        float m = fabsf(v) - lr_t * l1;
-        v = copysignf(m > 0 ? m : 0, v);
+    size_t width = (size_t)g->width, per = CHUNK / width;
+    float wbuf[CHUNK], abuf[CHUNK];
+    for (int32_t k0 = 0; k0 < g->n; k0 += (int32_t)per) {
+        int32_t k1 = g->n - k0 > (int32_t)per ? k0 + (int32_t)per : g->n;
+        float *wo = wbuf, *ao = abuf;
+        for (int32_t k = k0; k < k1; k++) {
+            if (k + 4 < k1) {
+                __builtin_prefetch(table + (size_t)g->rows[k + 4] * width, 1);
+                __builtin_prefetch(acc + (size_t)g->rows[k + 4] * width, 1);
+            }
+            size_t r = (size_t)g->rows[k] * width;
+            for (size_t j = 0; j < width; j++) *wo++ = table[r + j], *ao++ = acc[r + j];
+        }
+        taml_padagrad_dense(wbuf, abuf, g->g + (size_t)k0 * width, (size_t)(k1 - k0) * width, lr,
+                            l1, l2);
+        wo = wbuf, ao = abuf;
+        for (int32_t k = k0; k < k1; k++) {
+            size_t r = (size_t)g->rows[k] * width;
+            for (size_t j = 0; j < width; j++) table[r + j] = *wo++, acc[r + j] = *ao++;
+        }
     }
-    return v / (1 + lr_t * l2);
 }
 
 void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, float lr, float l1,
                           float l2)
 {
     size_t width = (size_t)g->width;
+    if (width < 16) {
+        step_narrow(table, acc, g, lr, l1, l2);
+        return;
+    }
     for (int32_t k = 0; k < g->n; k++) {
         size_t r = (size_t)g->rows[k] * width;
         const float *gk = g->g + (size_t)k * width;
@@ -81,12 +111,7 @@ void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, floa
                 __builtin_prefetch(acc + r1 + j, 1);
             }
         }
-        if (width < 16) { /* wide-tower rows (one weight per class): a call per row costs more */
-            for (size_t j = 0; j < width; j++)
-                table[r + j] = prox1(table[r + j], gk[j], &acc[r + j], lr, l1, l2);
-        } else {
-            taml_padagrad_dense(table + r, acc + r, gk, width, lr, l1, l2);
-        }
+        taml_padagrad_dense(table + r, acc + r, gk, width, lr, l1, l2);
     }
 }
 

@@ -5,6 +5,8 @@
  * caller):
  *     accum += g^2;  lr_t = lr / sqrt(accum);  w' = w - lr_t g;
  *     w = sign(w') max(|w'| - lr_t l1, 0) / (1 + lr_t l2)
+ * computed with one square root and one division per element (optim.c says
+ * how; equal in exact arithmetic, within an ulp or two in floats).
  * The dense form runs over every element every step (an untouched weight still
  * shrinks under L1/L2 with the unchanged accumulator, as in TF); the sparse
  * form only over the rows a batch touched, each once with its duplicate ids
