@@ -218,6 +218,25 @@ class TestTpe(Base):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("holds tpe trials on child-topics", p.stderr.decode())
 
+    def test_stop_at_target_stops_once_reached_and_past_the_minimum(self):
+        script = os.path.join(HERE, "tpe.py")
+        rs = self.search("rs-for-stop.db", "random", 12)
+        st = json.loads(run([TAML, "status", rs, "--against", rs, "--budget", "10", "--json"]).stdout)["tasks"][0]
+        out = os.path.join(self.tmp, "stop.jsonl")
+        base = [sys.executable, script, "run", "--task", TOPICS, "--space", self.space, "--method",
+                "random-py", "--out", out, "--stop-at-target", rs, "--budget", "10"]
+        p = run(base + ["--trials", "40", "--min-trials", "11"])
+        v, _ = tpe.accs(tpe.read_trials(out))
+        n = M.trials_to_target(v, st["target"])
+        if n:  # reached: stopped at the first count that both reached and ran 11
+            self.assertEqual(len(v), max(n, 11))
+            self.assertIn("reached", p.stderr.decode())
+        else:  # never reached: ran the whole budget
+            self.assertEqual(len(v), 40)
+        # Resuming a search that already stopped runs nothing more.
+        run(base + ["--trials", "40", "--min-trials", "11"])
+        self.assertEqual(len(tpe.read_trials(out)), len(v))
+
     def test_python_random_search_resumes_as_if_never_stopped(self):
         script = os.path.join(HERE, "tpe.py")
         a, b = os.path.join(self.tmp, "a.jsonl"), os.path.join(self.tmp, "b.jsonl")

@@ -29,6 +29,12 @@ replays alone with the same `taml train` command.
 usage:
   tpe.py run --task DIR --space FILE.json --trials N --out FILE.jsonl
              [--method tpe|random-py] [--seed S] [--module-dir DIR]
+             [--stop-at-target RANDOM.db --budget T [--min-trials K]]
+      with --stop-at-target, the search stops once its validation
+      accuracy-top10 has reached random search's at T (the trials-to-target
+      target) and it has run at least K trials (the fixed budget of the
+      test table), instead of always running N: the trials after that
+      change neither its trials-to-target nor its fixed-budget figure.
   tpe.py ttt FILE.jsonl (--against-study RANDOM.db | --against-jsonl RANDOM.jsonl)
              [--budget T] [--json]
       trials-to-target of the JSONL trials against random search's
@@ -144,8 +150,21 @@ def cmd_run(a):
         for _ in done:  # keep the random stream where an uninterrupted run would be
             for n in names:
                 rng.randrange(len(space[n]))
+    tgt = None
+    if a.stop_at_target:
+        tgt, _ = study_target(a.stop_at_target, task, a.budget)
+    valid = [t["valid_acc"] for t in done]
+
+    def reached():
+        v = [float("nan") if x is None else x for x in valid]
+        return tgt is not None and len(v) >= a.min_trials and M.trials_to_target(v, tgt) > 0
+
     with open(a.out, "a", encoding="utf-8") as f:
         for i in range(len(done) + 1, a.trials + 1):
+            if reached():
+                print("tpe: %s: target %.4f reached (%d trials), stopped" % (task, tgt, len(valid)),
+                      file=sys.stderr, flush=True)
+                break
             if study is not None:
                 trial = study.ask(dists)
                 idx = {n: trial.params[n] for n in names}
@@ -163,6 +182,7 @@ def cmd_run(a):
             rec.update(r)
             f.write(json.dumps(rec, sort_keys=True) + "\n")
             f.flush()
+            valid.append(rec["valid_acc"])
             print("trial %d %s %s valid %s test %s (%.2f s)" % (
                 i, task, rec["state"],
                 "%.4f" % rec["valid_acc"] if rec["valid_acc"] is not None else "-",
@@ -243,6 +263,9 @@ def main():
     r.add_argument("--method", choices=["tpe", "random-py"], default="tpe")
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--module-dir")
+    r.add_argument("--stop-at-target", metavar="RANDOM.db")
+    r.add_argument("--budget", type=int, default=0)
+    r.add_argument("--min-trials", type=int, default=0)
     t = sub.add_parser("ttt")
     t.add_argument("jsonl")
     g = t.add_mutually_exclusive_group(required=True)
