@@ -252,8 +252,17 @@ HOT void KF(embed_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R,
         REAL *o = out + (size_t)b * D;
         memset(o, 0, (size_t)D * sizeof(REAL));
         int64_t lo = off[ex[b]], hi = off[ex[b] + 1];
+        if (b + 2 < B) { /* the id slice of the example after next (a random slice) */
+            __builtin_prefetch(ids + off[ex[b + 2]]);
+            __builtin_prefetch(ids + off[ex[b + 2]] + 16);
+        }
         for (int64_t t = lo; t < hi; t++) {
-            if (t + 2 < hi) __builtin_prefetch(table + (size_t)ids[t + 2] * D);
+            /* random rows of a table that rarely fits in cache: every line of
+             * the row three tokens ahead */
+            if (t + 3 < hi) {
+                const char *p = (const char *)(table + (size_t)ids[t + 3] * D);
+                for (size_t j = 0; j < (size_t)D * sizeof(REAL); j += 64) __builtin_prefetch(p + j);
+            }
             const REAL *row = table + (size_t)ids[t] * D;
             for (int j = 0; j < D; j++) o[j] += row[j];
         }
@@ -281,23 +290,81 @@ HOT void KF(embed_mean_backward)(KF(sparse) *g, const REAL *dout /* (B, D) */,
     }
 }
 
+/* The wide tower's per-example loops, written once over the class count C
+ * and inlined with C a constant for the common small counts (the sums then
+ * stay in registers instead of going through memory once per token). */
+static inline __attribute__((always_inline)) void KF(wide_fwd_ex)(REAL *o, const REAL *table,
+                                                                  const REAL *bias,
+                                                                  const int32_t *ids, int64_t lo,
+                                                                  int64_t hi, int C)
+{
+    REAL s[16];
+    for (int j = 0; j < C; j++) s[j] = o[j] + bias[j];
+    for (int64_t t = lo; t < hi; t++) {
+        /* rows are random reads of a table that may not fit in cache */
+        if (t + 4 < hi) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
+        const REAL *row = table + (size_t)ids[t] * C;
+        for (int j = 0; j < C; j++) s[j] += row[j];
+    }
+    for (int j = 0; j < C; j++) o[j] = s[j];
+}
+
+static inline __attribute__((always_inline)) void KF(wide_bwd_ex)(KF(sparse) *g, REAL *dbias,
+                                                                  const REAL *d,
+                                                                  const int32_t *ids, int64_t lo,
+                                                                  int64_t hi, int C)
+{
+    for (int j = 0; j < C; j++) dbias[j] += d[j];
+    for (int64_t t = lo; t < hi; t++) {
+        REAL *gr = KF(sparse_row)(g, ids[t]);
+        for (int j = 0; j < C; j++) gr[j] += d[j];
+    }
+}
+
+/* C = 2 .. 8 each get their own copy of LOOP(C); larger counts the generic one. */
+#define WIDE_BY_C(C, LOOP)                \
+    switch (C) {                          \
+    case 2: LOOP(2); break;               \
+    case 3: LOOP(3); break;               \
+    case 4: LOOP(4); break;               \
+    case 5: LOOP(5); break;               \
+    case 6: LOOP(6); break;               \
+    case 7: LOOP(7); break;               \
+    case 8: LOOP(8); break;               \
+    default: LOOP(C); break;              \
+    }
+
 /* Wide tower: out[b] += bias + sum of table rows ids[off[e] .. off[e+1]) (a
  * linear layer on the bag-of-tokens count vector, as a lookup-and-sum). */
 HOT void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */,
                       const REAL *bias /* (C) */, const int64_t *off, const int32_t *ids,
                       const int32_t *ex /* (B) */, int B, int C)
 {
-    for (int b = 0; b < B; b++) {
-        REAL *o = out + (size_t)b * C;
-        for (int j = 0; j < C; j++) o[j] += bias[j];
-        int64_t lo = off[ex[b]], hi = off[ex[b] + 1];
-        for (int64_t t = lo; t < hi; t++) {
-            /* rows are random reads of a table that may not fit in cache */
-            if (t + 4 < hi) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
-            const REAL *row = table + (size_t)ids[t] * C;
-            for (int j = 0; j < C; j++) o[j] += row[j];
+    if (C > 16) { /* more classes than the register copy holds: sums in place */
+        for (int b = 0; b < B; b++) {
+            REAL *o = out + (size_t)b * C;
+            for (int j = 0; j < C; j++) o[j] += bias[j];
+            for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++) {
+                if (t + 4 < off[ex[b] + 1]) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
+                const REAL *row = table + (size_t)ids[t] * C;
+                for (int j = 0; j < C; j++) o[j] += row[j];
+            }
         }
+        return;
     }
+    /* each example's ids are a random slice of the task's id list: fetch the
+     * slice of the example after next while this one is summed */
+#define FWD(CC)                                                                                 \
+    for (int b = 0; b < B; b++) {                                                               \
+        if (b + 2 < B) {                                                                        \
+            __builtin_prefetch(ids + off[ex[b + 2]]);                                           \
+            __builtin_prefetch(ids + off[ex[b + 2]] + 16);                                      \
+        }                                                                                       \
+        KF(wide_fwd_ex)(out + (size_t)b * (CC), table, bias, ids, off[ex[b]], off[ex[b] + 1],   \
+                        (CC));                                                                  \
+    }
+    WIDE_BY_C(C, FWD)
+#undef FWD
 }
 
 /* Adds dout[b] to the gradient row of each id of example ex[b] (a repeated
@@ -305,12 +372,9 @@ HOT void KF(wide_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */
 HOT void KF(wide_backward)(KF(sparse) *g, REAL *dbias /* (C) */, const REAL *dout /* (B, C) */,
                        const int64_t *off, const int32_t *ids, const int32_t *ex, int B, int C)
 {
-    for (int b = 0; b < B; b++) {
-        const REAL *d = dout + (size_t)b * C;
-        for (int j = 0; j < C; j++) dbias[j] += d[j];
-        for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++) {
-            REAL *gr = KF(sparse_row)(g, ids[t]);
-            for (int j = 0; j < C; j++) gr[j] += d[j];
-        }
-    }
+#define BWD(CC)                                                                                 \
+    for (int b = 0; b < B; b++)                                                                 \
+    KF(wide_bwd_ex)(g, dbias, dout + (size_t)b * (CC), ids, off[ex[b]], off[ex[b] + 1], (CC))
+    WIDE_BY_C(C, BWD)
+#undef BWD
 }
