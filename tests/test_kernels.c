@@ -296,6 +296,48 @@ TEST(mean_embedding_and_wide_tower_sparse_gradients_match_central_differences)
     }
 }
 
+/* The wide tower has a copy per class count 2..8, one for 9..16 and one above:
+ * each against the plain sums, forward and backward. */
+TEST(wide_tower_equals_plain_sums_for_every_class_count)
+{
+    enum { R = 40, B = 5, N = 7 };
+    int64_t off[N + 1] = {0, 4, 4, 9, 10, 16, 17, 30};
+    int32_t ids[30], ex[B] = {6, 0, 1, 4, 2}; /* example 1 is empty */
+    for (int i = 0; i < 30; i++) ids[i] = (int32_t)((i * 7) % R) / (i % 5 ? 1 : 2);
+    const int counts[] = {2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 31};
+    taml_rng rng;
+    taml_rng_seed(&rng, 9);
+    for (size_t ci = 0; ci < sizeof counts / sizeof *counts; ci++) {
+        int C = counts[ci];
+        float *table = malloc(sizeof(float) * R * C), *bias = malloc(sizeof(float) * C);
+        float *out = malloc(sizeof(float) * B * C), *dout = malloc(sizeof(float) * B * C);
+        float *g = malloc(sizeof(float) * R * C), *dbias = calloc((size_t)C, sizeof(float));
+        double *want = calloc((size_t)R * C, sizeof(double)), *wantb = calloc((size_t)C, sizeof(double));
+        int32_t slot[R], rows[R];
+        for (int i = 0; i < R * C; i++) table[i] = taml_rng_uniformf(&rng) - 0.5f;
+        for (int j = 0; j < C; j++) bias[j] = taml_rng_uniformf(&rng);
+        for (int i = 0; i < B * C; i++) out[i] = 1, dout[i] = taml_rng_uniformf(&rng) - 0.5f;
+        taml_k_wide_forward(out, table, bias, off, ids, ex, B, C);
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < C; j++) {
+                double sum = 1 + (double)bias[j];
+                for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++) sum += table[ids[t] * C + j];
+                CHECK_NEAR(out[b * C + j], sum, 1e-5);
+                wantb[j] += dout[b * C + j];
+                for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++)
+                    want[(size_t)ids[t] * C + j] += dout[b * C + j];
+            }
+        for (int i = 0; i < R; i++) slot[i] = -1;
+        taml_k_sparse s = {slot, rows, g, 0, R, C};
+        taml_k_wide_backward(&s, dbias, dout, off, ids, ex, B, C);
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < C; j++)
+                CHECK_NEAR(slot[r] < 0 ? 0.0 : g[(size_t)slot[r] * C + j], want[(size_t)r * C + j], 1e-5);
+        for (int j = 0; j < C; j++) CHECK_NEAR(dbias[j], wantb[j], 1e-5);
+        free(table), free(bias), free(out), free(dout), free(g), free(dbias), free(want), free(wantb);
+    }
+}
+
 /* ---- BLAS -------------------------------------------------------------------- */
 
 TEST(sgemm_wrapper_matches_plain_loop_reference_on_child_shapes)
