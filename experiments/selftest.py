@@ -9,7 +9,8 @@ fixture tasks of tests/fixtures (no fetched data, no network, seconds):
   - run-study runs, skips a complete study, continues an incomplete one and
     tells with CHECK=1;
   - tpe.py (Optuna TPE and the Python random search) runs, resumes and scores
-    trials-to-target against a taml random study;
+    trials-to-target against a taml random study, and stops at the target;
+  - figures.py copies the chosen plots out of a taml report;
   - baselines.py (TF-IDF + LR; fastText too with TAML_EXP_FASTTEXT=1) on a fixture;
   - space.py writes the paper's space with the capped samples.
 
@@ -248,6 +249,31 @@ class TestTpe(Base):
         run(base + ["--trials", "4", "--out", b])
         strip = lambda ts: [(t["config"], t["seed"], t["valid_acc"]) for t in ts]  # noqa: E731
         self.assertEqual(strip(tpe.read_trials(a)), strip(tpe.read_trials(b)))
+
+
+class TestFigures(Base):
+    def test_plots_are_copied_out_of_a_taml_report(self):
+        rs = self.search("fig-rs.db", "random", 12)
+        aml = self.search("fig-aml.db", "aml", 12)
+        html_path = os.path.join(self.tmp, "fig.html")
+        run([TAML, "report", rs, aml, "-o", html_path])
+        script = os.path.join(HERE, "figures.py")
+        outdir = os.path.join(self.tmp, "figs")
+        p = run([sys.executable, script, html_path, outdir, "--prefix", "t", "--match", "validation accuracy-top10"])
+        files = p.stdout.decode().split()
+        self.assertEqual(files, [os.path.join(outdir, "t-child-topics-validation-accuracy-top10.svg")])
+        p = run([sys.executable, script, html_path, outdir, "--prefix", "t", "--match", "embedding",
+                 "--study", "aml", "--kind", "probabilities"])
+        files = p.stdout.decode().split()
+        self.assertEqual(files, [os.path.join(outdir, "t-child-topics-aml-probabilities-embedding.svg")])
+        with open(files[0], encoding="utf-8") as f:
+            svg = f.read()
+        self.assertTrue(svg.startswith("<svg ") and svg.rstrip().endswith("</svg>"))
+        with open(html_path, encoding="utf-8") as f:
+            self.assertIn(svg.rstrip(), f.read())  # copied byte for byte
+        p = run([sys.executable, script, html_path, outdir, "--prefix", "t", "--match", "no such plot"], check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no plot matches", p.stderr.decode())
 
 
 class TestBaselines(Base):
