@@ -87,6 +87,14 @@ TEST(child_config_parses_reference_names_and_round_trips)
     taml_child_config_format(&c, buf, sizeof buf);
     taml_child_config d = config_of(buf);
     CHECK(memcmp(&c, &d, sizeof c) == 0);
+    /* the longest name of the worst characters ('"' and '\\' escape to two
+     * bytes) still formats within 1024 bytes and round-trips */
+    memset(c.embedding, '"', sizeof c.embedding - 1);
+    c.embedding[sizeof c.embedding - 1] = 0;
+    int n = taml_child_config_format(&c, buf, sizeof buf);
+    CHECK(n > 0 && n < (int)sizeof buf);
+    taml_child_config q = config_of(buf);
+    CHECK(memcmp(&c, &q, sizeof c) == 0);
     /* embedding may be absent (given apart) */
     taml_child_config e = base_config();
     CHECK_STR(e.embedding, "");
@@ -130,6 +138,10 @@ TEST(child_config_refuses_unknown_missing_and_bad_values_with_a_clear_message)
          " \"normalization\": \"none\", \"dropout\": 0, \"deep_lr\": 0.1, \"deep_l2\": 0,"
          " \"wide_lr\": 0.1, \"wide_l1\": 0, \"samples\": 1000}",
          "\"fine_tune\" must be true or false", TAML_EINVAL},
+        {"{\"embedding\": \"en\\u0005x\", \"fine_tune\": false, \"layers\": 1, \"hidden_size\": 8,"
+         " \"activation\": \"relu\", \"normalization\": \"none\", \"dropout\": 0, \"deep_lr\": 0.1,"
+         " \"deep_l2\": 0, \"wide_lr\": 0.1, \"wide_l1\": 0, \"samples\": 1000}",
+         "\"embedding\" has a control character (byte 5 at offset 2)", TAML_EINVAL},
         {"[1, 2]", "expected a JSON object", TAML_EINVAL},
         {"{\"layers\": ", "not valid JSON", TAML_EFORMAT},
     };

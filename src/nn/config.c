@@ -107,6 +107,12 @@ static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
             return taml_err_set(err, TAML_EINVAL,
                                 "config: \"embedding\" must be a module name or path (1..%zu bytes)",
                                 sizeof c->embedding - 1);
+        for (const unsigned char *q = (const unsigned char *)v->valuestring; *q; q++)
+            if (*q < 0x20 || *q == 0x7f)
+                return taml_err_set(err, TAML_EINVAL,
+                                    "config: \"embedding\" has a control character (byte %d at "
+                                    "offset %td); a module name or path has none",
+                                    *q, (const char *)q - v->valuestring);
         strcpy(c->embedding, v->valuestring);
     }
     v = cJSON_GetObjectItemCaseSensitive(root, "fine_tune");
@@ -181,7 +187,9 @@ int taml_child_config_format(const taml_child_config *c, char *buf, size_t size)
 {
     static const char *const ACTS[] = {"relu", "swish"};
     static const char *const NORMS[] = {"none", "batch_norm", "layer_norm"};
-    char l2[32], l1[32], emb[300] = "null";
+    /* the name has no control characters (the parser refuses them), so JSON
+     * escapes at most double each byte: '"' and '\\' */
+    char l2[32], l1[32], emb[2 * sizeof c->embedding + 3] = "null";
     if (c->deep_disabled) snprintf(l2, sizeof l2, "\"disable\"");
     else snprintf(l2, sizeof l2, "%.17g", c->deep_l2);
     if (c->wide_disabled) snprintf(l1, sizeof l1, "\"disable\"");

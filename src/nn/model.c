@@ -486,7 +486,7 @@ static int decode_payload(taml_model *m, rbuf *r)
     memset(s, 0, sizeof *s);
     s->B = BATCH, s->D = D, s->C = m->C, s->L = L, s->H = H, s->act = act, s->norm = norm;
     m->deep = D > 0, m->wide = wide, m->fine_tuned = fine_tuned;
-    float *bias = NULL, *wtab = NULL;
+    float *bias = NULL, *wtab = NULL, *emb = NULL; /* all before the first goto out */
     int32_t wide_rows = 0;
     if (wide && !image) {
         if ((rc = r_range(r, &wide_rows, 1, INT32_MAX, "the wide table's rows")) ||
@@ -502,7 +502,6 @@ static int decode_payload(taml_model *m, rbuf *r)
         if ((rc = r_f32s(r, &bias, (size_t)m->C * (1 + (size_t)pixels), "the wide weights")))
             goto out;
     }
-    float *emb = NULL;
     if (D && !image) {
         if ((rc = r_range(r, &m->R, 0, INT32_MAX, "the embedding rows"))) goto out;
         if (fine_tuned && m->R == 0) {
