@@ -160,7 +160,8 @@ class TestTables(Base):
         text = p.stdout.decode()
         v, t, _ = tables.study_trials(os.path.join(out, "pretrain", "random.db"))["child-topics"]
         want = M.at_budget(v, t, 11)  # the first 11 of its 12 trials
-        self.assertIn("| child-topics | %.1f ± %.1f | - | - |" % (100 * want["test"], 200 * want["test_sem"]), text)
+        self.assertIn("| child-topics | 11 | %.1f ± %.1f (%.1f) | - | - |  |" % (
+            100 * want["test"], 200 * want["test_sem"], 100 * want["valid"]), text)
         self.assertIn("Not run yet (`make -C experiments heldout`).", text)
         best = max(range(len(v)), key=lambda i: (v[i], -i))  # ties: the earlier trial
         self.assertIn("| child-topics | - | - | %.1f (valid %.1f; random.db) |" % (100 * t[best], 100 * v[best]),
