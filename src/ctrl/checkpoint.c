@@ -238,7 +238,8 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     rbuf r = {buf, size, 0, 0};
     taml_space *own = NULL;
     taml_ctrl *c = NULL;
-    uint64_t fp;
+    uint64_t fp, n = 0;
+    uint32_t hid = 0, emb = 0, tasks = 0; /* all before the first goto */
     int rc = open_checkpoint(&r, &own, &fp, err);
     if (rc < 0) return rc;
     if (fp != taml_space_fingerprint(space)) {
@@ -265,7 +266,8 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     o.init_scale = get_f64(&r);
     o.task_init_scale = get_f64(&r);
     o.seed = get_u64(&r);
-    uint32_t hid = get_u32(&r), emb = get_u32(&r);
+    hid = get_u32(&r);
+    emb = get_u32(&r);
     if (r.short_read) goto truncated;
     if (hid != TAML_CTRL_HIDDEN || emb != TAML_CTRL_EMBED) {
         rc = taml_err_set(err, TAML_EMISMATCH,
@@ -277,7 +279,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     c = ctrl_alloc(space, &o);
     c->step = get_u64(&r);
     for (int i = 0; i < 4; i++) c->rng.s[i] = get_u64(&r);
-    uint64_t n = get_u64(&r);
+    n = get_u64(&r);
     if (r.short_read) goto truncated;
     if (n != c->n_theta) {
         rc = taml_err_set(err, TAML_ECORRUPT,
@@ -288,7 +290,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
     get_f64s(&r, c->theta, n);
     get_f64s(&r, c->m, n);
     get_f64s(&r, c->v, n);
-    uint32_t tasks = get_u32(&r);
+    tasks = get_u32(&r);
     if (r.short_read) goto truncated;
     for (uint32_t t = 0; t < tasks; t++) {
         char *name = get_str(&r);

@@ -149,11 +149,12 @@ static int lines_next(lines *it, const char **line, size_t *len)
 static int read_meta(taml_task *t, const char *dir, taml_err *err)
 {
     char *path = taml_path_join(dir, "meta.txt"), *data = NULL;
-    size_t size = 0;
+    size_t size = 0, bad = 0;
+    int32_t cap = 0; /* all before the first goto out */
     int rc = TAML_OK;
     if (!taml_is_file(path)) goto out;
     if ((rc = taml_read_file(path, &data, &size, err)) < 0) goto out;
-    size_t bad = taml_utf8_check(data, size);
+    bad = taml_utf8_check(data, size);
     if (bad < size) {
         long line = 1;
         for (size_t i = 0; i < bad; i++) line += data[i] == '\n';
@@ -165,7 +166,6 @@ static int read_meta(taml_task *t, const char *dir, taml_err *err)
     lines_init(&it, data, size);
     const char *line;
     size_t len;
-    int32_t cap = 0;
     while (lines_next(&it, &line, &len)) {
         trim(&line, &len);
         if (len == 0 || line[0] == '#') continue;
@@ -405,14 +405,15 @@ static int load_tsv(builder *b, const char *path, int counting, int32_t *rows, t
     char *data = NULL;
     size_t size = 0;
     int32_t first = b->n, n_spans = 0;
-    double t0 = taml_now();
+    double t0 = taml_now(), t1 = 0, t2 = 0; /* all before the first goto out */
+    size_t used = 0;
     int rc = taml_read_file(path, &data, &size, err);
     if (rc < 0) goto out;
-    double t1 = taml_now();
+    t1 = taml_now();
     b->t->seconds_read += t1 - t0;
 
     /* Drop trailing empty lines (LF or CR LF): a file may end in a blank line. */
-    size_t used = size;
+    used = size;
     while (used > 0 && (data[used - 1] == '\n' || data[used - 1] == '\r')) used--;
     lines it;
     lines_init(&it, data, used);
@@ -473,7 +474,7 @@ static int load_tsv(builder *b, const char *path, int counting, int32_t *rows, t
                           path);
         goto out;
     }
-    double t2 = taml_now();
+    t2 = taml_now();
     b->t->seconds_check += t2 - t1;
 
     b->counting = counting;
@@ -790,6 +791,9 @@ static int load_idx(taml_task *t, const char *dir, taml_err *err)
     unsigned char *data[4] = {0};
     size_t size[4] = {0};
     uint32_t dims[4][3] = {{0}};
+    uint64_t n_all = 0; /* all before the first goto out */
+    int32_t n_train_file = 0;
+    size_t px = 0;
     int rc = TAML_OK;
     double t0 = taml_now();
     for (int f = 0; f < 4; f++) {
@@ -816,13 +820,13 @@ static int load_idx(taml_task *t, const char *dir, taml_err *err)
                           path[2], dims[2][1], dims[2][2], path[0], dims[0][1], dims[0][2]);
         goto out;
     }
-    uint64_t n_all = (uint64_t)dims[0][0] + dims[2][0];
+    n_all = (uint64_t)dims[0][0] + dims[2][0];
     if (n_all > INT32_MAX) {
         rc = taml_err_set(err, TAML_EINVAL, "%s: %llu images; at most %d supported", dir,
                           (unsigned long long)n_all, INT32_MAX);
         goto out;
     }
-    int32_t n_train_file = (int32_t)dims[0][0];
+    n_train_file = (int32_t)dims[0][0];
     t->n = (int32_t)n_all;
     t->n_split[TAML_VALID] = n_train_file / 10;
     t->n_split[TAML_TRAIN] = n_train_file - t->n_split[TAML_VALID];
@@ -841,7 +845,7 @@ static int load_idx(taml_task *t, const char *dir, taml_err *err)
     t->height = (int32_t)dims[0][1];
     t->width = (int32_t)dims[0][2];
     t->channels = 1;
-    size_t px = (size_t)t->height * (size_t)t->width;
+    px = (size_t)t->height * (size_t)t->width;
     t->pixels = taml_malloc(px * (size_t)t->n + 1);
     memcpy(t->pixels, data[0] + 16, px * (size_t)n_train_file);
     memcpy(t->pixels + px * (size_t)n_train_file, data[2] + 16, px * dims[2][0]);
@@ -865,13 +869,16 @@ static int load_u8(taml_task *t, const char *dir, taml_err *err)
     char *meta = taml_path_join(dir, "meta.txt");
     int rc = TAML_OK;
     long long n = 0, h = 0, w = 0, c = 0, split[3] = {0, 0, 0};
+    long long *needv[4] = {&n, &h, &w, &c}; /* all before the first goto out */
+    int given = 0;
+    double t0 = 0;
+    uint64_t want = 0;
     if (!taml_is_file(meta)) {
         rc = taml_err_set(err, TAML_ENOTFOUND, "%s: missing; expected key=value lines with n, height, width, "
                           "channels next to images.u8", meta);
         goto out;
     }
     static const char *need[4] = {"n", "height", "width", "channels"};
-    long long *needv[4] = {&n, &h, &w, &c};
     for (int k = 0; k < 4; k++) {
         rc = meta_int(t, dir, need[k], 1, INT32_MAX, needv[k], err);
         if (rc < 0) goto out;
@@ -882,7 +889,6 @@ static int load_u8(taml_task *t, const char *dir, taml_err *err)
         }
     }
     static const char *split_key[3] = {"train", "valid", "test"};
-    int given = 0;
     for (int s = 0; s < 3; s++) {
         rc = meta_int(t, dir, split_key[s], 0, INT32_MAX, &split[s], err);
         if (rc < 0) goto out;
@@ -915,11 +921,11 @@ static int load_u8(taml_task *t, const char *dir, taml_err *err)
         free(p);
         goto out;
     }
-    double t0 = taml_now();
+    t0 = taml_now();
     if ((rc = read_gz(img_path, &img, &img_size, err)) < 0) goto out;
     if ((rc = read_gz(lab_path, &lab, &lab_size, err)) < 0) goto out;
     t->seconds_read = taml_now() - t0;
-    uint64_t want = (uint64_t)n * (uint64_t)h * (uint64_t)w * (uint64_t)c;
+    want = (uint64_t)n * (uint64_t)h * (uint64_t)w * (uint64_t)c;
     if (img_size != want) {
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: %zu bytes; expected n*height*width*channels = %lld*%lld*%lld*%lld = %llu "
@@ -982,6 +988,8 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
     t->wide_min_count = o.wide_min_count;
     t->wide_max = o.wide_max;
     int rc;
+    char *idx = NULL, *u8 = NULL; /* all before the first goto fail */
+    int is_idx = 0, is_u8 = 0;
     if ((rc = read_meta(t, dir, err)) < 0) goto fail;
 
     static const char *text_files[4] = {"train.tsv", "valid.tsv", "test.tsv", "all.tsv"};
@@ -991,8 +999,10 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
         has[k] = taml_is_file(p);
         free(p);
     }
-    char *idx = find_maybe_gz(dir, idx_name[0]), *u8 = find_maybe_gz(dir, "images.u8");
-    int is_idx = idx != NULL, is_u8 = u8 != NULL;
+    idx = find_maybe_gz(dir, idx_name[0]);
+    u8 = find_maybe_gz(dir, "images.u8");
+    is_idx = idx != NULL;
+    is_u8 = u8 != NULL;
     free(idx);
     free(u8);
     if ((has[0] && has[1] && has[2]) || has[3]) {

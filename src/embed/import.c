@@ -369,6 +369,7 @@ static int read_vocab_f32(importer *im, FILE *f, const taml_import_opts *o, taml
     int rc = TAML_OK;
     FILE *mf = NULL;
     float *vals = NULL;
+    int64_t bytes = 0; /* all before the first goto out */
     if (rows == 0) {
         rc = taml_err_set(err, TAML_EFORMAT, "%s: empty file: no words", im->path);
         goto out;
@@ -379,7 +380,7 @@ static int read_vocab_f32(importer *im, FILE *f, const taml_import_opts *o, taml
                           mpath, strerror(errno));
         goto out;
     }
-    int64_t bytes = st.st_size;
+    bytes = st.st_size;
     if (bytes == 0 || bytes % (4 * rows) != 0) {
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: %" PRId64 " bytes is not 4 x %" PRId64

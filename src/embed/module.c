@@ -302,6 +302,7 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
     taml_module *m = taml_calloc(1, sizeof *m);
     m->path = taml_strdup(path);
     int rc = TAML_OK;
+    void *map = NULL; /* before the first goto fail */
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         rc = taml_err_set(err, errno == ENOENT ? TAML_ENOTFOUND : TAML_EIO, "%s: cannot open: %s",
@@ -322,7 +323,7 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
                           path, (long long)st.st_size);
         goto fail;
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
     close(fd);
     if (map == MAP_FAILED) {
         rc = taml_err_set(err, TAML_ESYS, "%s: mmap failed: %s", path, strerror(errno));
@@ -673,6 +674,7 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     int rc = TAML_OK;
     char *tmp;
     sink s = {0};
+    unsigned char tr[TRAILER_SIZE] = {0}; /* before the first goto out */
     s.f = taml_file_atomic_open(path, &tmp, err);
     if (!s.f) {
         rc = TAML_EIO;
@@ -688,7 +690,6 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     pad_to(&s, matrix_off);
     emit(&s, w->vec, (size_t)matrix_len);
     pad_to(&s, trailer_off);
-    unsigned char tr[TRAILER_SIZE] = {0};
     wr32(tr, s.crc);
     memcpy(tr + 8, END_MAGIC, 8);
     if (fwrite(tr, 1, sizeof tr, s.f) != sizeof tr) s.failed = 1;

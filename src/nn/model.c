@@ -488,6 +488,8 @@ static int decode_payload(taml_model *m, rbuf *r)
     m->deep = D > 0, m->wide = wide, m->fine_tuned = fine_tuned;
     float *bias = NULL, *wtab = NULL, *emb = NULL; /* all before the first goto out */
     int32_t wide_rows = 0;
+    uint64_t n_deep = 0;
+    taml_net_t *n = NULL;
     if (wide && !image) {
         if ((rc = r_range(r, &wide_rows, 1, INT32_MAX, "the wide table's rows")) ||
             (rc = r_range(r, &m->V, 0, wide_rows, "the wide words")))
@@ -514,7 +516,6 @@ static int decode_payload(taml_model *m, rbuf *r)
         if (fine_tuned) s->emb_rows = m->R, s->emb_cap = 1;
         else m->rows = emb, emb = NULL;
     }
-    uint64_t n_deep = 0;
     if (D && (rc = r_u64(r, &n_deep, "the deep parameter count"))) goto out;
     if (n_deep != n_deep_of(s)) {
         rc = taml_err_set(err, TAML_EFORMAT, "model: %llu deep parameters; the shape needs %zu",
@@ -526,7 +527,7 @@ static int decode_payload(taml_model *m, rbuf *r)
         goto out;
     }
     alloc_net(m);
-    taml_net_t *n = &m->net;
+    n = &m->net;
     if (bias) memcpy(n->wide, bias, n->n_wide * sizeof(float));
     if (wtab) memcpy(n->wtab, wtab, (size_t)wide_rows * m->C * sizeof(float));
     if (emb) memcpy(n->emb, emb, (size_t)m->R * D * sizeof(float));

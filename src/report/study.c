@@ -107,6 +107,7 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
     taml_report_study *s = taml_calloc(1, sizeof *s);
     s->path = taml_strdup(path);
     size_t *cap = NULL;
+    const char *base = NULL; /* before the first goto fail */
     int rc = taml_store_open(&st, path, TAML_STORE_READONLY, err);
     if (rc < 0) goto fail;
     if (!taml_store_has_study(st)) {
@@ -117,7 +118,7 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
     rc = taml_store_study(st, &meta, err);
     if (rc < 0) goto fail;
     s->method = taml_strdup(meta.method ? meta.method : "?");
-    const char *base = strrchr(path, '/');
+    base = strrchr(path, '/');
     s->label = taml_asprintf("%s: %s", s->method, base ? base + 1 : path);
     s->trials_per_task = meta.trials_per_task;
     s->space_json = taml_strdup(meta.space_json ? meta.space_json : "{}");

@@ -26,6 +26,8 @@ static int find_best(const char *study_path, const char *task_name, taml_export_
     taml_study st;
     memset(&st, 0, sizeof st);
     taml_store_iter *it = NULL;
+    int32_t idx = -1; /* all before the first goto out */
+    int found = 0;
     int rc = taml_store_open(&s, study_path, TAML_STORE_READONLY, err);
     if (rc) return rc;
     if (!taml_store_has_study(s)) {
@@ -33,7 +35,6 @@ static int find_best(const char *study_path, const char *task_name, taml_export_
         goto out;
     }
     if ((rc = taml_store_study(s, &st, err))) goto out;
-    int32_t idx = -1;
     for (int32_t i = 0; i < st.n_tasks; i++)
         if (!strcmp(st.task_names[i], task_name)) idx = i;
     if (idx < 0) {
@@ -50,7 +51,6 @@ static int find_best(const char *study_path, const char *task_name, taml_export_
     *method = taml_strdup(st.method);
     if ((rc = taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, err))) goto out;
     taml_trial t;
-    int found = 0;
     while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
         if (t.task != idx || (t.state != TAML_TRIAL_DONE && t.state != TAML_TRIAL_DIVERGED)) continue;
         if (!isfinite(t.valid_acc) || !t.config_json) continue;
@@ -112,6 +112,8 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
     taml_module *module = NULL;
     taml_features *f = NULL;
     taml_child *c = NULL;
+    double t0 = 0, valid = 0, test = 0; /* all before the first goto out */
+    const char *state = NULL;
     int rc = find_best(study_path, task_name, info, &method, &recorded_dir, err);
     if (rc) goto out;
     snprintf(info->task_dir, sizeof info->task_dir, "%s", task_dir ? task_dir : recorded_dir);
@@ -145,11 +147,12 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
     if ((rc = taml_features_new(&f, task, module, err))) goto out;
     if ((rc = taml_child_new(&c, &cfg, f, info->seed, err))) goto out;
     taml_child_result res;
-    double t0 = taml_now();
+    t0 = taml_now();
     taml_child_fit(c, &res);
-    double valid = taml_child_accuracy(c, TAML_VALID), test = taml_child_accuracy(c, TAML_TEST);
+    valid = taml_child_accuracy(c, TAML_VALID);
+    test = taml_child_accuracy(c, TAML_TEST);
     info->train_s = taml_now() - t0;
-    const char *state = res.status == TAML_CHILD_DIVERGED ? "diverged" : "done";
+    state = res.status == TAML_CHILD_DIVERGED ? "diverged" : "done";
     if (valid != info->valid_acc || test != info->test_acc || strcmp(state, info->state)) {
         rc = taml_err_set(err, TAML_EMISMATCH,
                           "trial %lld retrained gives valid %.17g, test %.17g (%s), but the study "

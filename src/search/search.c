@@ -798,7 +798,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
      * one's running trials for crashed ones and re-run them. flock() locks
      * are independent of SQLite's own (fcntl) locks, and readers (status,
      * report) do not take it. The kernel drops it when the process dies. */
-    int rc = TAML_OK;
+    int rc = TAML_OK, stopping = 0; /* stopping: before the first goto out */
     int lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
         rc = taml_err_set(err, TAML_EIO, "%s: cannot open: %s", study_path, strerror(errno));
@@ -838,7 +838,6 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if ((rc = taml_store_commit(r.store, err))) goto out;
     progress(&r, NULL);
 
-    int stopping = 0;
     for (;;) {
         while (r.inflight < o->workers && r.fifo_len > 0 && !(o->stop && *o->stop)) {
             int64_t id = fifo_pop(&r);

@@ -227,7 +227,7 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
                             "{\"layers\": [1, 2, 3], \"activation\": [\"relu\", \"swish\"]}",
                             origin, line);
     }
-    int rc = 0;
+    int rc = 0, n = 0, d = 0; /* all before the first goto done */
     taml_space *s = NULL;
     if (!cJSON_IsObject(root)) {
         rc = taml_err_set(err, TAML_EINVAL,
@@ -236,14 +236,13 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
                           origin);
         goto done;
     }
-    int n = cJSON_GetArraySize(root);
+    n = cJSON_GetArraySize(root);
     if (n == 0) {
         rc = taml_err_set(err, TAML_EINVAL, "%s: the space has no decisions; give at least one",
                           origin);
         goto done;
     }
     s = space_alloc(n);
-    int d = 0;
     for (cJSON *m = root->child; m; m = m->next, d++) {
         decision *dd = &s->d[d];
         dd->name = taml_strdup(m->string ? m->string : "");

@@ -342,6 +342,7 @@ int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
                      " options_json, taml_version, created FROM study WHERE id = 1",
                      err);
     if (rc) return rc;
+    int32_t cap = 0; /* before the first goto out */
     int step = sqlite3_step(st);
     if (step != SQLITE_ROW) {
         rc = step == SQLITE_DONE ? taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study yet", s->path)
@@ -359,7 +360,6 @@ int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = prepare(s, &st, "SELECT idx, name, dir FROM tasks ORDER BY idx", err))) goto out;
-    int32_t cap = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         int32_t idx = sqlite3_column_int(st, 0);
         if (idx != out->n_tasks) {
@@ -688,6 +688,7 @@ int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blo
                                taml_err *err)
 {
     sqlite3_stmt *st = NULL;
+    int64_t ck = 0; /* before the first goto out */
     int rc = taml_store_begin(s, err);
     if (rc) return rc;
     if ((rc = prepare(s, &st,
@@ -700,7 +701,7 @@ int taml_store_checkpoint_save(taml_store *s, int64_t after_seq, const void *blo
         rc = db_fail(s, err, "saving a controller checkpoint");
         goto out;
     }
-    int64_t ck = sqlite3_last_insert_rowid(s->db);
+    ck = sqlite3_last_insert_rowid(s->db);
     sqlite3_finalize(st);
     st = NULL;
     /* Resume needs only the newest checkpoint and reports the first (see
