@@ -71,6 +71,8 @@ int taml_cli_data_fetch(int argc, char **argv)
     int force = 0, rc = 0;
     const char **wants = taml_calloc((size_t)argc + 1, sizeof *wants);
     int32_t n_wants = 0;
+    char *home = NULL, *scripts = NULL, *data = NULL; /* all before the first goto out */
+    taml_fetch_plan *plan = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--dir")) {
             if (i + 1 >= argc) {
@@ -90,10 +92,9 @@ int taml_cli_data_fetch(int argc, char **argv)
             wants[n_wants++] = argv[i];
         }
     }
-    char *home = taml_home();
-    char *scripts = taml_path_join(home, "scripts/fetch/tasks");
-    char *data = data_dir(dir, home);
-    taml_fetch_plan *plan = NULL;
+    home = taml_home();
+    scripts = taml_path_join(home, "scripts/fetch/tasks");
+    data = data_dir(dir, home);
     taml_err err;
     taml_err_clear(&err);
     if (n_wants == 0) {

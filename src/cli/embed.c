@@ -273,6 +273,10 @@ static int cmd_neighbours(int argc, char **argv)
     int rc = 1;
     int64_t rows = taml_module_rows(m), q = taml_module_find(m, t.buf, t.len);
     int32_t dim = taml_module_dim(m);
+    const float *qv = NULL; /* all before the first goto out */
+    double qn = 0;
+    int64_t *best = NULL, have = 0;
+    double *sim = NULL;
     if (taml_module_is_random(m)) {
         fprintf(stderr, "taml: %s has no vocabulary to search\n", taml_module_name(m));
         goto out;
@@ -282,14 +286,12 @@ static int cmd_neighbours(int argc, char **argv)
         goto out;
     }
     if (k > rows - 1) k = rows - 1;
-    const float *qv = taml_module_vector(m, q);
-    double qn = 0;
+    qv = taml_module_vector(m, q);
     for (int32_t j = 0; j < dim; j++) qn += (double)qv[j] * qv[j];
     qn = sqrt(qn);
     /* Keep the k best in a small sorted array: k is small, rows large. */
-    int64_t *best = taml_malloc((size_t)(k + 1) * sizeof *best);
-    double *sim = taml_malloc((size_t)(k + 1) * sizeof *sim);
-    int64_t have = 0;
+    best = taml_malloc((size_t)(k + 1) * sizeof *best);
+    sim = taml_malloc((size_t)(k + 1) * sizeof *sim);
     for (int64_t r = 0; r < rows; r++) {
         if (r == q) continue;
         const float *v = taml_module_vector(m, r);

@@ -196,6 +196,13 @@ int taml_cmd_search(int argc, char **argv)
     o.workers = cores > 0 ? (int32_t)cores : 1;
     o.trials = 0;
     long long v;
+    int m = 0, n_mods = 0, served = 0; /* all before the first goto out */
+    taml_space *space = NULL;
+    taml_child_runner *runner = NULL;
+    taml_mpi *mpi = NULL;
+    void *from_blob = NULL;
+    char **mods = NULL;
+    struct view view = {.tty = isatty(2)};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -250,7 +257,7 @@ int taml_cmd_search(int argc, char **argv)
         rc = taml_cli_usage(usage_text, "search: --study, --task, --method and --trials are required");
         goto out;
     }
-    int m = taml_search_method_parse(method);
+    m = taml_search_method_parse(method);
     if (m < 0) {
         rc = taml_cli_usage(usage_text, "search: --method: '%s' is not random, aml, multitask or transfer",
                             method);
@@ -275,13 +282,6 @@ int taml_cmd_search(int argc, char **argv)
     taml_err err;
     taml_err_clear(&err);
     rc = 1;
-    taml_space *space = NULL;
-    taml_child_runner *runner = NULL;
-    taml_mpi *mpi = NULL;
-    void *from_blob = NULL;
-    char **mods = NULL;
-    int n_mods = 0;
-    struct view view = {.tty = isatty(2)};
     if (space_path) {
         if (taml_space_load(&space, space_path, &err)) goto fail;
     } else {
@@ -302,7 +302,7 @@ int taml_cmd_search(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* under mpirun: rank 0 searches on the other ranks' threads, which serve here */
-    int served = taml_cli_search_mpi(&mpi, &o, n_tasks, taml_child_runner_names(runner), &err);
+    served = taml_cli_search_mpi(&mpi, &o, n_tasks, taml_child_runner_names(runner), &err);
     if (served < 0) goto fail;
     if (served) {
         rc = 0;

@@ -70,10 +70,12 @@ int taml_cmd_train(int argc, char **argv)
     taml_features *feat = NULL;
     int status = 1;
     double t0 = taml_now();
-    if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
+    const char *name = NULL; /* all before the first goto done */
+    double setup_s = 0;
     char name_buf[sizeof cfg.embedding];
+    if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
     snprintf(name_buf, sizeof name_buf, "%s", module_name ? module_name : cfg.embedding);
-    const char *name = name_buf[0] ? name_buf : NULL;
+    name = name_buf[0] ? name_buf : NULL;
     if (task->kind == TAML_TASK_IMAGE) {
         if (name && strcmp(name, "pixels")) {
             taml_err_set(&err, TAML_EINVAL,
@@ -88,7 +90,7 @@ int taml_cmd_train(int argc, char **argv)
     }
     snprintf(cfg.embedding, sizeof cfg.embedding, "%s", name);
     if (taml_features_new(&feat, task, module, &err)) goto done;
-    double setup_s = taml_now() - t0;
+    setup_s = taml_now() - t0;
     taml_child_result r;
     if (taml_child_train(&cfg, feat, seed, &r, &err)) goto done;
 
