@@ -122,6 +122,10 @@ int main(int argc, char **argv)
     taml_space *space = NULL;
     taml_pool *pool = NULL;
     struct timed timed = {0};
+    int32_t workers = 0; /* all before the first goto out */
+    struct clock c = {0};
+    double wall = 0, cpu = 0, busy = 0, ideal = 0, got = 0;
+    int64_t trials = 0;
     char tmpl[] = "/tmp/taml-bench-mpi-XXXXXX";
     char *dir = mkdtemp(tmpl), *study = dir ? taml_path_join(dir, "study.db") : NULL;
     if (!dir) {
@@ -135,7 +139,7 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    int32_t workers = taml_pool_workers(timed.inner);
+    workers = taml_pool_workers(timed.inner);
     pool = taml_pool_from_ops(&timed_ops, &timed, workers);
     taml_search_opts o;
     taml_search_opts_default(&o);
@@ -146,7 +150,6 @@ int main(int argc, char **argv)
     o.child = taml_fake_child_run;
     o.child_ctx = &fake;
     o.pool = pool;
-    struct clock c = {0};
     o.progress = on_progress;
     o.user = &c;
     if (taml_search_run(study, space, 2, names, dirs, &o, &err)) {
@@ -154,11 +157,12 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    double wall = taml_now() - c.t_first, cpu = cpu_seconds() - c.cpu_first;
-    double busy = wall - timed.waiting; /* the waits all come after the first progress */
-    int64_t trials = 2 * (int64_t)o.trials;
-    double ideal = sleep_ms > 0 ? workers / (sleep_ms / 1000.0) : 0;
-    double got = (double)trials / wall;
+    wall = taml_now() - c.t_first;
+    cpu = cpu_seconds() - c.cpu_first;
+    busy = wall - timed.waiting; /* the waits all come after the first progress */
+    trials = 2 * (int64_t)o.trials;
+    ideal = sleep_ms > 0 ? workers / (sleep_ms / 1000.0) : 0;
+    got = (double)trials / wall;
     printf("%5d %7d %6lld %8d %8.2f %9.1f %9.1f %6.1f%% %9.3f %8.3f\n", taml_mpi_size(m),
            (int)workers, (long long)trials, sleep_ms, wall, got, ideal,
            ideal > 0 ? 100.0 * got / ideal : 0, 1e3 * busy / (double)trials,

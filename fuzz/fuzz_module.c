@@ -107,6 +107,7 @@ static int run_one(const uint8_t *data, size_t size)
     taml_err_clear(&err);
     int rc;
     const char *path = out;
+    taml_module *m = NULL; /* before the goto done */
     if (kind < 5) {
         static const taml_vec_format fmt[] = {TAML_VEC_WORD2VEC_TEXT, TAML_VEC_FASTTEXT_VEC,
                                               TAML_VEC_GLOVE, TAML_VEC_WORD2VEC_BIN,
@@ -119,7 +120,6 @@ static int run_one(const uint8_t *data, size_t size)
     } else {
         path = in;
     }
-    taml_module *m = NULL;
     taml_err_clear(&err);
     rc = taml_module_open(&m, path, &err);
     if (rc == 0) {
