@@ -13,6 +13,9 @@
 
 #include "core/rng.h"
 #include "core/util.h"
+#include "ctrl/controller.h"
+#include "search/search.h"
+#include "space/space.h"
 #include "store/store.h"
 #include "study_compare.h"
 #include "test.h"
@@ -297,6 +300,10 @@ TEST(search_cli_refuses_bad_arguments_with_usage)
         {"search --study x.db --task d --method transfer --trials 3", "transfer needs --from"},
         {"search --study x.db --task d --method aml --trials 3 --lag 2", "--lag is only for"},
         {"search --study x.db --task d --method aml --trials 3 --wat", "unknown argument '--wat'"},
+        {"search --study x.db --task d --method aml --trials 3 --ctrl-lr 2", "'2' is not a number in (0, 1)"},
+        {"search --study x.db --task d --method aml --trials 3 --entropy-weight -1", "in [0, 10)"},
+        {"search --study x.db --task d --method random --trials 3 --ctrl-lr 0.01",
+         "are for the controller's methods"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *cmd = taml_asprintf("%s %s 2>&1; echo \"rc=$?\"", bin, cases[i].args);
@@ -307,6 +314,63 @@ TEST(search_cli_refuses_bad_arguments_with_usage)
         CHECK_CONTAINS(out, "rc=2");
         free(out);
     }
+}
+
+/* The learning options of the controller from the command line: kept in the
+ * study's checkpoints, used by the updates (the sampled configurations differ
+ * from a default study of the same seed), and checked when it continues. */
+TEST(search_cli_controller_options_are_kept_used_and_checked_on_resume)
+{
+    const char *dir = taml_test_tmpdir(), *bin = taml_bin();
+    char *ta = taml_path_join(dir, "opt-a"), *space = taml_path_join(dir, "opt-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
+    char *fast = tmp("opt-fast.db"), *plain = tmp("opt-plain.db");
+    const char *base = "TAML_FAKE_CHILD=200 %s search --study %s --task %s --method aml --trials %d "
+                       "--workers 1 --seed 3 --space %s %s 2>&1; echo \"rc=$?\"";
+    char *cmd = taml_asprintf(base, bin, fast, ta, 30, space, "--ctrl-lr 0.05 --entropy-weight 0.001");
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd), free(out);
+    cmd = taml_asprintf(base, bin, plain, ta, 30, space, "");
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd), free(out);
+    /* the checkpoint holds the options */
+    taml_store *s;
+    void *blob = NULL;
+    size_t size = 0;
+    int64_t after = 0;
+    CHECK_EQ_INT(taml_store_open(&s, fast, TAML_STORE_READONLY, &err), 0);
+    CHECK(taml_store_checkpoint_last(s, &blob, &size, &after, &err) == 1);
+    taml_store_close(s);
+    int32_t n = 0;
+    const void **parts = NULL;
+    size_t *sizes = NULL;
+    CHECK_EQ_INT(taml_search_aml_unpack(blob, size, &n, &parts, &sizes, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    taml_space *sp = NULL;
+    CHECK_EQ_INT(taml_space_load(&sp, space, &err), 0);
+    taml_ctrl *c = NULL;
+    CHECK_EQ_INT(taml_ctrl_load(&c, sp, parts[0], sizes[0], &err), 0);
+    CHECK(taml_ctrl_get_opts(c)->lr == 0.05 && taml_ctrl_get_opts(c)->entropy_weight == 0.001);
+    taml_ctrl_free(c), taml_space_free(sp), free(parts), free(sizes), free(blob);
+    /* same seed, same first trials (the warm-up), then other choices: the options are used */
+    CHECK(!same_studies(fast, plain, NULL));
+    /* continuing with other options is refused; without them, or with the same, it goes on */
+    cmd = taml_asprintf(base, bin, fast, ta, 40, space, "--ctrl-lr 0.01");
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "learns with lr 0.05, entropy weight 0.001");
+    CHECK(strstr(out, "rc=0") == NULL);
+    free(cmd), free(out);
+    cmd = taml_asprintf(base, bin, fast, ta, 40, space, "--ctrl-lr 0.05 --entropy-weight 0.001");
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd), free(out);
+    CHECK_EQ_INT(finished_trials(fast), 40);
+    free(ta), free(space), free(fast), free(plain);
 }
 
 TEST(search_cli_real_children_deterministic_two_workers_equal_one)

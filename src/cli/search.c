@@ -26,6 +26,7 @@ static const char *usage_text =
     "                   --method random|aml|multitask|transfer --trials N\n"
     "                   [--workers K] [--seed S] [--from STUDY_OR_CHECKPOINT]\n"
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
+    "                   [--ctrl-lr X] [--entropy-weight X]\n"
     "  --trials N      trials per task (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -34,6 +35,9 @@ static const char *usage_text =
     "  --modules DIR   the embedding-module library (default $TAML_MODULES or data/modules)\n"
     "  --deterministic apply updates in trial order: the result depends on the seed\n"
     "                  and the lag only (lag L, default K), not on the workers' timing\n"
+    "  --ctrl-lr X     the controller's Adam step size (default 1e-3; in (0, 1))\n"
+    "  --entropy-weight X  its entropy bonus (default 0.03; in [0, 10)); both are kept\n"
+    "                  by the study (and by a transfer from it unless given again)\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -192,6 +196,7 @@ int taml_cmd_search(int argc, char **argv)
     int n_tasks = 0, rc = 2;
     taml_search_opts o;
     taml_search_opts_default(&o);
+    taml_ctrl_opts ctrl_opts;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores > 0 ? (int32_t)cores : 1;
     o.trials = 0;
@@ -207,7 +212,8 @@ int taml_cmd_search(int argc, char **argv)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         static const char *valued[] = {"--study", "--task",  "--method", "--from",  "--space",
-                                       "--modules", "--trials", "--workers", "--lag", "--seed"};
+                                       "--modules", "--trials", "--workers", "--lag", "--seed",
+                                       "--ctrl-lr", "--entropy-weight"};
         int takes = 0;
         for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(a, valued[k]);
         if (!takes && strcmp(a, "--deterministic") != 0 && strcmp(a, "--help") != 0) {
@@ -237,6 +243,20 @@ int taml_cmd_search(int argc, char **argv)
             if (!strcmp(a, "--trials")) o.trials = (int32_t)v;
             else if (!strcmp(a, "--workers")) o.workers = (int32_t)v;
             else o.lag = (int32_t)v;
+        } else if (!strcmp(a, "--ctrl-lr") || !strcmp(a, "--entropy-weight")) {
+            char *end;
+            errno = 0;
+            double x = strtod(val, &end);
+            int lr = !strcmp(a, "--ctrl-lr");
+            if (errno || end == val || *end || !(lr ? x > 0 && x < 1 : x >= 0 && x < 10)) {
+                rc = taml_cli_usage(usage_text, "search: %s: '%s' is not a number in %s", a, val,
+                                    lr ? "(0, 1)" : "[0, 10)");
+                goto out;
+            }
+            if (!o.ctrl_opts) taml_ctrl_opts_default(&ctrl_opts);
+            if (lr) ctrl_opts.lr = x;
+            else ctrl_opts.entropy_weight = x;
+            o.ctrl_opts = &ctrl_opts;
         } else if (!strcmp(a, "--seed")) {
             char *end;
             errno = 0;
@@ -268,6 +288,11 @@ int taml_cmd_search(int argc, char **argv)
         rc = taml_cli_usage(usage_text, m == TAML_SEARCH_TRANSFER
                                             ? "search: --method transfer needs --from"
                                             : "search: --from is only for --method transfer");
+        goto out;
+    }
+    if (o.ctrl_opts && m == TAML_SEARCH_RANDOM) {
+        rc = taml_cli_usage(usage_text, "search: --ctrl-lr and --entropy-weight are for the "
+                                        "controller's methods (aml, multitask, transfer)");
         goto out;
     }
     if (o.lag && !o.deterministic) {

@@ -585,6 +585,25 @@ static int register_tasks(run *r, taml_err *err)
     return TAML_OK;
 }
 
+/* A resumed study keeps the learning options its controllers were made with
+ * (they are in the checkpoint); options given again must be the same ones. */
+static int check_same_learning(run *r, taml_err *err)
+{
+    const taml_ctrl_opts *a = taml_ctrl_get_opts(r->ctrl[0]), *b = r->o->ctrl_opts;
+    int same = a->lr == b->lr && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
+               a->adam_eps == b->adam_eps && a->grad_clip == b->grad_clip &&
+               a->entropy_weight == b->entropy_weight && a->ema_decay == b->ema_decay &&
+               a->warmup == b->warmup && a->normalise == b->normalise &&
+               a->adv_clip == b->adv_clip && a->transfer_restart == b->transfer_restart;
+    if (same) return TAML_OK;
+    return taml_err_set(err, TAML_EMISMATCH,
+                        "%s: the study's controller learns with lr %g, entropy weight %g (and "
+                        "its other options), not lr %g, entropy weight %g as given: continue it "
+                        "with its own options (or without these flags)",
+                        taml_store_path(r->store), a->lr, a->entropy_weight, b->lr,
+                        b->entropy_weight);
+}
+
 /* Restores the controllers: the newest checkpoint, then the updates recorded
  * after it, in the order they were applied. */
 static int restore(run *r, taml_err *err)
@@ -698,6 +717,7 @@ static int open_study(run *r, const char *path, const char *const *task_dirs, ta
         taml_study_deinit(&st);
         if (rc) return rc;
         if (has_ctrl(r) && (rc = restore(r, err))) return rc;
+        if (has_ctrl(r) && r->o->ctrl_opts && (rc = check_same_learning(r, err))) return rc;
         int64_t n = 0;
         if ((rc = taml_store_requeue(r->store, &n, err))) return rc;
         if (n) logf_(r, "%lld trials were running when the search stopped: they run again",
