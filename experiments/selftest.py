@@ -149,6 +149,24 @@ class TestMetrics(Base):
 
 
 class TestTables(Base):
+    def test_similarity_is_read_from_the_report_and_set_against_winners(self):
+        path = os.path.join(self.tmp, "mt.db")
+        run([TAML, "search", "--study", path, "--task", TOPICS, "--task", os.path.join(FIX, "film-mini"),
+             "--method", "multitask", "--trials", "8", "--workers", "1", "--seed", "1", "--space", self.space])
+        rep = os.path.join(self.tmp, "mt.html")
+        run([TAML, "report", path, "-o", rep])
+        sim = tables.report_similarity(rep)
+        self.assertEqual(set(sim), {(a, b) for a in ("child-topics", "film-mini") for b in ("child-topics", "film-mini")})
+        self.assertEqual(sim[("child-topics", "child-topics")], 1.0)
+        self.assertEqual(sim[("child-topics", "film-mini")], sim[("film-mini", "child-topics")])
+        self.assertTrue(-1 <= sim[("child-topics", "film-mini")] <= 1)
+        a = [{"x": 1, "y": "p"}, {"x": 2, "y": "p"}]
+        self.assertEqual(tables.overlap(a, a, ["x", "y"]), 1.0)
+        self.assertEqual(tables.overlap(a, [{"x": 3, "y": "q"}], ["x", "y"]), 0.0)
+        self.assertEqual(tables.overlap(a, [{"x": 1, "y": "p"}], ["x", "y"]), 0.75)  # x: 1/2, y: 1
+        self.assertEqual(tables.ranks([3, 1, 3, 2]), [2.5, 0.0, 2.5, 1.0])
+        self.assertAlmostEqual(tables.pearson([1, 2, 3], [2, 4, 7]), 0.9933992677987827)
+
     def test_tables_from_studies_and_not_yet_run_sections(self):
         out = os.path.join(self.tmp, "out")
         os.makedirs(os.path.join(out, "pretrain"))

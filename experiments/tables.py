@@ -23,9 +23,11 @@ and the script fails if they differ, so these tables cannot drift from taml.
 """
 import argparse
 import glob
+import html
 import json
 import math
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -239,12 +241,14 @@ def figure6(out, tasks):
               "`taml report`) should share choices.", ""]
     decisions = None
     rows = []
+    tops = {}
     for task in tasks:
         if task not in tr or not tr[task][0]:
             continue
         v, _, cfgs = tr[task]
         order = sorted(range(len(v)), key=lambda i: (-(v[i] if not math.isnan(v[i]) else -1), i))[:M.TOP]
         best = [cfgs[i] for i in order]
+        tops[task] = best
         decisions = decisions or list(best[0])
         modal = []
         for d in decisions:
@@ -254,8 +258,93 @@ def figure6(out, tasks):
         rows.append("| %s | %s |" % (task, " | ".join(modal)))
     if not rows:
         return lines + ["No finished trials yet.", ""]
-    return lines + ["| task | " + " | ".join(decisions) + " |",
-                    "| --- |" + " --- |" * len(decisions)] + rows + [""]
+    lines += ["| task | " + " | ".join(decisions) + " |",
+              "| --- |" + " --- |" * len(decisions)] + rows + [""]
+    return lines + similarity_vs_winners(out, tops, decisions)
+
+
+def report_similarity(path):
+    """The multitask controller's task-embedding cosines, as `taml report`
+    drew them (its Figure 6 heat map: one <title>A / B: cosine</title> per
+    cell), from the report file; {} when the file or the map is missing."""
+    if not os.path.isfile(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        doc = f.read()
+    i = doc.find('id="similarity"')
+    j = doc.find("</svg>", i)
+    if i < 0 or j < 0:
+        return {}
+    sim = {}
+    for t in re.findall(r"<title>([^<]*)</title>", doc[i:j]):
+        m = re.match(r"(.+?) / (.+): (-?[0-9.]+)$", html.unescape(t))
+        if m:
+            sim[(m.group(1), m.group(2))] = float(m.group(3))
+    return sim
+
+
+def overlap(a, b, decisions):
+    """How alike two sets of configurations are: per decision, the overlap
+    sum_choice min(share in a, share in b) of their choice shares, averaged
+    over the decisions (1: the same mix of choices, 0: disjoint)."""
+    tot = 0.0
+    for d in decisions:
+        va = [json.dumps(c[d]) for c in a]
+        vb = [json.dumps(c[d]) for c in b]
+        tot += sum(min(va.count(x) / len(va), vb.count(x) / len(vb)) for x in set(va) | set(vb))
+    return tot / len(decisions)
+
+
+def ranks(x):
+    order = sorted(range(len(x)), key=lambda i: x[i])
+    r = [0.0] * len(x)
+    i = 0
+    while i < len(order):  # ties share their mean rank
+        j = i
+        while j + 1 < len(order) and x[order[j + 1]] == x[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2
+        i = j + 1
+    return r
+
+
+def pearson(x, y):
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    sx = math.sqrt(sum((a - mx) ** 2 for a in x))
+    sy = math.sqrt(sum((b - my) ** 2 for b in y))
+    return sum((a - mx) * (b - my) for a, b in zip(x, y)) / (sx * sy) if sx and sy else float("nan")
+
+
+def similarity_vs_winners(out, tops, decisions):
+    """Figure 6's question: do tasks the controller embeds alike share their
+    winning configurations? The cosine of each pair of task embeddings (from
+    out/pretrain.html, `make -C experiments report`) against the overlap of the
+    pair's 10 best configurations."""
+    sim = report_similarity(os.path.join(out, "pretrain.html"))
+    names = [t for t in tops if (t, t) in sim]
+    if len(names) < 3:
+        return ["The cosine matrix is in `experiments/out/pretrain.html` once `make -C "
+                "experiments report` has run (not yet).", ""]
+    lines = ["Cosine similarity of the multitask controller's task embeddings (from the heat map "
+             "of `taml report`, out/pretrain.html):", "",
+             "| | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+    for a in names:
+        lines.append("| %s | %s |" % (a, " | ".join("%.2f" % sim[(a, b)] for b in names)))
+    pairs = [(sim[(a, b)], overlap(tops[a], tops[b], decisions), a, b)
+             for i, a in enumerate(names) for b in names[i + 1:]]
+    cos = [p[0] for p in pairs]
+    ov = [p[1] for p in pairs]
+    pairs.sort(reverse=True)
+    lines += ["", "Per pair of tasks: the cosine against the overlap of their 10 best "
+              "configurations (per decision, the shared share of choices, averaged over the %d "
+              "decisions). Over the %d pairs: Pearson r = %.2f, Spearman rho = %.2f. Most "
+              "similar pairs: %s. Least: %s." % (
+                  len(decisions), len(pairs), pearson(cos, ov), pearson(ranks(cos), ranks(ov)),
+                  "; ".join("%s / %s (cos %.2f, overlap %.2f)" % (a, b, c, o) for c, o, a, b in pairs[:3]),
+                  "; ".join("%s / %s (cos %.2f, overlap %.2f)" % (a, b, c, o) for c, o, a, b in pairs[-3:])),
+              ""]
+    return lines
 
 
 def side_by_side(out, tasks):

@@ -10,5 +10,5 @@
 
 TEST(experiment_scripts_pass_their_selftest_against_taml)
 {
-    taml_test_python_selftest("experiments/selftest.py", 13);
+    taml_test_python_selftest("experiments/selftest.py", 14);
 }
