@@ -73,6 +73,31 @@ TEST(svg_lines_draws_series_bands_legend_and_percent_ticks)
     taml_svg_buf_deinit(&b);
 }
 
+/* Accuracies (unit_interval): a band wider than the value (2 s.e.m. of few
+ * trials) stops at 0% and 100% instead of stretching the axis to -20%. */
+TEST(svg_lines_clip_bands_and_the_range_to_the_unit_interval)
+{
+    double y[4] = {0.1, 0.3, 0.9, 0.95}, band[4] = {0.3, 0.2, 0.2, 0.1};
+    taml_svg_series s = {.name = "rs", .y = y, .band = band, .n = 4};
+    for (int unit = 0; unit < 2; unit++) {
+        taml_svg_plot p = {.title = "t", .ymin = NAN, .ymax = NAN, .y_percent = 1,
+                           .unit_interval = unit};
+        taml_svg_buf b;
+        taml_svg_buf_init(&b);
+        CHECK_EQ_INT(taml_svg_lines(&b, &p, &s, 1, NULL), 0);
+        CHECK_XML(b.data, 0);
+        if (unit) {
+            CHECK(!strstr(b.data, ">-")); /* no negative tick label */
+            CHECK(!strstr(b.data, ">120%<"));
+            CHECK_CONTAINS(b.data, ">0%</text>");
+            CHECK_CONTAINS(b.data, ">100%</text>");
+        } else {
+            CHECK_CONTAINS(b.data, ">-"); /* without it the band reaches -20% */
+        }
+        taml_svg_buf_deinit(&b);
+    }
+}
+
 TEST(svg_lines_writes_a_long_flat_curve_as_few_points)
 {
     enum { N = 2000 };

@@ -374,7 +374,7 @@ static int task_curves(taml_svg_buf *b, const study_view *v, size_t ns, const ch
         char *t1 = taml_asprintf("%s: validation accuracy-top10", task);
         char *t2 = taml_asprintf("%s: test accuracy-top10", task);
         taml_svg_plot p = {.title = t1, .xlabel = "trials", .ylabel = "accuracy",
-                           .ymin = NAN, .ymax = NAN, .y_percent = 1};
+                           .ymin = NAN, .ymax = NAN, .y_percent = 1, .unit_interval = 1};
         rc = taml_svg_lines(b, &p, sv, m, err);
         p.title = t2;
         if (rc == 0) rc = taml_svg_lines(b, &p, st, m, err);

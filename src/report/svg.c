@@ -392,10 +392,13 @@ static int check_series(const taml_svg_series *s, size_t ns, taml_err *err)
     return 0;
 }
 
-/* Ranges over the finite points (y widened by the bands). Returns the number
+static double clip01(double v) { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+/* Ranges over the finite points (y widened by the bands, within [0, 1] when
+ * unit). Returns the number
  * of finite points. */
-static size_t data_range(const taml_svg_series *s, size_t ns, double *xlo, double *xhi,
-                         double *ylo, double *yhi)
+static size_t data_range(const taml_svg_series *s, size_t ns, int unit, double *xlo,
+                         double *xhi, double *ylo, double *yhi)
 {
     size_t n = 0;
     *xlo = *ylo = INFINITY;
@@ -408,8 +411,10 @@ static size_t data_range(const taml_svg_series *s, size_t ns, double *xlo, doubl
             n++;
             if (x < *xlo) *xlo = x;
             if (x > *xhi) *xhi = x;
-            if (y - bd < *ylo) *ylo = y - bd;
-            if (y + bd > *yhi) *yhi = y + bd;
+            double lo = y - bd, hi = y + bd;
+            if (unit) lo = clip01(lo), hi = clip01(hi);
+            if (lo < *ylo) *ylo = lo;
+            if (hi > *yhi) *yhi = hi;
         }
     return n;
 }
@@ -461,6 +466,11 @@ static void y_range(frame *f, const taml_svg_plot *p, double ylo, double yhi, do
     *ystep = nice_step(yhi - ylo, 5, 0);
     f->ylo = floor(ylo / *ystep + 1e-9) * *ystep;
     f->yhi = ceil(yhi / *ystep - 1e-9) * *ystep;
+    if (p->unit_interval) { /* 0 and 1 are multiples of every step this range gets */
+        f->ylo = fmax(f->ylo, 0);
+        f->yhi = fmin(f->yhi, 1);
+        if (f->yhi <= f->ylo) f->ylo = fmax(0, f->yhi - *ystep), f->yhi = f->ylo + *ystep;
+    }
     if (f->yhi <= f->ylo) f->yhi = f->ylo + *ystep;
 }
 
@@ -486,7 +496,7 @@ int taml_svg_lines(taml_svg_buf *out, const taml_svg_plot *plot, const taml_svg_
     frame f;
     h = layout(&f, plot, w, h, legend_rows(s, ns, w - 40), 0);
     double xlo, xhi, ylo, yhi, xstep = 1, ystep = 0.1;
-    size_t nfinite = data_range(s, ns, &xlo, &xhi, &ylo, &yhi);
+    size_t nfinite = data_range(s, ns, plot->unit_interval, &xlo, &xhi, &ylo, &yhi);
     if (nfinite == 0) {
         xlo = 0;
         xhi = 1;
@@ -512,8 +522,10 @@ int taml_svg_lines(taml_svg_buf *out, const taml_svg_plot *plot, const taml_svg_
                 for (; i < se->n; i++) {
                     double x = sx(se, i), y = se->y[i], bd = se->band[i];
                     if (!isfinite(x) || !isfinite(y) || !isfinite(bd)) break;
-                    pts_add(&a, fx(&f, x), fy(&f, y + bd));
-                    pts_add(&c, fx(&f, x), fy(&f, y - bd));
+                    double hi = y + bd, lo = y - bd;
+                    if (plot->unit_interval) hi = clip01(hi), lo = clip01(lo);
+                    pts_add(&a, fx(&f, x), fy(&f, hi));
+                    pts_add(&c, fx(&f, x), fy(&f, lo));
                 }
                 i++;
                 if (a.n < 2) continue;

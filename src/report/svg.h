@@ -60,6 +60,8 @@ typedef struct taml_svg_plot {
     int width, height; /* pixels; 0 gives 560 x 340 */
     double ymin, ymax; /* the y range; NaN (either) picks it from the data */
     int y_percent;     /* tick labels as percentages (values are fractions) */
+    int unit_interval; /* the values lie in [0, 1] (accuracies): bands and the picked y
+                        * range are clipped to it, so a wide band never shows -20% */
 } taml_svg_plot;
 
 /* The palette colour (a "#rrggbb" literal) of index i. */
