@@ -22,7 +22,7 @@ import os
 import re
 import sys
 
-TAG = re.compile(r'<h2[^>]*>(.*?)</h2>|<h3[^>]*>(.*?)</h3>|<summary>(.*?)</summary>|(<svg\b.*?</svg>)',
+TAG = re.compile(r'<h2([^>]*)>(.*?)</h2>|<h3[^>]*>(.*?)</h3>|<summary>(.*?)</summary>|(<svg\b.*?</svg>)',
                  re.S)
 
 
@@ -39,18 +39,18 @@ def plots(doc):
     task = section = study = ""
     text = lambda g: html.unescape(re.sub(r"<[^>]+>", "", g))  # noqa: E731
     for m in TAG.finditer(doc):
-        if m.group(1) is not None:
-            h = text(m.group(1))
-            task = h[5:] if h.startswith("Task ") else ""
+        if m.group(2) is not None:  # a task's section is <h2 id="task-N">Task NAME</h2>
+            h = text(m.group(2))
+            task = h[5:] if 'id="task-' in m.group(1) and h.startswith("Task ") else ""
             section = study = ""
-        elif m.group(2) is not None:
-            section, study = text(m.group(2)), ""
         elif m.group(3) is not None:
-            summ = text(m.group(3))
+            section, study = text(m.group(3)), ""
+        elif m.group(4) is not None:
+            summ = text(m.group(4))
             kind = "probabilities" if "probabilities" in summ else "choices" if "choices" in summ else ""
             study = summ.split(":", 1)[0] + (" " + kind if kind else "")
         else:
-            svg = m.group(4)
+            svg = m.group(5)
             lab = re.search(r'aria-label="([^"]*)"', svg[:600])
             yield task, section, study, html.unescape(lab.group(1)) if lab else "", svg
 
