@@ -295,6 +295,10 @@ def variants(out, t_budget, fixed, tasks):
             base = os.path.join(out, "heldout", task + ".transfer.db")
             if not (os.path.isfile(p) and os.path.isfile(rs) and os.path.isfile(base)):
                 continue
+            vt = checked(p)
+            if len(vt.get(task, ([],))[0]) < t_budget:
+                rows.append("| %s | | | | [%d of %d trials] | | |" % (task, len(vt.get(task, ([],))[0]), t_budget))
+                continue
             cells = []
             got = []
             for q in (base, p):
