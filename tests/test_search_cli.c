@@ -370,7 +370,30 @@ TEST(search_cli_controller_options_are_kept_used_and_checked_on_resume)
     CHECK_CONTAINS(out, "rc=0");
     free(cmd), free(out);
     CHECK_EQ_INT(finished_trials(fast), 40);
-    free(ta), free(space), free(fast), free(plain);
+    /* a transfer keeps its source's options except the ones given */
+    char *tb = taml_path_join(dir, "opt-b"), *mt = tmp("opt-mt.db"), *tr = tmp("opt-tr.db");
+    CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
+    const char *mtc = "TAML_FAKE_CHILD=200 %s search --study %s --task %s --method multitask "
+                      "--trials 12 --workers 1 --seed 3 --space %s --entropy-weight 0.2 2>&1; "
+                      "echo \"rc=$?\"";
+    cmd = taml_asprintf(mtc, bin, mt, ta, space);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd), free(out);
+    const char *trc = "TAML_FAKE_CHILD=200 %s search --study %s --task %s --method transfer --from %s "
+                      "--trials 12 --workers 1 --seed 3 --space %s --ctrl-lr 0.02 2>&1; echo \"rc=$?\"";
+    cmd = taml_asprintf(trc, bin, tr, tb, mt, space);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd), free(out);
+    void *tblob = NULL;
+    size_t tsize = 0;
+    CHECK_EQ_INT(taml_search_load_source(tr, &tblob, &tsize, &err), 0);
+    CHECK_EQ_INT(taml_space_load(&sp, space, &err), 0);
+    CHECK_EQ_INT(taml_ctrl_load(&c, sp, tblob, tsize, &err), 0);
+    CHECK(taml_ctrl_get_opts(c)->lr == 0.02 && taml_ctrl_get_opts(c)->entropy_weight == 0.2);
+    taml_ctrl_free(c), taml_space_free(sp), free(tblob);
+    free(ta), free(tb), free(space), free(fast), free(plain), free(mt), free(tr);
 }
 
 TEST(search_cli_real_children_deterministic_two_workers_equal_one)

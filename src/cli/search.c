@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
 #include "core/util.h"
+#include "ctrl/controller.h"
 #include "embed/module.h"
 #include "search/child.h"
 #include "search/search.h"
@@ -197,6 +198,7 @@ int taml_cmd_search(int argc, char **argv)
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
+    double ctrl_lr = NAN, ctrl_entropy = NAN; /* given on the command line, else NaN */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores > 0 ? (int32_t)cores : 1;
     o.trials = 0;
@@ -253,10 +255,8 @@ int taml_cmd_search(int argc, char **argv)
                                     lr ? "(0, 1)" : "[0, 10)");
                 goto out;
             }
-            if (!o.ctrl_opts) taml_ctrl_opts_default(&ctrl_opts);
-            if (lr) ctrl_opts.lr = x;
-            else ctrl_opts.entropy_weight = x;
-            o.ctrl_opts = &ctrl_opts;
+            if (lr) ctrl_lr = x;
+            else ctrl_entropy = x;
         } else if (!strcmp(a, "--seed")) {
             char *end;
             errno = 0;
@@ -290,7 +290,7 @@ int taml_cmd_search(int argc, char **argv)
                                             : "search: --from is only for --method transfer");
         goto out;
     }
-    if (o.ctrl_opts && m == TAML_SEARCH_RANDOM) {
+    if ((!isnan(ctrl_lr) || !isnan(ctrl_entropy)) && m == TAML_SEARCH_RANDOM) {
         rc = taml_cli_usage(usage_text, "search: --ctrl-lr and --entropy-weight are for the "
                                         "controller's methods (aml, multitask, transfer)");
         goto out;
@@ -315,6 +315,20 @@ int taml_cmd_search(int argc, char **argv)
     }
     if (from && taml_search_load_source(from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
+    if (!isnan(ctrl_lr) || !isnan(ctrl_entropy)) {
+        /* the options given replace those of the controller the study starts
+         * from (a transfer's source; else the defaults), the others are kept */
+        taml_ctrl_opts_default(&ctrl_opts);
+        if (from_blob) {
+            taml_ctrl *src = NULL;
+            if (taml_ctrl_load(&src, space, from_blob, o.from_size, &err)) goto fail;
+            ctrl_opts = *taml_ctrl_get_opts(src);
+            taml_ctrl_free(src);
+        }
+        if (!isnan(ctrl_lr)) ctrl_opts.lr = ctrl_lr;
+        if (!isnan(ctrl_entropy)) ctrl_opts.entropy_weight = ctrl_entropy;
+        o.ctrl_opts = &ctrl_opts;
+    }
     if (taml_child_runner_new(&runner, n_tasks, task_dirs, &err)) goto fail;
     if (taml_child_runner_check_space(runner, space, &err)) goto fail;
     o.child = taml_child_runner_job;
