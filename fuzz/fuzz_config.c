@@ -47,13 +47,9 @@ static int run_one(const uint8_t *data, size_t size)
     return 1;
 }
 
-#ifdef TAML_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    run_one(data, size);
-    return 0;
-}
-#else
+TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+
+#ifndef TAML_LIBFUZZER
 const taml_fuzz_def taml_fuzz_target = {
     .purpose = "replays fuzz inputs through the config parser",
     .accepted = "parsed",

@@ -135,13 +135,9 @@ static int run_one(const uint8_t *data, size_t size)
     return data[0] % 2 ? run_ckpt(data + 1, size - 1) : run_space(data + 1, size - 1);
 }
 
-#ifdef TAML_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    run_one(data, size);
-    return 0;
-}
-#else
+TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+
+#ifndef TAML_LIBFUZZER
 static void cleanup(void)
 {
     free(ckpt);

@@ -134,20 +134,10 @@ done:
     return rc == 0;
 }
 
-#ifdef TAML_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    run_one(data, size);
-    return 0;
-}
-#else
-static void cleanup(void)
-{
-    char *cmd = taml_asprintf("rm -rf '%s'", root);
-    if (root && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    free(cmd);
-    free(root);
-}
+TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+
+#ifndef TAML_LIBFUZZER
+static void cleanup(void) { taml_fuzz_remove_tree(root); }
 
 const taml_fuzz_def taml_fuzz_target = {
     .purpose = "replays fuzz inputs through the importers and the module reader",

@@ -165,21 +165,15 @@ static int run_one(const uint8_t *data, size_t size)
     return ok;
 }
 
-#ifdef TAML_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    run_one(data, size);
-    return 0;
-}
-#else
+TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+
+#ifndef TAML_LIBFUZZER
 static void cleanup(void)
 {
-    unlink(good_path);
-    rmdir(dir);
+    taml_fuzz_remove_tree(dir); /* good.db and the last input's test.db with it */
     free(good);
     free(good_path);
     free(test_path);
-    free(dir);
 }
 
 const taml_fuzz_def taml_fuzz_target = {

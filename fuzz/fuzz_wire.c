@@ -76,13 +76,9 @@ static int run_one(const uint8_t *msg, size_t n)
     return ok;
 }
 
-#ifdef TAML_LIBFUZZER
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    run_one(data, size);
-    return 0;
-}
-#else
+TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+
+#ifndef TAML_LIBFUZZER
 static int write_seed(const char *dir, const char *name, void *msg, size_t len)
 {
     char *p = taml_path_join(dir, name);

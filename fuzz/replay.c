@@ -11,6 +11,15 @@
 #include "core/util.h"
 #include "replay.h"
 
+void taml_fuzz_remove_tree(char *root)
+{
+    if (!root) return;
+    char *cmd = taml_asprintf("rm -rf '%s'", root);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
+    free(cmd);
+    free(root);
+}
+
 static void replay(const char *path, int *accepted, int *refused)
 {
     DIR *d = opendir(path);

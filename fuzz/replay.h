@@ -33,4 +33,21 @@ typedef struct taml_fuzz_def {
 /* Defined by each target file (outside its TAML_LIBFUZZER build). */
 extern const taml_fuzz_def taml_fuzz_target;
 
+/* Removes the directory tree at root (a target's scratch directory) and frees
+ * the string; NULL does nothing. For a target's cleanup. */
+void taml_fuzz_remove_tree(char *root);
+
+/* The libFuzzer entry point over a target's run_one: expands to it in the
+ * TAML_LIBFUZZER build and to nothing in the replay build. */
+#ifdef TAML_LIBFUZZER
+#define TAML_FUZZ_LIBFUZZER_ENTRY(run_one)                            \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)      \
+    {                                                                 \
+        run_one(data, size);                                          \
+        return 0;                                                     \
+    }
+#else
+#define TAML_FUZZ_LIBFUZZER_ENTRY(run_one)
+#endif
+
 #endif
