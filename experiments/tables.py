@@ -301,8 +301,7 @@ def variants(out, t_budget, fixed, tasks):
                 continue
             cells = []
             got = []
-            for q in (base, p):
-                tr = checked(q)
+            for q, tr in ((base, checked(base)), (p, vt)):
                 st = status(q, rs, t_budget)[task]
                 v, t, _ = tr[task]
                 n = st.get("trials_to_target")
