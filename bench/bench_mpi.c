@@ -175,9 +175,8 @@ out:
         taml_pool_free(timed.inner);
     taml_space_free(space);
     if (study) {
-        char *cmd = taml_asprintf("rm -rf '%s'", dir);
-        if (system(cmd) != 0) fprintf(stderr, "bench_mpi: could not remove %s\n", dir);
-        free(cmd);
+        taml_err e;
+        if (taml_rmtree(dir, &e) != 0) fprintf(stderr, "bench_mpi: %s\n", e.msg);
     }
     free(study);
     taml_mpi_close(m);

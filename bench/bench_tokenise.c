@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/tokenise.h"
 
 /* CPU seconds of this thread: on a shared machine, wall time mostly measures

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/task.h"
 #include "data/tokenise.h"
 #include "replay.h"

@@ -14,9 +14,8 @@
 void taml_fuzz_remove_tree(char *root)
 {
     if (!root) return;
-    char *cmd = taml_asprintf("rm -rf '%s'", root);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
-    free(cmd);
+    taml_err err;
+    if (taml_rmtree(root, &err) != 0) fprintf(stderr, "%s\n", err.msg);
     free(root);
 }
 

@@ -61,9 +61,8 @@ const char *taml_test_tmpdir(void)
 static void remove_tmpdir(void)
 {
     if (!tmpdir) return;
-    char *cmd = taml_asprintf("rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-    free(cmd);
+    taml_err err;
+    if (taml_rmtree(tmpdir, &err) != 0) fprintf(stderr, "warning: %s\n", err.msg);
     free(tmpdir);
     tmpdir = NULL;
 }

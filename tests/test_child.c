@@ -16,6 +16,7 @@
 #include "nn/config.h"
 #include "nn/features.h"
 #include "nn/net.h"
+#include "gradcheck.h"
 #include "test.h"
 
 #define FIXTURE "tests/fixtures/tasks/child-topics"
@@ -174,25 +175,9 @@ static double netd_loss(void *p)
 
 /* Central differences on the parameters x[0 .. n) against the analytic gradient
  * g; the group's gradient must not be all zero. */
-static void check_group(const char *what, struct netd_ctx *ctx, double *x, const double *g,
-                        size_t n)
-{
-    const double h = 1e-6;
-    double gmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        double keep = x[i];
-        x[i] = keep + h;
-        double up = netd_loss(ctx);
-        x[i] = keep - h;
-        double down = netd_loss(ctx);
-        x[i] = keep;
-        double num = (up - down) / (2 * h);
-        CHECK_MSG(fabs(num - g[i]) <= 2e-6 * (1 + fabs(num)), "%s[%zu]: numeric %.10g analytic %.10g",
-                  what, i, num, g[i]);
-        gmax = fmax(gmax, fabs(g[i]));
-    }
-    CHECK_MSG(gmax > 1e-4, "%s: gradient is (nearly) all zero", what);
-}
+static const taml_gradcheck model_check = {
+    .h = 1e-6, .abs_tol = 2e-6, .rel_tol = 2e-6, .min_gmax = 1e-4};
+#define check_group(what, ctx, x, g, n) CHECK_GRAD(&model_check, what, netd_loss, ctx, x, g, n)
 
 static void densify_rows(double *dense, const taml_kd_sparse *s, size_t rows)
 {

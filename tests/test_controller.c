@@ -12,6 +12,7 @@
 #include "ctrl/controller.h"
 #include "ctrl/ctrl_internal.h"
 #include "ctrl_synth.h"
+#include "gradcheck.h"
 #include "test.h"
 
 static const char *const MODS[] = {"es-small-50", "es-big-128", "en-small-50", "en-big-128",
@@ -54,6 +55,23 @@ TEST(ctrl_exp_matches_libm_to_a_few_ulp_and_clamps_out_of_range)
 
 /* ---- gradients --------------------------------------------------------- */
 
+/* wl x log-probability + we x entropy of the actions, the controller's
+ * training objective's two parts. */
+struct mix_ctx {
+    taml_ctrl *c;
+    int task;
+    const int32_t *acts;
+    double wl, we;
+};
+
+static double mix_loss(void *p)
+{
+    struct mix_ctx *m = p;
+    double ent;
+    double lp = taml_ctrl_log_prob(m->c, m->task, m->acts, &ent);
+    return m->wl * lp + m->we * ent;
+}
+
 TEST(ctrl_gradient_matches_central_differences_for_every_group)
 {
     taml_space *sp = paper();
@@ -71,7 +89,6 @@ TEST(ctrl_gradient_matches_central_differences_for_every_group)
     int nonzero_actions = 0;
     for (int d = 0; d < taml_space_decisions(sp); d++) nonzero_actions += acts[d] != 0;
     CHECK(nonzero_actions >= 6);
-    const double eps = 1e-5;
     /* log-prob and entropy separately, then a mix */
     const double wts[3][2] = {{1, 0}, {0, 1}, {-0.7, 0.3}};
     for (int w = 0; w < 3; w++) {
@@ -84,24 +101,14 @@ TEST(ctrl_gradient_matches_central_differences_for_every_group)
             for (size_t i = 0; i < n; i++) gmax = fmax(gmax, fabs(grad[i]));
             CHECK_MSG(gmax > 1e-4, "group %s: gradient all ~zero (max %g)",
                       taml_ctrl_group_name((taml_ctrl_group)g), gmax);
-            /* every parameter of small groups, 150 spread over big ones, and
-             * always the largest-gradient entry */
-            size_t step = n <= 300 ? 1 : n / 150;
-            for (size_t i = 0; i < n; i += step) {
-                double keep = p[i], ent;
-                p[i] = keep + eps;
-                double fp = wts[w][0] * taml_ctrl_log_prob(c, task, acts, &ent);
-                fp += wts[w][1] * ent;
-                p[i] = keep - eps;
-                double fm = wts[w][0] * taml_ctrl_log_prob(c, task, acts, &ent);
-                fm += wts[w][1] * ent;
-                p[i] = keep;
-                double num = (fp - fm) / (2 * eps);
-                CHECK_MSG(fabs(num - grad[i]) <= 1e-7 + 1e-5 * fabs(num),
-                          "group %s[%zu] (weights %g, %g): analytic %.10g numeric %.10g",
-                          taml_ctrl_group_name((taml_ctrl_group)g), i, wts[w][0], wts[w][1],
-                          grad[i], num);
-            }
+            /* every parameter of small groups, 150 spread over big ones */
+            struct mix_ctx mc = {c, task, acts, wts[w][0], wts[w][1]};
+            taml_gradcheck gc = {.h = 1e-5, .abs_tol = 1e-7, .rel_tol = 1e-5,
+                                 .stride = n <= 300 ? 1 : n / 150};
+            char what[96];
+            snprintf(what, sizeof what, "group %s (weights %g, %g)",
+                     taml_ctrl_group_name((taml_ctrl_group)g), wts[w][0], wts[w][1]);
+            CHECK_GRAD(&gc, what, mix_loss, &mc, p, grad, n);
             free(grad);
         }
     }

@@ -1,5 +1,6 @@
 /* tests/test_core.c - the core layer: errors, RNG, string map, files. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/rng.h"
@@ -87,4 +88,27 @@ TEST(write_file_atomic_then_read_back)
     CHECK_CONTAINS(err.msg, "/nonexistent/x");
     free(path);
     free(dir);
+}
+
+TEST(rmtree_removes_a_tree_whose_name_has_quotes_and_never_follows_links)
+{
+    taml_err err;
+    char *root = taml_path_join(taml_test_tmpdir(), "it's a \"tree\"");
+    char *sub = taml_path_join(root, "a/b/c");
+    CHECK_EQ_INT(taml_mkdirs(sub, &err), 0);
+    char *file = taml_path_join(sub, "f.txt");
+    CHECK_EQ_INT(taml_write_file_atomic(file, "x", 1, &err), 0);
+    /* a link out of the tree: removing the tree removes the link only */
+    char *outside = taml_path_join(taml_test_tmpdir(), "keep");
+    CHECK_EQ_INT(taml_mkdirs(outside, &err), 0);
+    char *kept = taml_path_join(outside, "kept.txt");
+    CHECK_EQ_INT(taml_write_file_atomic(kept, "y", 1, &err), 0);
+    char *link = taml_path_join(root, "link");
+    CHECK_EQ_INT(symlink(outside, link), 0);
+    CHECK_EQ_INT(taml_rmtree(root, &err), 0);
+    CHECK(!taml_is_dir(root));
+    CHECK(taml_is_file(kept));
+    /* removing what is not there is fine */
+    CHECK_EQ_INT(taml_rmtree(root, &err), 0);
+    free(root), free(sub), free(file), free(outside), free(kept), free(link);
 }

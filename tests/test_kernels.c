@@ -9,6 +9,7 @@
 #include "nn/blas.h"
 #include "nn/kernels.h"
 #include "nn/optim.h"
+#include "gradcheck.h"
 #include "test.h"
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -28,31 +29,12 @@ static double dot(const double *a, const double *b, size_t n)
 }
 
 /* A kernel under test: f(ctx) computes a scalar loss from the current values
- * of the arrays it reads. check_grad perturbs x[i] by +-h and compares the
- * central difference with the analytic gradient g[i]; it also asserts that g
- * is not all zero (a kernel whose backward does nothing would otherwise pass
- * against a loss that does not depend on x). */
-typedef double (*loss_fn)(void *ctx);
-
-static void check_grad(const char *what, loss_fn f, void *ctx, double *x, const double *g,
-                       size_t n)
-{
-    const double h = 1e-6;
-    double gmax = 0;
-    for (size_t i = 0; i < n; i++) {
-        double keep = x[i];
-        x[i] = keep + h;
-        double up = f(ctx);
-        x[i] = keep - h;
-        double down = f(ctx);
-        x[i] = keep;
-        double num = (up - down) / (2 * h);
-        CHECK_MSG(fabs(num - g[i]) <= 1e-6 * (1 + fabs(num)),
-                  "%s: d/dx[%zu] numeric %.10g analytic %.10g", what, i, num, g[i]);
-        gmax = fmax(gmax, fabs(g[i]));
-    }
-    CHECK_MSG(gmax > 1e-3, "%s: gradient is (nearly) all zero", what);
-}
+ * of the arrays it reads; check_grad compares its central differences with
+ * the analytic gradient and asserts that the gradient is not all zero
+ * (tests/gradcheck.h). */
+static const taml_gradcheck kernel_check = {
+    .h = 1e-6, .abs_tol = 1e-6, .rel_tol = 1e-6, .min_gmax = 1e-3};
+#define check_grad(what, f, ctx, x, g, n) CHECK_GRAD(&kernel_check, what, f, ctx, x, g, n)
 
 /* ---- dense --------------------------------------------------------------- */
 

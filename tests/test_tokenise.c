@@ -6,6 +6,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/tokenise.h"
 #include "test.h"
 

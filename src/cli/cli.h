@@ -32,9 +32,6 @@ int taml_cmd_report(int argc, char **argv);
 int taml_cmd_export(int argc, char **argv);
 int taml_cmd_predict(int argc, char **argv);
 
-/* taml's version (also recorded in every study). */
-#define TAML_VERSION "0.1.0"
-
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 /* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */

@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-
-#define TAML_VERSION "0.1.0"
+#include "core/version.h"
 
 static int cmd_version(int argc, char **argv)
 {

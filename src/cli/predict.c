@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/tokenise.h"
 #include "nn/blas.h"
 #include "nn/child.h"

@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
 #include "core/util.h"
+#include "core/version.h"
 #include "ctrl/controller.h"
 #include "embed/module.h"
 #include "search/child.h"

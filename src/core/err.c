@@ -2,6 +2,7 @@
 #include "core/err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,21 @@ void *taml_realloc(void *p, size_t size)
     void *q = realloc(p, size ? size : 1);
     if (!q) out_of_memory(size);
     return q;
+}
+
+void *taml_try_aligned(size_t size)
+{
+    void *p = NULL;
+    if (size > SIZE_MAX - 63 || posix_memalign(&p, 64, taml_align_up(size ? size : 64, 64)) != 0)
+        return NULL;
+    return p;
+}
+
+void *taml_aligned(size_t size)
+{
+    void *p = taml_try_aligned(size);
+    if (!p) out_of_memory(size);
+    return p;
 }
 
 char *taml_strdup(const char *s)

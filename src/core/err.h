@@ -55,11 +55,27 @@ const char *taml_err_name(int code);
     } while (0)
 _Noreturn void taml_assert_fail(const char *expr, const char *file, int line);
 
-/* Checked allocation: out of memory aborts with the size asked for. */
+/* Allocation. One policy: memory taml needs to go on (buffers, tables,
+ * copies) comes from the taml_malloc family, and running out of it aborts
+ * with the size asked for, because nothing sensible can follow. A block whose
+ * size a user's input sets (a child's one block, sized by its configuration;
+ * a model file's net) comes from taml_try_aligned instead: its failure is an
+ * error the caller reports (a trial recorded as failed, a model refused),
+ * never a crash. */
 void *taml_malloc(size_t size);
 void *taml_calloc(size_t n, size_t size);
 void *taml_realloc(void *p, size_t size);
 char *taml_strdup(const char *s);
+/* size bytes aligned to 64 (a cache line, and AVX-512 loads); free them with
+ * free(). taml_aligned aborts when out of memory, taml_try_aligned returns
+ * NULL. A size of 0 gives a valid 64-byte block. */
+void *taml_aligned(size_t size);
+void *taml_try_aligned(size_t size);
+/* x rounded up to a multiple of a (a power of two). */
+static inline size_t taml_align_up(size_t x, size_t a)
+{
+    return (x + a - 1) & ~(a - 1);
+}
 /* malloc + printf into it. */
 char *taml_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

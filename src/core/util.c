@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,35 @@ int taml_mkdirs(const char *path, taml_err *err)
         rc = taml_err_set(err, TAML_EIO, "%s: exists and is not a directory", path);
     free(p);
     return rc;
+}
+
+/* nftw passes no user pointer: the entry that could not be removed is kept
+ * here, per thread, for the message (valid during taml_rmtree only). */
+static _Thread_local char rm_failed[4096];
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    if (remove(path) == 0) return 0;
+    snprintf(rm_failed, sizeof rm_failed, "%s", path);
+    return errno ? errno : EIO;
+}
+
+int taml_rmtree(const char *path, taml_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? TAML_OK
+                               : taml_err_set(err, TAML_EIO, "%s: cannot remove: %s", path,
+                                              strerror(errno));
+    /* depth first (children before their directory), not following symbolic
+     * links; rm_entry's non-zero return (an errno) stops the walk */
+    rm_failed[0] = '\0';
+    int e = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (e == 0) return TAML_OK;
+    if (e < 0) /* the walk itself failed (an unreadable directory) */
+        return taml_err_set(err, TAML_EIO, "%s: cannot remove: %s", path, strerror(errno));
+    return taml_err_set(err, TAML_EIO, "%s: cannot remove: %s", rm_failed, strerror(e));
 }
 
 char *taml_path_join(const char *dir, const char *name)

@@ -31,6 +31,10 @@ int taml_is_dir(const char *path);
 int taml_is_file(const char *path);
 /* mkdir -p; existing directories are fine. */
 int taml_mkdirs(const char *path, taml_err *err);
+/* rm -rf path: removes a file or a directory tree (symbolic links are
+ * removed, never followed). A path that does not exist is fine. Errors name
+ * the entry that could not be removed. */
+int taml_rmtree(const char *path, taml_err *err);
 /* dir + "/" + name, heap-allocated. */
 char *taml_path_join(const char *dir, const char *name);
 

@@ -24,6 +24,7 @@
 
 #include "core/strmap.h"
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/tokenise.h"
 
 taml_task_opts taml_task_default_opts(void)

@@ -33,15 +33,6 @@ typedef void (*taml_token_fn)(const char *tok, size_t len, void *ctx);
  * lower-cased copy goes to a heap buffer freed before returning. */
 size_t taml_tokenise(const char *text, size_t len, taml_token_fn emit, void *ctx);
 
-/* Offset of the first byte of s[0..len) that is not part of a well-formed
- * UTF-8 sequence (overlong forms, surrogates and code points above U+10FFFF
- * are ill-formed), or len when all of it is valid. */
-size_t taml_utf8_check(const char *s, size_t len);
-
-/* Decodes the well-formed UTF-8 sequence at s[0..len) into *cp and returns
- * its byte length (1..4), or 0 when the bytes there are ill-formed or cut. */
-int taml_utf8_decode(const unsigned char *s, size_t len, int32_t *cp);
-
 /* 1 when code point cp is part of tokens (after lower-casing): its Unicode
  * general category is a letter (Lu Ll Lt Lm Lo) or a number (Nd Nl No). */
 int taml_tokenise_is_word_char(int32_t cp);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/tokenise.h"
 
 #define MAX_BIN_WORD 4096

@@ -42,6 +42,7 @@
 
 #include "core/rng.h"
 #include "core/strmap.h"
+#include "core/utf8.h"
 #include "core/util.h"
 
 #define MAGIC "TAMLMODL"
@@ -102,34 +103,6 @@ static void wr64(unsigned char *p, uint64_t v)
     wr32(p + 4, (uint32_t)(v >> 32));
 }
 
-static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
-
-/* Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). Returns
- * the byte offset of the first invalid sequence, or len when all is valid. */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
-        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
-        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
-        else return i;
-        if (i + n >= len) return i; /* sequence cut off by the end */
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return i;
-            cp = cp << 6 | (s[i + k] & 0x3F);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
 
 /* ---- name resolution ---- */
 
@@ -292,7 +265,7 @@ static int validate(taml_module *m, taml_err *err)
     if (used != rows)
         return taml_err_set(err, TAML_ECORRUPT, "%s: hash table holds %llu words, not %llu", path,
                             (unsigned long long)used, (unsigned long long)rows);
-    if (utf8_check(p + meta_off, meta_len) != meta_len)
+    if (taml_utf8_check((const char *)p + meta_off, meta_len) != meta_len)
         return taml_err_set(err, TAML_ECORRUPT, "%s: metadata is not UTF-8", path);
     return parse_meta(m, (const char *)p + meta_off, meta_len, err);
 }
@@ -557,7 +530,7 @@ int taml_module_writer_set(taml_module_writer *w, const char *key, const char *v
             return taml_err_set(err, TAML_EINVAL,
                                 "metadata key '%s': only a-z, 0-9 and _ are allowed", key);
     size_t n = strlen(value);
-    if (utf8_check((const unsigned char *)value, n) != n)
+    if (taml_utf8_check(value, n) != n)
         return taml_err_set(err, TAML_EINVAL, "metadata %s: value is not UTF-8", key);
     meta_put(w, key, value);
     return TAML_OK;
@@ -567,7 +540,7 @@ int taml_module_writer_add(taml_module_writer *w, const char *word, size_t len, 
                            taml_err *err)
 {
     if (len == 0) return taml_err_set(err, TAML_EFORMAT, "empty word");
-    size_t bad = utf8_check((const unsigned char *)word, len);
+    size_t bad = taml_utf8_check(word, len);
     if (bad != len)
         return taml_err_set(err, TAML_EFORMAT, "word is not valid UTF-8 (byte %zu is 0x%02x)",
                             bad, (unsigned char)word[bad]);
@@ -648,12 +621,12 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     }
     /* Layout. */
     uint64_t meta_off = HEADER_SIZE;
-    uint64_t words_off = align_up(meta_off + meta_len, 8);
-    uint64_t index_off = align_up(words_off + w->words_len, 8);
+    uint64_t words_off = taml_align_up(meta_off + meta_len, 8);
+    uint64_t index_off = taml_align_up(words_off + w->words_len, 8);
     uint64_t hash_off = index_off + (rows + 1) * 8;
-    uint64_t matrix_off = align_up(hash_off + cap * 8, 64);
+    uint64_t matrix_off = taml_align_up(hash_off + cap * 8, 64);
     uint64_t matrix_len = rows * (uint64_t)w->dim * 4;
-    uint64_t trailer_off = align_up(matrix_off + matrix_len, 8);
+    uint64_t trailer_off = taml_align_up(matrix_off + matrix_len, 8);
     uint64_t file_size = trailer_off + TRAILER_SIZE;
     unsigned char hdr[HEADER_SIZE] = {0};
     memcpy(hdr, MAGIC, 8);

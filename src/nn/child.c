@@ -69,7 +69,6 @@ static double thread_cpu_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static size_t align64(size_t x) { return (x + 63) & ~(size_t)63; }
 
 static void glorot(taml_rng *r, float *w, int in, int out)
 {
@@ -129,7 +128,7 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     }
 
     size_t net_bytes = taml_net_size(&s);
-    size_t head = align64(sizeof(taml_child));
+    size_t head = taml_align_up(sizeof(taml_child), 64);
     /* The accumulators mirror the net's parameters; their sizes come from the
      * shape the same way the net computes them. */
     size_t n_deep = 0;
@@ -140,10 +139,10 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     }
     size_t n_wide = wide ? (size_t)s.C + (size_t)s.wide_dense * s.C : 0;
     size_t n_wtab = (size_t)s.wide_rows * s.C, n_emb = (size_t)s.emb_rows * s.D;
-    size_t bytes = head + align64(net_bytes) + align64(n_deep * 4) + align64(n_wide * 4) +
-                   align64(n_wtab * 4) + align64(n_emb * 4) + align64((size_t)n_train * 4);
-    char *block = NULL;
-    if (posix_memalign((void **)&block, 64, bytes) != 0 || !block)
+    size_t bytes = head + taml_align_up(net_bytes, 64) + taml_align_up(n_deep * 4, 64) + taml_align_up(n_wide * 4, 64) +
+                   taml_align_up(n_wtab * 4, 64) + taml_align_up(n_emb * 4, 64) + taml_align_up((size_t)n_train * 4, 64);
+    char *block = taml_try_aligned(bytes);
+    if (!block)
         return taml_err_set(err, TAML_ESYS, "child: cannot allocate %zu bytes for this config",
                             bytes);
     taml_child *c = (taml_child *)(void *)block;
@@ -155,13 +154,13 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     c->bytes = bytes;
     size_t off = head;
     taml_net_init(&c->net, &s, block + off);
-    off += align64(net_bytes);
+    off += taml_align_up(net_bytes, 64);
     TAML_ASSERT(c->net.n_deep == n_deep && c->net.n_wide == n_wide);
-    c->acc_deep = (float *)(void *)(block + off), off += align64(n_deep * 4);
-    c->acc_wide = (float *)(void *)(block + off), off += align64(n_wide * 4);
-    c->acc_wtab = (float *)(void *)(block + off), off += align64(n_wtab * 4);
-    c->acc_emb = (float *)(void *)(block + off), off += align64(n_emb * 4);
-    c->perm = (int32_t *)(void *)(block + off), off += align64((size_t)n_train * 4);
+    c->acc_deep = (float *)(void *)(block + off), off += taml_align_up(n_deep * 4, 64);
+    c->acc_wide = (float *)(void *)(block + off), off += taml_align_up(n_wide * 4, 64);
+    c->acc_wtab = (float *)(void *)(block + off), off += taml_align_up(n_wtab * 4, 64);
+    c->acc_emb = (float *)(void *)(block + off), off += taml_align_up(n_emb * 4, 64);
+    c->perm = (int32_t *)(void *)(block + off), off += taml_align_up((size_t)n_train * 4, 64);
     TAML_ASSERT(off == bytes);
     fill(c->acc_deep, n_deep, 0.1f);
     fill(c->acc_wide, n_wide, 0.1f);

@@ -12,6 +12,7 @@
 
 #include "core/strmap.h"
 #include "core/util.h"
+#include "core/utf8.h"
 #include "data/task.h"
 #include "data/tokenise.h"
 #include "embed/module.h"
@@ -58,8 +59,7 @@ static size_t n_deep_of(const taml_net_shape *s)
 static void alloc_net(taml_model *m)
 {
     size_t bytes = taml_net_size(&m->shape);
-    if (posix_memalign(&m->block, 64, bytes ? bytes : 64) != 0 || !m->block)
-        TAML_ASSERT(!"model: out of memory for the net");
+    m->block = taml_aligned(bytes);
     taml_net_init(&m->net, &m->shape, m->block);
 }
 

@@ -6,8 +6,6 @@
 #define LN_EPS 1e-3
 #define BN_MOMENTUM 0.01 /* TF's momentum 0.99 */
 
-static size_t NF(align)(size_t x) { return (x + 63) & ~(size_t)63; }
-
 /* Walks the layout: with block NULL only counts bytes. One function for both
  * so size and carve cannot disagree. */
 static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
@@ -15,7 +13,7 @@ static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
     size_t off = 0;
 #define TAKE(ptr, count, type)                                                                 \
     do {                                                                                       \
-        size_t bytes_ = NF(align)((size_t)(count) * sizeof(type));                             \
+        size_t bytes_ = taml_align_up((size_t)(count) * sizeof(type), 64);                             \
         if (block) (ptr) = (type *)(void *)(block + off);                                      \
         off += bytes_;                                                                         \
     } while (0)

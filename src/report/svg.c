@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 /* ---- text buffer -------------------------------------------------------- */
 
 void taml_svg_buf_init(taml_svg_buf *b)
@@ -71,32 +73,19 @@ char *taml_svg_buf_take(taml_svg_buf *b)
     return s;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
+/* Length of the UTF-8 sequence at s (len bytes left) if it is well-formed
+ * and an XML character, else 0: U+FFFE and U+FFFF are not XML characters. */
+static size_t xml_char_len(const unsigned char *s, size_t len)
 {
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
-    else return 0;
-    unsigned cp = c & (0x7f >> n);
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    /* U+FFFE and U+FFFF are not XML characters either. */
-    if (cp == 0xfffe || cp == 0xffff) return 0;
-    return n;
+    int32_t cp;
+    int n = taml_utf8_decode(s, len, &cp);
+    return n > 0 && cp != 0xfffe && cp != 0xffff ? (size_t)n : 0;
 }
 
 void taml_svg_escape(taml_svg_buf *b, const char *s)
 {
     if (!s) return;
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
     while (*p) {
         switch (*p) {
         case '&': taml_svg_buf_puts(b, "&amp;"); p++; continue;
@@ -111,7 +100,7 @@ void taml_svg_escape(taml_svg_buf *b, const char *s)
             p++;
             continue;
         }
-        size_t n = utf8_len(p);
+        size_t n = xml_char_len(p, (size_t)(end - p));
         if (n == 0) {
             taml_svg_buf_puts(b, "\xef\xbf\xbd");
             p++;
