@@ -49,15 +49,10 @@ void taml_err_clear(taml_err *err)
 const char *taml_err_name(int code)
 {
     switch (code) {
-    case TAML_OK: return "ok";
-    case TAML_EIO: return "io";
-    case TAML_EFORMAT: return "format";
-    case TAML_EINVAL: return "invalid";
-    case TAML_ENOTFOUND: return "not found";
-    case TAML_ECORRUPT: return "corrupt";
-    case TAML_EMISMATCH: return "mismatch";
-    case TAML_EDB: return "database";
-    case TAML_ESYS: return "system";
+#define TAML_ERR_CASE_(name, value, short_name, meaning)                                        \
+    case TAML_##name: return short_name;
+        TAML_ERRORS(TAML_ERR_CASE_)
+#undef TAML_ERR_CASE_
     default: return "unknown";
     }
 }

@@ -10,17 +10,24 @@
 
 #include <stddef.h>
 
-/* Status codes: 0 is success, failures are negative. */
+/* Status codes: 0 is success, failures are negative. The one list: each
+ * X(NAME, value, short name, meaning) makes TAML_NAME and its
+ * taml_err_name(). */
+#define TAML_ERRORS(X)                                                                        \
+    X(OK, 0, "ok", "success")                                                                 \
+    X(EIO, -1, "io", "a file could not be opened, read or written")                         \
+    X(EFORMAT, -2, "format", "input is malformed: bad TSV line, bad JSON, bad vector file") \
+    X(EINVAL, -3, "invalid", "an argument or a configuration value is out of range")        \
+    X(ENOTFOUND, -4, "not found", "a named thing (task, module, study, trial) does not exist") \
+    X(ECORRUPT, -5, "corrupt", "a checksum, magic number or stored structure does not match") \
+    X(EMISMATCH, -6, "mismatch", "two things that must agree do not (space, task set, version)") \
+    X(EDB, -7, "database", "the study store (SQLite) failed")                                \
+    X(ESYS, -8, "system", "an operating-system call failed")
+
 enum {
-    TAML_OK = 0,
-    TAML_EIO = -1,      /* a file could not be opened, read or written */
-    TAML_EFORMAT = -2,  /* input is malformed: bad TSV line, bad JSON, bad vector file */
-    TAML_EINVAL = -3,   /* an argument or a configuration value is out of range */
-    TAML_ENOTFOUND = -4,/* a named thing (task, module, study, trial) does not exist */
-    TAML_ECORRUPT = -5, /* a checksum or magic number does not match */
-    TAML_EMISMATCH = -6,/* two things that must agree do not (space, task set, version) */
-    TAML_EDB = -7,      /* the study store (SQLite) failed */
-    TAML_ESYS = -8,     /* an operating-system call failed */
+#define TAML_ERR_ENUM_(name, value, short_name, meaning) TAML_##name = value,
+    TAML_ERRORS(TAML_ERR_ENUM_)
+#undef TAML_ERR_ENUM_
 };
 
 #define TAML_ERR_MSG 1024
@@ -44,7 +51,7 @@ int taml_err_prefix(taml_err *err, const char *fmt, ...) __attribute__((format(p
 /* Clears err to TAML_OK and an empty message. */
 void taml_err_clear(taml_err *err);
 
-/* A short name of a status code ("io", "format", ...). */
+/* A short name of a status code ("io", "format", ...; "unknown" for others). */
 const char *taml_err_name(int code);
 
 /* Always-on assertion for bugs (never for bad input): prints file:line and
