@@ -1,4 +1,4 @@
-/* fuzz/fuzz_task.c - fuzz target for the task loader (src/data/task.c).
+/* fuzz/fuzz_task.c - fuzz target for the task loader (src/data/task*.c).
  *
  * One input = one file of a task directory: its first byte picks the file
  * (see slot[] below), the rest are the file's bytes; the other files of that

@@ -276,7 +276,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
                           hid, emb, TAML_CTRL_HIDDEN, TAML_CTRL_EMBED);
         goto done;
     }
-    c = ctrl_alloc(space, &o);
+    c = taml_ctrl_alloc(space, &o);
     c->step = get_u64(&r);
     for (int i = 0; i < 4; i++) c->rng.s[i] = get_u64(&r);
     n = get_u64(&r);
@@ -301,7 +301,7 @@ int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, si
                               "controller checkpoint: task %u has an empty or repeated name", t);
             goto done;
         }
-        ctrl_task *k = ctrl_push_task(c, name);
+        ctrl_task *k = taml_ctrl_push_task(c, name);
         free(name);
         get_f64s(&r, k->emb, TAML_CTRL_EMBED);
         get_f64s(&r, k->m, TAML_CTRL_EMBED);

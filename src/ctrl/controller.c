@@ -1,7 +1,8 @@
-/* ctrl/controller.c - the LSTM policy, its hand-written backpropagation
- * through time, REINFORCE with per-task normalised advantages, Adam, and
- * tasks (see controller.h; the maths is in docs/controller.md). Checkpoints
- * are in checkpoint.c, which shares ctrl_internal.h.
+/* ctrl/controller.c - the LSTM policy and its hand-written backpropagation
+ * through time, REINFORCE with per-task normalised advantages, and tasks
+ * (see controller.h; the maths is in docs/controller.md). The numeric
+ * kernels are in lstm.c, the Adam step in adam.c; checkpoints are in
+ * checkpoint.c, which shares ctrl_internal.h.
  *
  * Layout: the shared weights are one flat array `theta` made of the groups
  * lstm1 | lstm2 | heads | actions | start (offsets in c->goff); the gradient
@@ -11,17 +12,20 @@
  */
 #include "ctrl/ctrl_internal.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/adam.h"
+#include "ctrl/lstm.h"
+
 #define H TAML_CTRL_HIDDEN
 #define E TAML_CTRL_EMBED
-#define G (4 * H)        /* gates per layer: i, f, g, o */
-#define IN1 (2 * E + H)  /* layer 1 reads [x; h1_prev] */
-#define IN2 (2 * H)      /* layer 2 reads [h1; h2_prev] */
+#define G TAML_CTRL_GATES /* gates per layer: i, f, g, o */
+#define IN1 (2 * E + H)     /* layer 1 reads [x; h1_prev] */
+#define IN2 (2 * H)         /* layer 2 reads [h1; h2_prev] */
 #define HEAD_IN (H + 2 * E)
+_Static_assert(IN1 % 2 == 0 && IN2 % 2 == 0, "taml_ctrl_lstm_backward takes an even input size");
 
 void taml_ctrl_opts_default(taml_ctrl_opts *o)
 {
@@ -71,7 +75,7 @@ const char *taml_ctrl_group_name(taml_ctrl_group g)
 
 /* ---- construction ------------------------------------------------------ */
 
-void ctrl_layout(taml_ctrl *c)
+static void layout(taml_ctrl *c)
 {
     const taml_space *s = c->space;
     int D = taml_space_decisions(s);
@@ -97,7 +101,7 @@ void ctrl_layout(taml_ctrl *c)
 }
 
 /* Allocates everything sized from the space; weights zero. */
-taml_ctrl *ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts)
+taml_ctrl *taml_ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts)
 {
     taml_ctrl *c = taml_calloc(1, sizeof *c);
     c->space = taml_space_clone(space);
@@ -106,7 +110,7 @@ taml_ctrl *ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts)
     c->D = D;
     c->head_off = taml_calloc((size_t)D, sizeof *c->head_off);
     c->act_off = taml_calloc((size_t)D, sizeof *c->act_off);
-    ctrl_layout(c);
+    layout(c);
     c->theta = taml_calloc(c->n_theta, sizeof(double));
     c->grad = taml_calloc(c->n_theta, sizeof(double));
     c->m = taml_calloc(c->n_theta, sizeof(double));
@@ -147,7 +151,7 @@ int taml_ctrl_new(taml_ctrl **out, const taml_space *space, const taml_ctrl_opts
     if (rc < 0) return rc;
     if (!space || taml_space_decisions(space) < 1)
         return taml_err_set(err, TAML_EINVAL, "controller: the space has no decisions");
-    taml_ctrl *c = ctrl_alloc(space, opts);
+    taml_ctrl *c = taml_ctrl_alloc(space, opts);
     taml_rng_seed(&c->rng, opts->seed);
     for (size_t i = 0; i < c->n_theta; i++)
         c->theta[i] = (2 * taml_rng_uniform(&c->rng) - 1) * opts->init_scale;
@@ -199,7 +203,7 @@ int taml_ctrl_set_opts(taml_ctrl *c, const taml_ctrl_opts *opts, taml_err *err)
 
 /* ---- tasks ------------------------------------------------------------- */
 
-ctrl_task *ctrl_push_task(taml_ctrl *c, const char *name)
+ctrl_task *taml_ctrl_push_task(taml_ctrl *c, const char *name)
 {
     if (c->n_tasks == c->cap_tasks) {
         c->cap_tasks = c->cap_tasks ? 2 * c->cap_tasks : 8;
@@ -223,7 +227,7 @@ int taml_ctrl_add_task(taml_ctrl *c, const char *name, taml_err *err)
         memset(c->v, 0, c->n_theta * sizeof(double));
         c->step = 0;
     }
-    ctrl_task *t = ctrl_push_task(c, name);
+    ctrl_task *t = taml_ctrl_push_task(c, name);
     for (int i = 0; i < E; i++) t->emb[i] = (2 * taml_rng_uniform(&c->rng) - 1) * c->opts.task_init_scale;
     return c->n_tasks - 1;
 }
@@ -249,205 +253,6 @@ const double *taml_ctrl_task_embedding(const taml_ctrl *c, int task)
 
 /* ---- forward ----------------------------------------------------------- */
 
-/* The three LSTM kernels below carry nearly all of the controller's
- * arithmetic. They are written with GCC/Clang vector extensions (4 doubles
- * per value) so the summation order is fixed by the code, not by the
- * compiler, and built twice on x86-64 (target_clones): with AVX (one
- * instruction per 4 doubles) and for the baseline CPU (two SSE2
- * instructions). Both do the same IEEE operations in the same order (no
- * fused multiply-adds), so results are bitwise the same on every CPU. */
-typedef double v4d __attribute__((vector_size(32)));
-typedef double v4du __attribute__((vector_size(32), aligned(8), may_alias)); /* unaligned */
-#define LD(p) (*(const v4du *)(p))
-#define ST(p, x) (*(v4du *)(p) = (x))
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define KERNEL __attribute__((target_clones("avx", "default")))
-#else
-#define KERNEL
-#endif
-_Static_assert(G % 20 == 0 && IN1 % 2 == 0 && IN2 % 2 == 0, "kernel blocking");
-
-/* exp for the gates: Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2, a
- * degree-12 Taylor polynomial (error below 2e-16 relative) and 2^k built from
- * bits; x is clamped to [-708, 709], which only matters where the sigmoid or
- * tanh it feeds is already 0 or +-1 to double precision. Written once for
- * 4 lanes and once for 1 with the same IEEE operations, so a value does not
- * depend on which lane or CPU computed it, nor on the C library's exp. */
-typedef long long v4di __attribute__((vector_size(32)));
-#define EXP_LO (-708.0)
-#define EXP_HI 709.0
-#define EXP_SHIFT 0x1.8p52
-#define EXP_LOG2E 0x1.71547652b82fep0
-#define EXP_LN2_HI 0x1.62e42fee00000p-1
-#define EXP_LN2_LO 0x1.a39ef35793c76p-33
-/* Horner's rule, highest power first: p = sum r^k / k!, k = 0..12. */
-#define EXP_POLY(p, r)                                                                          \
-    do {                                                                                        \
-        static const double c_[13] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800,          \
-                                      1.0 / 362880,    1.0 / 40320,    1.0 / 5040,              \
-                                      1.0 / 720,       1.0 / 120,      1.0 / 24,                \
-                                      1.0 / 6,         1.0 / 2,        1.0,                     \
-                                      1.0};                                                     \
-        p = (r) * 0 + c_[0];                                                                    \
-        for (int k_ = 1; k_ < 13; k_++) p = p * (r) + c_[k_];                                   \
-    } while (0)
-
-double ctrl_exp(double x)
-{
-    x = x < EXP_LO ? EXP_LO : x > EXP_HI ? EXP_HI : x;
-    double kf = (x * EXP_LOG2E + EXP_SHIFT) - EXP_SHIFT;
-    double r = (x - kf * EXP_LN2_HI) - kf * EXP_LN2_LO;
-    double t = kf + (1023.0 + 0x1p52), scale;
-    long long bits;
-    memcpy(&bits, &t, 8);
-    bits = (bits & 0x7ff) << 52;
-    memcpy(&scale, &bits, 8);
-    double p;
-    EXP_POLY(p, r);
-    return p * scale;
-}
-
-/* *x = exp(*x) lane by lane (through a pointer: a 32-byte vector return
- * value would depend on the AVX calling convention). */
-__attribute__((always_inline)) static inline void vexp(v4d *xp)
-{
-    const v4d lo = {EXP_LO, EXP_LO, EXP_LO, EXP_LO}, hi = {EXP_HI, EXP_HI, EXP_HI, EXP_HI};
-    v4d x = *xp;
-    v4di m = x < lo;
-    x = (v4d)((m & (v4di)lo) | (~m & (v4di)x));
-    m = x > hi;
-    x = (v4d)((m & (v4di)hi) | (~m & (v4di)x));
-    v4d kf = (x * EXP_LOG2E + EXP_SHIFT) - EXP_SHIFT;
-    v4d r = (x - kf * EXP_LN2_HI) - kf * EXP_LN2_LO;
-    v4di bits = (v4di)(kf + (1023.0 + 0x1p52));
-    v4d scale = (v4d)((bits & 0x7ff) << 52), p;
-    EXP_POLY(p, r);
-    *xp = p * scale;
-}
-
-/* In place over n values: the logistic sigmoid 1 / (1 + e^-x), and tanh as
- * (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign. */
-KERNEL static void sigmoid_n(double *x, int n)
-{
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4d e = -LD(x + i);
-        vexp(&e);
-        ST(x + i, 1.0 / (1.0 + e));
-    }
-    for (; i < n; i++) x[i] = 1.0 / (1.0 + ctrl_exp(-x[i]));
-}
-
-KERNEL static void tanh_n(double *x, int n)
-{
-    const v4di sign = {LLONG_MIN, LLONG_MIN, LLONG_MIN, LLONG_MIN};
-    int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4d a = LD(x + i);
-        v4d t = -2.0 * (v4d)((v4di)a & ~sign);
-        vexp(&t);
-        v4d r = (1.0 - t) / (1.0 + t);
-        ST(x + i, (v4d)((v4di)r | ((v4di)a & sign)));
-    }
-    for (; i < n; i++) {
-        double t = ctrl_exp(-2.0 * fabs(x[i])), r = (1.0 - t) / (1.0 + t);
-        x[i] = copysign(r, x[i]);
-    }
-}
-
-/* out (G) = b + sum_i z[i] W[i] for z (In), W (In, G) input-major: 20
- * outputs at a time held in registers while the inputs stream past. */
-KERNEL static void rows_matvec(double *restrict out, const double *restrict z, int In,
-                               const double *restrict W, const double *restrict b)
-{
-    for (int j = 0; j < G; j += 20) {
-        v4d a0 = LD(b + j), a1 = LD(b + j + 4), a2 = LD(b + j + 8), a3 = LD(b + j + 12),
-            a4 = LD(b + j + 16);
-        for (int i = 0; i < In; i++) {
-            const double *w = W + (size_t)i * G + j;
-            const v4d zi = {z[i], z[i], z[i], z[i]};
-            a0 += zi * LD(w);
-            a1 += zi * LD(w + 4);
-            a2 += zi * LD(w + 8);
-            a3 += zi * LD(w + 12);
-            a4 += zi * LD(w + 16);
-        }
-        ST(out + j, a0);
-        ST(out + j + 4, a1);
-        ST(out + j + 8, a2);
-        ST(out + j + 12, a3);
-        ST(out + j + 16, a4);
-    }
-}
-
-/* dz (In) = W da for W (In, G), da (G): a dot product per input row, two
- * rows at a time sharing the loads of da. */
-KERNEL static void dot_rows(double *restrict dz, const double *restrict W, int In,
-                            const double *restrict da)
-{
-    for (int i = 0; i < In; i += 2) {
-        const double *w0 = W + (size_t)i * G, *w1 = w0 + G;
-        v4d a0 = {0, 0, 0, 0}, b0 = a0, a1 = a0, b1 = a0;
-        for (int j = 0; j < G; j += 8) {
-            v4d d0 = LD(da + j), d1 = LD(da + j + 4);
-            a0 += LD(w0 + j) * d0;
-            b0 += LD(w0 + j + 4) * d1;
-            a1 += LD(w1 + j) * d0;
-            b1 += LD(w1 + j + 4) * d1;
-        }
-        a0 += b0;
-        a1 += b1;
-        dz[i] = (a0[0] + a0[1]) + (a0[2] + a0[3]);
-        dz[i + 1] = (a1[0] + a1[1]) + (a1[2] + a1[3]);
-    }
-}
-
-/* dW (In, G) += sum_t z[t] (x) da[t] over T steps, z (T, In), da (T, G): the
- * whole trajectory's outer products at once, each dW entry stored once. */
-KERNEL static void outer_sum(double *restrict dW, const double *restrict z, int In,
-                             const double *restrict da, int T)
-{
-    for (int i = 0; i < In; i++) {
-        double *dw = dW + (size_t)i * G;
-        for (int j = 0; j < G; j += 20) {
-            v4d a0 = LD(dw + j), a1 = LD(dw + j + 4), a2 = LD(dw + j + 8), a3 = LD(dw + j + 12),
-                a4 = LD(dw + j + 16);
-            for (int t = 0; t < T; t++) {
-                const double zt = z[(size_t)t * In + i];
-                const v4d zv = {zt, zt, zt, zt};
-                const double *d = da + (size_t)t * G + j;
-                a0 += zv * LD(d);
-                a1 += zv * LD(d + 4);
-                a2 += zv * LD(d + 8);
-                a3 += zv * LD(d + 12);
-                a4 += zv * LD(d + 16);
-            }
-            ST(dw + j, a0);
-            ST(dw + j + 4, a1);
-            ST(dw + j + 8, a2);
-            ST(dw + j + 12, a3);
-            ST(dw + j + 16, a4);
-        }
-    }
-}
-
-/* One LSTM cell: z (In) = [input; h_prev], W (In, G), b (G). gate (G)
- * receives the activated gates i, f, g, o; c_out, tc_out, h_out (H). */
-static void lstm_forward(const double *restrict z, int In, const double *restrict W,
-                         const double *restrict b, const double *restrict c_prev,
-                         double *restrict gate, double *restrict c_out, double *restrict tc_out,
-                         double *restrict h_out)
-{
-    rows_matvec(gate, z, In, W, b);
-    sigmoid_n(gate, 2 * H);    /* i, f */
-    tanh_n(gate + 2 * H, H);   /* g */
-    sigmoid_n(gate + 3 * H, H); /* o */
-    for (int j = 0; j < H; j++) tc_out[j] = c_out[j] = gate[H + j] * c_prev[j] + gate[j] * gate[2 * H + j];
-    tanh_n(tc_out, H);
-    for (int j = 0; j < H; j++) h_out[j] = gate[3 * H + j] * tc_out[j];
-}
-
 enum { MODE_GIVEN, MODE_SAMPLE, MODE_GREEDY };
 
 /* Runs the policy for task along actions (MODE_GIVEN: c->acts holds them) or
@@ -465,7 +270,7 @@ static double forward(taml_ctrl *c, int task, int mode, taml_rng *rng, double *e
     double logp = 0, ent = 0;
     /* the task embedding is the same at every step: fold its share of layer
      * 1 into the bias once (layer 1 reads z1 = [task; previous action; h1]) */
-    rows_matvec(bt, temb, E, W1, b1);
+    taml_ctrl_rows_matvec(bt, temb, E, W1, b1);
     /* h[0], c[0] are the zero initial state; step t writes h[t + 1] */
     memset(c->h1, 0, H * sizeof(double));
     memset(c->h2, 0, H * sizeof(double));
@@ -481,13 +286,14 @@ static double forward(taml_ctrl *c, int task, int mode, taml_rng *rng, double *e
         memcpy(z, temb, E * sizeof(double));
         memcpy(z + E, prev, E * sizeof(double));
         memcpy(z + 2 * E, c->h1 + (size_t)t * H, H * sizeof(double));
-        lstm_forward(z + E, IN1 - E, W1 + (size_t)E * G, bt, c->c1 + (size_t)t * H, c->gate1 + (size_t)t * G,
-                     c->c1 + (size_t)(t + 1) * H, c->tc1 + (size_t)t * H, c->h1 + (size_t)(t + 1) * H);
+        taml_ctrl_lstm_forward(z + E, IN1 - E, W1 + (size_t)E * G, bt, c->c1 + (size_t)t * H,
+                               c->gate1 + (size_t)t * G, c->c1 + (size_t)(t + 1) * H, c->tc1 + (size_t)t * H,
+                               c->h1 + (size_t)(t + 1) * H);
         z = c->z2 + (size_t)t * IN2;
         memcpy(z, c->h1 + (size_t)(t + 1) * H, H * sizeof(double));
         memcpy(z + H, c->h2 + (size_t)t * H, H * sizeof(double));
-        lstm_forward(z, IN2, W2, b2, c->c2 + (size_t)t * H, c->gate2 + (size_t)t * G,
-                     c->c2 + (size_t)(t + 1) * H, c->tc2 + (size_t)t * H, c->h2 + (size_t)(t + 1) * H);
+        taml_ctrl_lstm_forward(z, IN2, W2, b2, c->c2 + (size_t)t * H, c->gate2 + (size_t)t * G,
+                               c->c2 + (size_t)(t + 1) * H, c->tc2 + (size_t)t * H, c->h2 + (size_t)(t + 1) * H);
         /* head: logits = b + u W, u = [h2; x] (the skip connection) */
         memcpy(u, c->h2 + (size_t)(t + 1) * H, H * sizeof(double));
         memcpy(u + H, x, 2 * E * sizeof(double));
@@ -601,27 +407,6 @@ double taml_ctrl_log_prob(taml_ctrl *c, int task, const int32_t *actions, double
 
 /* ---- backward ---------------------------------------------------------- */
 
-/* Backward of one LSTM cell. dh, dc (H) are the gradients arriving at h_t and
- * c_t. Writes the pre-activation gradient da (G) (its outer product with the
- * input is taken later, over all steps at once, by outer_sum), writes dz (In)
- * and overwrites dc with the gradient at c_{t-1}. */
-static void lstm_backward(int In, const double *restrict W, const double *restrict gate,
-                          const double *restrict c_prev, const double *restrict tc,
-                          const double *restrict dh, double *restrict dc, double *restrict da,
-                          double *restrict dz)
-{
-    for (int j = 0; j < H; j++) {
-        double ig = gate[j], fg = gate[H + j], gg = gate[2 * H + j], og = gate[3 * H + j];
-        double dct = dc[j] + dh[j] * og * (1 - tc[j] * tc[j]);
-        da[j] = dct * gg * ig * (1 - ig);
-        da[H + j] = dct * c_prev[j] * fg * (1 - fg);
-        da[2 * H + j] = dct * ig * (1 - gg * gg);
-        da[3 * H + j] = dh[j] * tc[j] * og * (1 - og);
-        dc[j] = dct * fg;
-    }
-    dot_rows(dz, W, In, da);
-}
-
 /* After forward(c, task, ...) along c->acts: adds the gradient of
  * wl * log pi + we * entropy into c->grad (shared weights) and dtask (E). */
 static void backward(taml_ctrl *c, double wl, double we, double *dtask)
@@ -665,13 +450,13 @@ static void backward(taml_ctrl *c, double wl, double we, double *dtask)
         }
         /* layer 2 */
         for (int j = 0; j < H; j++) dh[j] = du[j] + dh2n[j];
-        lstm_backward(IN2, W2, c->gate2 + (size_t)t * G, c->c2 + (size_t)t * H,
-                      c->tc2 + (size_t)t * H, dh, dc2, c->da2 + (size_t)t * G, dz);
+        taml_ctrl_lstm_backward(IN2, W2, c->gate2 + (size_t)t * G, c->c2 + (size_t)t * H,
+                                c->tc2 + (size_t)t * H, dh, dc2, c->da2 + (size_t)t * G, dz);
         memcpy(dh2n, dz + H, H * sizeof(double));
         /* layer 1 */
         for (int j = 0; j < H; j++) dh[j] = dz[j] + dh1n[j];
-        lstm_backward(IN1, W1, c->gate1 + (size_t)t * G, c->c1 + (size_t)t * H,
-                      c->tc1 + (size_t)t * H, dh, dc1, c->da1 + (size_t)t * G, dz);
+        taml_ctrl_lstm_backward(IN1, W1, c->gate1 + (size_t)t * G, c->c1 + (size_t)t * H,
+                                c->tc1 + (size_t)t * H, dh, dc1, c->da1 + (size_t)t * G, dz);
         memcpy(dh1n, dz + 2 * E, H * sizeof(double));
         /* z1 = [task; previous action; h1], the heads' x = [previous action; task] */
         for (int i = 0; i < E; i++) {
@@ -687,8 +472,8 @@ static void backward(taml_ctrl *c, double wl, double we, double *dtask)
     }
     if (dlogit != dl) free(dlogit);
     /* the weight gradients of both layers, over the whole trajectory */
-    outer_sum(dW1, c->z1, IN1, c->da1, c->D);
-    outer_sum(dW2, c->z2, IN2, c->da2, c->D);
+    taml_ctrl_outer_sum(dW1, c->z1, IN1, c->da1, c->D);
+    taml_ctrl_outer_sum(dW2, c->z2, IN2, c->da2, c->D);
     for (int t = 0; t < c->D; t++)
         for (int j = 0; j < G; j++) {
             db1[j] += c->da1[(size_t)t * G + j];
@@ -724,96 +509,6 @@ void taml_ctrl_gradient(taml_ctrl *c, int task, const int32_t *actions, double w
         memcpy(grad, dtask, sizeof dtask);
     else
         memcpy(grad, c->grad + c->goff[g], n * sizeof(double));
-}
-
-/* sum of x[i]^2, four running sums (a fixed order, so deterministic). */
-KERNEL static double sum_squares(const double *x, size_t n)
-{
-    v4d a = {0, 0, 0, 0}, b = a;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v4d p = LD(x + i), q = LD(x + i + 4);
-        a += p * p;
-        b += q * q;
-    }
-    a += b;
-    double s = (a[0] + a[1]) + (a[2] + a[3]);
-    for (; i < n; i++) s += x[i] * x[i];
-    return s;
-}
-
-/* ---- Adam ------------------------------------------------------------- */
-
-/* One Adam ascent step over n weights:
- *   g' = scale g;  m = b1 m + (1 - b1) g';  v = b2 v + (1 - b2) g'^2;
- *   th += (lr_t m) / (sqrt(v) + eps)
- * The sqrt and division dominate the controller's update, so on x86-64 it
- * runs two (SSE2) or four (AVX, when the CPU has it) weights per instruction.
- * Every path does the same IEEE operations in the same order without fused
- * multiply-adds, so all give bitwise the same weights. */
-typedef struct adam_k {
-    double scale, b1, c1, b2, c2, lr, eps; /* c1 = 1 - b1, c2 = 1 - b2 */
-} adam_k;
-
-static inline void adam_one(double *th, double *m, double *v, double g, const adam_k *k)
-{
-    double gi = g * k->scale;
-    *m = k->b1 * *m + k->c1 * gi;
-    *v = k->b2 * *v + k->c2 * (gi * gi);
-    *th += (k->lr * *m) / (sqrt(*v) + k->eps);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-
-__attribute__((target("avx"))) static size_t adam_avx(double *th, double *m, double *v,
-                                                      const double *g, size_t n, const adam_k *k)
-{
-    const __m256d sc = _mm256_set1_pd(k->scale), b1 = _mm256_set1_pd(k->b1),
-                  c1 = _mm256_set1_pd(k->c1), b2 = _mm256_set1_pd(k->b2),
-                  c2 = _mm256_set1_pd(k->c2), lr = _mm256_set1_pd(k->lr),
-                  eps = _mm256_set1_pd(k->eps);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        __m256d gi = _mm256_mul_pd(_mm256_loadu_pd(g + i), sc);
-        __m256d mi = _mm256_add_pd(_mm256_mul_pd(b1, _mm256_loadu_pd(m + i)), _mm256_mul_pd(c1, gi));
-        __m256d vi = _mm256_add_pd(_mm256_mul_pd(b2, _mm256_loadu_pd(v + i)),
-                                   _mm256_mul_pd(c2, _mm256_mul_pd(gi, gi)));
-        __m256d step = _mm256_div_pd(_mm256_mul_pd(lr, mi), _mm256_add_pd(_mm256_sqrt_pd(vi), eps));
-        _mm256_storeu_pd(m + i, mi);
-        _mm256_storeu_pd(v + i, vi);
-        _mm256_storeu_pd(th + i, _mm256_add_pd(_mm256_loadu_pd(th + i), step));
-    }
-    return i;
-}
-
-static size_t adam_sse2(double *th, double *m, double *v, const double *g, size_t n,
-                        const adam_k *k)
-{
-    const __m128d sc = _mm_set1_pd(k->scale), b1 = _mm_set1_pd(k->b1), c1 = _mm_set1_pd(k->c1),
-                  b2 = _mm_set1_pd(k->b2), c2 = _mm_set1_pd(k->c2), lr = _mm_set1_pd(k->lr),
-                  eps = _mm_set1_pd(k->eps);
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        __m128d gi = _mm_mul_pd(_mm_loadu_pd(g + i), sc);
-        __m128d mi = _mm_add_pd(_mm_mul_pd(b1, _mm_loadu_pd(m + i)), _mm_mul_pd(c1, gi));
-        __m128d vi = _mm_add_pd(_mm_mul_pd(b2, _mm_loadu_pd(v + i)), _mm_mul_pd(c2, _mm_mul_pd(gi, gi)));
-        __m128d step = _mm_div_pd(_mm_mul_pd(lr, mi), _mm_add_pd(_mm_sqrt_pd(vi), eps));
-        _mm_storeu_pd(m + i, mi);
-        _mm_storeu_pd(v + i, vi);
-        _mm_storeu_pd(th + i, _mm_add_pd(_mm_loadu_pd(th + i), step));
-    }
-    return i;
-}
-#endif
-
-static void adam(double *th, double *m, double *v, const double *g, size_t n, const adam_k *k)
-{
-    size_t i = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
-    i = __builtin_cpu_supports("avx") ? adam_avx(th, m, v, g, n, k) : adam_sse2(th, m, v, g, n, k);
-#endif
-    for (; i < n; i++) adam_one(th + i, m + i, v + i, g[i], k);
 }
 
 /* ---- REINFORCE update -------------------------------------------------- */
@@ -878,21 +573,21 @@ int taml_ctrl_update(taml_ctrl *c, int task, const int32_t *actions, double rewa
     memset(c->grad, 0, c->n_theta * sizeof(double));
     double dtask[E] = {0};
     backward(c, adv, o->entropy_weight, dtask);
-    double sq = sum_squares(c->grad, c->n_theta) + sum_squares(dtask, E);
+    double sq = taml_ctrl_sum_squares(c->grad, c->n_theta) + taml_ctrl_sum_squares(dtask, E);
     st.grad_norm = sqrt(sq);
     double scale = 1;
     if (o->grad_clip > 0 && st.grad_norm > o->grad_clip) scale = o->grad_clip / st.grad_norm;
     /* Adam on the shared weights (dense, one step count) */
     c->step++;
     double b1 = o->beta1, b2 = o->beta2;
-    adam_k k = {scale, b1, 1 - b1, b2, 1 - b2, 0, o->adam_eps};
+    taml_ctrl_adam_k k = {scale, b1, 1 - b1, b2, 1 - b2, 0, o->adam_eps};
     k.lr = o->lr * sqrt(1 - pow(b2, (double)c->step)) / (1 - pow(b1, (double)c->step));
-    adam(c->theta, c->m, c->v, c->grad, c->n_theta, &k);
+    taml_ctrl_adam(c->theta, c->m, c->v, c->grad, c->n_theta, &k);
     /* Adam on this task's embedding only (lazy: other tasks' embeddings stay
      * put until their own trials arrive; own step count) */
     tk->step++;
     k.lr = o->lr * sqrt(1 - pow(b2, (double)tk->step)) / (1 - pow(b1, (double)tk->step));
-    adam(tk->emb, tk->m, tk->v, dtask, E, &k);
+    taml_ctrl_adam(tk->emb, tk->m, tk->v, dtask, E, &k);
     if (info) *info = st;
     return 0;
 }

@@ -50,11 +50,14 @@ struct taml_ctrl {
     double cache_logp, cache_ent;
 };
 
-/* The controller's own exp (see controller.c), exposed for its accuracy test. */
-double ctrl_exp(double x);
-
-void ctrl_layout(taml_ctrl *c);
-taml_ctrl *ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts);
-ctrl_task *ctrl_push_task(taml_ctrl *c, const char *name);
+/* A controller sized from space (its own copy) with options opts (not
+ * checked): every array allocated, all weights, moments and steps zero, no
+ * tasks. taml_ctrl_new then draws the initial weights; a checkpoint load
+ * reads them. */
+taml_ctrl *taml_ctrl_alloc(const taml_space *space, const taml_ctrl_opts *opts);
+/* Appends a task named name (copied) with a zero embedding, moments and
+ * statistics; returns it (valid until the next push). The caller has made
+ * sure no task of that name exists. */
+ctrl_task *taml_ctrl_push_task(taml_ctrl *c, const char *name);
 
 #endif

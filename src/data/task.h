@@ -29,6 +29,12 @@ typedef struct taml_task_opts {
     int32_t wide_max;       /* at most this many wide features, most frequent first (default 1<<20) */
 } taml_task_opts;
 
+/* A loaded task. The fields are what callers may read, in place (the child
+ * model reads the token arrays in its inner loops): read-only, for the life
+ * of the task. A taml_task comes only from taml_task_load and goes to
+ * taml_task_free: the loader keeps more behind it (the dictionary's index,
+ * meta.txt: taml_task_word_id, taml_task_meta), so never allocate or copy
+ * one by value. */
 typedef struct taml_task {
     char *name;     /* meta.txt name=, else the directory's base name */
     char *dir;      /* the directory it was loaded from */
@@ -54,20 +60,12 @@ typedef struct taml_task {
     int32_t *tok;          /* (tok_off[n]) dictionary ids, in text order, repeats kept */
     int32_t n_wide;        /* wide-tower features */
     int32_t *wide_of_word; /* (n_words) wide feature id of a dictionary word, or -1 */
-    int64_t text_bytes;    /* bytes of text read (for throughput figures) */
-    char *word_chars;      /* the NUL-terminated words, back to back (words[i] points in) */
     uint32_t *word_len;    /* (n_words) byte length of each word */
-    uint64_t *word_index;  /* hash index of the words (private to task.c; taml_task_word_id) */
-    uint64_t word_index_mask;
+    int64_t text_bytes;    /* bytes of text read (for throughput figures) */
 
     /* Image tasks: one byte per pixel and channel, row-major. */
     int32_t height, width, channels;
     uint8_t *pixels; /* (n, height * width * channels) */
-
-    /* Every key=value pair of meta.txt, in file order (name, language,
-     * source, license are also copied to the fields above). */
-    int32_t n_meta;
-    char **meta_key, **meta_value; /* (n_meta) */
 
     /* Wall-clock seconds of the load's phases: reading (and gunzipping) the
      * files, checking lines (tabs, labels, UTF-8), tokenising the texts into
