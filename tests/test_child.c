@@ -179,7 +179,7 @@ static const taml_gradcheck model_check = {
     .h = 1e-6, .abs_tol = 2e-6, .rel_tol = 2e-6, .min_gmax = 1e-4};
 #define check_group(what, ctx, x, g, n) CHECK_GRAD(&model_check, what, netd_loss, ctx, x, g, n)
 
-static void densify_rows(double *dense, const taml_kd_sparse *s, size_t rows)
+static void densify_rows(double *dense, const taml_kerneld_sparse *s, size_t rows)
 {
     memset(dense, 0, rows * (size_t)s->width * sizeof(double));
     for (int k = 0; k < s->n; k++)

@@ -1,6 +1,6 @@
 /* tests/test_kernels.c - the child model's kernels, BLAS wrapper and optimiser:
  * central-difference gradient checks in double precision of every kernel (on
- * the taml_kd_* build of the same source that trains), SGEMM against its
+ * the taml_kerneld_* build of the same source that trains), SGEMM against its
  * plain-loop reference, Proximal Adagrad against hand-computed values. */
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ struct dense_ctx {
 static double dense_loss(void *p)
 {
     struct dense_ctx *c = p;
-    taml_kd_dense_forward(c->out, c->in, c->w, c->b, c->B, c->In, c->Out);
+    taml_kerneld_dense_forward(c->out, c->in, c->w, c->b, c->B, c->In, c->Out);
     return dot(c->out, c->r, (size_t)c->B * c->Out);
 }
 
@@ -59,12 +59,12 @@ TEST(dense_kernel_gradients_match_central_differences)
     c.r = rnd(&rng, 12, 1), c.out = calloc(12, sizeof(double));
     double *din = calloc(20, sizeof(double)), *dw = calloc(15, sizeof(double)),
            *db = calloc(3, sizeof(double));
-    taml_kd_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
+    taml_kerneld_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
     check_grad("dense in", dense_loss, &c, c.in, din, 20);
     check_grad("dense w", dense_loss, &c, c.w, dw, 15);
     check_grad("dense b", dense_loss, &c, c.b, db, 3);
     /* the backward adds: a second call doubles the gradients */
-    taml_kd_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
+    taml_kerneld_dense_backward(din, dw, db, c.r, c.in, c.w, c.B, c.In, c.Out);
     double dw2[15];
     for (int i = 0; i < 15; i++) dw2[i] = dw[i] / 2;
     check_grad("dense w twice / 2", dense_loss, &c, c.w, dw2, 15);
@@ -82,14 +82,14 @@ struct ew_ctx {
 static double act_loss(void *p)
 {
     struct ew_ctx *c = p;
-    taml_kd_act_forward(c->y, c->x, c->n, c->act);
+    taml_kerneld_act_forward(c->y, c->x, c->n, c->act);
     return dot(c->y, c->r, c->n);
 }
 
 static double dropout_loss(void *p)
 {
     struct ew_ctx *c = p;
-    taml_kd_dropout_apply(c->y, c->x, c->mask, c->n);
+    taml_kerneld_dropout_apply(c->y, c->x, c->mask, c->n);
     return dot(c->y, c->r, c->n);
 }
 
@@ -104,19 +104,19 @@ TEST(relu_swish_and_dropout_gradients_match_central_differences)
     double *dx = calloc(n, sizeof(double));
     for (int act = 0; act < 2; act++) {
         c.act = act;
-        taml_kd_act_backward(dx, c.r, c.x, n, act);
+        taml_kerneld_act_backward(dx, c.r, c.x, n, act);
         check_grad(act ? "swish" : "relu", act_loss, &c, c.x, dx, n);
     }
     /* swish(x) = x sigmoid(x) at known points */
     double xs[3] = {0, 1, -2}, ys[3];
-    taml_kd_act_forward(ys, xs, 3, TAML_ACT_SWISH);
+    taml_kerneld_act_forward(ys, xs, 3, TAML_ACT_SWISH);
     CHECK_NEAR(ys[0], 0, 1e-15);
     CHECK_NEAR(ys[1], 1 / (1 + exp(-1.0)), 1e-15);
     CHECK_NEAR(ys[2], -2 / (1 + exp(2.0)), 1e-15);
     /* dropout with a fixed mask of p = 0.5: zeros and 2s */
     c.mask = malloc(n * sizeof(double));
     for (size_t i = 0; i < n; i++) c.mask[i] = (i % 3 == 0) ? 0 : 2;
-    taml_kd_dropout_apply(dx, c.r, c.mask, n);
+    taml_kerneld_dropout_apply(dx, c.r, c.mask, n);
     check_grad("dropout", dropout_loss, &c, c.x, dx, n);
     CHECK(dx[0] == 0 && dx[1] == 2 * c.r[1]);
     free(c.x), free(c.y), free(c.r), free(c.mask), free(dx);
@@ -133,10 +133,10 @@ static double norm_loss(void *p)
 {
     struct norm_ctx *c = p;
     if (c->kind == TAML_NORM_BATCH)
-        taml_kd_batchnorm_forward_train(c->y, c->xhat, c->mean, c->var, c->x, c->gamma, c->beta,
+        taml_kerneld_batchnorm_forward_train(c->y, c->xhat, c->mean, c->var, c->x, c->gamma, c->beta,
                                         c->B, c->H, 1e-3);
     else
-        taml_kd_layernorm_forward(c->y, c->xhat, c->rstd, c->x, c->gamma, c->beta, c->B, c->H,
+        taml_kerneld_layernorm_forward(c->y, c->xhat, c->rstd, c->x, c->gamma, c->beta, c->B, c->H,
                                   1e-3);
     return dot(c->y, c->r, (size_t)c->B * c->H);
 }
@@ -155,9 +155,9 @@ TEST(batch_and_layer_norm_gradients_match_central_differences)
         double *dx = calloc(n, 8), *dg = calloc(H, 8), *dbt = calloc(H, 8), cs[8];
         norm_loss(&c);
         if (kind == TAML_NORM_BATCH)
-            taml_kd_batchnorm_backward(dx, dg, dbt, cs, c.r, c.xhat, c.gamma, c.var, B, H, 1e-3);
+            taml_kerneld_batchnorm_backward(dx, dg, dbt, cs, c.r, c.xhat, c.gamma, c.var, B, H, 1e-3);
         else
-            taml_kd_layernorm_backward(dx, dg, dbt, c.r, c.xhat, c.rstd, c.gamma, B, H);
+            taml_kerneld_layernorm_backward(dx, dg, dbt, c.r, c.xhat, c.rstd, c.gamma, B, H);
         const char *name = kind == TAML_NORM_BATCH ? "batch norm" : "layer norm";
         check_grad(name, norm_loss, &c, c.x, dx, n);
         check_grad(name, norm_loss, &c, c.gamma, dg, H);
@@ -169,7 +169,7 @@ TEST(batch_and_layer_norm_gradients_match_central_differences)
             CHECK_NEAR(m, 0, 1e-12);
             /* running averages: momentum 0.01 and the unbiased variance */
             double rm[4] = {0, 0, 0, 0}, rv[4] = {1, 1, 1, 1};
-            taml_kd_batchnorm_update_running(rm, rv, c.mean, c.var, B, H, 0.01);
+            taml_kerneld_batchnorm_update_running(rm, rv, c.mean, c.var, B, H, 0.01);
             CHECK_NEAR(rm[2], 0.01 * c.mean[2], 1e-15);
             CHECK_NEAR(rv[2], 0.99 + 0.01 * c.var[2] * B / (B - 1), 1e-15);
         }
@@ -189,7 +189,7 @@ struct xent_ctx {
 static double xent_loss(void *p)
 {
     struct xent_ctx *c = p;
-    return taml_kd_softmax_xent(c->d, c->z, c->y, c->B, c->C);
+    return taml_kerneld_softmax_xent(c->d, c->z, c->y, c->B, c->C);
 }
 
 TEST(softmax_cross_entropy_is_summed_and_its_gradient_matches)
@@ -199,16 +199,16 @@ TEST(softmax_cross_entropy_is_summed_and_its_gradient_matches)
     int32_t y[3] = {0, 2, 1};
     struct xent_ctx c = {3, 4, rnd(&rng, 12, 3), calloc(12, 8), y};
     double *g = calloc(12, 8);
-    taml_kd_softmax_xent(g, c.z, y, 3, 4);
+    taml_kerneld_softmax_xent(g, c.z, y, 3, 4);
     check_grad("softmax xent", xent_loss, &c, c.z, g, 12);
     /* uniform logits: loss = B log C exactly, summed not averaged */
     double z0[12] = {0}, d0[12] = {0};
-    CHECK_NEAR(taml_kd_softmax_xent(d0, z0, y, 3, 4), 3 * log(4.0), 1e-12);
+    CHECK_NEAR(taml_kerneld_softmax_xent(d0, z0, y, 3, 4), 3 * log(4.0), 1e-12);
     CHECK_NEAR(d0[0], 0.25 - 1, 1e-15);
     /* huge logits stay finite (max subtracted) */
     double zb[4] = {1000, 0, 0, 0}, db[4] = {0};
     int32_t y1 = 1;
-    CHECK_NEAR(taml_kd_softmax_xent(db, zb, &y1, 1, 4), 1000, 1e-9);
+    CHECK_NEAR(taml_kerneld_softmax_xent(db, zb, &y1, 1, 4), 1000, 1e-9);
     free(c.z), free(c.d), free(g);
 }
 
@@ -227,15 +227,15 @@ static double bag_loss(void *p)
     struct bag_ctx *c = p;
     if (c->wide) {
         memset(c->out, 0, (size_t)c->B * c->D * sizeof(double));
-        taml_kd_wide_forward(c->out, c->table, c->bias, c->off, c->ids, c->ex, c->B, c->D);
+        taml_kerneld_wide_forward(c->out, c->table, c->bias, c->off, c->ids, c->ex, c->B, c->D);
     } else {
-        taml_kd_embed_mean_forward(c->out, c->table, c->off, c->ids, c->ex, c->B, c->D);
+        taml_kerneld_embed_mean_forward(c->out, c->table, c->off, c->ids, c->ex, c->B, c->D);
     }
     return dot(c->out, c->r, (size_t)c->B * c->D);
 }
 
 /* Scatters a sparse gradient into a dense (rows, width) array. */
-static void densify(double *dense, const taml_kd_sparse *s, int rows)
+static void densify(double *dense, const taml_kerneld_sparse *s, int rows)
 {
     memset(dense, 0, (size_t)rows * s->width * sizeof(double));
     for (int k = 0; k < s->n; k++)
@@ -260,9 +260,9 @@ TEST(mean_embedding_and_wide_tower_sparse_gradients_match_central_differences)
         struct bag_ctx c = {B, D, rnd(&rng, R * D, 1), rnd(&rng, D, 1), calloc(B * D, 8),
                             rnd(&rng, B * D, 1), off, ids, ex, wide};
         for (int i = 0; i < R; i++) slot[i] = -1;
-        taml_kd_sparse s = {slot, rows, g, 0, R, D};
-        if (wide) taml_kd_wide_backward(&s, dbias, c.r, off, ids, ex, B, D);
-        else taml_kd_embed_mean_backward(&s, c.r, off, ids, ex, B, D);
+        taml_kerneld_sparse s = {slot, rows, g, 0, R, D};
+        if (wide) taml_kerneld_wide_backward(&s, dbias, c.r, off, ids, ex, B, D);
+        else taml_kerneld_embed_mean_backward(&s, c.r, off, ids, ex, B, D);
         CHECK_EQ_INT(s.n, 3); /* rows 1, 3, 4 touched, once each (duplicates summed) */
         CHECK(slot[0] == -1 && slot[2] == -1 && slot[5] == -1);
         densify(dense, &s, R);
@@ -272,7 +272,7 @@ TEST(mean_embedding_and_wide_tower_sparse_gradients_match_central_differences)
             bag_loss(&c); /* the empty example pools to the zero vector */
             CHECK(c.out[2 * D] == 0 && c.out[2 * D + 2] == 0);
         }
-        taml_kd_sparse_clear(&s);
+        taml_kerneld_sparse_clear(&s);
         CHECK(s.n == 0 && slot[1] == -1 && slot[3] == -1);
         free(c.table), free(c.bias), free(c.out), free(c.r);
     }
@@ -299,7 +299,7 @@ TEST(wide_tower_equals_plain_sums_for_every_class_count)
         for (int i = 0; i < R * C; i++) table[i] = taml_rng_uniformf(&rng) - 0.5f;
         for (int j = 0; j < C; j++) bias[j] = taml_rng_uniformf(&rng);
         for (int i = 0; i < B * C; i++) out[i] = 1, dout[i] = taml_rng_uniformf(&rng) - 0.5f;
-        taml_k_wide_forward(out, table, bias, off, ids, ex, B, C);
+        taml_kernel_wide_forward(out, table, bias, off, ids, ex, B, C);
         for (int b = 0; b < B; b++)
             for (int j = 0; j < C; j++) {
                 double sum = 1 + (double)bias[j];
@@ -310,8 +310,8 @@ TEST(wide_tower_equals_plain_sums_for_every_class_count)
                     want[(size_t)ids[t] * C + j] += dout[b * C + j];
             }
         for (int i = 0; i < R; i++) slot[i] = -1;
-        taml_k_sparse s = {slot, rows, g, 0, R, C};
-        taml_k_wide_backward(&s, dbias, dout, off, ids, ex, B, C);
+        taml_kernel_sparse s = {slot, rows, g, 0, R, C};
+        taml_kernel_wide_backward(&s, dbias, dout, off, ids, ex, B, C);
         for (int r = 0; r < R; r++)
             for (int j = 0; j < C; j++)
                 CHECK_NEAR(slot[r] < 0 ? 0.0 : g[(size_t)slot[r] * C + j], want[(size_t)r * C + j], 1e-5);
@@ -363,17 +363,17 @@ TEST(proximal_adagrad_dense_step_matches_hand_computed_values)
     /* w = 1, g = 0.5, acc 0.1 -> acc 0.35, lr_t = 0.1 / sqrt(0.35) */
     float w[4] = {1, -1, 0.01f, 2}, acc[4] = {0.1f, 0.1f, 0.1f, 0.1f}, g[4] = {0.5f, 0.5f, 0, 0};
     double lr_t = 0.1 / sqrt(0.35);
-    taml_padagrad_dense(w, acc, g, 2, 0.1f, 0, 0); /* plain Adagrad, no regulariser */
+    taml_optim_padagrad_dense(w, acc, g, 2, 0.1f, 0, 0); /* plain Adagrad, no regulariser */
     CHECK_NEAR(acc[0], 0.35, 1e-7);
     CHECK_NEAR(w[0], 1 - lr_t * 0.5, 1e-6);
     CHECK_NEAR(w[1], -1 - lr_t * 0.5, 1e-6);
     /* L2 only: w = (w - lr_t g) / (1 + lr_t l2) */
     float w2[1] = {1}, a2[1] = {0.1f}, g2[1] = {0.5f};
-    taml_padagrad_dense(w2, a2, g2, 1, 0.1f, 0, 0.5f);
+    taml_optim_padagrad_dense(w2, a2, g2, 1, 0.1f, 0, 0.5f);
     CHECK_NEAR(w2[0], (1 - lr_t * 0.5) / (1 + lr_t * 0.5), 1e-6);
     /* L1: soft threshold by lr_t l1; a zero gradient still shrinks (acc 0.1) */
     float w3[3] = {1, -1, 0.01f}, a3[3] = {0.1f, 0.1f, 0.1f}, g3[3] = {0.5f, -0.5f, 0};
-    taml_padagrad_dense(w3, a3, g3, 3, 0.1f, 0.2f, 0);
+    taml_optim_padagrad_dense(w3, a3, g3, 3, 0.1f, 0.2f, 0);
     double w1 = 1 - lr_t * 0.5;
     CHECK_NEAR(w3[0], w1 - lr_t * 0.2, 1e-6);
     CHECK_NEAR(w3[1], -(w1 - lr_t * 0.2), 1e-6);
@@ -390,12 +390,12 @@ TEST(proximal_adagrad_sparse_step_touches_only_listed_rows)
     for (int i = 0; i < R * W; i++) acc[i] = 0.1f;
     int32_t slot[R] = {-1, -1, -1, -1}, rows[R];
     float g[R * W];
-    taml_k_sparse s = {slot, rows, g, 0, R, W};
+    taml_kernel_sparse s = {slot, rows, g, 0, R, W};
     /* rows 2 and 3 touched (3 with a zero gradient); rows 0, 1 untouched */
     rows[0] = 2, slot[2] = 0, g[0] = 1, g[1] = -1;
     rows[1] = 3, slot[3] = 1, g[2] = 0, g[3] = 0;
     s.n = 2;
-    taml_padagrad_sparse(table, acc, &s, 0.5f, 0.1f, 0);
+    taml_optim_padagrad_sparse(table, acc, &s, 0.5f, 0.1f, 0);
     double lr_t = 0.5 / sqrt(1.1);
     CHECK_NEAR(table[4], 3 - lr_t - lr_t * 0.1, 1e-6);
     CHECK_NEAR(table[5], 3 + lr_t - lr_t * 0.1, 1e-6);
@@ -407,8 +407,8 @@ TEST(proximal_adagrad_sparse_step_touches_only_listed_rows)
     /* L2 on a sparse row */
     float t2[2] = {1, -1}, a2[2] = {0.1f, 0.1f}, gg[2] = {0, 0};
     int32_t sl[1] = {0}, rw[1] = {0};
-    taml_k_sparse s2 = {sl, rw, gg, 1, 1, 2};
-    taml_padagrad_sparse(t2, a2, &s2, 0.1f, 0, 1.0f);
+    taml_kernel_sparse s2 = {sl, rw, gg, 1, 1, 2};
+    taml_optim_padagrad_sparse(t2, a2, &s2, 0.1f, 0, 1.0f);
     double l = 0.1 / sqrt(0.1);
     CHECK_NEAR(t2[0], 1 / (1 + l), 1e-6);
     CHECK_NEAR(t2[1], -1 / (1 + l), 1e-6);
@@ -433,12 +433,12 @@ TEST(proximal_adagrad_sparse_equals_dense_per_row_across_chunks)
         for (int i = 0; i < R; i++) slot[i] = -1;
         for (int k = 0; k < N; k++) rows[k] = (int32_t)((k * 337) % R), slot[rows[k]] = k;
         for (int i = 0; i < N * W; i++) g[i] = taml_rng_uniformf(&r) - 0.5f;
-        taml_k_sparse s = {slot, rows, g, N, N, W};
+        taml_kernel_sparse s = {slot, rows, g, N, N, W};
         for (int reg = 0; reg < 3; reg++) { /* no regulariser, L1, L2 */
             float l1 = reg == 1 ? 0.01f : 0, l2 = reg == 2 ? 0.1f : 0;
-            taml_padagrad_sparse(t, a, &s, 0.3f, l1, l2);
+            taml_optim_padagrad_sparse(t, a, &s, 0.3f, l1, l2);
             for (int k = 0; k < N; k++)
-                taml_padagrad_dense(t2 + (size_t)rows[k] * W, a2 + (size_t)rows[k] * W,
+                taml_optim_padagrad_dense(t2 + (size_t)rows[k] * W, a2 + (size_t)rows[k] * W,
                                     g + (size_t)k * W, (size_t)W, 0.3f, l1, l2);
             CHECK(memcmp(t, t2, sizeof(float) * R * W) == 0);
             CHECK(memcmp(a, a2, sizeof(float) * R * W) == 0);
@@ -450,7 +450,7 @@ TEST(proximal_adagrad_sparse_equals_dense_per_row_across_chunks)
 TEST(absmax_flags_nan_as_infinite)
 {
     float a[5] = {1, -7, 3, 0, 2};
-    CHECK(taml_absmax(a, 5) == 7.0f);
+    CHECK(taml_optim_absmax(a, 5) == 7.0f);
     a[3] = NAN;
-    CHECK(isinf(taml_absmax(a, 5)));
+    CHECK(isinf(taml_optim_absmax(a, 5)));
 }

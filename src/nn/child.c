@@ -139,8 +139,9 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     }
     size_t n_wide = wide ? (size_t)s.C + (size_t)s.wide_dense * s.C : 0;
     size_t n_wtab = (size_t)s.wide_rows * s.C, n_emb = (size_t)s.emb_rows * s.D;
-    size_t bytes = head + taml_align_up(net_bytes, 64) + taml_align_up(n_deep * 4, 64) + taml_align_up(n_wide * 4, 64) +
-                   taml_align_up(n_wtab * 4, 64) + taml_align_up(n_emb * 4, 64) + taml_align_up((size_t)n_train * 4, 64);
+    size_t bytes = head + taml_align_up(net_bytes, 64) + taml_align_up(n_deep * 4, 64) +
+                   taml_align_up(n_wide * 4, 64) + taml_align_up(n_wtab * 4, 64) +
+                   taml_align_up(n_emb * 4, 64) + taml_align_up((size_t)n_train * 4, 64);
     char *block = taml_try_aligned(bytes);
     if (!block)
         return taml_err_set(err, TAML_ESYS, "child: cannot allocate %zu bytes for this config",
@@ -256,15 +257,15 @@ static int step_is_safe(const taml_child *c)
 {
     const taml_net_t *n = &c->net;
     float m = 0;
-    m = fmaxf(m, taml_absmax(n->ddeep, n->n_deep));
-    m = fmaxf(m, taml_absmax(n->dwide, n->n_wide));
+    m = fmaxf(m, taml_optim_absmax(n->ddeep, n->n_deep));
+    m = fmaxf(m, taml_optim_absmax(n->dwide, n->n_wide));
     if (n->s.wide_rows > 0)
-        m = fmaxf(m, taml_absmax(n->gwide.g, (size_t)n->gwide.n * n->gwide.width));
+        m = fmaxf(m, taml_optim_absmax(n->gwide.g, (size_t)n->gwide.n * n->gwide.width));
     if (n->s.emb_rows > 0)
-        m = fmaxf(m, taml_absmax(n->gemb.g, (size_t)n->gemb.n * n->gemb.width));
+        m = fmaxf(m, taml_optim_absmax(n->gemb.g, (size_t)n->gemb.n * n->gemb.width));
     if (n->s.D > 0 && n->s.norm == TAML_NORM_BATCH) {
-        m = fmaxf(m, taml_absmax(n->mean, (size_t)n->s.L * n->s.H));
-        m = fmaxf(m, taml_absmax(n->var, (size_t)n->s.L * n->s.H));
+        m = fmaxf(m, taml_optim_absmax(n->mean, (size_t)n->s.L * n->s.H));
+        m = fmaxf(m, taml_optim_absmax(n->var, (size_t)n->s.L * n->s.H));
     }
     return m <= GRAD_LIMIT;
 }
@@ -300,13 +301,13 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
         }
         taml_net_update_running(n);
         if (c->deep) {
-            taml_padagrad_dense(n->deep, c->acc_deep, n->ddeep, n->n_deep, dlr, 0, dl2);
-            if (c->fine_tune) taml_padagrad_sparse(n->emb, c->acc_emb, &n->gemb, dlr, 0, dl2);
+            taml_optim_padagrad_dense(n->deep, c->acc_deep, n->ddeep, n->n_deep, dlr, 0, dl2);
+            if (c->fine_tune) taml_optim_padagrad_sparse(n->emb, c->acc_emb, &n->gemb, dlr, 0, dl2);
         }
         if (c->wide) {
-            taml_padagrad_dense(n->wide, c->acc_wide, n->dwide, n->n_wide, wlr, wl1, 0);
+            taml_optim_padagrad_dense(n->wide, c->acc_wide, n->dwide, n->n_wide, wlr, wl1, 0);
             if (n->s.wide_rows > 0)
-                taml_padagrad_sparse(n->wtab, c->acc_wtab, &n->gwide, wlr, wl1, 0);
+                taml_optim_padagrad_sparse(n->wtab, c->acc_wtab, &n->gwide, wlr, wl1, 0);
         }
         recent[done % 100] = loss / BATCH;
         n_recent = n_recent < 100 ? n_recent + 1 : 100;

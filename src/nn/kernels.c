@@ -1,5 +1,5 @@
-/* nn/kernels.c - compiles kernels_tmpl.h twice: over float (taml_k_*, the
- * training path, SGEMM through nn/blas) and over double (taml_kd_*, for the
+/* nn/kernels.c - compiles kernels_tmpl.h twice: over float (taml_kernel_*, the
+ * training path, SGEMM through nn/blas) and over double (taml_kerneld_*, for the
  * gradient checks, plain-loop DGEMM). See kernels.h.
  *
  * Speed without changing results: src/nn is built at -O3 -fno-math-errno (see
@@ -27,7 +27,7 @@
 #else
 #define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-#define KF(name) taml_k_##name
+#define KF(name) taml_kernel_##name
 #define GEMM taml_blas_sgemm
 #define EXP expf
 #define SQRT sqrtf
@@ -41,7 +41,7 @@
 
 #define REAL double
 #define HOT
-#define KF(name) taml_kd_##name
+#define KF(name) taml_kerneld_##name
 #define GEMM taml_blas_dgemm_ref
 #define EXP exp
 #define SQRT sqrt

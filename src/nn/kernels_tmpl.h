@@ -1,7 +1,7 @@
 /* nn/kernels_tmpl.h - the child model's kernels, written once over a scalar
  * type and compiled twice by kernels.c: REAL = float (training, prefix
- * taml_k_) and REAL = double (the double-precision gradient checks, prefix
- * taml_kd_). One source for both means the gradient checks test the very code
+ * taml_kernel_) and REAL = double (the double-precision gradient checks, prefix
+ * taml_kerneld_). One source for both means the gradient checks test the very code
  * that trains, not a second copy of it. No include guard: included twice.
  *
  * Conventions: plain functions over REAL pointers with explicit sizes; every

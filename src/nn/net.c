@@ -9,7 +9,7 @@
 
 #define REAL float
 #define NF(name) taml_net_##name
-#define KF(name) taml_k_##name
+#define KF(name) taml_kernel_##name
 #define NET taml_net_t
 #define GEMM taml_blas_sgemm
 #include "nn/net_tmpl.h"
@@ -24,7 +24,7 @@
 
 #define REAL double
 #define NF(name) taml_netd_##name
-#define KF(name) taml_kd_##name
+#define KF(name) taml_kerneld_##name
 #define NET taml_netd_t
 #define GEMM taml_blas_dgemm_ref
 #include "nn/net_tmpl.h"

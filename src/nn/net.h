@@ -49,52 +49,79 @@ typedef struct taml_net_batch {
     const int32_t *wide_ids;
 } taml_net_batch;
 
-#define TAML_NET_DECLARE(REAL, P, K)                                                          \
-    typedef struct P##t {                                                                     \
-        taml_net_shape s;                                                                     \
-        REAL *deep, *ddeep; /* (n_deep) deep tower's dense parameters and gradients */        \
-        size_t n_deep;                                                                        \
-        REAL *wide, *dwide; /* (C [+ P C]) wide bias [then dense weights (P, C)], gradient */ \
-        size_t n_wide;                                                                        \
-        REAL *xw; /* (B, P) dense wide input (wide_dense), filled by the caller */            \
-        REAL *emb;          /* (emb_rows, D) fine-tuned table (the caller fills it) */        \
-        REAL *wtab;         /* (V, C) wide table */                                           \
-        K##sparse gemb, gwide; /* sparse gradients of emb and wtab */                         \
-        REAL *rmean, *rvar;    /* (L, H) batch-norm running averages */                       \
-        REAL *mask;   /* (L, B, H) dropout masks: 0 or 1/(1-p), filled by the caller */       \
-        REAL *x0;     /* (B, D) deep input; the caller fills it unless fine-tuning */         \
-        REAL *logits; /* (B, C) */                                                            \
-        REAL *dlogits;                                                                        \
-        /* views into deep/ddeep, per hidden layer l < L and the output layer L */            \
-        REAL *w[TAML_CHILD_MAX_LAYERS + 1], *b[TAML_CHILD_MAX_LAYERS + 1];                    \
-        REAL *gam[TAML_CHILD_MAX_LAYERS], *bet[TAML_CHILD_MAX_LAYERS];                        \
-        REAL *dw[TAML_CHILD_MAX_LAYERS + 1], *db[TAML_CHILD_MAX_LAYERS + 1];                  \
-        REAL *dgam[TAML_CHILD_MAX_LAYERS], *dbet[TAML_CHILD_MAX_LAYERS];                      \
-        /* activations of the last forward pass */                                            \
-        REAL *z, *a, *d, *h, *xhat; /* (L, B, H) each (d, h, xhat only when used) */          \
-        REAL *mean, *var;           /* (L, H) batch statistics (batch norm) */                \
-        REAL *rstd;                 /* (L, B) per-row 1/std (layer norm) */                   \
-        const REAL *out[TAML_CHILD_MAX_LAYERS]; /* layer l's output (one of a, d, h) */       \
-        REAL *g1, *g2, *dx0, *colsum; /* backward scratch */                                  \
-        int train;                    /* the last forward was a training pass */              \
-    } P##t;                                                                                   \
-    /* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */         \
-    size_t P##size(const taml_net_shape *s);                                                  \
-    /* Lays the net out in block (P##size bytes, 64-byte aligned); parameters are zero,      \
-     * running variances 1, sparse gradients empty. */                                        \
-    void P##init(P##t *n, const taml_net_shape *s, void *block);                              \
-    /* Forward pass. train: batch statistics and dropout masks; else running averages and    \
-     * no dropout. Returns the loss summed over the batch when b->labels is set (and fills   \
-     * dlogits = p - onehot), else 0. */                                                      \
-    double P##forward(P##t *n, const taml_net_batch *b, int train);                           \
-    /* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */\
-    void P##backward(P##t *n, const taml_net_batch *b);                                       \
-    /* Zeroes ddeep, dwide and clears the sparse gradients. */                                \
-    void P##zero_grad(P##t *n);                                                               \
-    /* Moves the batch-norm running averages by the last training forward's statistics. */   \
-    void P##update_running(P##t *n);
+/* The net of one precision: REAL is float or double, SPARSE its kernels' sparse
+ * gradient type. One body for both structs below. */
+#define TAML_NET_FIELDS(REAL, SPARSE)                                                         \
+    taml_net_shape s;                                                                         \
+    REAL *deep, *ddeep; /* (n_deep) deep tower's dense parameters and gradients */           \
+    size_t n_deep;                                                                            \
+    REAL *wide, *dwide; /* (C [+ P C]) wide bias [then dense weights (P, C)], gradient */    \
+    size_t n_wide;                                                                            \
+    REAL *xw;           /* (B, P) dense wide input (wide_dense), filled by the caller */     \
+    REAL *emb;          /* (emb_rows, D) fine-tuned table (the caller fills it) */           \
+    REAL *wtab;         /* (V, C) wide table */                                              \
+    SPARSE gemb, gwide; /* sparse gradients of emb and wtab */                               \
+    REAL *rmean, *rvar; /* (L, H) batch-norm running averages */                             \
+    REAL *mask;         /* (L, B, H) dropout masks: 0 or 1/(1-p), filled by the caller */    \
+    REAL *x0;           /* (B, D) deep input; the caller fills it unless fine-tuning */      \
+    REAL *logits;       /* (B, C) */                                                         \
+    REAL *dlogits;                                                                            \
+    /* views into deep/ddeep, per hidden layer l < L and the output layer L */               \
+    REAL *w[TAML_CHILD_MAX_LAYERS + 1], *b[TAML_CHILD_MAX_LAYERS + 1];                       \
+    REAL *gam[TAML_CHILD_MAX_LAYERS], *bet[TAML_CHILD_MAX_LAYERS];                           \
+    REAL *dw[TAML_CHILD_MAX_LAYERS + 1], *db[TAML_CHILD_MAX_LAYERS + 1];                     \
+    REAL *dgam[TAML_CHILD_MAX_LAYERS], *dbet[TAML_CHILD_MAX_LAYERS];                         \
+    /* activations of the last forward pass */                                               \
+    REAL *z, *a, *d, *h, *xhat; /* (L, B, H) each (d, h, xhat only when used) */             \
+    REAL *mean, *var;           /* (L, H) batch statistics (batch norm) */                   \
+    REAL *rstd;                 /* (L, B) per-row 1/std (layer norm) */                      \
+    const REAL *out[TAML_CHILD_MAX_LAYERS]; /* layer l's output (one of a, d, h) */          \
+    REAL *g1, *g2, *dx0, *colsum;           /* backward scratch */                           \
+    int train;                              /* the last forward was a training pass */
 
-TAML_NET_DECLARE(float, taml_net_, taml_k_)
-TAML_NET_DECLARE(double, taml_netd_, taml_kd_)
+/* Both instantiations are written out (definitions: net_tmpl.h, compiled by
+ * net.c with NF(name) = taml_net_##name and taml_netd_##name). */
+
+/* ---- over float: training ---- */
+
+typedef struct taml_net_t {
+    TAML_NET_FIELDS(float, taml_kernel_sparse)
+} taml_net_t;
+/* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */
+size_t taml_net_size(const taml_net_shape *s);
+/* Lays the net out in block (taml_net_size bytes, 64-byte aligned); parameters are zero,
+ * running variances 1, sparse gradients empty. */
+void taml_net_init(taml_net_t *n, const taml_net_shape *s, void *block);
+/* Forward pass. train: batch statistics and dropout masks; else running averages and
+ * no dropout. Returns the loss summed over the batch when b->labels is set (and fills
+ * dlogits = p - onehot), else 0. */
+double taml_net_forward(taml_net_t *n, const taml_net_batch *b, int train);
+/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */
+void taml_net_backward(taml_net_t *n, const taml_net_batch *b);
+/* Zeroes ddeep, dwide and clears the sparse gradients. */
+void taml_net_zero_grad(taml_net_t *n);
+/* Moves the batch-norm running averages by the last training forward's statistics. */
+void taml_net_update_running(taml_net_t *n);
+
+/* ---- over double: the whole-model gradient check ---- */
+
+typedef struct taml_netd_t {
+    TAML_NET_FIELDS(double, taml_kerneld_sparse)
+} taml_netd_t;
+/* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */
+size_t taml_netd_size(const taml_net_shape *s);
+/* Lays the net out in block (taml_netd_size bytes, 64-byte aligned); parameters are zero,
+ * running variances 1, sparse gradients empty. */
+void taml_netd_init(taml_netd_t *n, const taml_net_shape *s, void *block);
+/* Forward pass. train: batch statistics and dropout masks; else running averages and
+ * no dropout. Returns the loss summed over the batch when b->labels is set (and fills
+ * dlogits = p - onehot), else 0. */
+double taml_netd_forward(taml_netd_t *n, const taml_net_batch *b, int train);
+/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */
+void taml_netd_backward(taml_netd_t *n, const taml_net_batch *b);
+/* Zeroes ddeep, dwide and clears the sparse gradients. */
+void taml_netd_zero_grad(taml_netd_t *n);
+/* Moves the batch-norm running averages by the last training forward's statistics. */
+void taml_netd_update_running(taml_netd_t *n);
 
 #endif

@@ -31,8 +31,9 @@
  * two divisions (the step is equal in exact arithmetic; rounding differs from
  * the literal formula by an ulp, as TF's own Eigen rsqrt does). Three loops so
  * that none has a branch. */
-CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const float *restrict g,
-                                size_t n, float lr, float l1, float l2)
+CLONES void taml_optim_padagrad_dense(float *restrict w, float *restrict acc,
+                                      const float *restrict g, size_t n, float lr, float l1,
+                                      float l2)
 {
     float lr_l1 = lr * l1, lr_l2 = lr * l2;
     if (l1 > 0) {
@@ -67,7 +68,7 @@ CLONES void taml_padagrad_dense(float *restrict w, float *restrict acc, const fl
  * root and a division per weight. */
 #define CHUNK 1024
 
-static void step_narrow(float *table, float *acc, const taml_k_sparse *g, float lr, float l1,
+static void step_narrow(float *table, float *acc, const taml_kernel_sparse *g, float lr, float l1,
                         float l2)
 {
     size_t width = (size_t)g->width, per = CHUNK / width;
@@ -83,8 +84,8 @@ static void step_narrow(float *table, float *acc, const taml_k_sparse *g, float 
             size_t r = (size_t)g->rows[k] * width;
             for (size_t j = 0; j < width; j++) *wo++ = table[r + j], *ao++ = acc[r + j];
         }
-        taml_padagrad_dense(wbuf, abuf, g->g + (size_t)k0 * width, (size_t)(k1 - k0) * width, lr,
-                            l1, l2);
+        taml_optim_padagrad_dense(wbuf, abuf, g->g + (size_t)k0 * width,
+                                  (size_t)(k1 - k0) * width, lr, l1, l2);
         wo = wbuf, ao = abuf;
         for (int32_t k = k0; k < k1; k++) {
             size_t r = (size_t)g->rows[k] * width;
@@ -93,8 +94,8 @@ static void step_narrow(float *table, float *acc, const taml_k_sparse *g, float 
     }
 }
 
-void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, float lr, float l1,
-                          float l2)
+void taml_optim_padagrad_sparse(float *table, float *acc, const taml_kernel_sparse *g, float lr,
+                                float l1, float l2)
 {
     size_t width = (size_t)g->width;
     if (width < 16) {
@@ -113,14 +114,14 @@ void taml_padagrad_sparse(float *table, float *acc, const taml_k_sparse *g, floa
                 __builtin_prefetch(acc + r1 + j, 1);
             }
         }
-        taml_padagrad_dense(table + r, acc + r, gk, width, lr, l1, l2);
+        taml_optim_padagrad_dense(table + r, acc + r, gk, width, lr, l1, l2);
     }
 }
 
 /* On the bit patterns: for IEEE floats |x| orders like (bits & 0x7fffffff) as
  * unsigned integers, NaNs above infinity; an integer max reduction vectorises
  * where a float one (with its NaN rules) does not. */
-CLONES float taml_absmax(const float *restrict g, size_t n)
+CLONES float taml_optim_absmax(const float *restrict g, size_t n)
 {
     const uint32_t *u = (const uint32_t *)(const void *)g;
     uint32_t m = 0;
