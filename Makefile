@@ -17,7 +17,11 @@ BUILD   := build$(if $(MPI),-mpi)$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE
 # only given to a compiler that accepts it.
 JUMP_WARN := $(shell $(CC) -Wjump-misses-init -Werror -fsyntax-only -x c /dev/null 2>/dev/null \
                && echo -Wjump-misses-init)
-CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra $(JUMP_WARN) -Werror -pthread \
+# -Wshadow: a name that hides another is a bug waiting; -Wstrict-prototypes and
+# -Wmissing-prototypes: every exported function has its prototype in a header
+# (a function without one is static), and () means no arguments.
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(JUMP_WARN)
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Werror -pthread \
            -Isrc $(EXTRA_CFLAGS)
 LDLIBS  := -lsqlite3 -lcjson -lutf8proc -lz -lm -lpthread -ldl
 ifneq ($(SANITIZE),)

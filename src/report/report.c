@@ -552,8 +552,8 @@ static void task_policy(taml_svg_buf *b, const study_view *v, size_t task)
     for (int d = 0; d < nd; d++) {
         const double *pd = probs + taml_space_offset(sp, d);
         int nc = taml_space_choices(sp, d), second = -1;
-        for (int c = 0; c < nc; c++)
-            if (c != greedy[d] && (second < 0 || pd[c] > pd[second])) second = c;
+        for (int k = 0; k < nc; k++)
+            if (k != greedy[d] && (second < 0 || pd[k] > pd[second])) second = k;
         char lab[64];
         taml_svg_buf_puts(b, "<tr><td>");
         esc(b, taml_space_name(sp, d));
