@@ -39,7 +39,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller check
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -76,6 +76,17 @@ $(BUILD)/taml-tests: $(TEST_OBJ) $(BUILD)/libtaml.a
 # TESTS=pattern runs only the tests whose name contains the pattern.
 test: $(BUILD)/taml-tests $(BUILD)/taml
 	TAML_BIN=$(BUILD)/taml $(BUILD)/taml-tests $(TESTS)
+
+# `make check` (run by CI): the rules the build enforces rather than memory.
+# (a) the layering of src/: each folder includes only the folders below it,
+#     the order written once in scripts/check/layers; (b) every exported
+#     symbol is declared in one header and carries its module's prefix
+#     (scripts/check/symbols, over the objects); (c) every warning of $(WARN)
+#     is an error in the library, the CLI, the tests, benchmarks and fuzz
+#     targets, which this target builds.
+check: all $(BUILD)/taml-tests bench fuzz
+	scripts/check/layers
+	scripts/check/symbols $(BUILD)
 
 # The README's first command: set up, then run the demo end to end.
 demo: all
