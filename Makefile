@@ -33,10 +33,15 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/data/*.c src/embed/*.c src/nn/*.c
               src/space/*.c src/ctrl/*.c src/search/*.c src/exec/*.c \
               src/store/*.c src/report/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
-TEST_SRC := $(sort $(wildcard tests/*.c))
+# tests/fake_main.c is the main() of build/taml-fake, not a test.
+TEST_SRC := $(filter-out tests/fake_main.c,$(sort $(wildcard tests/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# Every command without main(): linked into taml (with src/cli/main.o) and
+# taml-fake (with tests/fake_main.o).
+CLI_CMD_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
 .PHONY: all test setup demo clean bench fuzz bench-child bench-controller check
@@ -72,10 +77,15 @@ endif
 $(BUILD)/taml-tests: $(TEST_OBJ) $(BUILD)/libtaml.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
 
+# taml with the fake child of the tests (tests/fake_main.c): only for the
+# tests that run and kill whole searches (TAML_FAKE_BIN); never installed.
+$(BUILD)/taml-fake: $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
+
 # Tests run from the repository root (fixtures are in tests/fixtures/).
 # TESTS=pattern runs only the tests whose name contains the pattern.
-test: $(BUILD)/taml-tests $(BUILD)/taml
-	TAML_BIN=$(BUILD)/taml $(BUILD)/taml-tests $(TESTS)
+test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake
+	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake $(BUILD)/taml-tests $(TESTS)
 
 # `make check` (run by CI): the rules the build enforces rather than memory.
 # (a) the layering of src/: each folder includes only the folders below it,
@@ -95,15 +105,18 @@ demo: all
 clean:
 	rm -rf build build-* taml
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/tests/fake_main.d
 
 # Benchmarks: every bench/NAME.c becomes $(BUILD)/bench/NAME (linked with
-# libtaml.a). They print figures and never fail a build on a timing.
+# libtaml.a). They print figures and never fail a build on a timing. Those
+# that run the fake child (tests/fake_child.h) are linked with it too.
 BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_FAKE := bench_mpi
 bench: $(BENCH_SRC:%.c=$(BUILD)/%)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libtaml.a | $(SETUP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.o,$^) $(BUILD)/libtaml.a $(LDLIBS)
+$(BENCH_FAKE:%=$(BUILD)/bench/%): $(BUILD)/tests/fake_child.o
 
 # Fuzz targets: every fuzz/fuzz_NAME.c builds as $(BUILD)/fuzz/fuzz_NAME, a plain
 # program replaying a corpus (e.g. fuzz/corpus/task/) with the main() of
@@ -149,7 +162,7 @@ ifneq ($(MPI),)
 $(BUILD)/src/exec/mpi.o: private CC := $(MPICC)
 $(BUILD)/src/exec/mpi.o: private CFLAGS += -DTAML_MPI
 $(BUILD)/src/exec/mpi.o: | $(MPI_SETUP)
-$(BUILD)/taml $(BUILD)/taml-tests $(BUILD)/taml-mpi-tests: private CC := $(MPICC)
+$(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/taml-tests $(BUILD)/taml-mpi-tests: private CC := $(MPICC)
 $(BUILD)/bench/%: private CC := $(MPICC)
 $(BUILD)/fuzz/%: private CC := $(MPICC)
 $(BUILD)/taml-mpi-tests: $(MPI_TEST_OBJ) $(BUILD)/libtaml.a
@@ -160,8 +173,9 @@ $(BUILD)/tests/mpi-rogue: tests/mpi/rogue/rogue_rank.c $(BUILD)/libtaml.a | $(MP
 	@mkdir -p $(dir $@)
 	$(MPICC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libtaml.a $(LDLIBS)
 # The MPI tests start `mpirun -n 3 --oversubscribe` on this machine.
-test-mpi: $(BUILD)/taml-mpi-tests $(BUILD)/taml $(BUILD)/tests/mpi-rogue
-	TAML_BIN=$(BUILD)/taml TAML_ROGUE=$(BUILD)/tests/mpi-rogue $(BUILD)/taml-mpi-tests $(TESTS)
+test-mpi: $(BUILD)/taml-mpi-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/mpi-rogue
+	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake TAML_ROGUE=$(BUILD)/tests/mpi-rogue \
+	  $(BUILD)/taml-mpi-tests $(TESTS)
 # Trial throughput against the ideal over 2..65 oversubscribed ranks.
 bench-mpi: $(BUILD)/bench/bench_mpi
 	bench/bench_mpi.sh $(BUILD)/bench/bench_mpi

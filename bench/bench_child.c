@@ -120,7 +120,7 @@ static int cmd_train(const char *dir, const char *json, const char *module_name,
     taml_task *t = NULL;
     taml_module *m = NULL;
     taml_features *f = NULL;
-    if (taml_task_load(&t, dir, NULL, &err) || taml_module_open(&m, module_name, &err) ||
+    if (taml_task_load(&t, dir, NULL, &err) || taml_module_open(&m, module_name, NULL, &err) ||
         taml_features_new(&f, t, m, &err)) {
         fprintf(stderr, "bench_child: %s\n", err.msg);
         return 1;
@@ -157,7 +157,7 @@ static int cmd_train(const char *dir, const char *json, const char *module_name,
 
 int main(int argc, char **argv)
 {
-    taml_blas_init();
+    taml_blas_init(NULL);
     if (argc == 2 && !strcmp(argv[1], "sgemm")) return cmd_sgemm();
     if (argc == 6 && !strcmp(argv[1], "train"))
         return cmd_train(argv[2], argv[3], argv[4], atoi(argv[5]));

@@ -2,6 +2,9 @@
  *
  *   make bench && build/bench/bench_module MODULE [TASK_DIR]
  *
+ * MODULE: a .tamlm path, random-D, or a name in data/modules (run from the
+ * repository root).
+ *
  * Opens MODULE 10 times (each open maps the file and checks its CRC-32 over
  * every byte; the file is in the page cache after the first), reports the
  * best and median open time; then looks up every word of the module (hits)
@@ -32,15 +35,18 @@ int main(int argc, char **argv)
     taml_err err;
     taml_module *m = NULL;
     double t[10];
+    char *home = taml_home(NULL), *library = taml_path_join(home, "data/modules");
     for (int i = 0; i < 10; i++) {
         double t0 = taml_now();
-        if (taml_module_open(&m, argv[1], &err) < 0) {
+        if (taml_module_open(&m, argv[1], library, &err) < 0) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }
         t[i] = taml_now() - t0;
         if (i < 9) taml_module_close(m);
     }
+    free(library);
+    free(home);
     qsort(t, 10, sizeof *t, cmp_double);
     printf("%s: %lld words x %d; open best %.1f ms, median %.1f ms\n", taml_module_name(m),
            (long long)taml_module_rows(m), (int)taml_module_dim(m), 1e3 * t[0], 1e3 * t[5]);

@@ -46,7 +46,7 @@ static double run(const char *task_dir, int workers, int trials, double *cores, 
     taml_space *space;
     if (taml_space_from_json(&space, space_json, "bench space", err)) return -1;
     taml_child_runner *runner;
-    if (taml_child_runner_new(&runner, 1, &task_dir, err)) {
+    if (taml_child_runner_new(&runner, 1, &task_dir, NULL, err)) {
         taml_space_free(space);
         return -1;
     }

@@ -121,7 +121,7 @@ static int run_one(const uint8_t *data, size_t size)
         path = in;
     }
     taml_err_clear(&err);
-    rc = taml_module_open(&m, path, &err);
+    rc = taml_module_open(&m, path, NULL, &err);
     if (rc == 0) {
         check_module(m, kind < 5);
     } else if (m != NULL || err.msg[0] == '\0' || err.code != rc || kind < 5) {

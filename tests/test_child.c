@@ -50,7 +50,7 @@ static struct fixture fixture_open(void)
     struct fixture fx = {0};
     taml_err err;
     CHECK_MSG(taml_task_load(&fx.task, FIXTURE, NULL, &err) == 0, "%s", err.msg);
-    CHECK_MSG(taml_module_open(&fx.module, "random-100", &err) == 0, "%s", err.msg);
+    CHECK_MSG(taml_module_open(&fx.module, "random-100", NULL, &err) == 0, "%s", err.msg);
     CHECK_MSG(taml_features_new(&fx.feat, fx.task, fx.module, &err) == 0, "%s", err.msg);
     return fx;
 }

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "exec/mpi.h"
 #include "exec/pool.h"
+#include "fake_child.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -146,23 +147,15 @@ TEST(search_stops_on_a_transport_failure_and_the_next_run_loses_nothing)
     free(broken);
 }
 
-TEST(mpi_launch_size_is_read_from_the_launchers_environment)
+TEST(mpi_launch_size_is_read_from_the_launchers_variables)
 {
-    const char *keep = getenv("OMPI_COMM_WORLD_SIZE");
-    char *saved = keep ? taml_strdup(keep) : NULL;
-    unsetenv("OMPI_COMM_WORLD_SIZE");
-    unsetenv("PMI_SIZE");
-    CHECK_EQ_INT(taml_mpi_launch_size(), 1);
-    setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
-    CHECK_EQ_INT(taml_mpi_launch_size(), 4);
-    setenv("OMPI_COMM_WORLD_SIZE", "x", 1);
-    CHECK_EQ_INT(taml_mpi_launch_size(), 1);
-    unsetenv("OMPI_COMM_WORLD_SIZE");
-    setenv("PMI_SIZE", "3", 1);
-    CHECK_EQ_INT(taml_mpi_launch_size(), 3);
-    unsetenv("PMI_SIZE");
-    if (saved) setenv("OMPI_COMM_WORLD_SIZE", saved, 1);
-    free(saved);
+    CHECK_EQ_INT(taml_mpi_launch_size(NULL, NULL), 1);
+    CHECK_EQ_INT(taml_mpi_launch_size("4", NULL), 4);
+    CHECK_EQ_INT(taml_mpi_launch_size("x", NULL), 1);
+    CHECK_EQ_INT(taml_mpi_launch_size("", "3"), 3);
+    CHECK_EQ_INT(taml_mpi_launch_size(NULL, "3"), 3);
+    CHECK_EQ_INT(taml_mpi_launch_size("2", "3"), 2); /* Open MPI's first */
+    CHECK_EQ_INT(taml_mpi_launch_size("1", NULL), 1);
 }
 
 TEST(mpi_in_a_build_without_mpi_says_how_to_build_with_it)

@@ -137,7 +137,7 @@ static char *make_study(void)
 
 TEST(every_trial_of_a_real_search_exports_to_a_model_with_the_recorded_test_accuracy)
 {
-    taml_blas_init();
+    taml_blas_init(NULL);
     char *study = make_study();
     split sp;
     load_test_split(&sp);
@@ -145,7 +145,7 @@ TEST(every_trial_of_a_real_search_exports_to_a_model_with_the_recorded_test_accu
     taml_task *task;
     CHECK(taml_task_load(&task, TASK_DIR, NULL, &err) == 0);
     taml_module *mod;
-    CHECK(taml_module_open(&mod, "random-16", &err) == 0);
+    CHECK(taml_module_open(&mod, "random-16", NULL, &err) == 0);
     taml_features *f;
     CHECK(taml_features_new(&f, task, mod, &err) == 0);
     taml_store *s;
@@ -288,11 +288,12 @@ TEST(export_refuses_a_trial_whose_retrained_accuracy_differs_from_the_record)
              (long long)best.id);
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
-    taml_blas_init();
+    taml_blas_init(NULL);
     taml_model *m = NULL;
     taml_export_info info;
     taml_err err;
-    CHECK_EQ_INT(taml_export_best(study, "child-topics", NULL, &m, &info, &err), TAML_EMISMATCH);
+    CHECK_EQ_INT(taml_export_best(study, "child-topics", NULL, NULL, &m, &info, &err),
+                 TAML_EMISMATCH);
     CHECK(m == NULL);
     CHECK_CONTAINS(err.msg, "refusing to export");
     free(study);
@@ -301,12 +302,12 @@ TEST(export_refuses_a_trial_whose_retrained_accuracy_differs_from_the_record)
 /* A model of the fixture, as file bytes. */
 static void fixture_model(void **buf, size_t *size)
 {
-    taml_blas_init();
+    taml_blas_init(NULL);
     taml_err err;
     taml_task *task;
     CHECK(taml_task_load(&task, TASK_DIR, NULL, &err) == 0);
     taml_module *mod;
-    CHECK(taml_module_open(&mod, "random-8", &err) == 0);
+    CHECK(taml_module_open(&mod, "random-8", NULL, &err) == 0);
     taml_features *f;
     CHECK(taml_features_new(&f, task, mod, &err) == 0);
     const char *cj = "{\"embedding\":\"random-8\",\"fine_tune\":false,\"layers\":1,\"hidden_size\":4,"
@@ -425,7 +426,7 @@ TEST(predict_stops_at_an_invalid_utf8_line_naming_it_after_labelling_the_lines_b
 
 TEST(image_model_predicts_the_test_pixels_as_the_child_scored_them)
 {
-    taml_blas_init();
+    taml_blas_init(NULL);
     taml_err err;
     taml_task *task;
     CHECK(taml_task_load(&task, "tests/fixtures/tasks/u8-mini", NULL, &err) == 0);

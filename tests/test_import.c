@@ -28,7 +28,7 @@ static int import_text(const char *fmt, const char *data, taml_module **m, taml_
     taml_module_info info = {.name = "fixture", .language = "en", .corpus_tokens = 99};
     int rc = taml_module_import(in, &o, &info, out, st, err);
     *m = NULL;
-    if (rc == 0) CHECK_EQ_INT(taml_module_open(m, out, err), 0);
+    if (rc == 0) CHECK_EQ_INT(taml_module_open(m, out, NULL, err), 0);
     free(in);
     free(out);
     return rc;
@@ -127,7 +127,7 @@ static int import_bin(const char *data, size_t n, taml_module **m, taml_err *err
     taml_import_opts o = {.format = TAML_VEC_WORD2VEC_BIN};
     int rc = taml_module_import(in, &o, NULL, out, NULL, err);
     *m = NULL;
-    if (rc == 0) CHECK_EQ_INT(taml_module_open(m, out, err), 0);
+    if (rc == 0) CHECK_EQ_INT(taml_module_open(m, out, NULL, err), 0);
     free(in);
     free(out);
     return rc;
@@ -173,7 +173,7 @@ TEST(import_vocab_f32_takes_the_dimension_from_the_matrix_size)
     taml_err err;
     CHECK_EQ_INT(taml_module_import(in, &o, NULL, out, NULL, &err), 0);
     taml_module *m;
-    CHECK_EQ_INT(taml_module_open(&m, out, &err), 0);
+    CHECK_EQ_INT(taml_module_open(&m, out, NULL, &err), 0);
     CHECK_EQ_INT(taml_module_dim(m), 2);
     check_vec(m, "alpha", 1, 2);
     check_vec(m, "gamma", 5, 6);

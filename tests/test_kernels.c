@@ -324,7 +324,7 @@ TEST(wide_tower_equals_plain_sums_for_every_class_count)
 
 TEST(sgemm_wrapper_matches_plain_loop_reference_on_child_shapes)
 {
-    taml_blas_init();
+    taml_blas_init(NULL);
     taml_rng rng;
     taml_rng_seed(&rng, 6);
     static const int shapes[][3] = {{100, 64, 100}, {100, 256, 256}, {256, 256, 100},

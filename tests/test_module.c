@@ -35,7 +35,7 @@ TEST(module_round_trip_keeps_words_vectors_and_metadata)
     char *path = write_small("tiny.tamlm");
     taml_module *m;
     taml_err err;
-    CHECK_EQ_INT(taml_module_open(&m, path, &err), 0);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), 0);
     CHECK_STR(taml_module_name(m), "tiny");
     CHECK_STR(taml_module_language(m), "en");
     CHECK_EQ_INT(taml_module_dim(m), 3);
@@ -96,7 +96,7 @@ TEST(module_open_refuses_a_flipped_byte_anywhere_by_checksum)
         free(data);
         flip_byte(copy, where[k]);
         taml_module *m = (taml_module *)1;
-        CHECK_EQ_INT(taml_module_open(&m, copy, &err), TAML_ECORRUPT);
+        CHECK_EQ_INT(taml_module_open(&m, copy, NULL, &err), TAML_ECORRUPT);
         CHECK(m == NULL);
         CHECK_CONTAINS(err.msg, "checksum mismatch");
         CHECK_CONTAINS(err.msg, copy);
@@ -113,20 +113,20 @@ TEST(module_open_refuses_a_truncated_or_foreign_file)
     taml_err err;
     taml_module *m;
     CHECK(truncate(path, st.st_size - 1) == 0);
-    CHECK_EQ_INT(taml_module_open(&m, path, &err), TAML_ECORRUPT);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "truncated");
     CHECK(truncate(path, 100) == 0);
-    CHECK_EQ_INT(taml_module_open(&m, path, &err), TAML_ECORRUPT);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "too short");
     char *text = taml_path_join(taml_test_tmpdir(), "vectors.txt");
     const char *glove = "the 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8\n"
                         "cat 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8\n"
                         "dog 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8\n";
     CHECK_EQ_INT(taml_write_file_atomic(text, glove, strlen(glove), &err), 0);
-    CHECK_EQ_INT(taml_module_open(&m, text, &err), TAML_ECORRUPT);
+    CHECK_EQ_INT(taml_module_open(&m, text, NULL, &err), TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "not a taml module");
     char *missing = taml_path_join(taml_test_tmpdir(), "nope.tamlm");
-    CHECK_EQ_INT(taml_module_open(&m, missing, &err), TAML_ENOTFOUND);
+    CHECK_EQ_INT(taml_module_open(&m, missing, NULL, &err), TAML_ENOTFOUND);
     free(missing);
     free(text);
     free(path);
@@ -146,7 +146,7 @@ TEST(module_lookup_finds_every_word_of_a_large_vocabulary_and_no_other)
     CHECK_EQ_INT(taml_module_writer_finish(w, path, &err), 0);
     taml_module_writer_free(w);
     taml_module *m;
-    CHECK_EQ_INT(taml_module_open(&m, path, &err), 0);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), 0);
     CHECK_EQ_INT(taml_module_rows(m), 20000);
     CHECK_STR(taml_module_name(m), path); /* no name in the metadata: the path */
     int found = 0, right = 0;
@@ -202,7 +202,7 @@ TEST(module_with_no_words_opens_and_knows_nothing)
     CHECK_EQ_INT(taml_module_writer_finish(w, path, &err), 0);
     taml_module_writer_free(w);
     taml_module *m;
-    CHECK_EQ_INT(taml_module_open(&m, path, &err), 0);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), 0);
     float v[4];
     CHECK_EQ_INT(taml_module_rows(m), 0);
     CHECK_EQ_INT(taml_module_lookup(m, "x", 1, v), 0);
@@ -214,8 +214,8 @@ TEST(module_random_baseline_is_deterministic_with_variance_one_over_dim)
 {
     taml_module *a, *b;
     taml_err err;
-    CHECK_EQ_INT(taml_module_open(&a, "random-64", &err), 0);
-    CHECK_EQ_INT(taml_module_open(&b, "random-64", &err), 0);
+    CHECK_EQ_INT(taml_module_open(&a, "random-64", NULL, &err), 0);
+    CHECK_EQ_INT(taml_module_open(&b, "random-64", NULL, &err), 0);
     CHECK_EQ_INT(taml_module_dim(a), 64);
     CHECK_EQ_INT(taml_module_rows(a), 0);
     CHECK(taml_module_is_random(a));
@@ -242,12 +242,12 @@ TEST(module_random_baseline_is_deterministic_with_variance_one_over_dim)
     CHECK_NEAR(s2 / n, 1.0 / 64, 0.0005);
     /* Another dimension gives another vector, not a prefix of this one. */
     taml_module *c;
-    CHECK_EQ_INT(taml_module_open(&c, "random-32", &err), 0);
+    CHECK_EQ_INT(taml_module_open(&c, "random-32", NULL, &err), 0);
     CHECK_EQ_INT(taml_module_lookup(c, "zyzzyva", 7, z), 1);
     CHECK(memcmp(y, z, 32 * sizeof(float)) != 0);
     /* An odd dimension fills its last component too. */
     taml_module *d;
-    CHECK_EQ_INT(taml_module_open(&d, "random-3", &err), 0);
+    CHECK_EQ_INT(taml_module_open(&d, "random-3", NULL, &err), 0);
     float w[3] = {0, 0, 0};
     CHECK_EQ_INT(taml_module_lookup(d, "zyzzyva", 7, w), 1);
     CHECK(w[2] != 0 && isfinite(w[2]) && w[0] != w[1]);
@@ -270,28 +270,30 @@ TEST(module_random_names_are_parsed_strictly)
     CHECK(!taml_module_parse_random("en-glove-100", &d));
 }
 
-TEST(module_names_resolve_in_the_library_directory)
+TEST(module_names_resolve_in_the_library_directory_given)
 {
     char *lib = taml_path_join(taml_test_tmpdir(), "lib");
     taml_err err;
     CHECK_EQ_INT(taml_mkdirs(lib, &err), 0);
-    char *saved = getenv("TAML_MODULES") ? taml_strdup(getenv("TAML_MODULES")) : NULL;
-    setenv("TAML_MODULES", lib, 1);
-    char *dir = taml_module_dir();
-    CHECK_STR(dir, lib);
-    free(dir);
     char *made = write_small("lib/tiny.tamlm");
     taml_module *m, *none;
-    int rc = taml_module_open(&m, "tiny", &err);
-    int rc_missing = taml_module_open(&none, "missing-module", &err);
-    if (saved) setenv("TAML_MODULES", saved, 1);
-    else unsetenv("TAML_MODULES");
-    free(saved);
-    CHECK_EQ_INT(rc_missing, TAML_ENOTFOUND);
+    CHECK_EQ_INT(taml_module_open(&m, "tiny", lib, &err), 0);
+    CHECK_EQ_INT(taml_module_rows(m), 3);
+    taml_module_close(m);
+    CHECK_EQ_INT(taml_module_open(&none, "missing-module", lib, &err), TAML_ENOTFOUND);
     CHECK(none == NULL);
     CHECK_CONTAINS(err.msg, "missing-module.tamlm");
-    CHECK_EQ_INT(rc, 0);
-    CHECK_EQ_INT(taml_module_rows(m), 3);
+    /* no library: a name is not found, whatever the environment says (the
+     * library reads none) */
+    setenv("TAML_MODULES", lib, 1);
+    int rc = taml_module_open(&none, "tiny", NULL, &err);
+    unsetenv("TAML_MODULES");
+    CHECK_EQ_INT(rc, TAML_ENOTFOUND);
+    CHECK_CONTAINS(err.msg, "no module library");
+    /* paths and random-D need none */
+    CHECK_EQ_INT(taml_module_open(&m, made, NULL, &err), 0);
+    taml_module_close(m);
+    CHECK_EQ_INT(taml_module_open(&m, "random-4", NULL, &err), 0);
     taml_module_close(m);
     free(made);
     free(lib);

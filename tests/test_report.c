@@ -18,6 +18,7 @@
 #include "report/svg.h"
 #include "study_fixture.h"
 #include "test.h"
+#include "testutil.h"
 #include "xml_check.h"
 
 /* The report of the fixture (rs.db, aml.db with a checkpoint), as a heap
@@ -361,12 +362,11 @@ TEST(report_renders_in_headless_chromium_with_its_plots_visible)
 
 /* ---- the policy replayed over updates ----------------------------------- */
 
-/* Runs a small `taml search` with the fake child (TAML_FAKE_CHILD) into
- * dir/name; returns its exit status. */
+/* Runs a small `taml search` with the fake child (taml-fake, TAML_FAKE_CHILD)
+ * into dir/name; returns its exit status. */
 static int fake_search(const char *dir, const char *name, const char *method)
 {
-    const char *bin = getenv("TAML_BIN");
-    CHECK_MSG(bin && *bin, "TAML_BIN is not set (run the tests with `make test`)");
+    const char *bin = taml_test_fake_bin();
     char *space = taml_path_join(dir, "space.json");
     const char *text = "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],"
                        "\"activation\":[\"relu\",\"swish\"],\"wide_l1\":[0,0.01,\"disable\"]}";

@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "core/util.h"
 #include "ctrl/controller.h"
+#include "fake_child.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"

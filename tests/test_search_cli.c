@@ -53,20 +53,20 @@ static void sleep_us(long us)
     nanosleep(&ts, NULL);
 }
 
-/* Runs `taml search` (TAML_BIN) on the study with the fake child (1.5 ms a
+/* Runs `taml search` (taml-fake) on the study with the fake child (1.5 ms a
  * trial). With r, kills it with SIGKILL at a random point: once 0 to 2 more
  * trials have finished, plus 0 to 1.5 ms (so kills land anywhere: start-up,
  * replay, between and inside commits), which bounds each run's progress and
  * makes many kills certain. Returns the exit status, -9 when killed by us,
  * or -1000 - the signal when it died of another one. */
-/* The binary the spawned searches run: TAML_BIN, or a private copy of it
- * (see snapshot_bin). */
+/* The binary the spawned searches with the fake child run: taml-fake
+ * (TAML_FAKE_BIN, tests/fake_main.c), or a private copy of it (see
+ * snapshot_bin). */
 static char *bin_copy;
 
 static const char *taml_bin(void)
 {
-    const char *bin = getenv("TAML_BIN");
-    return bin_copy ? bin_copy : bin ? bin : "build/taml";
+    return bin_copy ? bin_copy : taml_test_fake_bin();
 }
 
 /* Runs the spawned searches from a copy of the binary in the test's
@@ -314,6 +314,30 @@ TEST(search_cli_refuses_bad_arguments_with_usage)
         CHECK_CONTAINS(out, "rc=2");
         free(out);
     }
+}
+
+/* The fake child is a test double of taml-fake alone: the real taml has none,
+ * and TAML_FAKE_CHILD changes nothing it does (a directory that holds no
+ * task is refused by the task loader, as without the variable). */
+TEST(search_cli_real_taml_has_no_fake_child_whatever_the_environment)
+{
+    const char *dir = taml_test_tmpdir();
+    char *ta = taml_path_join(dir, "nofake-a"), *space = taml_path_join(dir, "nofake.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
+    char *study = tmp("nofake.db"), *fake_study = tmp("nofake-fake.db");
+    const char *fmt = "TAML_FAKE_CHILD=0 %s search --study %s --task %s --method random "
+                      "--trials 3 --workers 1 --space %s";
+    char *cmd = taml_asprintf(fmt, taml_test_bin(), study, ta, space), *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
+    CHECK_CONTAINS(out, "nofake-a");
+    free(cmd), free(out);
+    cmd = taml_asprintf(fmt, taml_test_fake_bin(), fake_study, ta, space);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_EQ_INT(finished_trials(fake_study), 3);
+    free(cmd), free(out);
+    free(ta), free(space), free(study), free(fake_study);
 }
 
 /* The learning options of the controller from the command line: kept in the

@@ -38,6 +38,13 @@ const char *taml_test_bin(void)
     return bin;
 }
 
+const char *taml_test_fake_bin(void)
+{
+    const char *bin = getenv("TAML_FAKE_BIN");
+    CHECK_MSG(bin && *bin, "TAML_FAKE_BIN is not set (run the tests with `make test`)");
+    return bin;
+}
+
 void taml_test_python_selftest(const char *script, int min_tests)
 {
     char *cmd = taml_asprintf("/usr/bin/python3 %s", script), *out;

@@ -1,5 +1,6 @@
 /* tests/testutil.h - helpers the tests share for running programs as a user
- * runs them: the taml binary ($TAML_BIN, set by `make test`), shell commands
+ * runs them: the taml binary ($TAML_BIN, set by `make test`) and taml-fake
+ * ($TAML_FAKE_BIN), shell commands
  * and the Python self-tests. Linked into both test runners (the tests/ files and,
  * through the Makefile, tests/mpi/). */
 #ifndef TAML_TESTUTIL_H
@@ -14,6 +15,10 @@ int taml_test_run(const char *cmd, char **out);
 /* The path of the taml binary from $TAML_BIN; fails the calling test when it
  * is not set (the tests must be run with `make test`). */
 const char *taml_test_bin(void);
+/* The path of taml-fake from $TAML_FAKE_BIN (tests/fake_main.c: taml with
+ * the fake child in `taml search` when TAML_FAKE_CHILD=US is set); fails the
+ * calling test when it is not set. */
+const char *taml_test_fake_bin(void);
 
 /* Runs `/usr/bin/python3 script` (a unittest self-test, from the repository
  * root) and checks that it exits 0, prints "OK" on a line of its own and ran

@@ -1,40 +1,88 @@
 /* cli/cli.h - the taml command line: one function per top-level command, each
- * in its own file src/cli/<command>.c, dispatched by src/cli/main.c.
- * Commands parse their arguments, call the library, print results and return
- * the process exit status (0 ok, 1 failure, 2 usage error). Only this layer
- * prints to the user or decides the exit status. */
+ * in its own file src/cli/<command>.c, dispatched by taml_cli_main
+ * (src/cli/main.c). Commands parse their arguments, call the
+ * library, print results and return the process exit status (0 ok, 1
+ * failure, 2 usage error). Only this layer prints to the user, decides the
+ * exit status, or reads the environment: what it reads is in taml_cli_env,
+ * read once by taml_cli_main and passed down as arguments and options. */
 #ifndef TAML_CLI_H
 #define TAML_CLI_H
 
+#include <stdint.h>
+
 #include "core/err.h"
+#include "exec/pool.h"
+#include "nn/blas.h"
 
-/* argv[0] is the command name ("data", "train", ...). Add one line here and
- * one line in main.c's table per command. */
+/* The environment variables taml reads, all here (each is documented where
+ * taml_cli_main reads it, src/cli/main.c). NULL: unset or empty. */
+typedef struct taml_cli_env {
+    const char *home;       /* TAML_HOME: taml's own files (scripts/) */
+    const char *modules;    /* TAML_MODULES: the module library (below --modules) */
+    const char *data;       /* TAML_DATA: the task directory of data fetch/list */
+    taml_blas_opts blas;    /* TAML_BLAS_CORETYPE, OPENBLAS_CORETYPE */
+    int mpi_launch_size;    /* from OMPI_COMM_WORLD_SIZE, PMI_SIZE (1: no launcher) */
+} taml_cli_env;
 
-/* `taml data info|...`: task directories (src/cli/data.c). */
-int taml_cmd_data(int argc, char **argv);
-int taml_cmd_search(int argc, char **argv);
-/* `taml data fetch` and `taml data list`: the real task suite (src/cli/data_fetch.c). */
-int taml_cli_data_fetch(int argc, char **argv);
-int taml_cli_data_list(int argc, char **argv);
-/* taml embed ...: embedding modules (src/cli/embed.c). */
-int taml_cmd_embed(int argc, char **argv);
+/* A child for `taml search` in place of the real one (a test double: the
+ * real taml has none, tests/fake_main.c builds taml-fake with one). */
+typedef struct taml_cli_child {
+    /* Prepares the child for the n_tasks task directories: *ctx is given
+     * to run, (*names)[i] is task i's name (owned by *ctx). Errors name
+     * the directory. */
+    int (*open)(void **ctx, int32_t n_tasks, const char *const *task_dirs,
+                const char *const **names, taml_err *err);
+    taml_job_fn run; /* a job function (exec/pool.h), called on the workers */
+    void (*close)(void *ctx);
+} taml_cli_child;
 
+typedef struct taml_cli_hooks {
+    const taml_cli_child *search_child; /* NULL: the real child */
+} taml_cli_hooks;
+
+/* What every command is given besides its arguments. */
+typedef struct taml_cli {
+    taml_cli_env env;
+    const taml_cli_hooks *hooks; /* never NULL (no hooks: all fields NULL) */
+} taml_cli;
+
+/* The whole command line: argv[1] is the command. hooks: NULL for taml
+ * itself (src/cli/main.c's main). Returns the exit status. */
+int taml_cli_main(int argc, char **argv, const taml_cli_hooks *hooks);
+
+/* The commands: argv[0] is the command's name ("data", "train", ...). Add
+ * one line here and one line in main.c's table per command. */
+
+/* `taml data info|fetch|list`: task directories (src/cli/data.c); fetch and
+ * list, the real task suite, are in src/cli/data_fetch.c. */
+int taml_cmd_data(const taml_cli *cli, int argc, char **argv);
+int taml_cli_data_fetch(const taml_cli *cli, int argc, char **argv);
+int taml_cli_data_list(const taml_cli *cli, int argc, char **argv);
+/* `taml search`: run or continue a study (src/cli/search.c). */
+int taml_cmd_search(const taml_cli *cli, int argc, char **argv);
+/* `taml embed ...`: embedding modules (src/cli/embed.c). */
+int taml_cmd_embed(const taml_cli *cli, int argc, char **argv);
 /* `taml status STUDY [--against RANDOM_STUDY] [--budget T] [--json]` (src/cli/status.c). */
-int taml_cmd_status(int argc, char **argv);
+int taml_cmd_status(const taml_cli *cli, int argc, char **argv);
 /* `taml train`: one child model on one task (src/cli/train.c). */
-int taml_cmd_train(int argc, char **argv);
+int taml_cmd_train(const taml_cli *cli, int argc, char **argv);
 /* `taml report STUDY... [-o FILE.html]`: the HTML report (src/cli/report.c). */
-int taml_cmd_report(int argc, char **argv);
-
+int taml_cmd_report(const taml_cli *cli, int argc, char **argv);
 /* `taml export STUDY --task NAME -o MODEL` (src/cli/export.c), `taml predict MODEL`
  * (src/cli/predict.c): the best model as a file, and predictions from it. */
-int taml_cmd_export(int argc, char **argv);
-int taml_cmd_predict(int argc, char **argv);
+int taml_cmd_export(const taml_cli *cli, int argc, char **argv);
+int taml_cmd_predict(const taml_cli *cli, int argc, char **argv);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 /* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */
 int taml_cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* taml's home: $TAML_HOME, else found from the executable (taml_home).
+ * Heap string. */
+char *taml_cli_home(const taml_cli *cli);
+/* The module library: flag (a command's --modules) when given, else
+ * $TAML_MODULES, else <taml home>/data/modules. Heap string. */
+char *taml_cli_module_dir(const taml_cli *cli, const char *flag);
 
 #endif

@@ -157,8 +157,9 @@ static void print_text(const taml_task *t, double load_s, double cpu_s, int timi
     }
 }
 
-static int data_info(int argc, char **argv)
+static int data_info(const taml_cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *dir = NULL;
     int json = 0, timing = 0, classes = 0;
     taml_task_opts opts = taml_task_default_opts();
@@ -209,7 +210,7 @@ static int data_info(int argc, char **argv)
 /* The subcommands of `taml data`. Add a row per subcommand. */
 static const struct subcommand {
     const char *name;
-    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+    int (*run)(const taml_cli *cli, int argc, char **argv); /* argv[0] is the subcommand's name */
     const char *summary;
 } subcommands[] = {
     {"info", data_info, "DIR [--json] [--time] [--classes]  load a task and print its summary"},
@@ -224,7 +225,7 @@ static void data_usage(FILE *out)
         fprintf(out, "  %-6s %s\n", subcommands[i].name, subcommands[i].summary);
 }
 
-int taml_cmd_data(int argc, char **argv)
+int taml_cmd_data(const taml_cli *cli, int argc, char **argv)
 {
     if (argc < 2) {
         data_usage(stderr);
@@ -235,7 +236,7 @@ int taml_cmd_data(int argc, char **argv)
         return 0;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        if (!strcmp(argv[1], subcommands[i].name)) return subcommands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], subcommands[i].name)) return subcommands[i].run(cli, argc - 1, argv + 1);
     fprintf(stderr, "taml data: unknown subcommand '%s'\n", argv[1]);
     data_usage(stderr);
     return 2;

@@ -41,11 +41,10 @@ static const char list_usage[] =
     "  --markdown  a Markdown table (the README's)\n";
 
 /* The data directory: --dir, else $TAML_DATA, else <home>/data/tasks (heap). */
-static char *data_dir(const char *dir, const char *home)
+static char *data_dir(const taml_cli *cli, const char *dir, const char *home)
 {
     if (dir) return taml_strdup(dir);
-    const char *env = getenv("TAML_DATA");
-    if (env && *env) return taml_strdup(env);
+    if (cli->env.data) return taml_strdup(cli->env.data);
     return taml_asprintf("%s/data/tasks", home);
 }
 
@@ -65,7 +64,7 @@ static void print_log(FILE *log, FILE *out, int all)
     }
 }
 
-int taml_cli_data_fetch(int argc, char **argv)
+int taml_cli_data_fetch(const taml_cli *cli, int argc, char **argv)
 {
     const char *dir = NULL;
     int force = 0, rc = 0;
@@ -92,9 +91,9 @@ int taml_cli_data_fetch(int argc, char **argv)
             wants[n_wants++] = argv[i];
         }
     }
-    home = taml_home();
+    home = taml_cli_home(cli);
     scripts = taml_path_join(home, "scripts/fetch/tasks");
-    data = data_dir(dir, home);
+    data = data_dir(cli, dir, home);
     taml_err err;
     taml_err_clear(&err);
     if (n_wants == 0) {
@@ -246,7 +245,7 @@ static void print_rows(taml_task **tasks, int32_t n, int json, int markdown)
                "split's largest class)\n");
 }
 
-int taml_cli_data_list(int argc, char **argv)
+int taml_cli_data_list(const taml_cli *cli, int argc, char **argv)
 {
     const char *dir = NULL;
     int json = 0, markdown = 0;
@@ -266,8 +265,8 @@ int taml_cli_data_list(int argc, char **argv)
         }
     }
     if (json && markdown) return taml_cli_usage(list_usage, "data list: --json or --markdown, not both");
-    char *home = taml_home();
-    char *data = data_dir(dir, home);
+    char *home = taml_cli_home(cli);
+    char *data = data_dir(cli, dir, home);
     free(home);
     DIR *d = opendir(data);
     if (!d) {

@@ -53,7 +53,7 @@ static int parse_i64(const char *s, int64_t *out)
 }
 
 /* meta: room for argc "key=value" strings (freed by the caller). */
-static int import_args(int argc, char **argv, const char **meta)
+static int import_args(const taml_cli *cli, int argc, char **argv, const char **meta)
 {
     const char *file = NULL, *format = NULL, *out = NULL;
     taml_module_info info = {0};
@@ -97,7 +97,7 @@ static int import_args(int argc, char **argv, const char **meta)
     if (out) {
         path = taml_strdup(out);
     } else {
-        char *dir = taml_module_dir();
+        char *dir = taml_cli_module_dir(cli, NULL);
         if (taml_mkdirs(dir, &err) < 0) {
             free(dir);
             return taml_cli_fail(&err);
@@ -123,10 +123,10 @@ static int import_args(int argc, char **argv, const char **meta)
     return 0;
 }
 
-static int cmd_import(int argc, char **argv)
+static int cmd_import(const taml_cli *cli, int argc, char **argv)
 {
     const char **meta = taml_calloc((size_t)argc, sizeof *meta);
-    int rc = import_args(argc, argv, meta);
+    int rc = import_args(cli, argc, argv, meta);
     free(meta);
     return rc;
 }
@@ -142,7 +142,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int cmd_list(int argc, char **argv)
+static int cmd_list(const taml_cli *cli, int argc, char **argv)
 {
     char *dir = NULL;
     for (int i = 1; i < argc; i++) {
@@ -154,7 +154,7 @@ static int cmd_list(int argc, char **argv)
             return taml_cli_usage(usage_text, "embed list: unexpected '%s'", argv[i]);
         }
     }
-    if (!dir) dir = taml_module_dir();
+    if (!dir) dir = taml_cli_module_dir(cli, NULL);
     char **names = NULL;
     size_t n = 0;
     DIR *d = opendir(dir);
@@ -175,7 +175,7 @@ static int cmd_list(int argc, char **argv)
         char *path = taml_path_join(dir, names[i]);
         taml_module *m;
         taml_err err;
-        if (taml_module_open(&m, path, &err) < 0) {
+        if (taml_module_open(&m, path, NULL, &err) < 0) {
             printf("%-16.*s DAMAGED: %s\n", (int)(strlen(names[i]) - 6), names[i], err.msg);
             bad = 1;
         } else {
@@ -196,13 +196,22 @@ static int cmd_list(int argc, char **argv)
     return bad;
 }
 
-static int cmd_info(int argc, char **argv)
+/* Opens the module given as a name in the library, a path or random-D. */
+static int open_module(const taml_cli *cli, taml_module **m, const char *name, taml_err *err)
+{
+    char *library = taml_cli_module_dir(cli, NULL);
+    int rc = taml_module_open(m, name, library, err);
+    free(library);
+    return rc;
+}
+
+static int cmd_info(const taml_cli *cli, int argc, char **argv)
 {
     if (argc != 2) return taml_cli_usage(usage_text, "embed info: give one MODULE");
     taml_module *m;
     taml_err err;
     double t0 = taml_now();
-    if (taml_module_open(&m, argv[1], &err) < 0) return taml_cli_fail(&err);
+    if (open_module(cli, &m, argv[1], &err) < 0) return taml_cli_fail(&err);
     double t = taml_now() - t0;
     printf("name            %s\n", taml_module_name(m));
     printf("path            %s\n", taml_module_is_random(m) ? "(built in)" : taml_module_path(m));
@@ -244,7 +253,7 @@ static void keep_first(const char *tok, size_t len, void *ctx)
     }
 }
 
-static int cmd_neighbours(int argc, char **argv)
+static int cmd_neighbours(const taml_cli *cli, int argc, char **argv)
 {
     const char *name = NULL, *word = NULL;
     int64_t k = 10;
@@ -269,7 +278,7 @@ static int cmd_neighbours(int argc, char **argv)
     }
     taml_module *m;
     taml_err err;
-    if (taml_module_open(&m, name, &err) < 0) return taml_cli_fail(&err);
+    if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
     int rc = 1;
     int64_t rows = taml_module_rows(m), q = taml_module_find(m, t.buf, t.len);
     int32_t dim = taml_module_dim(m);
@@ -322,7 +331,7 @@ out:
     return rc;
 }
 
-static int cmd_coverage(int argc, char **argv)
+static int cmd_coverage(const taml_cli *cli, int argc, char **argv)
 {
     const char *name = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
@@ -333,7 +342,7 @@ static int cmd_coverage(int argc, char **argv)
     if (!name || !dir) return taml_cli_usage(usage_text, "embed coverage: MODULE and --task DIR needed");
     taml_module *m;
     taml_err err;
-    if (taml_module_open(&m, name, &err) < 0) return taml_cli_fail(&err);
+    if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
     taml_task *t;
     if (taml_task_load(&t, dir, NULL, &err) < 0) {
         taml_module_close(m);
@@ -409,8 +418,9 @@ static int tokenise_stream(FILE *in, FILE *out)
     return ferror(in) ? -1 : 0;
 }
 
-static int cmd_tokenise(int argc, char **argv)
+static int cmd_tokenise(const taml_cli *cli, int argc, char **argv)
 {
+    (void)cli;
     int rc = 0;
     if (argc == 1) rc = tokenise_stream(stdin, stdout);
     for (int i = 1; i < argc && rc == 0; i++) {
@@ -429,9 +439,9 @@ static int cmd_tokenise(int argc, char **argv)
 
 /* The default library is built by scripts/modules/build-defaults (downloads
  * and fastText training), which calls back into `taml embed import`. */
-static int cmd_build_defaults(int argc, char **argv)
+static int cmd_build_defaults(const taml_cli *cli, int argc, char **argv)
 {
-    char *home = taml_home();
+    char *home = taml_cli_home(cli);
     char *script = taml_path_join(home, "scripts/modules/build-defaults");
     if (!taml_is_file(script)) {
         fprintf(stderr, "taml: %s is missing (set $TAML_HOME to the taml source tree)\n", script);
@@ -458,7 +468,7 @@ static int cmd_build_defaults(int argc, char **argv)
     return 1;
 }
 
-int taml_cmd_embed(int argc, char **argv)
+int taml_cmd_embed(const taml_cli *cli, int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(usage_text, argc < 2 ? stderr : stdout);
@@ -466,7 +476,7 @@ int taml_cmd_embed(int argc, char **argv)
     }
     static const struct {
         const char *name;
-        int (*run)(int, char **);
+        int (*run)(const taml_cli *, int, char **);
     } subs[] = {
         {"import", cmd_import},         {"list", cmd_list},
         {"info", cmd_info},             {"neighbours", cmd_neighbours},
@@ -475,6 +485,6 @@ int taml_cmd_embed(int argc, char **argv)
         {"build-defaults", cmd_build_defaults},
     };
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
-        if (!strcmp(argv[1], subs[i].name)) return subs[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], subs[i].name)) return subs[i].run(cli, argc - 1, argv + 1);
     return taml_cli_usage(usage_text, "embed: unknown subcommand '%s'", argv[1]);
 }

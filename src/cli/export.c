@@ -21,7 +21,7 @@ static const char usage[] =
     "  --modules DIR   the embedding-module library the search used (default\n"
     "                  $TAML_MODULES or data/modules)\n";
 
-int taml_cmd_export(int argc, char **argv)
+int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
 {
     const char *study = NULL, *task = NULL, *outp = NULL, *task_dir = NULL, *modules = NULL;
     for (int i = 1; i < argc; i++) {
@@ -45,17 +45,16 @@ int taml_cmd_export(int argc, char **argv)
     }
     if (!study || !task || !outp)
         return taml_cli_usage(usage, "export: STUDY, --task and -o are required");
-    if (modules && setenv("TAML_MODULES", modules, 1) != 0) {
-        fprintf(stderr, "taml: cannot set TAML_MODULES\n");
-        return 1;
-    }
-    taml_blas_init(); /* one thread, the kernels the search used */
+    taml_blas_init(&cli->env.blas); /* one thread, the kernels the search used */
+    char *module_dir = taml_cli_module_dir(cli, modules);
     taml_err err;
     taml_err_clear(&err);
     taml_model *m = NULL;
     taml_export_info info;
-    if (taml_export_best(study, task, task_dir, &m, &info, &err)) return taml_cli_fail(&err);
-    int rc = taml_model_save(m, outp, &err);
+    int rc = taml_export_best(study, task, task_dir, module_dir, &m, &info, &err);
+    free(module_dir);
+    if (rc) return taml_cli_fail(&err);
+    rc = taml_model_save(m, outp, &err);
     taml_model_free(m);
     if (rc) return taml_cli_fail(&err);
     printf("exported task %s, trial %lld of %lld (%s; valid %.4f, test %.4f; retrained in %.2f s, "

@@ -157,7 +157,7 @@ static int predict_texts(taml_model *m, const out_opts *o, double *proba, int32_
     return status;
 }
 
-int taml_cmd_predict(int argc, char **argv)
+int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
 {
     const char *model_path = NULL, *images = NULL;
     out_opts o = {0, 0};
@@ -186,7 +186,7 @@ int taml_cmd_predict(int argc, char **argv)
         else return taml_cli_usage(usage, "predict: unexpected argument '%s'", a);
     }
     if (!model_path) return taml_cli_usage(usage, "predict: MODEL.taml is required");
-    taml_blas_init();
+    taml_blas_init(&cli->env.blas);
     taml_err err;
     taml_err_clear(&err);
     taml_model *m = NULL;

@@ -27,8 +27,9 @@ static int parse_count(const char *s, long *out)
     return 0;
 }
 
-int taml_cmd_report(int argc, char **argv)
+int taml_cmd_report(const taml_cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *out = "report.html";
     taml_report_opts o = {0};
     const char **paths = taml_calloc((size_t)argc, sizeof *paths);

@@ -1,7 +1,8 @@
 /* cli/search.c - `taml search`: parses the command line, builds the search
- * space and the child runner, and runs a study (src/search) with a progress
- * line on a terminal or one log line per trial otherwise. Ctrl-C stops the
- * search cleanly (running the same command continues it). */
+ * space and the child (the real child runner of search/child.h, or the
+ * hooks' test double in taml-fake), and runs a study (src/search) with a
+ * progress line on a terminal or one log line per trial otherwise. Ctrl-C
+ * stops the search cleanly (running the same command continues it). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -17,7 +18,7 @@
 #include "core/util.h"
 #include "core/version.h"
 #include "ctrl/controller.h"
-#include "embed/module.h"
+#include "nn/blas.h"
 #include "search/child.h"
 #include "search/search.h"
 #include "space/space.h"
@@ -97,18 +98,16 @@ static int by_name(const void *a, const void *b)
 }
 
 /* The module names of the library directory (files NAME.tamlm), sorted. */
-static int list_modules(char ***out, int *n, taml_err *err)
+static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
 {
     *out = NULL;
     *n = 0;
-    char *dir = taml_module_dir();
     DIR *d = opendir(dir);
     if (!d) {
         int rc = taml_err_set(err, TAML_ENOTFOUND,
                               "no embedding-module library at %s (%s): give --modules DIR, build "
                               "it with `taml embed build-defaults`, or give --space FILE.json",
                               dir, strerror(errno));
-        free(dir);
         return rc;
     }
     struct dirent *e;
@@ -128,7 +127,6 @@ static int list_modules(char ***out, int *n, taml_err *err)
                           dir);
     else
         qsort(*out, (size_t)*n, sizeof(char *), by_name);
-    free(dir);
     return rc;
 }
 
@@ -191,7 +189,41 @@ static int parse_int(const char *s, long long lo, long long hi, long long *out)
     return 0;
 }
 
-int taml_cmd_search(int argc, char **argv)
+/* The child the search trains: the real one, or the hooks' (tests). */
+typedef struct search_child {
+    const taml_cli_child *hook; /* NULL: the real child */
+    taml_child_runner *runner;
+    void *hook_ctx;
+    const char *const *names;
+} search_child;
+
+static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
+                      const char *const *task_dirs, const char *module_dir,
+                      const taml_space *space, taml_search_opts *o, taml_err *err)
+{
+    c->hook = cli->hooks->search_child;
+    int rc;
+    if (c->hook) {
+        if ((rc = c->hook->open(&c->hook_ctx, n_tasks, task_dirs, &c->names, err))) return rc;
+        o->child = c->hook->run;
+        o->child_ctx = c->hook_ctx;
+        return TAML_OK;
+    }
+    if ((rc = taml_child_runner_new(&c->runner, n_tasks, task_dirs, module_dir, err))) return rc;
+    if ((rc = taml_child_runner_check_space(c->runner, space, err))) return rc;
+    c->names = taml_child_runner_names(c->runner);
+    o->child = taml_child_runner_job;
+    o->child_ctx = c->runner;
+    return TAML_OK;
+}
+
+static void child_close(search_child *c)
+{
+    if (c->hook && c->hook_ctx) c->hook->close(c->hook_ctx);
+    taml_child_runner_free(c->runner);
+}
+
+int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
 {
     const char *study = NULL, *method = NULL, *from = NULL, *space_path = NULL, *modules = NULL;
     const char **task_dirs = taml_calloc((size_t)argc, sizeof(char *));
@@ -206,10 +238,10 @@ int taml_cmd_search(int argc, char **argv)
     long long v;
     int m = 0, n_mods = 0, served = 0; /* all before the first goto out */
     taml_space *space = NULL;
-    taml_child_runner *runner = NULL;
+    search_child child = {0};
     taml_mpi *mpi = NULL;
     void *from_blob = NULL;
-    char **mods = NULL;
+    char **mods = NULL, *module_dir = NULL;
     struct view view = {.tty = isatty(2)};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -300,10 +332,7 @@ int taml_cmd_search(int argc, char **argv)
         rc = taml_cli_usage(usage_text, "search: --lag is only for --deterministic");
         goto out;
     }
-    if (modules && setenv("TAML_MODULES", modules, 1) != 0) {
-        rc = taml_cli_usage(usage_text, "search: cannot set TAML_MODULES");
-        goto out;
-    }
+    module_dir = taml_cli_module_dir(cli, modules);
 
     taml_err err;
     taml_err_clear(&err);
@@ -311,7 +340,7 @@ int taml_cmd_search(int argc, char **argv)
     if (space_path) {
         if (taml_space_load(&space, space_path, &err)) goto fail;
     } else {
-        if (list_modules(&mods, &n_mods, &err)) goto fail;
+        if (list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
         if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
     }
     if (from && taml_search_load_source(from, &from_blob, &o.from_size, &err)) goto fail;
@@ -330,10 +359,8 @@ int taml_cmd_search(int argc, char **argv)
         if (!isnan(ctrl_entropy)) ctrl_opts.entropy_weight = ctrl_entropy;
         o.ctrl_opts = &ctrl_opts;
     }
-    if (taml_child_runner_new(&runner, n_tasks, task_dirs, &err)) goto fail;
-    if (taml_child_runner_check_space(runner, space, &err)) goto fail;
-    o.child = taml_child_runner_job;
-    o.child_ctx = runner;
+    taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
+    if (child_open(&child, cli, n_tasks, task_dirs, module_dir, space, &o, &err)) goto fail;
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;
@@ -342,15 +369,13 @@ int taml_cmd_search(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* under mpirun: rank 0 searches on the other ranks' threads, which serve here */
-    served = taml_cli_search_mpi(&mpi, &o, n_tasks, taml_child_runner_names(runner), &err);
+    served = taml_cli_search_mpi(&mpi, cli->env.mpi_launch_size, &o, n_tasks, child.names, &err);
     if (served < 0) goto fail;
     if (served) {
         rc = 0;
         goto done;
     }
-    if (taml_search_run(study, space, n_tasks, taml_child_runner_names(runner), task_dirs, &o,
-                        &err))
-        goto fail;
+    if (taml_search_run(study, space, n_tasks, child.names, task_dirs, &o, &err)) goto fail;
     if (view.tty && view.line_shown) fputc('\n', stderr);
     if (print_summary(study, &err)) goto fail;
     rc = stop_flag ? 130 : 0;
@@ -365,9 +390,10 @@ done:
     for (int i = 0; i < n_mods; i++) free(mods[i]);
     free(mods);
     free(from_blob);
-    taml_child_runner_free(runner);
+    child_close(&child);
     taml_space_free(space);
 out:
+    free(module_dir);
     free(task_dirs);
     return rc;
 }

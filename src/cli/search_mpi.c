@@ -7,11 +7,11 @@
 
 #include "exec/wire.h"
 
-int taml_cli_search_mpi(taml_mpi **mpi, taml_search_opts *o, int32_t n_tasks,
+int taml_cli_search_mpi(taml_mpi **mpi, int launch_size, taml_search_opts *o, int32_t n_tasks,
                         const char *const *task_names, taml_err *err)
 {
     *mpi = NULL;
-    if (taml_mpi_launch_size() <= 1) return 0;
+    if (launch_size <= 1) return 0;
     int rc = taml_mpi_open(mpi, err);
     if (rc) return rc;
     uint64_t fp = taml_wire_tasks_fp(n_tasks, task_names);

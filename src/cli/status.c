@@ -16,8 +16,9 @@ static const char STATUS_USAGE[] =
     "  accuracy-top10 at its budget T (all its trials, or --budget T), as the paper's Table 2.\n"
     "  --json prints the same as JSON (NaN and n/a as null).\n";
 
-int taml_cmd_status(int argc, char **argv)
+int taml_cmd_status(const taml_cli *cli, int argc, char **argv)
 {
+    (void)cli;
     const char *study = NULL, *against = NULL;
     long budget = 0;
     int json = 0;

@@ -31,7 +31,7 @@ static void add_num(cJSON *o, const char *k, double v)
     else cJSON_AddNullToObject(o, k);
 }
 
-int taml_cmd_train(int argc, char **argv)
+int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
 {
     const char *task_dir = NULL, *config = NULL, *module_name = NULL;
     unsigned long long seed = 0;
@@ -53,7 +53,7 @@ int taml_cmd_train(int argc, char **argv)
         } else return taml_cli_usage(usage, "train: unexpected argument '%s'", a);
     }
     if (!task_dir || !config) return taml_cli_usage(usage, "train: --task and --config are required");
-    taml_blas_init(); /* before any thread: it may set environment variables */
+    taml_blas_init(&cli->env.blas); /* before any thread: it may set environment variables */
 
     taml_err err;
     taml_err_clear(&err);
@@ -86,7 +86,10 @@ int taml_cmd_train(int argc, char **argv)
         name = "pixels";
     } else {
         if (!name) name = "random-100";
-        if (taml_module_open(&module, name, &err)) goto done;
+        char *library = taml_cli_module_dir(cli, NULL);
+        int open_rc = taml_module_open(&module, name, library, &err);
+        free(library);
+        if (open_rc) goto done;
     }
     snprintf(cfg.embedding, sizeof cfg.embedding, "%s", name);
     if (taml_features_new(&feat, task, module, &err)) goto done;

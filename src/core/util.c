@@ -181,10 +181,9 @@ uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size)
     return h;
 }
 
-char *taml_home(void)
+char *taml_home(const char *override)
 {
-    const char *env = getenv("TAML_HOME");
-    if (env && *env) return taml_strdup(env);
+    if (override && *override) return taml_strdup(override);
     char exe[4096];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {

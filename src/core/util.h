@@ -44,8 +44,10 @@ uint32_t taml_crc32(uint32_t crc, const void *data, size_t size);
 #define TAML_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size);
 
-/* The directory holding taml's own files (scripts/, ...): $TAML_HOME if set,
- * else the repository root found from the running executable. Heap string. */
-char *taml_home(void);
+/* The directory holding taml's own files (scripts/, ...): override when it
+ * is given and not empty (the CLI passes $TAML_HOME), else the repository
+ * root found from the running executable (build/taml: one level up, when it
+ * holds scripts/setup), else ".". Heap string. */
+char *taml_home(const char *override);
 
 #endif

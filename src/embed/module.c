@@ -121,16 +121,6 @@ int taml_module_parse_random(const char *s, int32_t *dim)
     return 1;
 }
 
-char *taml_module_dir(void)
-{
-    const char *env = getenv("TAML_MODULES");
-    if (env && *env) return taml_strdup(env);
-    char *home = taml_home();
-    char *dir = taml_path_join(home, "data/modules");
-    free(home);
-    return dir;
-}
-
 /* ---- reading ---- */
 
 static void free_meta(taml_module *m)
@@ -313,7 +303,8 @@ fail:
     return rc;
 }
 
-int taml_module_open(taml_module **out, const char *name_or_path, taml_err *err)
+int taml_module_open(taml_module **out, const char *name_or_path, const char *library,
+                     taml_err *err)
 {
     *out = NULL;
     if (!host_is_little_endian())
@@ -334,19 +325,21 @@ int taml_module_open(taml_module **out, const char *name_or_path, taml_err *err)
      * in the library directory. */
     if (strchr(name_or_path, '/') || taml_is_file(name_or_path))
         return open_file(out, name_or_path, err);
-    char *dir = taml_module_dir();
-    char *file = taml_asprintf("%s/%s.tamlm", dir, name_or_path);
+    if (!library || !*library)
+        return taml_err_set(err, TAML_ENOTFOUND,
+                            "module '%s' not found: it is neither a file nor random-D, and no "
+                            "module library was given to find it by name",
+                            name_or_path);
+    char *file = taml_asprintf("%s/%s.tamlm", library, name_or_path);
     int rc;
     if (taml_is_file(file))
         rc = open_file(out, file, err);
     else
         rc = taml_err_set(err, TAML_ENOTFOUND,
-                          "module '%s' not found: no %s (the library is $TAML_MODULES, else "
-                          "<taml>/data/modules; `taml embed list` shows what is there, `taml "
-                          "embed build-defaults` builds the default library)",
+                          "module '%s' not found: no %s (`taml embed list` shows what the "
+                          "library holds, `taml embed build-defaults` builds the default one)",
                           name_or_path, file);
     free(file);
-    free(dir);
     return rc;
 }
 

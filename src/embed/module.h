@@ -15,12 +15,15 @@
 
 typedef struct taml_module taml_module;
 
-/* Opens a module by path, or by name in the module library directory
- * ($TAML_MODULES, else <taml home>/data/modules). "random-D" (D a positive
- * integer) names the built-in baseline with no pre-training: a D-dimensional
- * N(0, 1/D) vector for every possible word, seeded from the word's bytes.
- * Corrupt or truncated files are refused (checksum). */
-int taml_module_open(taml_module **out, const char *name_or_path, taml_err *err);
+/* Opens a module by path, or by name: the file NAME.tamlm in the module
+ * library directory `library` (the CLI's --modules, $TAML_MODULES or
+ * <taml home>/data/modules; NULL or "": names are not found, only paths and
+ * random-D). "random-D" (D a positive integer) names the built-in baseline
+ * with no pre-training: a D-dimensional N(0, 1/D) vector for every possible
+ * word, seeded from the word's bytes. Corrupt or truncated files are refused
+ * (checksum). */
+int taml_module_open(taml_module **out, const char *name_or_path, const char *library,
+                     taml_err *err);
 void taml_module_close(taml_module *m);
 
 const char *taml_module_name(const taml_module *m);
@@ -59,9 +62,6 @@ const char *taml_module_word(const taml_module *m, int64_t r);
  * matrix, read-only. */
 const float *taml_module_vector(const taml_module *m, int64_t r);
 
-/* The module library directory: $TAML_MODULES if set, else
- * <taml home>/data/modules. Heap string. */
-char *taml_module_dir(void);
 /* If s names the built-in baseline ("random-D", D in [1, 65536]) returns 1
  * and sets *dim, else 0. */
 int taml_module_parse_random(const char *s, int32_t *dim);

@@ -13,11 +13,11 @@
 
 #include <stdlib.h>
 
-int taml_mpi_launch_size(void)
+int taml_mpi_launch_size(const char *ompi_comm_world_size, const char *pmi_size)
 {
-    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    const char *vars[] = {ompi_comm_world_size, pmi_size};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
+        const char *v = vars[i];
         if (v && *v) {
             long n = strtol(v, NULL, 10);
             return n > 1 && n < 1000000 ? (int)n : 1;

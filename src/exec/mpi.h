@@ -51,10 +51,13 @@ typedef struct taml_mpi taml_mpi;
 /* 1 when this build has the MPI transport (make MPI=1), else 0. */
 int taml_mpi_built(void);
 
-/* The number of processes the launcher started, read from its environment
- * (Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE of MPICH and Slurm); 1 when
- * not started by a launcher. Calls no MPI, so it works in every build. */
-int taml_mpi_launch_size(void);
+/* The number of processes the launcher started, from the values of the
+ * variables it sets in its processes' environment: Open MPI's
+ * OMPI_COMM_WORLD_SIZE, else PMI_SIZE of MPICH and Slurm (NULL or "" when
+ * unset; the CLI reads them, src/cli/main.c). 1 when neither is set (not
+ * started by a launcher) or the first one set is not a number in 2..999999.
+ * Calls no MPI, so it works in every build. */
+int taml_mpi_launch_size(const char *ompi_comm_world_size, const char *pmi_size);
 
 /* Starts MPI (once per process) on the calling thread. Errors: not built
  * with MPI, MPI_Init failing, a thread level below FUNNELED. */

@@ -10,8 +10,8 @@
  * OPENBLAS_CORETYPE=SkylakeX when the CPU (and OS) support the AVX-512 subsets
  * those kernels use (F, CD, BW, DQ, VL), overriding an inherited
  * OPENBLAS_CORETYPE (environments set it for other programs, e.g. Haswell for
- * numpy; the check below makes the override safe); TAML_BLAS_CORETYPE=NAME
- * chooses another core explicitly. It
+ * numpy; the check below makes the override safe); taml_blas_opts.coretype
+ * (the CLI's TAML_BLAS_CORETYPE=NAME) chooses another core explicitly. It
  * sets OPENBLAS_NUM_THREADS=1 (each taml worker is one thread on one core),
  * then dlopens libopenblas.so.0. Re-executing taml with the variable set would
  * also work, but only for the CLI, not for programs linking libtaml.a (the
@@ -38,6 +38,8 @@ typedef void (*sgemm_fn)(int order, int ta, int tb, int M, int N, int K, float a
                          float *C, int ldc);
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
+/* The options of the first taml_blas_init, copied for load (empty: none). */
+static char opt_coretype[64], opt_inherited[64];
 static sgemm_fn fast_sgemm; /* NULL: plain loops */
 static char describe[256] = "plain loops (BLAS not loaded yet)";
 
@@ -122,8 +124,9 @@ static int agrees_with_reference(sgemm_fn fn)
 static void load(void)
 {
     char forced[128] = "";
-    const char *mine = getenv("TAML_BLAS_CORETYPE"), *theirs = getenv("OPENBLAS_CORETYPE");
-    if (mine && mine[0]) {
+    const char *mine = opt_coretype, *theirs = opt_inherited[0] ? opt_inherited : NULL;
+    /* setenv is how OpenBLAS is configured: it reads these when it loads */
+    if (mine[0]) {
         setenv("OPENBLAS_CORETYPE", mine, 1);
         snprintf(forced, sizeof forced, " (TAML_BLAS_CORETYPE)");
     } else if (cpu_has_avx512()) {
@@ -159,17 +162,30 @@ static void load(void)
     snprintf(describe, sizeof describe, "%.120s core %.40s%s, checked", conf, core, forced);
 }
 
-void taml_blas_init(void) { pthread_once(&once, load); }
+void taml_blas_init(const taml_blas_opts *o)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int given; /* the first options win, as the first load does */
+    pthread_mutex_lock(&mu);
+    if (o && !given) {
+        snprintf(opt_coretype, sizeof opt_coretype, "%s", o->coretype ? o->coretype : "");
+        snprintf(opt_inherited, sizeof opt_inherited, "%s",
+                 o->inherited_coretype ? o->inherited_coretype : "");
+    }
+    given = 1;
+    pthread_mutex_unlock(&mu);
+    pthread_once(&once, load);
+}
 
 const char *taml_blas_describe(void)
 {
-    taml_blas_init();
+    pthread_once(&once, load);
     return describe;
 }
 
 int taml_blas_fast(void)
 {
-    taml_blas_init();
+    pthread_once(&once, load);
     return fast_sgemm != NULL;
 }
 
@@ -177,7 +193,7 @@ void taml_blas_sgemm(int transA, int transB, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb, float beta,
                      float *C, int ldc)
 {
-    taml_blas_init();
+    pthread_once(&once, load); /* taml_blas_init with the defaults, once */
     if (M <= 0 || N <= 0) return;
     if (fast_sgemm && K > 0)
         fast_sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, M, N, K,

@@ -29,10 +29,24 @@ void taml_blas_dgemm_ref(int transA, int transB, int M, int N, int K, double alp
                          const double *A, int lda, const double *B, int ldb, double beta,
                          double *C, int ldc);
 
-/* Loads and checks the BLAS once per process (idempotent, thread-safe). Call it
- * early in main, before threads start: it may set OPENBLAS_CORETYPE and
- * OPENBLAS_NUM_THREADS in the environment (setenv is not thread-safe). */
-void taml_blas_init(void);
+/* How the BLAS is loaded. The library reads no environment variable itself:
+ * the CLI passes what the user set (src/cli/main.c). */
+typedef struct taml_blas_opts {
+    /* The OpenBLAS core to load (OPENBLAS_CORETYPE's names, e.g. "Haswell");
+     * NULL or "": SkylakeX on an AVX-512 CPU, else OpenBLAS chooses. */
+    const char *coretype;
+    /* OPENBLAS_CORETYPE as the process inherited it, only to name it in the
+     * description when taml overrides it (NULL: none). */
+    const char *inherited_coretype;
+} taml_blas_opts;
+
+/* Loads and checks the BLAS once per process (idempotent, thread-safe). o:
+ * NULL for the defaults; only the first call's options count, and a
+ * taml_blas_sgemm before any taml_blas_init loads with the defaults. Call it
+ * early in main, before threads start: it sets OPENBLAS_CORETYPE and
+ * OPENBLAS_NUM_THREADS in the environment for OpenBLAS to read when it
+ * loads (setenv is not thread-safe). */
+void taml_blas_init(const taml_blas_opts *o);
 
 /* What taml_blas_sgemm runs on, for logs and benchmarks, e.g.
  * "OpenBLAS 0.3.21 core SkylakeX (forced: AVX-512 CPU), checked" or

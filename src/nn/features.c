@@ -124,8 +124,9 @@ taml_features_cache *taml_features_cache_new(void)
 {
     /* A cache is made before a search's worker threads start: loading BLAS
      * here keeps its setenv (blas.c) away from threads that may read the
-     * environment, even when the caller forgot taml_blas_init. */
-    taml_blas_init();
+     * environment, even when the caller forgot taml_blas_init (then with
+     * the defaults; a call before this one decides the options). */
+    taml_blas_init(NULL);
     taml_features_cache *c = taml_calloc(1, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     return c;

@@ -2,7 +2,6 @@
 #include "search/child.h"
 
 #include <cjson/cJSON.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +13,14 @@
 #include "nn/child.h"
 #include "nn/config.h"
 #include "nn/features.h"
-#include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
 
 struct taml_child_runner {
     int32_t n_tasks;
     char **names;
-    taml_task **tasks; /* NULL entries in fake mode */
-    int fake;
-    taml_fake_child fake_opts;
+    taml_task **tasks;
+    char *module_dir; /* the module library (NULL: none) */
 
     pthread_mutex_t mu; /* guards the module list */
     int n_modules;
@@ -33,7 +30,7 @@ struct taml_child_runner {
 };
 
 int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *const *task_dirs,
-                          taml_err *err)
+                          const char *module_dir, taml_err *err)
 {
     *out = NULL;
     taml_child_runner *r = taml_calloc(1, sizeof *r);
@@ -41,21 +38,9 @@ int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *
     r->n_tasks = n_tasks;
     r->names = taml_calloc((size_t)n_tasks, sizeof *r->names);
     r->tasks = taml_calloc((size_t)n_tasks, sizeof *r->tasks);
-    const char *fake = getenv("TAML_FAKE_CHILD");
-    r->fake = fake && *fake;
-    if (r->fake) r->fake_opts.sleep_us = atoi(fake);
+    r->module_dir = module_dir ? taml_strdup(module_dir) : NULL;
     int rc = TAML_OK;
     for (int32_t i = 0; i < n_tasks; i++) {
-        if (r->fake) {
-            if (!taml_is_dir(task_dirs[i])) {
-                rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no such task directory", task_dirs[i]);
-                goto fail;
-            }
-            char *copy = taml_strdup(task_dirs[i]);
-            r->names[i] = taml_strdup(basename(copy));
-            free(copy);
-            continue;
-        }
         if ((rc = taml_task_load(&r->tasks[i], task_dirs[i], NULL, err))) goto fail;
         r->names[i] = taml_strdup(r->tasks[i]->name);
     }
@@ -83,6 +68,7 @@ void taml_child_runner_free(taml_child_runner *r)
     }
     free(r->tasks);
     free(r->names);
+    free(r->module_dir);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }
@@ -92,15 +78,10 @@ const char *const *taml_child_runner_names(const taml_child_runner *r)
     return (const char *const *)r->names;
 }
 
-int taml_child_runner_is_fake(const taml_child_runner *r)
-{
-    return r->fake;
-}
-
 int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *space,
                                   taml_err *err)
 {
-    if (r->fake) return TAML_OK;
+    (void)r; /* every runner trains the same child; kept for the contract's sake */
     int n = taml_space_decisions(space), rc = TAML_OK;
     int32_t *a = taml_calloc((size_t)n, sizeof *a);
     for (int d = 0; d < n && !rc; d++) {
@@ -138,7 +119,7 @@ static int get_module(taml_child_runner *r, const char *name, const taml_module 
             goto out;
         }
     taml_module *m;
-    if ((rc = taml_module_open(&m, name, err))) goto out;
+    if ((rc = taml_module_open(&m, name, r->module_dir, err))) goto out;
     r->modules = taml_realloc(r->modules, (size_t)(r->n_modules + 1) * sizeof *r->modules);
     r->module_names =
         taml_realloc(r->module_names, (size_t)(r->n_modules + 1) * sizeof *r->module_names);
@@ -154,10 +135,7 @@ out:
 void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out)
 {
     taml_child_runner *r = ctx;
-    if (r->fake) {
-        taml_fake_child_run(&r->fake_opts, worker, job, out);
-        return;
-    }
+    (void)worker;
     taml_err err;
     taml_err_clear(&err);
     taml_child_config cfg;

@@ -5,11 +5,6 @@
  * embedding modules (opened on first use, by the name a config gives), and
  * the (task, module) features cache of src/nn. Workers call
  * taml_child_runner_job concurrently.
- *
- * With TAML_FAKE_CHILD=US in the environment the runner loads nothing and
- * runs the fake child of search.h instead (sleeping US microseconds per
- * trial); task names are then the directories' base names. That is for
- * taml's own resume tests and benchmarks only.
  */
 #ifndef TAML_SEARCH_CHILD_H
 #define TAML_SEARCH_CHILD_H
@@ -21,19 +16,18 @@
 
 typedef struct taml_child_runner taml_child_runner;
 
-/* Loads the n_tasks tasks in task_dirs (errors name the directory). */
+/* Loads the n_tasks tasks in task_dirs (errors name the directory).
+ * module_dir is the module library the configs' module names are found in
+ * (taml_module_open; copied; NULL: only paths and random-D). */
 int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *const *task_dirs,
-                          taml_err *err);
+                          const char *module_dir, taml_err *err);
 void taml_child_runner_free(taml_child_runner *r);
 /* The tasks' names, in the order given (owned by the runner). */
 const char *const *taml_child_runner_names(const taml_child_runner *r);
-/* 1 when the runner runs the fake child. */
-int taml_child_runner_is_fake(const taml_child_runner *r);
 /* Checks that every choice of the space makes a configuration the child
  * accepts (each choice in turn, the other decisions at their first choice),
  * so that a space missing a decision or holding a value out of range is
- * refused before the search starts rather than failing every trial. Always
- * passes for the fake child. */
+ * refused before the search starts rather than failing every trial. */
 struct taml_space;
 int taml_child_runner_check_space(const taml_child_runner *r, const struct taml_space *space,
                                   taml_err *err);

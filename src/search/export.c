@@ -103,7 +103,8 @@ static char *provenance(const char *study_path, const char *method, const taml_e
 }
 
 int taml_export_best(const char *study_path, const char *task_name, const char *task_dir,
-                     taml_model **out, taml_export_info *info, taml_err *err)
+                     const char *module_dir, taml_model **out, taml_export_info *info,
+                     taml_err *err)
 {
     *out = NULL;
     memset(info, 0, sizeof *info);
@@ -142,7 +143,7 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
                               (long long)info->trial);
             goto out;
         }
-        if ((rc = taml_module_open(&module, cfg.embedding, err))) goto out;
+        if ((rc = taml_module_open(&module, cfg.embedding, module_dir, err))) goto out;
     }
     if ((rc = taml_features_new(&f, task, module, err))) goto out;
     if ((rc = taml_child_new(&c, &cfg, f, info->seed, err))) goto out;

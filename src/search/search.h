@@ -132,14 +132,4 @@ int taml_search_load_source(const char *path, void **blob, size_t *size, taml_er
 int taml_search_aml_unpack(const void *blob, size_t size, int32_t *n, const void ***parts,
                            size_t **sizes, taml_err *err);
 
-/* The fake child of tests and benchmarks (never a user's result): a
- * deterministic synthetic reward of (task, config, seed) with a known
- * optimum, after sleeping sleep_us microseconds. ctx points to a
- * taml_fake_child. Also selected by `taml search` when TAML_FAKE_CHILD=US is
- * set in the environment (for the kill -9 resume test). */
-typedef struct taml_fake_child {
-    int32_t sleep_us;
-} taml_fake_child;
-void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out);
-
 #endif

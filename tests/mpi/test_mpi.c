@@ -1,6 +1,7 @@
 /* tests/mpi/test_mpi.c - `taml search` over MPI ranks, as a user runs it:
  * `mpirun -n 3 --oversubscribe build-mpi/taml search ...` on this machine,
- * with the fake child (milliseconds a trial). Built and run only by
+ * with the fake child (milliseconds a trial: build-mpi/taml-fake,
+ * TAML_FAKE_BIN, tests/fake_main.c). Built and run only by
  * `make MPI=1 test-mpi` (the default build and `make test` need no MPI).
  *
  * Proves: a deterministic study over MPI ranks equals the single-machine
@@ -80,8 +81,7 @@ static char *tmp(const char *name)
 static pid_t start(const setup *s, int ranks, const char *study, int trials, int workers,
                    const char *lag, int child_us)
 {
-    const char *bin = getenv("TAML_BIN");
-    if (!bin) bin = "build-mpi/taml";
+    const char *bin = taml_test_fake_bin();
     char n[16], tr[16], wk[16], us[16];
     snprintf(n, sizeof n, "%d", ranks);
     snprintf(tr, sizeof tr, "%d", trials);
@@ -306,8 +306,7 @@ TEST(mpi_ranks_with_other_task_lists_are_refused_before_any_trial)
     char *study = tmp("tasks.db");
     /* rank 0 reads task-a task-b; the worker rank is given task-b task-a
      * (an MPMD launch: mpirun -n 1 A : -n 1 B) */
-    const char *bin = getenv("TAML_BIN");
-    if (!bin) bin = "build-mpi/taml";
+    const char *bin = taml_test_fake_bin();
     char *cmd = taml_asprintf(
         "TAML_FAKE_CHILD=1000 mpirun --oversubscribe -n 1 %s search --study %s --task %s --task %s "
         "--method random --trials 5 --workers 1 --space %s : -n 1 %s search --study %s --task %s "
@@ -329,8 +328,7 @@ TEST(mpi_ranks_with_other_task_lists_are_refused_before_any_trial)
  * round for root-garbage); returns mpirun's exit status and the log (heap). */
 static int run_with_rogue(const setup *s, const char *mode, const char *study, char **log)
 {
-    const char *bin = getenv("TAML_BIN"), *rogue = getenv("TAML_ROGUE");
-    if (!bin) bin = "build-mpi/taml";
+    const char *bin = taml_test_fake_bin(), *rogue = getenv("TAML_ROGUE");
     if (!rogue) rogue = "build-mpi/tests/mpi-rogue";
     const char *names[] = {"task-a", "task-b"};
     char fp[32];
@@ -401,8 +399,7 @@ TEST(mpi_real_children_on_worker_ranks_give_the_single_machine_study)
 {
     setup s;
     setup_init(&s);
-    const char *bin = getenv("TAML_BIN");
-    if (!bin) bin = "build-mpi/taml";
+    const char *bin = taml_test_bin(); /* the real taml: no fake child in it */
     char *space = taml_path_join(taml_test_tmpdir(), "real-space.json");
     const char *text =
         "{\"embedding\":[\"random-50\",\"random-100\"],\"fine_tune\":[false,true],"
@@ -415,12 +412,10 @@ TEST(mpi_real_children_on_worker_ranks_give_the_single_machine_study)
     char *one = tmp("real-one.db"), *mpi = tmp("real-mpi.db");
     const char *args = "--task tests/fixtures/tasks/child-topics --task tests/fixtures/tasks/film-mini "
                        "--method multitask --trials 6 --seed 3 --deterministic --lag 2";
-    /* the real child: no TAML_FAKE_CHILD */
-    char *c1 = taml_asprintf("env -u TAML_FAKE_CHILD %s search --study %s %s --space %s --workers 2 "
-                             ">>%s 2>&1",
-                             bin, one, args, space, s.log);
-    char *c2 = taml_asprintf("env -u TAML_FAKE_CHILD mpirun -n 3 --oversubscribe %s search --study "
-                             "%s %s --space %s --workers 1 >>%s 2>&1",
+    char *c1 = taml_asprintf("%s search --study %s %s --space %s --workers 2 >>%s 2>&1", bin, one,
+                             args, space, s.log);
+    char *c2 = taml_asprintf("mpirun -n 3 --oversubscribe %s search --study %s %s --space %s "
+                             "--workers 1 >>%s 2>&1",
                              bin, mpi, args, space, s.log);
     CHECK_EQ_INT(system(c1), 0);
     CHECK_EQ_INT(system(c2), 0);

@@ -1,7 +1,6 @@
-/* search/fakechild.c - a synthetic child for the search layer's tests and
- * benchmarks (see search.h): it lets the resume, determinism and overhead
- * checks run thousands of trials in seconds. Never used for a user's result:
- * `taml search` selects it only when TAML_FAKE_CHILD is set.
+/* tests/fake_child.c - the synthetic child of the tests and benchmarks (see
+ * fake_child.h). Never used for a user's result: it is not in libtaml, and
+ * only build/taml-fake (tests/fake_main.c) puts it into `taml search`.
  *
  * Reward landscape: every (task, decision, value) has a fixed preference in
  * [0, 1) (a hash), the validation accuracy is 0.3 + 0.6 x their mean plus
@@ -15,7 +14,8 @@
 
 #include "core/rng.h"
 #include "core/util.h"
-#include "search/search.h"
+#include "fake_child.h"
+#include "store/store.h"
 
 static double preference(int32_t task, const char *name, const char *value)
 {
