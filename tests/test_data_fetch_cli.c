@@ -130,3 +130,25 @@ TEST(data_list_prints_a_row_per_task_and_names_a_broken_one)
     free(data);
     free(home);
 }
+
+/* Every usage rule of `taml data fetch` and `taml data list`, one case each
+ * (exit 2, the usage shown). */
+TEST(data_fetch_and_list_usage_errors_name_themselves_and_exit_2)
+{
+    char *home = make_home(), *out;
+    static const taml_test_usage_case cases[] = {
+        {"data fetch", "taml data fetch: NAME is required (a task, or all)"},
+        {"data fetch good --bogus", "taml data fetch: unknown option '--bogus'"},
+        {"data fetch good --dir", "taml data fetch: --dir needs a value"},
+        {"data list --json --markdown", "taml data list: --json or --markdown, not both"},
+        {"data list extra", "taml data list: unexpected argument 'extra'"},
+        {"data list --dir", "taml data list: --dir needs a value"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CHECK_EQ_INT(taml(home, cases[i].args, &out), 2);
+        CHECK_CONTAINS(out, cases[i].says);
+        CHECK_CONTAINS(out, "usage: taml data");
+        free(out);
+    }
+    free(home);
+}

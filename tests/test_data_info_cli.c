@@ -93,12 +93,36 @@ TEST(data_info_bad_input_exits_1_with_file_and_line_and_usage_errors_exit_2)
     CHECK_CONTAINS(out, "no such directory");
     free(out);
     CHECK_EQ_INT(run_taml("data info", &out), 2);
-    CHECK_CONTAINS(out, "DIR missing");
+    CHECK_CONTAINS(out, "taml data info: DIR is required");
     free(out);
     CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini --wide-max x", &out), 2);
-    CHECK_CONTAINS(out, "--wide-max needs an integer");
+    CHECK_CONTAINS(out, "--wide-max: x is not a whole number in 0..2147483647");
     free(out);
     CHECK_EQ_INT(run_taml("data frobnicate", &out), 2);
     CHECK_CONTAINS(out, "unknown subcommand 'frobnicate'");
     free(out);
+}
+
+/* Every usage rule of `taml data` and `taml data info`, one case each (exit
+ * 2, the usage shown). */
+TEST(data_info_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"data info", "taml data info: DIR is required"},
+        {"data info a b", "taml data info: unexpected argument 'b'"},
+        {"data info a --wide-min-count 0", "--wide-min-count: 0 is not a whole number in 1..2147483647"},
+        {"data info a --wide-min-count 2147483648",
+         "--wide-min-count: 2147483648 is not a whole number in 1..2147483647"},
+        {"data info a --wide-max -1", "--wide-max: -1 is not a whole number in 0..2147483647"},
+        {"data info a --wide-max ' 5'", "--wide-max: ' 5' is not a whole number"},
+        {"data info a --wide-max", "taml data info: --wide-max needs a value"},
+        {"data info a --verbose", "taml data info: unknown option '--verbose'"},
+        {"data frobnicate", "unknown subcommand 'frobnicate'"},
+        {"data", "usage: taml data SUBCOMMAND"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("data info --help 2>/dev/null", 0, "usage: taml data info DIR");
+    /* the ends of the ranges pass (the directory is then missing: 1) */
+    taml_test_cli_says("data info no-such-dir --wide-min-count 2147483647 --wide-max 0", 1,
+                       "no-such-dir");
 }

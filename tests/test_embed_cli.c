@@ -88,7 +88,7 @@ TEST(embed_cli_reports_task_coverage_and_refuses_bad_imports)
     free(cmd);
     free(cwd);
     CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --language en", &out), 2);
-    CHECK_CONTAINS(out, "--name missing");
+    CHECK_CONTAINS(out, "taml embed import: --name is required");
     free(out);
     CHECK_EQ_INT(taml(lib, "embed import v2.txt --format word2vec-text --name x --language en",
                       &out), 1);
@@ -117,4 +117,45 @@ TEST(embed_cli_tokenise_writes_one_line_of_tokens_per_line)
     CHECK_STR(out, "hello world it s k\xc3\xb6nig\nno newline at end\n");
     free(out);
     free(in);
+}
+
+/* Every usage rule of `taml embed`, one case each (exit 2, the usage shown). */
+TEST(embed_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"embed", "usage: taml embed import"},
+        {"embed frobnicate", "taml embed: unknown subcommand 'frobnicate'"},
+        {"embed import", "taml embed import: FILE is required"},
+        {"embed import v.txt a.txt", "taml embed import: unexpected argument 'a.txt'"},
+        {"embed import v.txt --name x --language en", "taml embed import: --format is required"},
+        {"embed import v.txt --format glove --language en", "taml embed import: --name is required"},
+        {"embed import v.txt --format glove --name x", "taml embed import: --language is required"},
+        {"embed import v.txt --format yaml --name x --language en",
+         "--format: unknown vector format 'yaml'"},
+        {"embed import v.txt --format glove --name random-5 --language en",
+         "--name: 'random-5' cannot be a module name"},
+        {"embed import v.txt --format glove --name x --language en --dim 0",
+         "--dim: 0 is not a whole number in 1..1048576"},
+        {"embed import v.txt --format glove --name x --language en --dim 1048577",
+         "--dim: 1048577 is not a whole number in 1..1048576"},
+        {"embed import v.txt --format glove --name x --language en --tokens -1",
+         "--tokens: -1 is not a whole number in 0..9223372036854775807"},
+        {"embed import v.txt --format glove --name x --language en --max-words 9223372036854775808",
+         "--max-words: 9223372036854775808 is not a whole number in 0..9223372036854775807"},
+        {"embed import v.txt --format glove --name x --language en -o", "-o needs a value"},
+        {"embed import v.txt --format glove --name x --language en --weird 1",
+         "unknown option '--weird'"},
+        {"embed list extra", "taml embed list: unexpected argument 'extra'"},
+        {"embed info", "taml embed info: MODULE is required"},
+        {"embed info a b", "taml embed info: unexpected argument 'b'"},
+        {"embed neighbours", "taml embed neighbours: MODULE is required"},
+        {"embed neighbours random-8", "taml embed neighbours: WORD is required"},
+        {"embed neighbours random-8 w extra", "unexpected argument 'extra'"},
+        {"embed neighbours random-8 w -k 0", "-k: 0 is not a whole number in 1..2147483647"},
+        {"embed coverage", "taml embed coverage: MODULE is required"},
+        {"embed coverage random-8", "taml embed coverage: --task is required"},
+        {"embed tokenise --lower", "taml embed tokenise: unknown option '--lower'"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("embed info --help 2>/dev/null", 0, "usage: taml embed import");
 }

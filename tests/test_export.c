@@ -21,6 +21,7 @@
 #include "search/export.h"
 #include "store/store.h"
 #include "test.h"
+#include "testutil.h"
 
 #define TASK_DIR "tests/fixtures/tasks/child-topics"
 
@@ -496,4 +497,28 @@ TEST(image_model_predicts_the_test_pixels_as_the_child_scored_them)
     taml_child_free(c);
     taml_features_free(f);
     taml_task_free(task);
+}
+
+/* Every usage rule of `taml export` and `taml predict`, one case each (exit
+ * 2, the usage shown). */
+TEST(export_and_predict_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"export --task t -o m.taml", "taml export: STUDY is required"},
+        {"export s.db -o m.taml", "taml export: --task is required"},
+        {"export s.db --task t", "taml export: -o is required"},
+        {"export s.db t.db --task t -o m.taml", "taml export: unexpected argument 't.db'"},
+        {"export s.db --task t -o m.taml --modules", "taml export: --modules needs a value"},
+        {"export s.db --task t -o m.taml --force", "taml export: unknown option '--force'"},
+        {"predict", "taml predict: MODEL.taml is required"},
+        {"predict m.taml n.taml", "taml predict: unexpected argument 'n.taml'"},
+        {"predict m.taml --top 0", "--top: 0 is not a whole number in 1..1000000"},
+        {"predict m.taml --top 1000001", "--top: 1000001 is not a whole number in 1..1000000"},
+        {"predict m.taml --top", "taml predict: --top needs a value"},
+        {"predict m.taml --proba=1", "--proba takes no value"},
+        {"predict m.taml --json", "taml predict: unknown option '--json'"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("export --help 2>/dev/null", 0, "usage: taml export STUDY");
+    taml_test_cli_says("predict --help 2>/dev/null", 0, "usage: taml predict MODEL.taml");
 }

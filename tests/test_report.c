@@ -459,3 +459,21 @@ TEST(report_policy_replay_ends_at_the_newest_checkpoint_multitask_and_aml)
     free(mt);
     free(aml);
 }
+
+/* Every usage rule of `taml report`, one case each (exit 2, the usage shown). */
+TEST(report_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"report", "taml report: STUDY is required"},
+        {"report -o r.html", "taml report: STUDY is required"},
+        {"report a.db --window 0", "--window: 0 is not a whole number in 1..1000000"},
+        {"report a.db --window 1000001", "--window: 1000001 is not a whole number in 1..1000000"},
+        {"report a.db --best 0", "--best: 0 is not a whole number in 1..1000000"},
+        {"report a.db --best five", "--best: five is not a whole number in 1..1000000"},
+        {"report a.db --title", "taml report: --title needs a value"},
+        {"report a.db -o", "taml report: -o needs a value"},
+        {"report a.db --colour", "taml report: unknown option '--colour'"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("report --help 2>/dev/null", 0, "usage: taml report STUDY...");
+}

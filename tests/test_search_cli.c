@@ -287,33 +287,78 @@ TEST(search_cli_real_child_trials_replay_alone_with_taml_train)
     free(study);
 }
 
-TEST(search_cli_refuses_bad_arguments_with_usage)
+/* Every usage rule of `taml search`, one case each: the message names the
+ * fault by itself, the usage follows, and the exit status is 2 (before any
+ * file is touched: the task directory d does not exist). */
+TEST(search_cli_refuses_bad_arguments_with_usage_and_status_2)
 {
-    const char *bin = getenv("TAML_BIN");
-    if (!bin) bin = "build/taml";
-    static const struct {
-        const char *args, *says;
-    } cases[] = {
-        {"search --study x.db --task d --trials 3", "are required"},
-        {"search --study x.db --task d --method bayes --trials 3", "'bayes' is not random"},
-        {"search --study x.db --task d --method aml --trials zero", "'zero' is not a whole number"},
-        {"search --study x.db --task d --method transfer --trials 3", "transfer needs --from"},
-        {"search --study x.db --task d --method aml --trials 3 --lag 2", "--lag is only for"},
-        {"search --study x.db --task d --method aml --trials 3 --wat", "unknown argument '--wat'"},
-        {"search --study x.db --task d --method aml --trials 3 --ctrl-lr 2", "'2' is not a number in (0, 1)"},
-        {"search --study x.db --task d --method aml --trials 3 --entropy-weight -1", "in [0, 10)"},
+    const char *bin = taml_test_bin();
+#define OK "search --study x.db --task d --method aml --trials 3"
+    static const taml_test_usage_case cases[] = {
+        {"search --task d --method aml --trials 3", "taml search: --study is required"},
+        {"search --study x.db --method aml --trials 3", "taml search: --task is required"},
+        {"search --study x.db --task d --trials 3", "taml search: --method is required"},
+        {"search --study x.db --task d --method aml", "taml search: --trials is required"},
+        {"search --study x.db --task d --method bayes --trials 3", "--method: 'bayes' is not random"},
+        {"search --study x.db --task d --method aml --trials zero",
+         "--trials: zero is not a whole number in 1..1000000"},
+        {"search --study x.db --task d --method aml --trials 99999999999",
+         "--trials: 99999999999 is not a whole number in 1..1000000"},
+        {"search --study x.db --task d --method aml --trials 2000000",
+         "--trials: 2000000 is not a whole number in 1..1000000"},
+        {"search --study x.db --task d --method aml --trials ''", "--trials: '' is not a whole number"},
+        {OK " --workers 100000", "--workers: 100000 is not a whole number in 1..4096"},
+        {OK " --workers 0", "--workers: 0 is not a whole number in 1..4096"},
+        {OK " --workers 4097", "--workers: 4097 is not a whole number in 1..4096"},
+        {OK " --deterministic --lag 1000001", "--lag: 1000001 is not a whole number in 1..1000000"},
+        {OK " --deterministic --lag 0", "--lag: 0 is not a whole number in 1..1000000"},
+        {OK " --seed -1", "--seed: -1 is not a whole number in 0..18446744073709551615"},
+        {OK " --seed 18446744073709551616", "--seed: 18446744073709551616 is not a whole number"},
+        {OK " --ctrl-lr 2", "--ctrl-lr: 2 is not a number in (0, 1)"},
+        {OK " --ctrl-lr nan", "--ctrl-lr: nan is not a number in (0, 1)"},
+        {OK " --entropy-weight -1", "--entropy-weight: -1 is not a number in [0, 10)"},
+        {OK " --entropy-weight 1e999", "--entropy-weight: 1e999 is not a number in [0, 10)"},
+        {"search --study x.db --task d --method transfer --trials 3", "--method transfer needs --from"},
+        {OK " --from y.db", "--from is only for --method transfer"},
+        {OK " --lag 2", "--lag is only for --deterministic"},
         {"search --study x.db --task d --method random --trials 3 --ctrl-lr 0.01",
          "are for the controller's methods"},
+        {OK " --wat", "taml search: unknown option '--wat'"},
+        {OK " -x", "taml search: unknown option '-x'"},
+        {OK " stray", "taml search: unexpected argument 'stray'"},
+        {OK " -- --trials", "taml search: unexpected argument '--trials'"},
+        {OK " --task", "taml search: --task needs a value"},
+        {OK " --deterministic=yes", "--deterministic takes no value"},
+        {OK " --t 3", "option '--t' is ambiguous (--task, --trials)"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *cmd = taml_asprintf("%s %s 2>&1; echo \"rc=$?\"", bin, cases[i].args);
-        char *out;
-        CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
-        free(cmd);
-        CHECK_CONTAINS(out, cases[i].says);
-        CHECK_CONTAINS(out, "rc=2");
-        free(out);
-    }
+#undef OK
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    /* --help: the usage on stdout, status 0 */
+    char *cmd = taml_asprintf("%s search --help 2>/dev/null; echo \"rc=$?\"", bin), *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "usage: taml search");
+    CHECK_CONTAINS(out, "--trials N      trials per task, 1..1000000");
+    CHECK_CONTAINS(out, "rc=0");
+    free(cmd);
+    free(out);
+}
+
+/* The limits are the ends of the ranges: --trials 1000000 and --workers 4096
+ * pass the usage checks (the search then fails on the missing task, 1). */
+TEST(search_cli_accepts_the_ends_of_its_ranges)
+{
+    char *cmd = taml_asprintf("%s search --study x.db --task no-such-dir --method aml --trials "
+                              "1000000 --workers 4096 --deterministic --lag 1000000 --seed "
+                              "18446744073709551615 --ctrl-lr 0.999 --entropy-weight 0 2>&1; "
+                              "echo \"rc=$?\"",
+                              taml_test_bin());
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "no-such-dir");
+    CHECK_CONTAINS(out, "rc=1");
+    CHECK(strstr(out, "usage:") == NULL);
+    free(cmd);
+    free(out);
 }
 
 /* The fake child is a test double of taml-fake alone: the real taml has none,

@@ -161,13 +161,35 @@ TEST(status_command_prints_json_and_fails_clearly)
     free(out);
     free(args);
     CHECK_EQ_INT(run_taml("status", &out), 2);
-    CHECK_CONTAINS(out, "which study?");
+    CHECK_CONTAINS(out, "taml status: STUDY is required");
     free(out);
     args = taml_asprintf("status '%s' --budget 0 --against '%s'", ap, rp);
     CHECK_EQ_INT(run_taml(args, &out), 2);
-    CHECK_CONTAINS(out, "--budget wants a trial count >= 1");
+    CHECK_CONTAINS(out, "--budget: 0 is not a whole number in 1..1000000");
     free(out);
     free(args);
     free(rp);
     free(ap);
+}
+
+/* Every usage rule of `taml status`, one case each (exit 2, the usage shown);
+ * --help prints it and exits 0. */
+TEST(status_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"status", "taml status: STUDY is required"},
+        {"status a.db b.db", "taml status: unexpected argument 'b.db'"},
+        {"status a.db --against b.db --budget 0", "--budget: 0 is not a whole number in 1..1000000"},
+        {"status a.db --against b.db --budget 1000001",
+         "--budget: 1000001 is not a whole number in 1..1000000"},
+        {"status a.db --against b.db --budget 2x", "--budget: 2x is not a whole number"},
+        {"status a.db --budget 5", "--budget is the random study's T: it needs --against"},
+        {"status a.db --against", "taml status: --against needs a value"},
+        {"status a.db --json=yes", "--json takes no value"},
+        {"status a.db --wat", "taml status: unknown option '--wat'"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("status --help 2>/dev/null", 0, "usage: taml status STUDY");
+    /* the ends of the range pass the usage checks (the study is then missing: 1) */
+    taml_test_cli_says("status no-such.db --against b.db --budget 1000000", 1, "no-such.db");
 }

@@ -91,14 +91,31 @@ TEST(train_cli_refuses_bad_configs_modules_and_arguments_with_a_clear_message)
     CHECK_CONTAINS(out, "no-such-module-xyz");
     free(out);
     CHECK_EQ_INT(taml("train --task " TASK, &out), 2);
-    CHECK_CONTAINS(out, "--task and --config are required");
+    CHECK_CONTAINS(out, "taml train: --config is required");
     free(out);
     CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --seed x", &out), 2);
-    CHECK_CONTAINS(out, "--seed wants a whole number");
+    CHECK_CONTAINS(out, "--seed: x is not a whole number in 0..18446744073709551615");
     free(out);
     CHECK_EQ_INT(taml("train --task tests/fixtures/tasks/idx-mini --config " CFG " --module random-100",
                       &out),
                  1);
     CHECK_CONTAINS(out, "the only image module is \"pixels\"");
     free(out);
+}
+
+/* Every usage rule of `taml train`, one case each (exit 2, the usage shown). */
+TEST(train_cli_usage_errors_name_themselves_and_exit_2)
+{
+    static const taml_test_usage_case cases[] = {
+        {"train --config " CFG, "taml train: --task is required"},
+        {"train --task " TASK, "taml train: --config is required"},
+        {"train --task " TASK " --config " CFG " --seed -3", "--seed: -3 is not a whole number"},
+        {"train --task " TASK " --config " CFG " --seed 18446744073709551616",
+         "--seed: 18446744073709551616 is not a whole number in 0..18446744073709551615"},
+        {"train --task " TASK " --config " CFG " --module", "taml train: --module needs a value"},
+        {"train --task " TASK " --config " CFG " --lr 3", "taml train: unknown option '--lr'"},
+        {"train --task " TASK " --config " CFG " extra", "taml train: unexpected argument 'extra'"},
+    };
+    taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
+    taml_test_cli_says("train -h 2>/dev/null", 0, "usage: taml train");
 }

@@ -45,6 +45,23 @@ const char *taml_test_fake_bin(void)
     return bin;
 }
 
+void taml_test_cli_says(const char *args, int status, const char *says)
+{
+    char *cmd = taml_asprintf("%s %s", taml_test_bin(), args), *out;
+    int st = taml_test_run(cmd, &out);
+    CHECK_MSG(st == status, "`taml %s` exited with %d, not %d:\n%s", args, st, status, out);
+    CHECK_MSG(strstr(out, says) != NULL, "`taml %s` does not say \"%s\":\n%s", args, says, out);
+    if (status == 2)
+        CHECK_MSG(strstr(out, "usage: taml") != NULL, "`taml %s` shows no usage:\n%s", args, out);
+    free(cmd);
+    free(out);
+}
+
+void taml_test_cli_usage_errors(const taml_test_usage_case *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) taml_test_cli_says(cases[i].args, 2, cases[i].says);
+}
+
 void taml_test_python_selftest(const char *script, int min_tests)
 {
     char *cmd = taml_asprintf("/usr/bin/python3 %s", script), *out;

@@ -6,6 +6,8 @@
 #ifndef TAML_TESTUTIL_H
 #define TAML_TESTUTIL_H
 
+#include <stddef.h>
+
 /* Runs `cmd` (a shell fragment) through /bin/sh with stdout and stderr
  * captured together; returns the exit status (-1 when the shell did not exit
  * normally, e.g. was killed) and the output in *out (heap, caller frees).
@@ -19,6 +21,17 @@ const char *taml_test_bin(void);
  * the fake child in `taml search` when TAML_FAKE_CHILD=US is set); fails the
  * calling test when it is not set. */
 const char *taml_test_fake_bin(void);
+
+/* Runs `$TAML_BIN args` (a shell fragment) and checks that it exits with
+ * status and that its output (stdout and stderr) contains says; for status
+ * 2 (a usage error) also that the command's usage follows ("usage: taml"). */
+void taml_test_cli_says(const char *args, int status, const char *says);
+/* One usage error of a command: its arguments and what its message says. */
+typedef struct taml_test_usage_case {
+    const char *args, *says;
+} taml_test_usage_case;
+/* taml_test_cli_says(args, 2, says) for each of the n cases. */
+void taml_test_cli_usage_errors(const taml_test_usage_case *cases, size_t n);
 
 /* Runs `/usr/bin/python3 script` (a unittest self-test, from the repository
  * root) and checks that it exits 0, prints "OK" on a line of its own and ran

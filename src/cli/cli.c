@@ -3,7 +3,6 @@
  * command functions declared in cli.h. Each command lives in
  * src/cli/<command>.c; main() is in src/cli/main.c, so that programs with
  * hooks (tests/fake_main.c) link every command without it. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,17 +49,6 @@ int taml_cli_fail(const taml_err *err)
 {
     fprintf(stderr, "taml: %s\n", err->msg[0] ? err->msg : taml_err_name(err->code));
     return 1;
-}
-
-int taml_cli_usage(const char *usage_text, const char *fmt, ...)
-{
-    va_list ap;
-    fputs("taml: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage_text);
-    return 2;
 }
 
 /* A variable's value, NULL when unset or empty (empty counts as unset). */

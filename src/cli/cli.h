@@ -1,6 +1,6 @@
 /* cli/cli.h - the taml command line: one function per top-level command, each
  * in its own file src/cli/<command>.c, dispatched by taml_cli_main
- * (src/cli/main.c). Commands parse their arguments, call the
+ * (src/cli/main.c). Commands parse their arguments (cli/args.h), call the
  * library, print results and return the process exit status (0 ok, 1
  * failure, 2 usage error). Only this layer prints to the user, decides the
  * exit status, or reads the environment: what it reads is in taml_cli_env,
@@ -75,8 +75,6 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
-/* Prints "taml <cmd>: <message>\n<usage>" and returns 2. */
-int taml_cli_usage(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* taml's home: $TAML_HOME, else found from the executable (taml_home).
  * Heap string. */

@@ -5,11 +5,13 @@
  * with one line there.
  */
 #include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/util.h"
 #include "data/task.h"
@@ -21,17 +23,9 @@ static const char info_usage[] =
     "  --json            one JSON object instead of text\n"
     "  --time            also the load's phases and the tokenising throughput (MB/s)\n"
     "  --classes         also each class's examples in train, valid, test (--json: always)\n"
-    "  --wide-min-count N  train-token count for the wide vocabulary (default 1)\n"
-    "  --wide-max N      cap on the wide vocabulary (default 1048576)\n";
-
-static int parse_int(const char *s, long lo, long hi, long *v)
-{
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (!*s || *end || x < lo || x > hi) return -1;
-    *v = x;
-    return 0;
-}
+    "  --wide-min-count N  train-token count for the wide vocabulary, 1..2147483647\n"
+    "                    (default 1)\n"
+    "  --wide-max N      cap on the wide vocabulary, 0..2147483647 (default 1048576)\n";
 
 /* CPU seconds used by this process (steadier than wall time when other
  * jobs share the cores). */
@@ -157,42 +151,41 @@ static void print_text(const taml_task *t, double load_s, double cpu_s, int timi
     }
 }
 
+enum { O_JSON = 256, O_TIME, O_CLASSES, O_WIDE_MIN_COUNT, O_WIDE_MAX };
+
+static const struct option info_options[] = {
+    {"json", no_argument, NULL, O_JSON},
+    {"time", no_argument, NULL, O_TIME},
+    {"classes", no_argument, NULL, O_CLASSES},
+    {"wide-min-count", required_argument, NULL, O_WIDE_MIN_COUNT},
+    {"wide-max", required_argument, NULL, O_WIDE_MAX},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 static int data_info(const taml_cli *cli, int argc, char **argv)
 {
     (void)cli;
     const char *dir = NULL;
     int json = 0, timing = 0, classes = 0;
     taml_task_opts opts = taml_task_default_opts();
-    for (int i = 1; i < argc; i++) {
-        long v;
-        if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--time")) {
-            timing = 1;
-        } else if (!strcmp(argv[i], "--classes")) {
-            classes = 1;
-        } else if (!strcmp(argv[i], "--wide-min-count") || !strcmp(argv[i], "--wide-max")) {
-            int is_max = !strcmp(argv[i], "--wide-max");
-            if (i + 1 >= argc || parse_int(argv[i + 1], is_max ? 0 : 1, 0x7fffffff, &v) < 0)
-                return taml_cli_usage(info_usage, "data info: %s needs an integer >= %d", argv[i],
-                                      is_max ? 0 : 1);
-            if (is_max)
-                opts.wide_max = (int32_t)v;
-            else
-                opts.wide_min_count = (int32_t)v;
-            i++;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(info_usage, stdout);
-            return 0;
-        } else if (argv[i][0] == '-') {
-            return taml_cli_usage(info_usage, "data info: unknown option '%s'", argv[i]);
-        } else if (dir) {
-            return taml_cli_usage(info_usage, "data info: one DIR only ('%s' and '%s')", dir, argv[i]);
-        } else {
-            dir = argv[i];
-        }
+    int64_t v;
+    taml_args a;
+    taml_args_init(&a, "data info", info_usage, argc, argv, "", info_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_JSON) json = 1;
+        else if (c == O_TIME) timing = 1;
+        else if (c == O_CLASSES) classes = 1;
+        /* the task loader's rules (data/task.h): a count >= 1, a cap >= 0, both int32 */
+        else if (c == O_WIDE_MIN_COUNT && taml_args_int(&a, 1, INT32_MAX, &v)) return a.status;
+        else if (c == O_WIDE_MIN_COUNT) opts.wide_min_count = (int32_t)v;
+        else if (c == O_WIDE_MAX && taml_args_int(&a, 0, INT32_MAX, &v)) return a.status;
+        else if (c == O_WIDE_MAX) opts.wide_max = (int32_t)v;
+        else if (c == TAML_ARGS_POSITIONAL && dir) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) dir = a.arg;
     }
-    if (!dir) return taml_cli_usage(info_usage, "data info: DIR missing");
+    if (!dir) return taml_args_required(&a, "DIR");
     taml_err err;
     taml_err_clear(&err);
     taml_task *t = NULL;

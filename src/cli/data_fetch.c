@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/util.h"
 #include "data/fetch.h"
@@ -48,6 +49,23 @@ static char *data_dir(const taml_cli *cli, const char *dir, const char *home)
     return taml_asprintf("%s/data/tasks", home);
 }
 
+enum { O_DIR = 256, O_FORCE, O_JSON, O_MARKDOWN };
+
+static const struct option fetch_options[] = {
+    {"dir", required_argument, NULL, O_DIR},
+    {"force", no_argument, NULL, O_FORCE},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+static const struct option list_options[] = {
+    {"dir", required_argument, NULL, O_DIR},
+    {"json", no_argument, NULL, O_JSON},
+    {"markdown", no_argument, NULL, O_MARKDOWN},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 /* Prints the last non-empty line of a fetcher's log (its summary), or every
  * line, indented, to out. */
 static void print_log(FILE *log, FILE *out, int all)
@@ -72,24 +90,16 @@ int taml_cli_data_fetch(const taml_cli *cli, int argc, char **argv)
     int32_t n_wants = 0;
     char *home = NULL, *scripts = NULL, *data = NULL; /* all before the first goto out */
     taml_fetch_plan *plan = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir")) {
-            if (i + 1 >= argc) {
-                rc = taml_cli_usage(fetch_usage, "data fetch: --dir needs a directory");
-                goto out;
-            }
-            dir = argv[++i];
-        } else if (!strcmp(argv[i], "--force")) {
-            force = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(fetch_usage, stdout);
+    taml_args a;
+    taml_args_init(&a, "data fetch", fetch_usage, argc, argv, "", fetch_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) {
+            rc = a.status;
             goto out;
-        } else if (argv[i][0] == '-') {
-            rc = taml_cli_usage(fetch_usage, "data fetch: unknown option '%s'", argv[i]);
-            goto out;
-        } else {
-            wants[n_wants++] = argv[i];
         }
+        if (c == O_DIR) dir = a.arg;
+        else if (c == O_FORCE) force = 1;
+        else if (c == TAML_ARGS_POSITIONAL) wants[n_wants++] = a.arg;
     }
     home = taml_cli_home(cli);
     scripts = taml_path_join(home, "scripts/fetch/tasks");
@@ -103,7 +113,7 @@ int taml_cli_data_fetch(const taml_cli *cli, int argc, char **argv)
         if (taml_fetch_scripts(scripts, &names, &n, &err) < 0) {
             rc = taml_cli_fail(&err);
         } else {
-            rc = taml_cli_usage(fetch_usage, "data fetch: name a task, or all");
+            rc = taml_args_error(&a, "NAME is required (a task, or all)");
             fprintf(stderr, "tasks:");
             for (int32_t i = 0; i < n; i++) fprintf(stderr, " %s", names[i]);
             fprintf(stderr, "\n");
@@ -249,22 +259,16 @@ int taml_cli_data_list(const taml_cli *cli, int argc, char **argv)
 {
     const char *dir = NULL;
     int json = 0, markdown = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir")) {
-            if (i + 1 >= argc) return taml_cli_usage(list_usage, "data list: --dir needs a directory");
-            dir = argv[++i];
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "--markdown")) {
-            markdown = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(list_usage, stdout);
-            return 0;
-        } else {
-            return taml_cli_usage(list_usage, "data list: unknown argument '%s'", argv[i]);
-        }
+    taml_args a;
+    taml_args_init(&a, "data list", list_usage, argc, argv, "", list_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_DIR) dir = a.arg;
+        else if (c == O_JSON) json = 1;
+        else if (c == O_MARKDOWN) markdown = 1;
+        else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
     }
-    if (json && markdown) return taml_cli_usage(list_usage, "data list: --json or --markdown, not both");
+    if (json && markdown) return taml_args_error(&a, "--json or --markdown, not both");
     char *home = taml_cli_home(cli);
     char *data = data_dir(cli, dir, home);
     free(home);

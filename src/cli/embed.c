@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/strmap.h"
 #include "core/util.h"
@@ -32,25 +33,35 @@ static const char usage_text[] =
     "       taml embed tokenise [FILE...]      (one line of tokens per input line, to stdout)\n"
     "       taml embed build-defaults [--dir DIR] [--only NAME[,NAME...]] [--force]\n"
     "MODULE is a name in the library ($TAML_MODULES, else <taml>/data/modules), a path to a\n"
-    ".tamlm file, or random-D (the built-in baseline without pre-training).\n";
+    ".tamlm file, or random-D (the built-in baseline without pre-training).\n"
+    "N (--tokens, --max-words: 0 = all) is in 0..9223372036854775807, D in 1..1048576,\n"
+    "K in 1..2147483647 (more than the module's words: all of them).\n";
 
-/* Returns the value of option argv[*i] (and advances), or NULL with a usage
- * message when it is missing. */
-static const char *opt_value(int argc, char **argv, int *i)
-{
-    if (*i + 1 >= argc) return NULL;
-    return argv[++*i];
-}
+/* The rules of the numeric options: counts are int64; a module's dimension
+ * is at most 2^20 (the module reader's limit, embed/module.c). */
+#define DIM_MAX (1 << 20)
 
-static int parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < 0) return 0;
-    *out = v;
-    return 1;
-}
+enum {
+    O_FORMAT = 256, O_NAME, O_LANGUAGE, O_CORPUS, O_TOKENS, O_ALGORITHM, O_SOURCE, O_LICENSE,
+    O_MATRIX, O_DIM, O_MAX_WORDS, O_META, O_DIR, O_TASK
+};
+
+static const struct option import_options[] = {
+    {"format", required_argument, NULL, O_FORMAT},
+    {"name", required_argument, NULL, O_NAME},
+    {"language", required_argument, NULL, O_LANGUAGE},
+    {"corpus", required_argument, NULL, O_CORPUS},
+    {"tokens", required_argument, NULL, O_TOKENS},
+    {"algorithm", required_argument, NULL, O_ALGORITHM},
+    {"source", required_argument, NULL, O_SOURCE},
+    {"license", required_argument, NULL, O_LICENSE},
+    {"matrix", required_argument, NULL, O_MATRIX},
+    {"dim", required_argument, NULL, O_DIM},
+    {"max-words", required_argument, NULL, O_MAX_WORDS},
+    {"meta", required_argument, NULL, O_META},
+    TAML_ARGS_HELP,
+    {0},
+};
 
 /* meta: room for argc "key=value" strings (freed by the caller). */
 static int import_args(const taml_cli *cli, int argc, char **argv, const char **meta)
@@ -59,40 +70,70 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
     taml_module_info info = {0};
     taml_import_opts o = {0};
     o.meta = meta;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        if (a[0] != '-') {
-            if (file) return taml_cli_usage(usage_text, "embed import: one FILE only ('%s')", a);
-            file = a;
-            continue;
-        }
-        if (!(v = opt_value(argc, argv, &i)))
-            return taml_cli_usage(usage_text, "embed import: %s needs a value", a);
-        int64_t n;
-        if (!strcmp(a, "--format")) format = v;
-        else if (!strcmp(a, "--name")) info.name = v;
-        else if (!strcmp(a, "--language")) info.language = v;
-        else if (!strcmp(a, "--corpus")) info.corpus = v;
-        else if (!strcmp(a, "--algorithm")) info.algorithm = v;
-        else if (!strcmp(a, "--source")) info.source = v;
-        else if (!strcmp(a, "--license")) info.license = v;
-        else if (!strcmp(a, "--matrix")) o.matrix_path = v;
-        else if (!strcmp(a, "-o")) out = v;
-        else if (!strcmp(a, "--meta")) meta[o.n_meta++] = v;
-        else if (!strcmp(a, "--tokens") && parse_i64(v, &n)) info.corpus_tokens = n;
-        else if (!strcmp(a, "--max-words") && parse_i64(v, &n)) o.max_words = n;
-        else if (!strcmp(a, "--dim") && parse_i64(v, &n) && n >= 1 && n <= (1 << 20))
+    int64_t n;
+    taml_args a;
+    taml_args_init(&a, "embed import", usage_text, argc, argv, "o:", import_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        switch (c) {
+        case TAML_ARGS_EXIT:
+            return a.status;
+        case TAML_ARGS_POSITIONAL:
+            if (file) return taml_args_stray(&a);
+            file = a.arg;
+            break;
+        case O_FORMAT:
+            format = a.arg;
+            break;
+        case O_NAME:
+            info.name = a.arg;
+            break;
+        case O_LANGUAGE:
+            info.language = a.arg;
+            break;
+        case O_CORPUS:
+            info.corpus = a.arg;
+            break;
+        case O_ALGORITHM:
+            info.algorithm = a.arg;
+            break;
+        case O_SOURCE:
+            info.source = a.arg;
+            break;
+        case O_LICENSE:
+            info.license = a.arg;
+            break;
+        case O_MATRIX:
+            o.matrix_path = a.arg;
+            break;
+        case 'o':
+            out = a.arg;
+            break;
+        case O_META:
+            meta[o.n_meta++] = a.arg;
+            break;
+        case O_TOKENS:
+            if (taml_args_int(&a, 0, INT64_MAX, &n)) return a.status;
+            info.corpus_tokens = n;
+            break;
+        case O_MAX_WORDS:
+            if (taml_args_int(&a, 0, INT64_MAX, &n)) return a.status;
+            o.max_words = n;
+            break;
+        case O_DIM:
+            if (taml_args_int(&a, 1, DIM_MAX, &n)) return a.status;
             o.dim = (int32_t)n;
-        else return taml_cli_usage(usage_text, "embed import: bad option %s %s", a, v);
+            break;
+        }
     }
-    if (!file) return taml_cli_usage(usage_text, "embed import: FILE missing");
-    if (!format) return taml_cli_usage(usage_text, "embed import: --format missing");
-    if (!info.name || !*info.name) return taml_cli_usage(usage_text, "embed import: --name missing");
-    if (!info.language) return taml_cli_usage(usage_text, "embed import: --language missing");
+    if (!file) return taml_args_required(&a, "FILE");
+    if (!format) return taml_args_required(&a, "--format");
+    if (!info.name || !*info.name) return taml_args_required(&a, "--name");
+    if (!info.language) return taml_args_required(&a, "--language");
     if (taml_module_parse_random(info.name, NULL) || strchr(info.name, '/'))
-        return taml_cli_usage(usage_text, "embed import: '%s' cannot be a module name", info.name);
+        return taml_args_error(&a, "--name: '%s' cannot be a module name", info.name);
     taml_err err;
-    if (taml_vec_format_parse(format, &o.format, &err) < 0) return taml_cli_usage(usage_text, "%s", err.msg);
+    if (taml_vec_format_parse(format, &o.format, &err) < 0)
+        return taml_args_error(&a, "--format: %s", err.msg);
     char *path = NULL;
     if (out) {
         path = taml_strdup(out);
@@ -142,19 +183,23 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static const struct option list_options[] = {
+    {"dir", required_argument, NULL, O_DIR},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 static int cmd_list(const taml_cli *cli, int argc, char **argv)
 {
-    char *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            free(dir);
-            dir = taml_strdup(argv[++i]);
-        } else {
-            free(dir);
-            return taml_cli_usage(usage_text, "embed list: unexpected '%s'", argv[i]);
-        }
+    const char *given = NULL;
+    taml_args a;
+    taml_args_init(&a, "embed list", usage_text, argc, argv, "", list_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_DIR) given = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
     }
-    if (!dir) dir = taml_cli_module_dir(cli, NULL);
+    char *dir = taml_cli_module_dir(cli, given);
     char **names = NULL;
     size_t n = 0;
     DIR *d = opendir(dir);
@@ -196,6 +241,28 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
     return bad;
 }
 
+static const struct option help_only[] = {TAML_ARGS_HELP, {0}};
+
+/* The subcommands that take only positional arguments: fills args[0..n) and
+ * returns 0 when there are at least min and at most n of them, else the
+ * exit status (help: 0 with *done). */
+static int positional_args(const char *cmd, int argc, char **argv, const char **args, int min,
+                           int n, const char *const *names, int *done)
+{
+    taml_args a;
+    taml_args_init(&a, cmd, usage_text, argc, argv, "", help_only);
+    int got = 0;
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) {
+            *done = 1;
+            return a.status;
+        }
+        if (got == n) return taml_args_stray(&a);
+        args[got++] = a.arg;
+    }
+    return got < min ? taml_args_required(&a, names[got]) : 0;
+}
+
 /* Opens the module given as a name in the library, a path or random-D. */
 static int open_module(const taml_cli *cli, taml_module **m, const char *name, taml_err *err)
 {
@@ -207,11 +274,14 @@ static int open_module(const taml_cli *cli, taml_module **m, const char *name, t
 
 static int cmd_info(const taml_cli *cli, int argc, char **argv)
 {
-    if (argc != 2) return taml_cli_usage(usage_text, "embed info: give one MODULE");
+    const char *name = NULL;
+    static const char *const what[] = {"MODULE"};
+    int done = 0, rc = positional_args("embed info", argc, argv, &name, 1, 1, what, &done);
+    if (rc || done) return rc;
     taml_module *m;
     taml_err err;
     double t0 = taml_now();
-    if (open_module(cli, &m, argv[1], &err) < 0) return taml_cli_fail(&err);
+    if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
     double t = taml_now() - t0;
     printf("name            %s\n", taml_module_name(m));
     printf("path            %s\n", taml_module_is_random(m) ? "(built in)" : taml_module_path(m));
@@ -257,19 +327,18 @@ static int cmd_neighbours(const taml_cli *cli, int argc, char **argv)
 {
     const char *name = NULL, *word = NULL;
     int64_t k = 10;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "-k")) {
-            if (i + 1 >= argc || !parse_i64(argv[++i], &k) || k < 1)
-                return taml_cli_usage(usage_text, "embed neighbours: -k needs a positive count");
-        } else if (!name) {
-            name = argv[i];
-        } else if (!word) {
-            word = argv[i];
-        } else {
-            return taml_cli_usage(usage_text, "embed neighbours: unexpected '%s'", argv[i]);
-        }
+    taml_args a;
+    taml_args_init(&a, "embed neighbours", usage_text, argc, argv, "k:", help_only);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        /* a module has at most 2^31 - 1 rows (module.c); more is all of them */
+        if (c == 'k' && taml_args_int(&a, 1, INT32_MAX, &k)) return a.status;
+        else if (c == TAML_ARGS_POSITIONAL && !name) name = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL && !word) word = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
     }
-    if (!word) return taml_cli_usage(usage_text, "embed neighbours: MODULE and WORD needed");
+    if (!name) return taml_args_required(&a, "MODULE");
+    if (!word) return taml_args_required(&a, "WORD");
     one_token t = {.n = 0};
     taml_tokenise(word, strlen(word), keep_first, &t);
     if (t.n != 1) {
@@ -331,15 +400,25 @@ out:
     return rc;
 }
 
+static const struct option coverage_options[] = {
+    {"task", required_argument, NULL, O_TASK},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 static int cmd_coverage(const taml_cli *cli, int argc, char **argv)
 {
     const char *name = NULL, *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--task") && i + 1 < argc) dir = argv[++i];
-        else if (!name) name = argv[i];
-        else return taml_cli_usage(usage_text, "embed coverage: unexpected '%s'", argv[i]);
+    taml_args a;
+    taml_args_init(&a, "embed coverage", usage_text, argc, argv, "", coverage_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_TASK) dir = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL && name) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) name = a.arg;
     }
-    if (!name || !dir) return taml_cli_usage(usage_text, "embed coverage: MODULE and --task DIR needed");
+    if (!name) return taml_args_required(&a, "MODULE");
+    if (!dir) return taml_args_required(&a, "--task");
     taml_module *m;
     taml_err err;
     if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
@@ -421,18 +500,30 @@ static int tokenise_stream(FILE *in, FILE *out)
 static int cmd_tokenise(const taml_cli *cli, int argc, char **argv)
 {
     (void)cli;
-    int rc = 0;
-    if (argc == 1) rc = tokenise_stream(stdin, stdout);
-    for (int i = 1; i < argc && rc == 0; i++) {
-        FILE *f = fopen(argv[i], "rb");
+    const char **files = taml_calloc((size_t)argc, sizeof *files);
+    int n = 0, rc = 0;
+    taml_args a;
+    taml_args_init(&a, "embed tokenise", usage_text, argc, argv, "", help_only);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) {
+            free(files);
+            return a.status;
+        }
+        files[n++] = a.arg; /* TAML_ARGS_POSITIONAL: the only other kind */
+    }
+    if (n == 0) rc = tokenise_stream(stdin, stdout);
+    for (int i = 0; i < n && rc == 0; i++) {
+        FILE *f = fopen(files[i], "rb");
         if (!f) {
-            fprintf(stderr, "taml: %s: cannot open: %s\n", argv[i], strerror(errno));
+            fprintf(stderr, "taml: %s: cannot open: %s\n", files[i], strerror(errno));
+            free(files);
             return 1;
         }
         rc = tokenise_stream(f, stdout);
         fclose(f);
-        if (rc) fprintf(stderr, "taml: %s: read error\n", argv[i]);
+        if (rc) fprintf(stderr, "taml: %s: read error\n", files[i]);
     }
+    free(files);
     if (fflush(stdout) != 0) rc = -1;
     return rc ? 1 : 0;
 }
@@ -486,5 +577,6 @@ int taml_cmd_embed(const taml_cli *cli, int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
         if (!strcmp(argv[1], subs[i].name)) return subs[i].run(cli, argc - 1, argv + 1);
-    return taml_cli_usage(usage_text, "embed: unknown subcommand '%s'", argv[1]);
+    fprintf(stderr, "taml embed: unknown subcommand '%s'\n%s", argv[1], usage_text);
+    return TAML_CLI_USAGE;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "nn/blas.h"
 #include "nn/model.h"
@@ -21,30 +22,33 @@ static const char usage[] =
     "  --modules DIR   the embedding-module library the search used (default\n"
     "                  $TAML_MODULES or data/modules)\n";
 
+enum { O_TASK = 256, O_TASK_DIR, O_MODULES };
+
+static const struct option options[] = {
+    {"task", required_argument, NULL, O_TASK},
+    {"task-dir", required_argument, NULL, O_TASK_DIR},
+    {"modules", required_argument, NULL, O_MODULES},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
 {
     const char *study = NULL, *task = NULL, *outp = NULL, *task_dir = NULL, *modules = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--task") || !strcmp(a, "-o") || !strcmp(a, "--task-dir") ||
-            !strcmp(a, "--modules")) {
-            if (!has_value) return taml_cli_usage(usage, "export: %s wants a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--task")) task = v;
-            else if (!strcmp(a, "-o")) outp = v;
-            else if (!strcmp(a, "--task-dir")) task_dir = v;
-            else modules = v;
-        } else if (a[0] == '-' && a[1]) return taml_cli_usage(usage, "export: unknown option '%s'", a);
-        else if (!study) study = a;
-        else return taml_cli_usage(usage, "export: unexpected argument '%s'", a);
+    taml_args a;
+    taml_args_init(&a, "export", usage, argc, argv, "o:", options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_TASK) task = a.arg;
+        else if (c == 'o') outp = a.arg;
+        else if (c == O_TASK_DIR) task_dir = a.arg;
+        else if (c == O_MODULES) modules = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL && study) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) study = a.arg;
     }
-    if (!study || !task || !outp)
-        return taml_cli_usage(usage, "export: STUDY, --task and -o are required");
+    if (!study) return taml_args_required(&a, "STUDY");
+    if (!task) return taml_args_required(&a, "--task");
+    if (!outp) return taml_args_required(&a, "-o");
     taml_blas_init(&cli->env.blas); /* one thread, the kernels the search used */
     char *module_dir = taml_cli_module_dir(cli, modules);
     taml_err err;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/util.h"
 #include "core/utf8.h"
@@ -21,7 +22,8 @@ static const char usage[] =
     "  mark are dropped; the text is tokenised exactly as in training) and prints one\n"
     "  line per input line: its label. A line that is not UTF-8 stops the command\n"
     "  with its line number (exit 1) after the labels of the lines before it.\n"
-    "  --top K       the K most probable labels, best first, TAB-separated\n"
+    "  --top K       the K most probable labels, best first, TAB-separated (K in\n"
+    "                1..1000000; more than the classes: all of them)\n"
     "  --proba       each label followed by TAB and its probability; with no --top,\n"
     "                all classes, best first\n"
     "  --images FILE an image model reads FILE instead of stdin: raw bytes, one image\n"
@@ -157,35 +159,39 @@ static int predict_texts(taml_model *m, const out_opts *o, double *proba, int32_
     return status;
 }
 
+/* --top: more than the model's classes means all of them. */
+#define TOP_MAX 1000000
+
+enum { O_PROBA = 256, O_TOP, O_IMAGES, O_INFO };
+
+static const struct option options[] = {
+    {"proba", no_argument, NULL, O_PROBA},
+    {"top", required_argument, NULL, O_TOP},
+    {"images", required_argument, NULL, O_IMAGES},
+    {"info", no_argument, NULL, O_INFO},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
 {
     const char *model_path = NULL, *images = NULL;
     out_opts o = {0, 0};
     int info = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--proba")) o.proba = 1;
-        else if (!strcmp(a, "--info")) info = 1;
-        else if (!strcmp(a, "--top") || !strcmp(a, "--images")) {
-            if (i + 1 >= argc) return taml_cli_usage(usage, "predict: %s wants a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--images")) {
-                images = v;
-                continue;
-            }
-            char *end;
-            long k = strtol(v, &end, 10);
-            if (!*v || *end || k < 1 || k > 1000000)
-                return taml_cli_usage(usage, "predict: --top wants a whole number >= 1, not '%s'", v);
-            o.top = (int)k;
-        } else if (a[0] == '-' && a[1]) return taml_cli_usage(usage, "predict: unknown option '%s'", a);
-        else if (!model_path) model_path = a;
-        else return taml_cli_usage(usage, "predict: unexpected argument '%s'", a);
+    int64_t top;
+    taml_args a;
+    taml_args_init(&a, "predict", usage, argc, argv, "", options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_PROBA) o.proba = 1;
+        else if (c == O_INFO) info = 1;
+        else if (c == O_IMAGES) images = a.arg;
+        else if (c == O_TOP && taml_args_int(&a, 1, TOP_MAX, &top)) return a.status;
+        else if (c == O_TOP) o.top = (int)top;
+        else if (c == TAML_ARGS_POSITIONAL && model_path) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) model_path = a.arg;
     }
-    if (!model_path) return taml_cli_usage(usage, "predict: MODEL.taml is required");
+    if (!model_path) return taml_args_required(&a, "MODEL.taml");
     taml_blas_init(&cli->env.blas);
     taml_err err;
     taml_err_clear(&err);

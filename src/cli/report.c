@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/util.h"
 #include "report/report.h"
@@ -16,15 +17,43 @@ static const char REPORT_USAGE[] =
     "  trials-to-target against the first random-search study given, the valid/test gap\n"
     "  of the top 10, each decision's choices over trials (moving window of W trials;\n"
     "  default n/10 within [10, 200]), the last checkpoint's policy, the task-embedding\n"
-    "  similarity, and the K best configurations per task and study (default 5).\n";
+    "  similarity, and the K best configurations per task and study (default 5).\n"
+    "  W and K are in 1..1000000.\n";
 
-static int parse_count(const char *s, long *out)
+/* --window and --best count trials of one task, which `taml search --trials`
+ * caps at 1000000 (a larger one would mean all of them, as this does). */
+#define COUNT_MAX 1000000
+
+enum { O_TITLE = 256, O_WINDOW, O_BEST };
+
+static const struct option options[] = {
+    {"title", required_argument, NULL, O_TITLE},
+    {"window", required_argument, NULL, O_WINDOW},
+    {"best", required_argument, NULL, O_BEST},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+/* Parses argv; 0, or the exit status (help: 0 with *done). */
+static int parse_args(int argc, char **argv, const char **out, taml_report_opts *o,
+                      const char **paths, size_t *np, int *done)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || end == s || v < 1) return -1;
-    *out = v;
-    return 0;
+    taml_args a;
+    taml_args_init(&a, "report", REPORT_USAGE, argc, argv, "o:", options);
+    int64_t v;
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) {
+            *done = 1;
+            return a.status;
+        }
+        if (c == 'o') *out = a.arg;
+        else if (c == O_TITLE) o->title = a.arg;
+        else if (c == TAML_ARGS_POSITIONAL) paths[(*np)++] = a.arg;
+        else if (taml_args_int(&a, 1, COUNT_MAX, &v)) return a.status;
+        else if (c == O_WINDOW) o->window = (size_t)v;
+        else o->best = (size_t)v; /* O_BEST */
+    }
+    return *np ? 0 : taml_args_required(&a, "STUDY");
 }
 
 int taml_cmd_report(const taml_cli *cli, int argc, char **argv)
@@ -34,34 +63,9 @@ int taml_cmd_report(const taml_cli *cli, int argc, char **argv)
     taml_report_opts o = {0};
     const char **paths = taml_calloc((size_t)argc, sizeof *paths);
     size_t np = 0;
-    long v = 0;
-    int rc = 0;
-    for (int i = 1; i < argc && rc == 0; i++) {
-        if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--title") && i + 1 < argc) {
-            o.title = argv[++i];
-        } else if (!strcmp(argv[i], "--window") && i + 1 < argc) {
-            if (parse_count(argv[++i], &v))
-                rc = taml_cli_usage(REPORT_USAGE, "--window wants a trial count >= 1, not '%s'",
-                                    argv[i]);
-            o.window = (size_t)v;
-        } else if (!strcmp(argv[i], "--best") && i + 1 < argc) {
-            if (parse_count(argv[++i], &v))
-                rc = taml_cli_usage(REPORT_USAGE, "--best wants a count >= 1, not '%s'", argv[i]);
-            o.best = (size_t)v;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(REPORT_USAGE, stdout);
-            free(paths);
-            return 0;
-        } else if (argv[i][0] == '-') {
-            rc = taml_cli_usage(REPORT_USAGE, "unknown option '%s'", argv[i]);
-        } else {
-            paths[np++] = argv[i];
-        }
-    }
-    if (rc == 0 && np == 0) rc = taml_cli_usage(REPORT_USAGE, "which studies?");
-    if (rc) {
+    int done = 0;
+    int rc = parse_args(argc, argv, &out, &o, paths, &np, &done);
+    if (rc || done) {
         free(paths);
         return rc;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
 #include "core/util.h"
@@ -24,20 +25,28 @@
 #include "space/space.h"
 #include "store/store.h"
 
+/* The ranges of the numeric options. Trials: per task (a study of T tasks
+ * holds T times as many); workers: what taml_search_run accepts;
+ * lag: as many trials as a task may have. */
+#define TRIALS_MAX 1000000
+#define WORKERS_MAX 4096
+#define LAG_MAX 1000000
+
 static const char *usage_text =
     "usage: taml search --study FILE.db --task DIR [--task DIR ...]\n"
     "                   --method random|aml|multitask|transfer --trials N\n"
     "                   [--workers K] [--seed S] [--from STUDY_OR_CHECKPOINT]\n"
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
     "                   [--ctrl-lr X] [--entropy-weight X]\n"
-    "  --trials N      trials per task (the study ends with N x tasks trials)\n"
-    "  --workers K     children trained at once (default: the cores)\n"
+    "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
+    "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
     "  --from X        transfer: a multitask study or a controller checkpoint file\n"
     "  --space FILE    the search space as JSON (default: the paper's, over --modules)\n"
     "  --modules DIR   the embedding-module library (default $TAML_MODULES or data/modules)\n"
     "  --deterministic apply updates in trial order: the result depends on the seed\n"
-    "                  and the lag only (lag L, default K), not on the workers' timing\n"
+    "                  and the lag only (lag L in 1..1000000, default K), not on the\n"
+    "                  workers' timing\n"
     "  --ctrl-lr X     the controller's Adam step size (default 1e-3; in (0, 1))\n"
     "  --entropy-weight X  its entropy bonus (default 0.03; in [0, 10)); both are kept\n"
     "                  by the study (and by a transfer from it unless given again)\n"
@@ -179,13 +188,112 @@ static int print_summary(const char *study, taml_err *err)
     return rc;
 }
 
-static int parse_int(const char *s, long long lo, long long hi, long long *out)
+enum {
+    O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY
+};
+
+static const struct option options[] = {
+    {"study", required_argument, NULL, O_STUDY},
+    {"task", required_argument, NULL, O_TASK},
+    {"method", required_argument, NULL, O_METHOD},
+    {"trials", required_argument, NULL, O_TRIALS},
+    {"workers", required_argument, NULL, O_WORKERS},
+    {"seed", required_argument, NULL, O_SEED},
+    {"from", required_argument, NULL, O_FROM},
+    {"space", required_argument, NULL, O_SPACE},
+    {"modules", required_argument, NULL, O_MODULES},
+    {"deterministic", no_argument, NULL, O_DETERMINISTIC},
+    {"lag", required_argument, NULL, O_LAG},
+    {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
+    {"entropy-weight", required_argument, NULL, O_ENTROPY},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+/* The command line of `taml search`. */
+typedef struct search_args {
+    const char *study, *method, *from, *space_path, *modules;
+    const char **task_dirs; /* (argc) */
+    int n_tasks;
+    double ctrl_lr, ctrl_entropy; /* given on the command line, else NaN */
+} search_args;
+
+/* Parses argv into *sa and o; 0, or the exit status (help: 0 with *done). */
+static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *o, int *done)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi) return -1;
-    *out = v;
+    taml_args a;
+    taml_args_init(&a, "search", usage_text, argc, argv, "", options);
+    int64_t v;
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        switch (c) {
+        case TAML_ARGS_EXIT:
+            *done = 1;
+            return a.status;
+        case TAML_ARGS_POSITIONAL:
+            return taml_args_stray(&a);
+        case O_STUDY:
+            sa->study = a.arg;
+            break;
+        case O_TASK:
+            sa->task_dirs[sa->n_tasks++] = a.arg;
+            break;
+        case O_METHOD:
+            sa->method = a.arg;
+            break;
+        case O_FROM:
+            sa->from = a.arg;
+            break;
+        case O_SPACE:
+            sa->space_path = a.arg;
+            break;
+        case O_MODULES:
+            sa->modules = a.arg;
+            break;
+        case O_DETERMINISTIC:
+            o->deterministic = 1;
+            break;
+        case O_TRIALS:
+            if (taml_args_int(&a, 1, TRIALS_MAX, &v)) return a.status;
+            o->trials = (int32_t)v;
+            break;
+        case O_WORKERS:
+            if (taml_args_int(&a, 1, WORKERS_MAX, &v)) return a.status;
+            o->workers = (int32_t)v;
+            break;
+        case O_LAG:
+            if (taml_args_int(&a, 1, LAG_MAX, &v)) return a.status;
+            o->lag = (int32_t)v;
+            break;
+        case O_SEED:
+            if (taml_args_u64(&a, &o->seed)) return a.status;
+            o->seed_set = 1;
+            break;
+        case O_CTRL_LR:
+            if (taml_args_real(&a, 0, 1, 1, 1, &sa->ctrl_lr)) return a.status;
+            break;
+        case O_ENTROPY:
+            if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
+            break;
+        }
+    }
+    if (!sa->study) return taml_args_required(&a, "--study");
+    if (sa->n_tasks == 0) return taml_args_required(&a, "--task");
+    if (!sa->method) return taml_args_required(&a, "--method");
+    if (o->trials == 0) return taml_args_required(&a, "--trials");
+    int m = taml_search_method_parse(sa->method);
+    if (m < 0)
+        return taml_args_error(&a, "--method: '%s' is not random, aml, multitask or transfer",
+                               sa->method);
+    o->method = (taml_search_method)m;
+    if (m == TAML_SEARCH_TRANSFER && !sa->from)
+        return taml_args_error(&a, "--method transfer needs --from");
+    if (m != TAML_SEARCH_TRANSFER && sa->from)
+        return taml_args_error(&a, "--from is only for --method transfer");
+    if ((!isnan(sa->ctrl_lr) || !isnan(sa->ctrl_entropy)) && m == TAML_SEARCH_RANDOM)
+        return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
+                                   "methods (aml, multitask, transfer)");
+    if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
     return 0;
 }
 
@@ -225,127 +333,37 @@ static void child_close(search_child *c)
 
 int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
 {
-    const char *study = NULL, *method = NULL, *from = NULL, *space_path = NULL, *modules = NULL;
-    const char **task_dirs = taml_calloc((size_t)argc, sizeof(char *));
-    int n_tasks = 0, rc = 2;
+    search_args sa = {.task_dirs = taml_calloc((size_t)argc, sizeof(char *)),
+                      .ctrl_lr = NAN,
+                      .ctrl_entropy = NAN};
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
-    double ctrl_lr = NAN, ctrl_entropy = NAN; /* given on the command line, else NaN */
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    o.workers = cores > 0 ? (int32_t)cores : 1;
+    o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
-    long long v;
-    int m = 0, n_mods = 0, served = 0; /* all before the first goto out */
+    int n_mods = 0, served = 0, done = 0; /* all before the first goto out */
     taml_space *space = NULL;
     search_child child = {0};
     taml_mpi *mpi = NULL;
     void *from_blob = NULL;
     char **mods = NULL, *module_dir = NULL;
     struct view view = {.tty = isatty(2)};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *valued[] = {"--study", "--task",  "--method", "--from",  "--space",
-                                       "--modules", "--trials", "--workers", "--lag", "--seed",
-                                       "--ctrl-lr", "--entropy-weight"};
-        int takes = 0;
-        for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) takes |= !strcmp(a, valued[k]);
-        if (!takes && strcmp(a, "--deterministic") != 0 && strcmp(a, "--help") != 0) {
-            rc = taml_cli_usage(usage_text, "search: unknown argument '%s'", a);
-            goto out;
-        }
-        if (takes && !val) {
-            rc = taml_cli_usage(usage_text, "search: %s needs a value", a);
-            goto out;
-        }
-        if (!strcmp(a, "--study")) study = val;
-        else if (!strcmp(a, "--task")) task_dirs[n_tasks++] = val;
-        else if (!strcmp(a, "--method")) method = val;
-        else if (!strcmp(a, "--from")) from = val;
-        else if (!strcmp(a, "--space")) space_path = val;
-        else if (!strcmp(a, "--modules")) modules = val;
-        else if (!strcmp(a, "--deterministic")) o.deterministic = 1;
-        else if (!strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            rc = 0;
-            goto out;
-        } else if (!strcmp(a, "--trials") || !strcmp(a, "--workers") || !strcmp(a, "--lag")) {
-            if (parse_int(val, 1, 1000000, &v)) {
-                rc = taml_cli_usage(usage_text, "search: %s: '%s' is not a whole number >= 1", a, val);
-                goto out;
-            }
-            if (!strcmp(a, "--trials")) o.trials = (int32_t)v;
-            else if (!strcmp(a, "--workers")) o.workers = (int32_t)v;
-            else o.lag = (int32_t)v;
-        } else if (!strcmp(a, "--ctrl-lr") || !strcmp(a, "--entropy-weight")) {
-            char *end;
-            errno = 0;
-            double x = strtod(val, &end);
-            int lr = !strcmp(a, "--ctrl-lr");
-            if (errno || end == val || *end || !(lr ? x > 0 && x < 1 : x >= 0 && x < 10)) {
-                rc = taml_cli_usage(usage_text, "search: %s: '%s' is not a number in %s", a, val,
-                                    lr ? "(0, 1)" : "[0, 10)");
-                goto out;
-            }
-            if (lr) ctrl_lr = x;
-            else ctrl_entropy = x;
-        } else if (!strcmp(a, "--seed")) {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(val, &end, 10);
-            if (errno || end == val || *end || *val == '-') {
-                rc = taml_cli_usage(usage_text, "search: --seed: '%s' is not a number >= 0", val);
-                goto out;
-            }
-            o.seed = s;
-            o.seed_set = 1;
-        } else {
-            rc = taml_cli_usage(usage_text, "search: unknown argument '%s'", a);
-            goto out;
-        }
-        if (takes) i++;
-    }
-    if (!study || !method || n_tasks == 0 || o.trials == 0) {
-        rc = taml_cli_usage(usage_text, "search: --study, --task, --method and --trials are required");
-        goto out;
-    }
-    m = taml_search_method_parse(method);
-    if (m < 0) {
-        rc = taml_cli_usage(usage_text, "search: --method: '%s' is not random, aml, multitask or transfer",
-                            method);
-        goto out;
-    }
-    o.method = (taml_search_method)m;
-    if ((m == TAML_SEARCH_TRANSFER) != (from != NULL)) {
-        rc = taml_cli_usage(usage_text, m == TAML_SEARCH_TRANSFER
-                                            ? "search: --method transfer needs --from"
-                                            : "search: --from is only for --method transfer");
-        goto out;
-    }
-    if ((!isnan(ctrl_lr) || !isnan(ctrl_entropy)) && m == TAML_SEARCH_RANDOM) {
-        rc = taml_cli_usage(usage_text, "search: --ctrl-lr and --entropy-weight are for the "
-                                        "controller's methods (aml, multitask, transfer)");
-        goto out;
-    }
-    if (o.lag && !o.deterministic) {
-        rc = taml_cli_usage(usage_text, "search: --lag is only for --deterministic");
-        goto out;
-    }
-    module_dir = taml_cli_module_dir(cli, modules);
-
+    int rc = parse_args(argc, argv, &sa, &o, &done);
+    if (rc || done) goto out;
+    module_dir = taml_cli_module_dir(cli, sa.modules);
     taml_err err;
     taml_err_clear(&err);
     rc = 1;
-    if (space_path) {
-        if (taml_space_load(&space, space_path, &err)) goto fail;
+    if (sa.space_path) {
+        if (taml_space_load(&space, sa.space_path, &err)) goto fail;
     } else {
         if (list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
         if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
     }
-    if (from && taml_search_load_source(from, &from_blob, &o.from_size, &err)) goto fail;
+    if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
-    if (!isnan(ctrl_lr) || !isnan(ctrl_entropy)) {
+    if (!isnan(sa.ctrl_lr) || !isnan(sa.ctrl_entropy)) {
         /* the options given replace those of the controller the study starts
          * from (a transfer's source; else the defaults), the others are kept */
         taml_ctrl_opts_default(&ctrl_opts);
@@ -355,12 +373,13 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
             ctrl_opts = *taml_ctrl_get_opts(src);
             taml_ctrl_free(src);
         }
-        if (!isnan(ctrl_lr)) ctrl_opts.lr = ctrl_lr;
-        if (!isnan(ctrl_entropy)) ctrl_opts.entropy_weight = ctrl_entropy;
+        if (!isnan(sa.ctrl_lr)) ctrl_opts.lr = sa.ctrl_lr;
+        if (!isnan(sa.ctrl_entropy)) ctrl_opts.entropy_weight = sa.ctrl_entropy;
         o.ctrl_opts = &ctrl_opts;
     }
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
-    if (child_open(&child, cli, n_tasks, task_dirs, module_dir, space, &o, &err)) goto fail;
+    if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, &o, &err))
+        goto fail;
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;
@@ -369,15 +388,17 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     /* under mpirun: rank 0 searches on the other ranks' threads, which serve here */
-    served = taml_cli_search_mpi(&mpi, cli->env.mpi_launch_size, &o, n_tasks, child.names, &err);
+    served = taml_cli_search_mpi(&mpi, cli->env.mpi_launch_size, &o, sa.n_tasks, child.names,
+                                 &err);
     if (served < 0) goto fail;
     if (served) {
         rc = 0;
         goto done;
     }
-    if (taml_search_run(study, space, n_tasks, child.names, task_dirs, &o, &err)) goto fail;
+    if (taml_search_run(sa.study, space, sa.n_tasks, child.names, sa.task_dirs, &o, &err))
+        goto fail;
     if (view.tty && view.line_shown) fputc('\n', stderr);
-    if (print_summary(study, &err)) goto fail;
+    if (print_summary(sa.study, &err)) goto fail;
     rc = stop_flag ? 130 : 0;
     goto done;
 fail:
@@ -394,6 +415,6 @@ done:
     taml_space_free(space);
 out:
     free(module_dir);
-    free(task_dirs);
+    free(sa.task_dirs);
     return rc;
 }

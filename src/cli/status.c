@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "report/report.h"
 
@@ -13,40 +14,43 @@ static const char STATUS_USAGE[] =
     "  per task: finished trials, the best model by validation accuracy (and its test\n"
     "  accuracy), accuracy-top10 on validation and test (+- 2 s.e.m.); with --against,\n"
     "  the trials this study needed to reach the random-search study's validation\n"
-    "  accuracy-top10 at its budget T (all its trials, or --budget T), as the paper's Table 2.\n"
+    "  accuracy-top10 at its budget T (all its trials, or --budget T, 1..1000000), as\n"
+    "  the paper's Table 2.\n"
     "  --json prints the same as JSON (NaN and n/a as null).\n";
+
+/* A random study's budget T is a count of one task's trials, which `taml
+ * search --trials` caps at 1000000. */
+#define BUDGET_MAX 1000000
+
+enum { O_AGAINST = 256, O_BUDGET, O_JSON };
+
+static const struct option options[] = {
+    {"against", required_argument, NULL, O_AGAINST},
+    {"budget", required_argument, NULL, O_BUDGET},
+    {"json", no_argument, NULL, O_JSON},
+    TAML_ARGS_HELP,
+    {0},
+};
 
 int taml_cmd_status(const taml_cli *cli, int argc, char **argv)
 {
     (void)cli;
     const char *study = NULL, *against = NULL;
-    long budget = 0;
+    int64_t budget = 0;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--against") && i + 1 < argc) {
-            against = argv[++i];
-        } else if (!strcmp(argv[i], "--budget") && i + 1 < argc) {
-            char *end;
-            budget = strtol(argv[++i], &end, 10);
-            if (*end || budget < 1)
-                return taml_cli_usage(STATUS_USAGE, "--budget wants a trial count >= 1, not '%s'",
-                                      argv[i]);
-        } else if (!strcmp(argv[i], "--json")) {
-            json = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(STATUS_USAGE, stdout);
-            return 0;
-        } else if (argv[i][0] == '-') {
-            return taml_cli_usage(STATUS_USAGE, "unknown option '%s'", argv[i]);
-        } else if (!study) {
-            study = argv[i];
-        } else {
-            return taml_cli_usage(STATUS_USAGE, "one study at a time ('%s' is a second)", argv[i]);
-        }
+    taml_args a;
+    taml_args_init(&a, "status", STATUS_USAGE, argc, argv, "", options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_AGAINST) against = a.arg;
+        else if (c == O_BUDGET && taml_args_int(&a, 1, BUDGET_MAX, &budget)) return a.status;
+        else if (c == O_JSON) json = 1;
+        else if (c == TAML_ARGS_POSITIONAL && study) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) study = a.arg;
     }
-    if (!study) return taml_cli_usage(STATUS_USAGE, "which study?");
+    if (!study) return taml_args_required(&a, "STUDY");
     if (budget && !against)
-        return taml_cli_usage(STATUS_USAGE, "--budget is the random study's T: it needs --against");
+        return taml_args_error(&a, "--budget is the random study's T: it needs --against");
     taml_err err;
     taml_err_clear(&err);
     taml_report_study *s = NULL, *rs = NULL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "core/util.h"
 #include "data/task.h"
@@ -31,28 +32,36 @@ static void add_num(cJSON *o, const char *k, double v)
     else cJSON_AddNullToObject(o, k);
 }
 
+enum { O_TASK = 256, O_CONFIG, O_MODULE, O_SEED, O_JSON };
+
+static const struct option options[] = {
+    {"task", required_argument, NULL, O_TASK},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"module", required_argument, NULL, O_MODULE},
+    {"seed", required_argument, NULL, O_SEED},
+    {"json", no_argument, NULL, O_JSON},
+    TAML_ARGS_HELP,
+    {0},
+};
+
 int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
 {
     const char *task_dir = NULL, *config = NULL, *module_name = NULL;
-    unsigned long long seed = 0;
+    uint64_t seed = 0;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (!strcmp(a, "--task") && has_value) task_dir = argv[++i];
-        else if (!strcmp(a, "--config") && has_value) config = argv[++i];
-        else if (!strcmp(a, "--module") && has_value) module_name = argv[++i];
-        else if (!strcmp(a, "--seed") && has_value) {
-            char *end;
-            seed = strtoull(argv[++i], &end, 10);
-            if (!argv[i][0] || *end) return taml_cli_usage(usage, "--seed wants a whole number, not '%s'", argv[i]);
-        } else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage, stdout);
-            return 0;
-        } else return taml_cli_usage(usage, "train: unexpected argument '%s'", a);
+    taml_args a;
+    taml_args_init(&a, "train", usage, argc, argv, "", options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_TASK) task_dir = a.arg;
+        else if (c == O_CONFIG) config = a.arg;
+        else if (c == O_MODULE) module_name = a.arg;
+        else if (c == O_SEED && taml_args_u64(&a, &seed)) return a.status;
+        else if (c == O_JSON) json = 1;
+        else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
     }
-    if (!task_dir || !config) return taml_cli_usage(usage, "train: --task and --config are required");
+    if (!task_dir) return taml_args_required(&a, "--task");
+    if (!config) return taml_args_required(&a, "--config");
     taml_blas_init(&cli->env.blas); /* before any thread: it may set environment variables */
 
     taml_err err;
@@ -113,7 +122,7 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
         cJSON_AddNumberToObject(o, "bytes", (double)r.bytes);
         /* as an integer, exactly: a double would round seeds above 2^53 */
         char seed_text[24];
-        snprintf(seed_text, sizeof seed_text, "%llu", seed);
+        snprintf(seed_text, sizeof seed_text, "%llu", (unsigned long long)seed);
         cJSON_AddRawToObject(o, "seed", seed_text);
         cJSON_AddStringToObject(o, "task", task->name);
         cJSON_AddNumberToObject(o, "n_train", task->n_split[TAML_TRAIN]);
