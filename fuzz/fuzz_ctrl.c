@@ -9,14 +9,16 @@
  *   odd:  the rest patches a valid checkpoint of a small fixed space made at
  *         start-up (the LSTM alone is ~1 MB, too big for a corpus): bytes
  *         1-4 = offset (little-endian, modulo the size), byte 5 = flags
- *         (bit 0: truncate after the patch, bit 1: recompute the CRC so the
- *         structural checks behind it are reached), then the patch bytes.
+ *         (bit 0: truncate after the patch; bit 1: rewrite the length and
+ *         the CRC to fit, so the structural checks behind them are reached;
+ *         bit 2: patch the checkpoint in the version-1 layout instead, the
+ *         same payload without a length field), then the patch bytes.
  * Every input must end in a value or a clean error; sanitizers catch the rest.
  *
  * Two builds:
  *   make fuzz              -> build/fuzz/fuzz_ctrl FILE|DIR...: replays a corpus
  *                             (fuzz/corpus/ctrl/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_ctrl.c src/core/[a-z]*.c src/space/[a-z]*.c src/ctrl/[a-z]*.c \
  *     -lcjson -lz -lm -o fuzz_ctrl && ./fuzz_ctrl -max_total_time=300 fuzz/corpus/ctrl
  */
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/util.h"
 #include "ctrl/controller.h"
 #include "space/space.h"
@@ -90,30 +93,51 @@ static int run_space(const uint8_t *data, size_t size)
     return 1;
 }
 
+/* The version-1 layout of the version-2 checkpoint v2 (n bytes): "TAMLCTRL"
+ * | u32 1 | u32 0 | payload | CRC, 8 bytes shorter. */
+static void as_v1(unsigned char *out, const unsigned char *v2, size_t n)
+{
+    memcpy(out, v2, 16);
+    taml_bytes_store_u32(out + 8, 1);
+    memcpy(out + 16, v2 + TAML_ENVELOPE_HEAD, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+    taml_bytes_store_u32(out + n - 12, taml_crc32(0, out, n - 12));
+}
+
 static int run_ckpt(const uint8_t *data, size_t size)
 {
     setup();
     unsigned char *buf = malloc(ckpt_size);
-    memcpy(buf, ckpt, ckpt_size);
+    int flags = size >= 5 ? data[4] : 0, v1 = (flags & 4) != 0;
     size_t n = ckpt_size;
+    if (v1) {
+        n -= 8;
+        as_v1(buf, ckpt, ckpt_size);
+    } else {
+        memcpy(buf, ckpt, ckpt_size);
+    }
     if (size >= 5) {
         uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
                        (uint32_t)data[3] << 24;
-        off %= (uint32_t)ckpt_size;
-        int flags = data[4];
+        off %= (uint32_t)n;
         size_t len = size - 5;
-        if (len > ckpt_size - off) len = ckpt_size - off;
+        if (len > n - off) len = n - off;
         memcpy(buf + off, data + 5, len);
         if (flags & 1) n = off + len;
-        if ((flags & 2) && n >= 4) {
-            uint32_t crc = taml_crc32(0, buf, n - 4);
-            for (int i = 0; i < 4; i++) buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
-        }
+        if ((flags & 2) && !v1 && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
+            taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+        if ((flags & 2) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
     }
+    /* an exactly-sized copy, so that a read past the end is caught */
+    unsigned char *exact = malloc(n ? n : 1);
+    memcpy(exact, buf, n);
+    free(buf);
+    buf = exact;
     taml_ctrl *c = NULL;
     taml_space *own = NULL;
     taml_err err;
-    int ok = taml_ctrl_load(&c, small_space, buf, n, &err) == 0;
+    int ok = taml_ctrl_load_named(&c, small_space, buf, n, "fuzz.ckpt", &err) == 0;
+    /* every refusal names the source */
+    if (!ok && strncmp(err.msg, "fuzz.ckpt: ", 11) != 0) abort();
     if (ok) { /* a loaded controller must work */
         taml_rng r;
         taml_rng_seed(&r, 2);
@@ -123,7 +147,7 @@ static int run_ckpt(const uint8_t *data, size_t size)
             taml_ctrl_update(c, t, a, 0.5, NULL, &err);
         }
     }
-    if (taml_ctrl_checkpoint_space(&own, buf, n, &err) == 0) taml_space_free(own);
+    if (taml_ctrl_checkpoint_space(&own, buf, n, "fuzz.ckpt", &err) == 0) taml_space_free(own);
     taml_ctrl_free(c);
     free(buf);
     return ok;

@@ -11,7 +11,7 @@
  * Two builds:
  *   make fuzz              -> build/fuzz/fuzz_model FILE|DIR...: replays a corpus
  *                             (fuzz/corpus/model/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_model.c src/core/[a-z]*.c src/data/[a-z]*.c src/embed/[a-z]*.c \
  *     src/nn/[a-z]*.c -lcjson -lutf8proc -lz -lm -ldl -lpthread -o fuzz_model \
  *     && ./fuzz_model -max_total_time=300 fuzz/corpus/model

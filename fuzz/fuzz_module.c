@@ -18,7 +18,7 @@
  * Two builds:
  *   make fuzz                 -> build/fuzz/fuzz_module FILE|DIR...: replays a
  *                                corpus (fuzz/corpus/module/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_module.c src/core/[a-z]*.c src/data/tokenise.c src/embed/[a-z]*.c \
  *     -lutf8proc -lz -lm -o fuzz_module && ./fuzz_module -max_total_time=300 fuzz/corpus/module
  *                              -> coverage-guided fuzzing with libFuzzer

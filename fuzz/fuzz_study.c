@@ -1,9 +1,9 @@
 /* fuzz/fuzz_study.c - fuzz target for what the search layer reads back from
  * disk: study files (src/store: SQLite plus taml's own columns, e.g. the
- * actions list) and aml checkpoint bundles (taml_search_aml_unpack).
+ * actions list) and aml checkpoint bundles (ctrl/bundle.h: taml_ctrl_bundle_split).
  *
  * One input; its first byte picks what it feeds:
- *   even: the rest is an aml checkpoint bundle.
+ *   even: the rest is an aml checkpoint bundle (of either version).
  *   odd:  the rest patches a valid study made at start-up (2 tasks, 12
  *         trials in every state, two checkpoints): bytes 1-4 = offset
  *         (little-endian, modulo the size), byte 5 = flags (bit 0: truncate
@@ -17,9 +17,9 @@
  * Two builds:
  *   make fuzz              -> build/fuzz/fuzz_study FILE|DIR...: replays a
  *                             corpus (fuzz/corpus/study/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
- *     fuzz/fuzz_study.c src/core/[a-z]*.c src/store/[a-z]*.c src/search/search.c \
- *     src/space/[a-z]*.c src/ctrl/[a-z]*.c src/exec/[a-z]*.c -lsqlite3 -lcjson -lz -lm \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *     fuzz/fuzz_study.c src/core/[a-z]*.c src/store/[a-z]*.c src/space/[a-z]*.c \
+ *     src/ctrl/[a-z]*.c -lsqlite3 -lcjson -lz -lm \
  *     -o fuzz_study && ./fuzz_study -max_total_time=300 fuzz/corpus/study
  */
 #include <math.h>
@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
-#include "search/search.h"
+#include "ctrl/bundle.h"
 #include "store/store.h"
 #include "replay.h"
 
@@ -129,10 +129,15 @@ static int run_one(const uint8_t *data, size_t size)
         const void **parts;
         size_t *sizes;
         taml_err err;
-        if (taml_search_aml_unpack(data + 1, size - 1, &n, &parts, &sizes, &err) < 0) return 0;
-        size_t sum = 0;
+        if (taml_ctrl_bundle_split(data + 1, size - 1, "fuzz.db", &n, &parts, &sizes, &err) < 0) {
+            if (strncmp(err.msg, "fuzz.db: ", 9) != 0) abort(); /* refusals name the source */
+            return 0;
+        }
+        /* the parts must tile the bundle's payload: 12 bytes before them in
+         * version 1 ("TAMLAMLC" | u32 n), the envelope and u32 n in 2 */
+        size_t sum = 0, frame = memcmp(data + 1, "TAMLAMLC", 8) ? 28 + 4 : 12;
         for (int32_t i = 0; i < n; i++) sum += sizes[i] + 8;
-        if (sum + 12 != size - 1) abort(); /* the parts must tile the bundle */
+        if (sum + frame != size - 1) abort();
         free(parts);
         free(sizes);
         return 1;

@@ -11,7 +11,7 @@
  *                                corpus (fuzz/corpus/wire/) and prints a tally;
  *                                build/fuzz/fuzz_wire --seeds DIR writes the
  *                                seed messages (one of each type) into DIR
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_wire.c src/core/[a-z]*.c src/exec/wire.c -lz -lm -o fuzz_wire \
  *     && ./fuzz_wire -max_total_time=300 fuzz/corpus/wire
  *                              -> coverage-guided fuzzing with libFuzzer

@@ -1,15 +1,75 @@
 /* tests/study_compare.c - compares two studies trial by trial and their final
- * controllers (shared by the search tests). */
+ * controllers, decoded (shared by the search tests; the old-version tests
+ * compare a study written by an older taml with one continued by this). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/bundle.h"
+#include "ctrl/controller.h"
 #include "store/store.h"
 #include "study_compare.h"
 
+/* The controllers of the newest checkpoint of s, decoded for the study's
+ * space and saved again (taml_ctrl_save): equal buffers are equal states,
+ * whichever version of the format each checkpoint was written in. Returns
+ * how many (0 for none or an unreadable one, with a message). */
+static int32_t newest_controllers(taml_store *s, const char *path, void ***bufs, size_t **sizes,
+                                  int64_t *after)
+{
+    *bufs = NULL;
+    *sizes = NULL;
+    *after = -1;
+    taml_err err;
+    taml_study st;
+    void *blob = NULL;
+    size_t size = 0;
+    taml_space *sp = NULL;
+    if (taml_store_study(s, &st, &err)) {
+        fprintf(stderr, "    %s: %s\n", path, err.msg);
+        return 0;
+    }
+    int rc = taml_space_from_json(&sp, st.space_json, path, &err);
+    taml_study_deinit(&st);
+    int have = rc ? -1 : taml_store_checkpoint_last(s, &blob, &size, after, &err);
+    if (have == 0) { /* random search: none */
+        taml_space_free(sp);
+        return 0;
+    }
+    if (have < 0) rc = -1;
+    taml_ctrl **c = NULL;
+    int32_t n = 0;
+    if (!rc && taml_ctrl_bundle_is(blob, size)) {
+        rc = taml_ctrl_bundle_load(&c, &n, sp, blob, size, path, &err);
+    } else if (!rc) {
+        c = calloc(1, sizeof *c);
+        n = 1;
+        rc = taml_ctrl_load_named(&c[0], sp, blob, size, path, &err);
+    }
+    if (!rc) {
+        *bufs = calloc((size_t)n + 1, sizeof **bufs);
+        *sizes = calloc((size_t)n + 1, sizeof **sizes);
+        for (int32_t i = 0; i < n; i++) taml_ctrl_save(c[i], &(*bufs)[i], &(*sizes)[i]);
+    } else {
+        fprintf(stderr, "    %s: no newest checkpoint read: %s\n", path, err.msg);
+    }
+    for (int32_t i = 0; c && i < n; i++) taml_ctrl_free(c[i]);
+    free(c);
+    free(blob);
+    taml_space_free(sp);
+    return rc ? 0 : n;
+}
+
+static void free_buffers(void **bufs, size_t *sizes, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++) free(bufs[i]);
+    free(bufs);
+    free(sizes);
+}
+
 /* 1 when two studies hold the same trials (everything but timings and
- * workers) and the same final controller, bit for bit. */
+ * workers) and the same final controllers, bit for bit. */
 int same_studies(const char *a, const char *b, int64_t *n_trials)
 {
     taml_store *sa, *sb;
@@ -49,18 +109,21 @@ int same_studies(const char *a, const char *b, int64_t *n_trials)
     }
     taml_store_iter_free(ia);
     taml_store_iter_free(ib);
-    void *ba, *bb;
-    size_t za, zb;
+    void **ba, **bb;
+    size_t *za, *zb;
     int64_t aa, ab;
-    int ca = taml_store_checkpoint_last(sa, &ba, &za, &aa, &err);
-    int cb = taml_store_checkpoint_last(sb, &bb, &zb, &ab, &err);
-    if (ca != cb || za != zb || aa != ab || (ca == 1 && memcmp(ba, bb, za) != 0)) {
+    int32_t ca = newest_controllers(sa, a, &ba, &za, &aa);
+    int32_t cb = newest_controllers(sb, b, &bb, &zb, &ab);
+    int equal = ca == cb && aa == ab;
+    for (int32_t i = 0; equal && i < ca; i++)
+        equal = za[i] == zb[i] && !memcmp(ba[i], bb[i], za[i]);
+    if (!equal) {
         fprintf(stderr, "    final checkpoints differ (after update %lld vs %lld)\n",
                 (long long)aa, (long long)ab);
         same = 0;
     }
-    free(ba);
-    free(bb);
+    free_buffers(ba, za, ca);
+    free_buffers(bb, zb, cb);
     /* and the reward baselines saved with it (NAN, stored NULL, equals NAN) */
     taml_study st;
     if (same && taml_store_study(sa, &st, &err) == 0) {

@@ -5,9 +5,11 @@
 #include <stdint.h>
 
 /* 1 when the studies at paths a and b hold the same trials (all but timings
- * and workers) and the same newest checkpoint, bit for bit, with the same
- * reward baselines; *n_trials (may
- * be NULL) gets how many trials were compared. Prints the first difference. */
+ * and workers), the same newest checkpoint (the same controller states, bit
+ * for bit, decoded: a checkpoint of another format version may differ in
+ * its bytes) after the same update, and the same reward baselines;
+ * *n_trials (may be NULL) gets how many trials were compared. Prints the
+ * first difference. */
 int same_studies(const char *a, const char *b, int64_t *n_trials);
 
 #endif

@@ -209,7 +209,7 @@ TEST(envelope_round_trips_and_refuses_magic_truncation_trailing_bytes_and_bad_cr
     longer[w.n] = longer[w.n + 1] = 0;
     CHECK_EQ_INT(taml_envelope_open(longer, w.n + 2, "t.bin", "TAMLTEST", "test object", &env, &err),
                  TAML_ECORRUPT);
-    CHECK_STR(err.msg, "t.bin: offset 39: 2 bytes after the end of the test object");
+    CHECK_STR(err.msg, "t.bin: offset 39: trailing bytes: 2 after the end of the test object");
     free(longer);
     /* one flipped bit anywhere but the magic is a checksum mismatch */
     for (size_t i = 8; i < w.n; i++) {

@@ -234,7 +234,7 @@ TEST(ctrl_checkpoint_corrupt_truncated_or_foreign_is_refused)
         CHECK_EQ_INT(taml_ctrl_load(&out, sp, buf, cuts[i], &err), TAML_ECORRUPT);
         CHECK(out == NULL);
     }
-    CHECK_CONTAINS(err.msg, "corrupt or truncated");
+    CHECK_CONTAINS(err.msg, "truncated");
     /* one flipped bit in the weights */
     b[size / 2] ^= 0x10;
     CHECK_EQ_INT(taml_ctrl_load(&out, sp, buf, size, &err), TAML_ECORRUPT);
@@ -243,13 +243,13 @@ TEST(ctrl_checkpoint_corrupt_truncated_or_foreign_is_refused)
     /* not a checkpoint */
     b[0] = 'X';
     CHECK_EQ_INT(taml_ctrl_load(&out, sp, buf, size, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "not a taml controller checkpoint");
+    CHECK_CONTAINS(err.msg, "not a controller checkpoint");
     b[0] = 'T';
     /* a future version */
     b[8] = 9;
     CHECK_EQ_INT(taml_ctrl_load(&out, sp, buf, size, &err), TAML_EFORMAT);
     CHECK_CONTAINS(err.msg, "version 9");
-    b[8] = 1;
+    b[8] = 2;
     /* another space: refused, saying how they differ */
     const char *other_mods[] = {"es-small-50", "es-big-128", "en-small-50"};
     taml_space *other = NULL;
@@ -260,7 +260,7 @@ TEST(ctrl_checkpoint_corrupt_truncated_or_foreign_is_refused)
     CHECK(out == NULL);
     /* the checkpoint's own space can be read back */
     taml_space *own = NULL;
-    CHECK_EQ_INT(taml_ctrl_checkpoint_space(&own, buf, size, &err), 0);
+    CHECK_EQ_INT(taml_ctrl_checkpoint_space(&own, buf, size, NULL, &err), 0);
     CHECK(taml_space_fingerprint(own) == taml_space_fingerprint(sp));
     /* intact, it loads */
     CHECK_EQ_INT(taml_ctrl_load(&out, sp, buf, size, &err), 0);

@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #include "core/util.h"
+#include "ctrl/bundle.h"
 #include "ctrl/controller.h"
 #include "space/space.h"
 #include "report/report.h"
@@ -113,36 +114,27 @@ TEST(report_refuses_no_study_and_notes_an_unreadable_checkpoint)
     free(ap);
 }
 
-/* An aml checkpoint as search/search.h writes it: "TAMLAMLC", u32 n, then
- * n x (u64 size, controller), little-endian; one single-task controller per
- * task. cut > 0 drops that many bytes from the end. */
+/* An aml checkpoint as the search writes it: a controller bundle
+ * (ctrl/bundle.h) of one single-task controller per task. cut > 0 drops
+ * that many bytes from the end. */
 static void *aml_bundle(size_t *size, size_t cut)
 {
     static const char *names[2] = {"alpha", "beta"};
     taml_space *sp;
     CHECK(taml_space_from_json(&sp, "{\"layers\":[1,2,3],\"activation\":[\"relu\",\"swish\"]}",
                                "t", NULL) == 0);
-    unsigned char *b = taml_malloc(12);
-    memcpy(b, "TAMLAMLC", 8);
-    b[8] = 2, b[9] = b[10] = b[11] = 0;
-    size_t n = 12;
+    taml_ctrl *c[2];
     for (int k = 0; k < 2; k++) {
         taml_ctrl_opts o;
         taml_ctrl_opts_default(&o);
         o.seed = (uint64_t)k + 1;
-        taml_ctrl *c;
-        CHECK(taml_ctrl_new(&c, sp, &o, NULL) == 0);
-        CHECK(taml_ctrl_add_task(c, names[k], NULL) == 0);
-        void *part;
-        size_t len;
-        taml_ctrl_save(c, &part, &len);
-        b = taml_realloc(b, n + 8 + len);
-        for (int i = 0; i < 8; i++) b[n + i] = (unsigned char)((uint64_t)len >> (8 * i));
-        memcpy(b + n + 8, part, len);
-        n += 8 + len;
-        free(part);
-        taml_ctrl_free(c);
+        CHECK(taml_ctrl_new(&c[k], sp, &o, NULL) == 0);
+        CHECK(taml_ctrl_add_task(c[k], names[k], NULL) == 0);
     }
+    void *b;
+    size_t n;
+    taml_ctrl_bundle_save(c, 2, &b, &n);
+    for (int k = 0; k < 2; k++) taml_ctrl_free(c[k]);
     taml_space_free(sp);
     *size = n - cut;
     return b;
@@ -401,7 +393,7 @@ static void check_replay_matches_last(const char *path)
     CHECK_EQ_INT(taml_report_policy_replay(s, sp, 7, &pc, &note, &err), 0);
     CHECK_MSG(pc, "no replay: %s", note ? note : "?");
     taml_report_ctrls last;
-    CHECK_EQ_INT(taml_report_ctrls_load(&last, sp, s->ckpt, s->ckpt_size, &err), 0);
+    CHECK_EQ_INT(taml_report_ctrls_load(&last, sp, s->ckpt, s->ckpt_size, "last", &err), 0);
     size_t total = (size_t)taml_space_total_choices(sp);
     double *want = taml_malloc(total * sizeof *want);
     for (size_t k = 0; k < s->n_tasks; k++) {

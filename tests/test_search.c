@@ -439,41 +439,6 @@ TEST(search_first_checkpoint_plus_every_update_rebuilds_the_final_controller)
     free(path);
 }
 
-TEST(search_aml_bundle_unpacks_and_refuses_damage)
-{
-    unsigned char b[12 + 8 + 3 + 8 + 2] = {'T', 'A', 'M', 'L', 'A', 'M', 'L', 'C', 2, 0, 0, 0};
-    b[12] = 3;
-    memcpy(b + 20, "abc", 3);
-    b[23] = 2;
-    memcpy(b + 31, "de", 2);
-    int32_t n;
-    const void **parts;
-    size_t *sizes;
-    taml_err err;
-    CHECK_EQ_INT(taml_search_aml_unpack(b, sizeof b, &n, &parts, &sizes, &err), 0);
-    CHECK_EQ_INT(n, 2);
-    CHECK_EQ_INT(sizes[0], 3);
-    CHECK(!memcmp(parts[0], "abc", 3));
-    CHECK_EQ_INT(sizes[1], 2);
-    CHECK(!memcmp(parts[1], "de", 2));
-    free(parts);
-    free(sizes);
-    CHECK_EQ_INT(taml_search_aml_unpack(b, sizeof b - 1, &n, &parts, &sizes, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "truncated in controller 2 of 2");
-    unsigned char longer[sizeof b + 1];
-    memcpy(longer, b, sizeof b);
-    longer[sizeof b] = 0;
-    CHECK_EQ_INT(taml_search_aml_unpack(longer, sizeof longer, &n, &parts, &sizes, &err),
-                 TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "1 bytes after the last controller");
-    b[11] = 0x7f; /* a count no file this size can hold */
-    CHECK_EQ_INT(taml_search_aml_unpack(b, sizeof b, &n, &parts, &sizes, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "controllers in 33 bytes");
-    CHECK_EQ_INT(taml_search_aml_unpack("TAMLCTRL....", 12, &n, &parts, &sizes, &err),
-                 TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "magic");
-}
-
 /* ---- kills at exact points, without timing ---------------------------- */
 
 /* Where the forked search below dies (_exit: no cleanup, like SIGKILL):

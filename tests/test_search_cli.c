@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "core/util.h"
+#include "ctrl/bundle.h"
 #include "ctrl/controller.h"
 #include "search/search.h"
 #include "space/space.h"
@@ -418,7 +419,7 @@ TEST(search_cli_controller_options_are_kept_used_and_checked_on_resume)
     int32_t n = 0;
     const void **parts = NULL;
     size_t *sizes = NULL;
-    CHECK_EQ_INT(taml_search_aml_unpack(blob, size, &n, &parts, &sizes, &err), 0);
+    CHECK_EQ_INT(taml_ctrl_bundle_split(blob, size, fast, &n, &parts, &sizes, &err), 0);
     CHECK_EQ_INT(n, 1);
     taml_space *sp = NULL;
     CHECK_EQ_INT(taml_space_load(&sp, space, &err), 0);

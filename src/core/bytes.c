@@ -193,14 +193,32 @@ void taml_bytes_reader_init(taml_bytes_reader *r, const void *p, size_t n, const
     r->msg[0] = '\0';
 }
 
+/* "SOURCE: offset OFF: FIELD: <fmt>" into msg (TAML_ERR_MSG bytes). */
+static void vformat(char *msg, const char *source, size_t offset, const char *field,
+                    const char *fmt, va_list ap)
+{
+    int n = snprintf(msg, TAML_ERR_MSG, "%s: offset %zu: %s: ", source ? source : "input", offset,
+                     field ? field : "data");
+    if (n >= 0 && n < TAML_ERR_MSG) vsnprintf(msg + n, TAML_ERR_MSG - (size_t)n, fmt, ap);
+}
+
 static void vfail(taml_bytes_reader *r, int code, size_t at, const char *field, const char *fmt,
                   va_list ap)
 {
     if (r->code) return;
     r->code = code;
-    int n = snprintf(r->msg, sizeof r->msg, "%s: offset %zu: %s: ", r->source, r->base + at,
-                     field ? field : "data");
-    if (n >= 0 && (size_t)n < sizeof r->msg) vsnprintf(r->msg + n, sizeof r->msg - (size_t)n, fmt, ap);
+    vformat(r->msg, r->source, r->base + at, field, fmt, ap);
+}
+
+int taml_bytes_error(taml_err *err, int code, const char *source, size_t offset,
+                     const char *field, const char *fmt, ...)
+{
+    char msg[TAML_ERR_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vformat(msg, source, offset, field, fmt, ap);
+    va_end(ap);
+    return taml_err_set(err, code, "%s", msg);
 }
 
 static void fail_at(taml_bytes_reader *r, int code, size_t at, const char *field, const char *fmt,
@@ -428,6 +446,11 @@ int taml_envelope_open(const void *buf, size_t n, const char *source, const char
     memset(env, 0, sizeof *env);
     const unsigned char *p = buf;
     if (!source) source = "input";
+    if (n < 8 && (n == 0 || memcmp(p, magic, n) == 0))
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: offset 0: magic: truncated (a %s takes at least %d bytes, the "
+                            "file has %zu)",
+                            source, what, TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL, n);
     if (n < 8 || memcmp(p, magic, 8) != 0)
         return taml_err_set(err, TAML_ECORRUPT, "%s: not a %s (expected magic \"%.8s\", %zu bytes)",
                             source, what, magic, n);
@@ -444,7 +467,8 @@ int taml_envelope_open(const void *buf, size_t n, const char *source, const char
                             "%zu are there)",
                             source, what, (unsigned long long)len, room);
     if (len < room)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: offset %llu: %zu bytes after the end of the %s",
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: offset %llu: trailing bytes: %zu after the end of the %s",
                             source, (unsigned long long)(len + TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL),
                             (size_t)(room - len), what);
     uint32_t stored = taml_bytes_load_u32(p + n - 4);

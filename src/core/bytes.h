@@ -135,6 +135,11 @@ void taml_bytes_str16(taml_bytes_reader *r, char *buf, size_t cap, const char *f
  * ("SOURCE: offset OFF: FIELD: <fmt>"). Returns the code in effect. */
 int taml_bytes_fail(taml_bytes_reader *r, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same message for a format read in place (a mapped module), where no
+ * reader walks the bytes: sets err to "SOURCE: offset OFF: FIELD: <fmt>"
+ * and returns code. */
+int taml_bytes_error(taml_err *err, int code, const char *source, size_t offset,
+                     const char *field, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The source offset of the cursor. */
 size_t taml_bytes_offset(const taml_bytes_reader *r);
 /* Bytes left to read. */
@@ -173,10 +178,12 @@ typedef struct taml_envelope {
 
 /* Checks that buf (n bytes, the whole of source) is one envelope of the
  * given magic: TAML_ECORRUPT "SOURCE: not a WHAT (expected magic "...")"
- * when the magic differs, "SOURCE: offset 16: length: truncated ..." when
- * the buffer is shorter than the header says, "... bytes after the end of
- * the WHAT" when longer, "SOURCE: WHAT checksum mismatch ..." when the CRC
- * differs. WHAT names the format for a user ("controller checkpoint"). */
+ * when the magic differs, "SOURCE: offset 0: magic: truncated ..." when
+ * fewer than 8 bytes begin it, "SOURCE: offset 8: header: truncated ..."
+ * for fewer than 28, "SOURCE: offset 16: length: truncated ..." when
+ * the buffer is shorter than the header says, "SOURCE: offset N: trailing
+ * bytes: ..." when longer, "SOURCE: WHAT checksum mismatch ..." when the
+ * CRC differs. WHAT names the format for a user ("controller checkpoint"). */
 int taml_envelope_open(const void *buf, size_t n, const char *source, const char magic[8],
                        const char *what, taml_envelope *env, taml_err *err);
 /* 1 when buf (n bytes) starts with magic (and is at least 12 bytes long),

@@ -136,23 +136,30 @@ typedef struct taml_ctrl_step {
 int taml_ctrl_update(taml_ctrl *c, int task, const int32_t *actions, double reward,
                      taml_ctrl_step *info, taml_err *err);
 
-/* Checkpoints (format: README "File formats", docs/controller.md): magic,
- * version, the space (fingerprint and canonical description), the options,
- * all weights, Adam state, per-task names, embeddings and baselines, the
- * controller's RNG, and a CRC-32. Loading then continuing gives bitwise the
- * same controller as never stopping. */
+/* Checkpoints (format and versions: the top of ctrl/checkpoint.c): the
+ * space (fingerprint and canonical description), the options, all weights,
+ * Adam state, per-task names, embeddings and baselines and the controller's
+ * RNG, in the checksummed envelope of core/bytes.h. Loading then continuing
+ * gives bitwise the same controller as never stopping. */
 
 /* Serialises into a new heap buffer (*buf, *size); the caller frees *buf. */
 void taml_ctrl_save(const taml_ctrl *c, void **buf, size_t *size);
-/* Rebuilds a controller from a buffer. space is the space the caller
- * searches (copied); TAML_EMISMATCH with a message saying how the
- * checkpoint's space differs, TAML_ECORRUPT for a bad magic, CRC or
- * truncation, TAML_EFORMAT for an unknown version. */
+/* Rebuilds a controller from a buffer of either version; source names it in
+ * messages ("s.db: checkpoint after update 40"; NULL: "controller
+ * checkpoint"). space is the space the caller searches (copied);
+ * TAML_EMISMATCH with a message saying how the checkpoint's space differs
+ * (or for another LSTM size), TAML_ECORRUPT for a bad magic, CRC, truncation
+ * or field ("SOURCE: offset N: FIELD: what"), TAML_EFORMAT for an unknown
+ * version. */
+int taml_ctrl_load_named(taml_ctrl **out, const taml_space *space, const void *buf, size_t size,
+                         const char *source, taml_err *err);
+/* taml_ctrl_load_named with no name. */
 int taml_ctrl_load(taml_ctrl **out, const taml_space *space, const void *buf, size_t size,
                    taml_err *err);
 /* The space a checkpoint was made for (new, caller frees), to inspect or
- * search a checkpoint's own space. Same errors as taml_ctrl_load. */
-int taml_ctrl_checkpoint_space(taml_space **out, const void *buf, size_t size, taml_err *err);
+ * search a checkpoint's own space. Same errors as taml_ctrl_load_named. */
+int taml_ctrl_checkpoint_space(taml_space **out, const void *buf, size_t size,
+                               const char *source, taml_err *err);
 /* The same to and from a file (written atomically); errors name the path. */
 int taml_ctrl_save_file(const taml_ctrl *c, const char *path, taml_err *err);
 int taml_ctrl_load_file(taml_ctrl **out, const taml_space *space, const char *path,

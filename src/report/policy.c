@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctrl/bundle.h"
 #include "report/report.h"
-#include "search/search.h"
 
 void taml_report_ctrls_deinit(taml_report_ctrls *cs)
 {
@@ -18,13 +18,12 @@ void taml_report_ctrls_deinit(taml_report_ctrls *cs)
 }
 
 int taml_report_ctrls_load(taml_report_ctrls *out, const taml_space *sp, const void *blob,
-                           size_t size, taml_err *err)
+                           size_t size, const char *source, taml_err *err)
 {
-    const unsigned char *p = blob;
     memset(out, 0, sizeof *out);
-    if (size < 8 || memcmp(p, "TAMLAMLC", 8)) {
+    if (!taml_ctrl_bundle_is(blob, size)) {
         out->c = taml_calloc(1, sizeof *out->c);
-        int rc = taml_ctrl_load(&out->c[0], sp, p, size, err);
+        int rc = taml_ctrl_load_named(&out->c[0], sp, blob, size, source, err);
         if (rc < 0) {
             taml_report_ctrls_deinit(out);
             return rc;
@@ -32,22 +31,13 @@ int taml_report_ctrls_load(taml_report_ctrls *out, const taml_space *sp, const v
         out->n = 1;
         return 0;
     }
-    /* an aml bundle: one controller a task, split by search, which writes it */
+    /* an aml bundle: one controller a task */
     int32_t n;
-    const void **parts;
-    size_t *sizes;
-    int rc = taml_search_aml_unpack(blob, size, &n, &parts, &sizes, err);
+    int rc = taml_ctrl_bundle_load(&out->c, &n, sp, blob, size, source, err);
     if (rc < 0) return rc;
-    out->c = taml_calloc(n ? (size_t)n : 1, sizeof *out->c);
+    out->n = (size_t)n;
     out->per_task = 1;
-    for (int32_t k = 0; k < n && rc == 0; k++) {
-        rc = taml_ctrl_load(&out->c[k], sp, parts[k], sizes[k], err);
-        if (rc == 0) out->n++;
-    }
-    free(parts);
-    free(sizes);
-    if (rc < 0) taml_report_ctrls_deinit(out);
-    return rc < 0 ? rc : 0;
+    return 0;
 }
 
 taml_ctrl *taml_report_ctrls_find(const taml_report_ctrls *cs, const taml_report_study *s,
@@ -121,7 +111,10 @@ int taml_report_policy_replay(const taml_report_study *s, const taml_space *sp, 
     taml_err e;
     taml_err_clear(&e);
     taml_report_ctrls cs;
-    if (taml_report_ctrls_load(&cs, sp, s->first, s->first_size, &e) < 0) {
+    char *source = taml_asprintf("%s: first checkpoint", s->path);
+    int loaded = taml_report_ctrls_load(&cs, sp, s->first, s->first_size, source, &e);
+    free(source);
+    if (loaded < 0) {
         *note = taml_asprintf("the first checkpoint could not be read: %s", e.msg);
         return 0;
     }

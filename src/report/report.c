@@ -143,7 +143,11 @@ static int view_init(study_view *v, taml_report_study *s, const taml_report_stud
                                        : "the study has no controller checkpoint yet");
         return 0;
     }
-    if (taml_report_ctrls_load(&v->last, v->space, s->ckpt, s->ckpt_size, &e) < 0) {
+    char *source = taml_asprintf("%s: checkpoint after update %lld", s->path,
+                                 (long long)s->ckpt_seq);
+    int loaded = taml_report_ctrls_load(&v->last, v->space, s->ckpt, s->ckpt_size, source, &e);
+    free(source);
+    if (loaded < 0) {
         v->ctrl_note = taml_asprintf("the last controller checkpoint could not be read: %s", e.msg);
         return 0;
     }

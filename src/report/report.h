@@ -111,18 +111,19 @@ char *taml_status_json(const taml_report_study *s, const taml_report_study *agai
 
 /* The controllers of a checkpoint blob as the search stores it
  * (search/search.h): one taml_ctrl_save buffer (multitask, transfer), or
- * for aml "TAMLAMLC", u32 n, then n x (u64 size, buffer), little-endian,
- * one controller per task in task order (per_task = 1). */
+ * for aml a controller bundle (ctrl/bundle.h), one controller per task in
+ * task order (per_task = 1). */
 typedef struct taml_report_ctrls {
     taml_ctrl **c;
     size_t n;
     int per_task;
 } taml_report_ctrls;
 
-/* Loads them for space sp. On error (TAML_ECORRUPT for a bad bundle, or
- * the controller's own errors) *out is left empty. */
+/* Loads them for space sp; source names the blob in messages. On error
+ * (TAML_ECORRUPT for a bad bundle, or the controller's own errors) *out is
+ * left empty. */
 int taml_report_ctrls_load(taml_report_ctrls *out, const taml_space *sp, const void *blob,
-                           size_t size, taml_err *err);
+                           size_t size, const char *source, taml_err *err);
 void taml_report_ctrls_deinit(taml_report_ctrls *cs);
 /* The controller serving the study's task index `task` and the task's id
  * inside it (*tid), or NULL when none does. */

@@ -25,6 +25,7 @@
 
 #include "core/rng.h"
 #include "core/util.h"
+#include "ctrl/bundle.h"
 
 /* Stream ids under a trial's seed: the controller's sampling and the
  * multitask task draw get their own generators, distinct from the child's. */
@@ -32,8 +33,6 @@
 #define STREAM_TASK 0x7461736bULL   /* "task" */
 /* Stream ids under the study seed for the initial controller weights. */
 #define STREAM_CTRL 0x6374726cULL /* "ctrl" */
-
-#define AML_MAGIC "TAMLAMLC"
 
 static const char *method_names[] = {"random", "aml", "multitask", "transfer"};
 
@@ -160,118 +159,32 @@ static int64_t fifo_pop(run *r)
 
 /* ------------------------------------------------------------ checkpoints */
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint64_t get_u64(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-/* The controllers as one blob (see search.h). */
+/* The controllers as one blob: one checkpoint, or for aml a bundle of one
+ * per task (ctrl/bundle.h). */
 static void save_blob(run *r, void **blob, size_t *size)
 {
-    if (r->method != TAML_SEARCH_AML) {
+    if (r->method != TAML_SEARCH_AML)
         taml_ctrl_save(r->ctrl[0], blob, size);
-        return;
-    }
-    void **parts = taml_calloc((size_t)r->n_ctrl, sizeof *parts);
-    size_t *sizes = taml_calloc((size_t)r->n_ctrl, sizeof *sizes), total = 12;
-    for (int i = 0; i < r->n_ctrl; i++) {
-        taml_ctrl_save(r->ctrl[i], &parts[i], &sizes[i]);
-        total += 8 + sizes[i];
-    }
-    unsigned char *b = taml_malloc(total), *p = b;
-    memcpy(p, AML_MAGIC, 8);
-    put_u32(p + 8, (uint32_t)r->n_ctrl);
-    p += 12;
-    for (int i = 0; i < r->n_ctrl; i++) {
-        put_u64(p, sizes[i]);
-        memcpy(p + 8, parts[i], sizes[i]);
-        p += 8 + sizes[i];
-        free(parts[i]);
-    }
-    free(parts);
-    free(sizes);
-    *blob = b;
-    *size = total;
+    else
+        taml_ctrl_bundle_save(r->ctrl, r->n_ctrl, blob, size);
 }
 
-int taml_search_aml_unpack(const void *blob, size_t size, int32_t *n, const void ***parts,
-                           size_t **sizes, taml_err *err)
-{
-    *n = 0;
-    *parts = NULL;
-    *sizes = NULL;
-    const unsigned char *p = blob;
-    if (size < 12 || memcmp(p, AML_MAGIC, 8) != 0)
-        return taml_err_set(err, TAML_ECORRUPT,
-                            "aml checkpoint: no \"" AML_MAGIC "\" magic (not a set of aml "
-                            "controllers)");
-    uint32_t count = (uint32_t)get_u64(p + 8, 4);
-    /* each part takes at least its 8-byte size: a count the bytes cannot
-     * hold is refused before anything is allocated */
-    if (count > (size - 12) / 8)
-        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint: %u controllers in %zu bytes",
-                            count, size);
-    const void **pp = taml_calloc(count ? count : 1, sizeof *pp);
-    size_t *ss = taml_calloc(count ? count : 1, sizeof *ss);
-    size_t off = 12;
-    for (uint32_t i = 0; i < count; i++) {
-        uint64_t len = size - off >= 8 ? get_u64(p + off, 8) : UINT64_MAX;
-        if (len == UINT64_MAX || len > size - off - 8) {
-            free(pp);
-            free(ss);
-            return taml_err_set(err, TAML_ECORRUPT,
-                                "aml checkpoint: truncated in controller %u of %u", i + 1, count);
-        }
-        pp[i] = p + off + 8;
-        ss[i] = (size_t)len;
-        off += 8 + (size_t)len;
-    }
-    if (off != size) {
-        free(pp);
-        free(ss);
-        return taml_err_set(err, TAML_ECORRUPT, "aml checkpoint: %zu bytes after the last controller",
-                            size - off);
-    }
-    *n = (int32_t)count;
-    *parts = pp;
-    *sizes = ss;
-    return TAML_OK;
-}
-
-static int load_blob(run *r, const void *blob, size_t size, taml_err *err)
+/* source names the blob in messages. */
+static int load_blob(run *r, const void *blob, size_t size, const char *source, taml_err *err)
 {
     if (r->method != TAML_SEARCH_AML) {
         r->n_ctrl = 1;
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
-        return taml_ctrl_load(&r->ctrl[0], r->space, blob, size, err);
+        return taml_ctrl_load_named(&r->ctrl[0], r->space, blob, size, source, err);
     }
     int32_t n;
-    const void **parts;
-    size_t *sizes;
-    int rc = taml_search_aml_unpack(blob, size, &n, &parts, &sizes, err);
+    int rc = taml_ctrl_bundle_load(&r->ctrl, &n, r->space, blob, size, source, err);
     if (rc) return rc;
-    if (n != r->n_tasks) {
-        rc = taml_err_set(err, TAML_ECORRUPT, "checkpoint holds %d aml controllers for %d tasks",
-                          (int)n, (int)r->n_tasks);
-    } else {
-        r->ctrl = taml_calloc((size_t)n, sizeof *r->ctrl);
-        r->n_ctrl = n;
-        for (int32_t i = 0; i < n && !rc; i++)
-            rc = taml_ctrl_load(&r->ctrl[i], r->space, parts[i], sizes[i], err);
-    }
-    free(parts);
-    free(sizes);
-    return rc;
+    r->n_ctrl = n;
+    if (n != r->n_tasks)
+        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml controllers for %d tasks", source,
+                            (int)n, (int)r->n_tasks);
+    return TAML_OK;
 }
 
 static int save_checkpoint(run *r, taml_err *err)
@@ -555,8 +468,9 @@ static int new_controllers(run *r, taml_err *err)
                                 "transfer needs a source controller (--from STUDY_OR_CHECKPOINT)");
         r->n_ctrl = 1;
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
-        if ((rc = taml_ctrl_load(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size, err)))
-            return taml_err_prefix(err, "transfer source");
+        if ((rc = taml_ctrl_load_named(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size,
+                                       "transfer source", err)))
+            return rc;
         if (r->o->ctrl_opts) {
             taml_ctrl_opts keep = *taml_ctrl_get_opts(r->ctrl[0]);
             co.seed = keep.seed;
@@ -616,9 +530,12 @@ static int restore(run *r, taml_err *err)
     if (rc == 0)
         return taml_err_set(err, TAML_ECORRUPT, "%s: the study has no controller checkpoint",
                             taml_store_path(r->store));
-    rc = load_blob(r, blob, size, err);
+    char *source = taml_asprintf("%s: checkpoint after update %lld", taml_store_path(r->store),
+                                 (long long)after);
+    rc = load_blob(r, blob, size, source, err);
+    free(source);
     free(blob);
-    if (rc) return taml_err_prefix(err, "%s: checkpoint", taml_store_path(r->store));
+    if (rc) return rc;
     for (int32_t k = 0; k < r->n_tasks; k++) {
         r->ctrl_task[k] = taml_ctrl_find_task(ctrl_of(r, k), r->names[k]);
         if (r->ctrl_task[k] < 0)
@@ -904,41 +821,56 @@ out:
     return rc;
 }
 
+/* 1 when the file at path starts with SQLite's 16-byte magic (a study),
+ * 0 when not, TAML_EIO when it cannot be read. */
+static int is_sqlite_file(const char *path, taml_err *err)
+{
+    static const char magic[16] = "SQLite format 3";
+    FILE *f = fopen(path, "rb");
+    if (!f) return taml_err_set(err, TAML_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char head[16];
+    size_t got = fread(head, 1, sizeof head, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return taml_err_set(err, TAML_EIO, "%s: read error", path);
+    return got == sizeof head && !memcmp(head, magic, sizeof head);
+}
+
 int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err)
 {
     *blob = NULL;
     *size = 0;
-    char *data = NULL;
-    size_t n = 0;
-    int rc = taml_read_file(path, &data, &n, err);
-    if (rc) return rc;
-    if (n >= 16 && !memcmp(data, "SQLite format 3", 16)) {
-        free(data);
-        taml_store *s;
-        if ((rc = taml_store_open(&s, path, TAML_STORE_READONLY, err))) return rc;
-        taml_study st;
-        if ((rc = taml_store_study(s, &st, err))) {
-            taml_store_close(s);
-            return rc;
-        }
-        int ok = !strcmp(st.method, "multitask") || !strcmp(st.method, "transfer");
-        if (!ok)
-            rc = taml_err_set(err, TAML_EINVAL,
-                              "%s: a %s study has no multitask controller to transfer from", path,
-                              st.method);
-        taml_study_deinit(&st);
-        int64_t after;
-        if (!rc) {
-            rc = taml_store_checkpoint_last(s, blob, size, &after, err);
-            if (rc == 0)
-                rc = taml_err_set(err, TAML_ENOTFOUND, "%s: the study has no checkpoint", path);
-            else if (rc > 0)
-                rc = TAML_OK;
-        }
+    int rc = is_sqlite_file(path, err);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+        char *data = NULL;
+        size_t n = 0;
+        if ((rc = taml_read_file(path, &data, &n, err))) return rc;
+        *blob = data;
+        *size = n;
+        return TAML_OK;
+    }
+    taml_store *s;
+    if ((rc = taml_store_open(&s, path, TAML_STORE_READONLY, err))) return rc;
+    taml_study st;
+    if ((rc = taml_store_study(s, &st, err))) {
         taml_store_close(s);
         return rc;
     }
-    *blob = data;
-    *size = n;
-    return TAML_OK;
+    int ok = !strcmp(st.method, "multitask") || !strcmp(st.method, "transfer");
+    if (!ok)
+        rc = taml_err_set(err, TAML_EINVAL,
+                          "%s: a %s study has no multitask controller to transfer from", path,
+                          st.method);
+    taml_study_deinit(&st);
+    int64_t after;
+    if (!rc) {
+        rc = taml_store_checkpoint_last(s, blob, size, &after, err);
+        if (rc == 0)
+            rc = taml_err_set(err, TAML_ENOTFOUND, "%s: the study has no checkpoint", path);
+        else if (rc > 0)
+            rc = TAML_OK;
+    }
+    taml_store_close(s);
+    return rc;
 }

@@ -29,8 +29,8 @@
  * deterministic mode, and in asynchronous mode with one worker).
  *
  * Checkpoint blobs in the store: for multitask and transfer, exactly one
- * taml_ctrl_save buffer; for aml, "TAMLAMLC" | u32 n | n x (u64 size, bytes),
- * one controller per task in task order; random has none.
+ * taml_ctrl_save buffer; for aml, a controller bundle (ctrl/bundle.h), one
+ * controller per task in task order; random has none.
  */
 #ifndef TAML_SEARCH_SEARCH_H
 #define TAML_SEARCH_SEARCH_H
@@ -124,12 +124,5 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
  * newest checkpoint; the study must be multitask or transfer) or a
  * controller checkpoint file. *blob is heap (caller frees). */
 int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err);
-
-/* Splits an aml checkpoint bundle (see above) into its controllers' buffers:
- * *n of them, (*parts)[i] pointing into blob, (*sizes)[i] bytes; the caller
- * frees the two arrays (not the parts). TAML_ECORRUPT for a bad magic, a
- * truncated bundle or bytes after the last part. */
-int taml_search_aml_unpack(const void *blob, size_t size, int32_t *n, const void ***parts,
-                           size_t **sizes, taml_err *err);
 
 #endif

@@ -1,0 +1,194 @@
+/* tests/test_formats_v1.c - files written by the taml of before the envelope
+ * (tests/fixtures/v1/, made by its make.sh with the code of c703d23) still
+ * open with today's code and give what they gave then: the studies'
+ * version-1 checkpoints and aml bundles decode to the state they hold (saved
+ * again, the payload is the old bytes), the half studies continue to exactly
+ * the old code's uninterrupted ones, the model predicts what it predicted,
+ * the module finds every word with its vector. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/bytes.h"
+#include "core/util.h"
+#include "ctrl/bundle.h"
+#include "ctrl/controller.h"
+#include "search/search.h"
+#include "space/space.h"
+#include "store/store.h"
+#include "study_compare.h"
+#include "test.h"
+#include "testutil.h"
+
+#define FIX "tests/fixtures/v1/"
+
+/* Unpacks FIX name.gz into the test's directory; the path (heap). */
+static char *gunzip_fixture(const char *name)
+{
+    char *gz = taml_asprintf(FIX "%s.gz", name);
+    char *out = taml_path_join(taml_test_tmpdir(), name);
+    gzFile in = gzopen(gz, "rb");
+    CHECK_MSG(in != NULL, "cannot open %s", gz);
+    FILE *f = fopen(out, "wb");
+    CHECK(f != NULL);
+    char buf[1 << 16];
+    int got;
+    while ((got = gzread(in, buf, sizeof buf)) > 0) CHECK((size_t)fwrite(buf, 1, (size_t)got, f) == (size_t)got);
+    CHECK(got == 0);
+    gzclose(in);
+    CHECK(fclose(f) == 0);
+    free(gz);
+    return out;
+}
+
+static taml_space *fixture_space(void)
+{
+    taml_space *sp;
+    taml_err err;
+    CHECK_MSG(taml_space_load(&sp, FIX "space.json", &err) == 0, "%s", err.msg);
+    return sp;
+}
+
+/* A version-1 checkpoint c (n bytes) loads, and saved again (version 2) its
+ * payload is c's bytes after the 16-byte header: the state decoded is the
+ * state the old code saved, bit for bit. Saved once more, nothing moves. */
+static void resaves_to_the_same_state(const taml_space *sp, const unsigned char *c, size_t n,
+                                      const char *source)
+{
+    CHECK(n > 20 && !memcmp(c, "TAMLCTRL", 8));
+    CHECK_EQ_INT(taml_bytes_load_u32(c + 8), 1);
+    taml_ctrl *ctrl, *again;
+    taml_err err;
+    CHECK_MSG(taml_ctrl_load_named(&ctrl, sp, c, n, source, &err) == 0, "%s", err.msg);
+    void *v2, *v2b;
+    size_t n2, n2b;
+    taml_ctrl_save(ctrl, &v2, &n2);
+    CHECK_EQ_INT(n2, n + 8);
+    CHECK(!memcmp((unsigned char *)v2 + TAML_ENVELOPE_HEAD, c + 16, n - 20));
+    CHECK_EQ_INT(taml_ctrl_load_named(&again, sp, v2, n2, "v2", &err), 0);
+    taml_ctrl_save(again, &v2b, &n2b);
+    CHECK(n2b == n2 && !memcmp(v2, v2b, n2));
+    free(v2);
+    free(v2b);
+    taml_ctrl_free(ctrl);
+    taml_ctrl_free(again);
+}
+
+/* Both checkpoints (first and newest) of a fixture study. */
+static void study_checkpoints_resave(const char *name, int aml)
+{
+    char *path = gunzip_fixture(name);
+    taml_space *sp = fixture_space();
+    taml_store *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    for (int which = 0; which < 2; which++) {
+        void *blob;
+        size_t size;
+        int64_t after;
+        int rc = which ? taml_store_checkpoint_last(s, &blob, &size, &after, &err)
+                       : taml_store_checkpoint_first(s, &blob, &size, &after, &err);
+        CHECK_EQ_INT(rc, 1);
+        CHECK_EQ_INT(taml_ctrl_bundle_is(blob, size), aml);
+        if (!aml) {
+            resaves_to_the_same_state(sp, blob, size, name);
+        } else {
+            CHECK(!memcmp(blob, "TAMLAMLC", 8));
+            int32_t n;
+            const void **parts;
+            size_t *sizes;
+            CHECK_EQ_INT(taml_ctrl_bundle_split(blob, size, name, &n, &parts, &sizes, &err), 0);
+            CHECK_EQ_INT(n, 1);
+            resaves_to_the_same_state(sp, parts[0], sizes[0], name);
+            free(parts);
+            free(sizes);
+        }
+        free(blob);
+    }
+    taml_store_close(s);
+    taml_space_free(sp);
+    free(path);
+}
+
+TEST(v1_multitask_study_checkpoints_decode_to_the_state_the_old_code_saved)
+{
+    study_checkpoints_resave("mt-half.db", 0);
+    study_checkpoints_resave("mt-full.db", 0);
+}
+
+TEST(v1_aml_study_bundles_decode_to_the_state_the_old_code_saved)
+{
+    study_checkpoints_resave("aml-half.db", 1);
+    study_checkpoints_resave("aml-full.db", 1);
+}
+
+TEST(v1_controller_checkpoint_file_loads_and_is_a_transfer_source)
+{
+    /* the newest checkpoint of mt-full.db (trained: Adam moments set), as
+     * the file a user keeps */
+    char *db = gunzip_fixture("mt-full.db");
+    taml_store *s;
+    taml_err err;
+    void *blob;
+    size_t size;
+    int64_t after;
+    CHECK_EQ_INT(taml_store_open(&s, db, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_checkpoint_last(s, &blob, &size, &after, &err), 1);
+    taml_store_close(s);
+    CHECK(after > 0);
+    char *file = taml_path_join(taml_test_tmpdir(), "v1.ckpt");
+    CHECK_EQ_INT(taml_write_file_atomic(file, blob, size, &err), 0);
+    taml_space *sp = fixture_space();
+    taml_ctrl *c;
+    CHECK_MSG(taml_ctrl_load_file(&c, sp, file, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(taml_ctrl_tasks(c), 2);
+    CHECK_STR(taml_ctrl_task_name(c, 0), "child-topics");
+    CHECK_STR(taml_ctrl_task_name(c, 1), "udhr-mini");
+    resaves_to_the_same_state(sp, blob, size, file);
+    /* a transfer reads it as it is */
+    void *src;
+    size_t n;
+    CHECK_EQ_INT(taml_search_load_source(file, &src, &n, &err), 0);
+    CHECK(n == size && !memcmp(src, blob, n));
+    free(src);
+    /* cut or damaged, the old layout is refused with the file's name */
+    CHECK_EQ_INT(taml_ctrl_load_named(&c, sp, blob, size - 1, file, &err) < 0, 1);
+    CHECK_CONTAINS(err.msg, "v1.ckpt: controller checkpoint checksum mismatch");
+    CHECK_CONTAINS(err.msg, "version 1 has no length field");
+    taml_ctrl_free(c);
+    taml_space_free(sp);
+    free(blob);
+    free(file);
+    free(db);
+}
+
+/* Continues the half study `half` with this build's binary to the trials of
+ * `full`, and compares with the old code's uninterrupted run. */
+static void continues_equal(const char *half, const char *full, const char *tasks, int trials)
+{
+    char *h = gunzip_fixture(half), *f = gunzip_fixture(full);
+    char *cmd = taml_asprintf("%s search --study %s %s --trials %d --seed 5 --space " FIX
+                              "space.json --deterministic --workers 2",
+                              taml_test_bin(), h, tasks, trials);
+    char *out;
+    int rc = taml_test_run(cmd, &out);
+    CHECK_MSG(rc == 0, "%s\n%s", cmd, out);
+    int64_t n = 0;
+    CHECK(same_studies(h, f, &n));
+    CHECK_EQ_INT(n, trials * (strstr(tasks, "udhr") ? 2 : 1));
+    free(out);
+    free(cmd);
+    free(h);
+    free(f);
+}
+
+TEST(v1_half_studies_continued_equal_the_old_codes_uninterrupted_ones)
+{
+    continues_equal("mt-half.db", "mt-full.db",
+                    "--task tests/fixtures/tasks/child-topics --task tests/fixtures/tasks/udhr-mini "
+                    "--method multitask",
+                    6);
+    continues_equal("aml-half.db", "aml-full.db",
+                    "--task tests/fixtures/tasks/child-topics --method aml", 8);
+}
