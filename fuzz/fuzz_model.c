@@ -2,8 +2,9 @@
  * (taml_model_decode: what `taml predict` reads).
  *
  * One input: byte 0 holds flags, the rest is a model file. Flag bit 0
- * recomputes the trailing CRC-32 so that mutations reach the structural
- * checks behind it (else nearly every mutation stops at the checksum). A
+ * recomputes the trailing CRC-32 (and bit 1 the envelope's length) so that
+ * mutations reach the structural checks behind them (else nearly every
+ * mutation stops at the checksum). A refusal must name the source. A
  * model that loads must predict: two texts (text models) or two images of
  * zero and 255 bytes (image models), all logits finite.
  * Every input must end in a model or a clean error; sanitizers catch the rest.
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/util.h"
 #include "nn/model.h"
 #include "replay.h"
@@ -34,14 +36,14 @@ static int run_one(const uint8_t *data, size_t size)
     size_t n = size - 1;
     unsigned char *buf = malloc(n ? n : 1);
     memcpy(buf, data + 1, n);
-    if ((flags & 1) && n >= 4) {
-        uint32_t crc = taml_crc32(0, buf, n - 4);
-        for (int i = 0; i < 4; i++) buf[n - 4 + (size_t)i] = (unsigned char)(crc >> (8 * i));
-    }
+    if ((flags & 2) && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
+        taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+    if ((flags & 1) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
     taml_model *m = NULL;
     taml_err err;
-    int ok = taml_model_decode(&m, buf, n, &err) == 0;
+    int ok = taml_model_decode(&m, buf, n, "fuzz.taml", &err) == 0;
     free(buf);
+    if (!ok && strncmp(err.msg, "fuzz.taml: ", 11) != 0) abort();
     if (!ok) return 0;
     const taml_model_info *mi = taml_model_info_get(m);
     float *z = malloc(sizeof *z * 2 * (size_t)mi->n_classes);

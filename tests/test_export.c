@@ -20,6 +20,7 @@
 #include "nn/model.h"
 #include "search/export.h"
 #include "store/store.h"
+#include "format_check.h"
 #include "test.h"
 #include "testutil.h"
 
@@ -178,7 +179,7 @@ TEST(every_trial_of_a_real_search_exports_to_a_model_with_the_recorded_test_accu
         size_t size;
         taml_model_encode(m, &buf, &size);
         taml_model *m2;
-        CHECK(taml_model_decode(&m2, buf, size, &err) == 0);
+        CHECK(taml_model_decode(&m2, buf, size, NULL, &err) == 0);
         CHECK(model_accuracy(m2, &sp, &z2) == acc);
         CHECK(memcmp(z1, z2, sizeof *z1 * (size_t)sp.n * task->n_classes) == 0);
         const taml_model_info *mi = taml_model_info_get(m2);
@@ -335,6 +336,16 @@ static void put_u32(unsigned char *p, uint32_t v)
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
+static int decode_model(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
+{
+    (void)ctx;
+    taml_model *m;
+    int rc = taml_model_decode(&m, buf, n, source, err);
+    CHECK(rc < 0 ? m == NULL : m != NULL);
+    taml_model_free(m);
+    return rc;
+}
+
 TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
 {
     void *buf;
@@ -343,28 +354,28 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
     unsigned char *b = buf, *copy = taml_malloc(size);
     taml_err err;
     taml_model *m;
-    CHECK(taml_model_decode(&m, b, size, &err) == 0);
+    CHECK(taml_model_decode(&m, b, size, "m.taml", &err) == 0);
     CHECK_STR(taml_model_info_get(m)->provenance_json, "{\"why\":\"test\"}");
     taml_model_free(m);
-    /* every truncation */
-    for (size_t cut = 0; cut < size; cut += (cut < 64 ? 1 : 37)) {
-        CHECK(taml_model_decode(&m, b, cut, &err) < 0);
-        CHECK(m == NULL);
-    }
-    CHECK_EQ_INT(taml_model_decode(&m, b, size - 1, &err), TAML_EFORMAT);
-    CHECK_CONTAINS(err.msg, "truncated");
-    /* one flipped bit anywhere after the header */
+    /* every truncation, every truncation of the payload under a fitting
+     * length and CRC, every changed byte: refused, naming file and place */
+    fc_truncations(b, size, "m.taml", 1, decode_model, NULL);
+    fc_resealed_truncations(b, size, "m.taml", 1, decode_model, NULL);
+    fc_flips(b, size, "m.taml", 0, 1, decode_model, NULL);
+    CHECK_EQ_INT(taml_model_decode(&m, b, size - 1, "m.taml", &err), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "m.taml: offset 16: length: truncated");
     memcpy(copy, b, size);
     copy[size / 2] ^= 4;
-    CHECK_EQ_INT(taml_model_decode(&m, copy, size, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "checksum mismatch");
+    CHECK_EQ_INT(taml_model_decode(&m, copy, size, "m.taml", &err), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "m.taml: taml model checksum mismatch");
     memcpy(copy, b, size);
     copy[0] = 'X';
-    CHECK_EQ_INT(taml_model_decode(&m, copy, size, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "not a taml model");
+    CHECK_EQ_INT(taml_model_decode(&m, copy, size, NULL, &err), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "model: not a taml model");
     memcpy(copy, b, size);
     put_u32(copy + 8, 2);
-    CHECK_EQ_INT(taml_model_decode(&m, copy, size, &err), TAML_EMISMATCH);
+    CHECK_EQ_INT(taml_model_decode(&m, copy, size, "m.taml", &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "m.taml: offset 8: version: ");
     CHECK_CONTAINS(err.msg, "a newer taml wrote it");
     /* a bad field under a valid checksum: the class count */
     memcpy(copy, b, size);
@@ -375,8 +386,10 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
     off += 16;                                                              /* kind, h, w, c */
     put_u32(copy + off, 0);
     put_u32(copy + size - 4, taml_crc32(0, copy, size - 4));
-    CHECK_EQ_INT(taml_model_decode(&m, copy, size, &err), TAML_EFORMAT);
-    CHECK_CONTAINS(err.msg, "the number of classes is 0");
+    CHECK_EQ_INT(taml_model_decode(&m, copy, size, "m.taml", &err), TAML_EFORMAT);
+    char want[96];
+    snprintf(want, sizeof want, "m.taml: offset %zu: the number of classes: 0 (expected 1 .. ", off);
+    CHECK_CONTAINS(err.msg, want);
     /* random damage with a valid checksum never crashes (sanitizers watch) */
     uint64_t x = 88172645463325252ull;
     int refused = 0;
@@ -387,7 +400,7 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
             copy[24 + x % (size - 28)] = (unsigned char)(x >> 40);
         }
         put_u32(copy + size - 4, taml_crc32(0, copy, size - 4));
-        if (taml_model_decode(&m, copy, size, &err) == 0) taml_model_free(m);
+        if (taml_model_decode(&m, copy, size, "m.taml", &err) == 0) taml_model_free(m);
         else refused++;
     }
     CHECK(refused > 100);
@@ -396,7 +409,7 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
     CHECK(taml_write_file_atomic(path, b, size - 10, &err) == 0);
     CHECK_EQ_INT(run("echo hello | %s predict %s > /dev/null 2> %s", bin(), path, log), 1);
     char *msg = slurp(log);
-    CHECK_CONTAINS(msg, "bad.taml: model: the header announces");
+    CHECK_CONTAINS(msg, "bad.taml: offset 16: length: truncated");
     free(msg);
     free(path), free(log), free(copy), free(buf);
 }
@@ -448,7 +461,7 @@ TEST(image_model_predicts_the_test_pixels_as_the_child_scored_them)
     size_t size;
     taml_model_encode(m, &buf, &size);
     taml_model_free(m);
-    CHECK(taml_model_decode(&m, buf, size, &err) == 0);
+    CHECK(taml_model_decode(&m, buf, size, NULL, &err) == 0);
     const taml_model_info *mi = taml_model_info_get(m);
     CHECK(mi->image && mi->height == 2 && mi->width == 2 && mi->channels == 3);
     /* every split, scored by the model and by the child */

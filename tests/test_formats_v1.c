@@ -14,6 +14,7 @@
 #include "core/util.h"
 #include "ctrl/bundle.h"
 #include "ctrl/controller.h"
+#include "nn/model.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -191,4 +192,53 @@ TEST(v1_half_studies_continued_equal_the_old_codes_uninterrupted_ones)
                     6);
     continues_equal("aml-half.db", "aml-full.db",
                     "--task tests/fixtures/tasks/child-topics --method aml", 8);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    char *data;
+    taml_err err;
+    CHECK_MSG(taml_read_file(path, &data, n, &err) == 0, "%s", err.msg);
+    return data;
+}
+
+/* A model file written before opens, is written again byte for byte (the
+ * format stayed version 1), and predicts what it predicted. */
+TEST(v1_model_opens_re_encodes_to_the_same_bytes_and_predicts_as_before)
+{
+    size_t n, m;
+    char *file = slurp(FIX "model.taml", &n);
+    taml_model *model;
+    taml_err err;
+    CHECK_MSG(taml_model_decode(&model, file, n, FIX "model.taml", &err) == 0, "%s", err.msg);
+    void *again;
+    size_t na;
+    taml_model_encode(model, &again, &na);
+    CHECK(na == n && !memcmp(again, file, n));
+    free(again);
+    taml_model_free(model);
+    char *cmd = taml_asprintf("%s predict " FIX "model.taml --proba < " FIX "texts.txt",
+                              taml_test_bin());
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    char *want = slurp(FIX "predict.txt", &m);
+    CHECK_STR(out, want);
+    free(want);
+    free(out);
+    free(cmd);
+    free(file);
+    /* the model files of the fuzz corpus were written by older builds too:
+     * every one that opens is written again byte for byte */
+    static const char *corpus[] = {"deepbn-0", "finetuned-0", "frozen-0", "image-0", "wideonly-0"};
+    for (size_t i = 0; i < sizeof corpus / sizeof *corpus; i++) {
+        char *path = taml_asprintf("fuzz/corpus/model/%s", corpus[i]);
+        char *b = slurp(path, &n); /* byte 0: the fuzz target's flags */
+        CHECK_MSG(taml_model_decode(&model, b + 1, n - 1, path, &err) == 0, "%s", err.msg);
+        taml_model_encode(model, &again, &na);
+        CHECK_MSG(na == n - 1 && !memcmp(again, b + 1, na), "%s re-encodes differently", path);
+        free(again);
+        taml_model_free(model);
+        free(b);
+        free(path);
+    }
 }

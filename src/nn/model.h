@@ -5,10 +5,13 @@
  * embedding rows of only the task's words the module knows (fine-tuned rows
  * when fine-tuned), every dense weight and the batch-norm running averages.
  *
- * File format, version 1 (all integers and floats little-endian):
+ * File format, version 1 (all integers and floats little-endian): the
+ * envelope of core/bytes.h, magic "TAMLCLSF", version 1, flags 0:
  *   "TAMLCLSF"  u32 version  u32 flags (0)  u64 N  | N payload bytes |  u32 CRC-32
- * The CRC covers every byte before it. The payload, in order (str = u32
- * length + UTF-8 bytes; f32 arrays are IEEE binary32):
+ * (the CRC covers every byte before it; the layout has not changed since
+ * version 1 was first written, before the envelope was shared). The
+ * payload, in order (str = u32 length + UTF-8 bytes; f32 arrays are IEEE
+ * binary32):
  *   str task name, str config JSON, u32 tokeniser version
  *   (TAML_TOKENISE_VERSION), str provenance JSON (study, trial, seed,
  *   accuracies, ...; free-form for tools), u32 kind (0 text, 1 image),
@@ -69,13 +72,17 @@ void taml_model_free(taml_model *m);
 
 const taml_model_info *taml_model_info_get(const taml_model *m);
 
-/* The model as file bytes (*buf heap, caller frees). */
+/* The model as file bytes (*buf heap, caller frees). (nn/model_file.c, as
+ * the three below.) */
 void taml_model_encode(const taml_model *m, void **buf, size_t *size);
-/* Parses file bytes. Refused: a wrong magic or truncated file, a newer
- * version (TAML_EMISMATCH), a CRC mismatch (TAML_ECORRUPT), a payload that
- * does not hold together (TAML_EFORMAT, saying which field), another
- * tokeniser version (TAML_EMISMATCH). */
-int taml_model_decode(taml_model **out, const void *buf, size_t size, taml_err *err);
+/* Parses file bytes; source names them in messages (NULL: "model").
+ * Refused: a wrong magic, truncation or CRC mismatch (TAML_ECORRUPT),
+ * another version (TAML_EMISMATCH), a payload that does not hold together
+ * (TAML_EFORMAT; truncated inside: TAML_ECORRUPT), another tokeniser
+ * version (TAML_EMISMATCH); all as "SOURCE: offset N: FIELD: what" (or a
+ * checksum mismatch of SOURCE). */
+int taml_model_decode(taml_model **out, const void *buf, size_t size, const char *source,
+                      taml_err *err);
 /* Writes the file atomically / reads it; errors name the path. */
 int taml_model_save(const taml_model *m, const char *path, taml_err *err);
 int taml_model_load(taml_model **out, const char *path, taml_err *err);

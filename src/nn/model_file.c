@@ -1,0 +1,311 @@
+/* nn/model_file.c - the model file codec: a model as the bytes of its file
+ * and back, and the file itself (format in model.h). It is the envelope of
+ * core/bytes.h; the decoder checks every field of the payload against the
+ * others and the config before a net is built from it, and a refusal says
+ * "SOURCE: offset N: FIELD: what". */
+#include "nn/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/bytes.h"
+#include "core/strmap.h"
+#include "core/utf8.h"
+#include "core/util.h"
+#include "data/tokenise.h"
+#include "nn/model_internal.h"
+
+/* not TAMLMODL: modules have it */
+static const char MAGIC[8] = {'T', 'A', 'M', 'L', 'C', 'L', 'S', 'F'};
+#define WHAT "taml model"
+
+/* ------------------------------------------------------------ encoding */
+
+void taml_model_encode(const taml_model *m, void **buf, size_t *size)
+{
+    taml_bytes_writer b;
+    taml_bytes_writer_init(&b);
+    size_t start = taml_envelope_begin(&b, MAGIC, TAML_MODEL_VERSION, 0);
+    const taml_net_shape *s = &m->shape;
+    const taml_net_t *n = &m->net;
+    taml_bytes_put_str32(&b, m->task_name);
+    taml_bytes_put_str32(&b, m->config_json);
+    taml_bytes_put_u32(&b, m->tok_version);
+    taml_bytes_put_str32(&b, m->provenance_json);
+    taml_bytes_put_u32(&b, (uint32_t)m->image);
+    taml_bytes_put_u32(&b, (uint32_t)m->height);
+    taml_bytes_put_u32(&b, (uint32_t)m->width);
+    taml_bytes_put_u32(&b, (uint32_t)m->channels);
+    taml_bytes_put_u32(&b, (uint32_t)m->C);
+    for (int32_t k = 0; k < m->C; k++) taml_bytes_put_str32(&b, m->class_names[k]);
+    taml_bytes_put_u32(&b, (uint32_t)s->D);
+    taml_bytes_put_u32(&b, (uint32_t)s->L);
+    taml_bytes_put_u32(&b, (uint32_t)s->H);
+    taml_bytes_put_u32(&b, (uint32_t)s->act);
+    taml_bytes_put_u32(&b, (uint32_t)s->norm);
+    taml_bytes_put_u32(&b, (uint32_t)m->fine_tuned);
+    taml_bytes_put_u32(&b, (uint32_t)m->wide);
+    if (m->wide && !m->image) {
+        taml_bytes_put_u32(&b, (uint32_t)s->wide_rows);
+        taml_bytes_put_u32(&b, (uint32_t)m->V);
+        for (int32_t i = 0; i < m->V; i++) taml_bytes_put_str32(&b, m->wide_words[i]);
+        taml_bytes_put_f32s(&b, n->wide, (size_t)m->C);
+        taml_bytes_put_f32s(&b, n->wtab, (size_t)s->wide_rows * m->C);
+    } else if (m->wide) {
+        taml_bytes_put_f32s(&b, n->wide, n->n_wide);
+    }
+    if (m->deep) {
+        if (!m->image) {
+            taml_bytes_put_u32(&b, (uint32_t)m->R);
+            for (int32_t i = 0; i < m->R; i++) taml_bytes_put_str32(&b, m->emb_words[i]);
+            taml_bytes_put_f32s(&b, m->fine_tuned ? n->emb : m->rows, (size_t)m->R * s->D);
+        }
+        taml_bytes_put_u64(&b, n->n_deep);
+        taml_bytes_put_f32s(&b, n->deep, n->n_deep);
+        if (s->norm == TAML_NORM_BATCH) {
+            taml_bytes_put_f32s(&b, n->rmean, (size_t)s->L * s->H);
+            taml_bytes_put_f32s(&b, n->rvar, (size_t)s->L * s->H);
+        }
+    }
+    taml_envelope_end(&b, start);
+    *buf = taml_bytes_writer_take(&b, size);
+}
+
+/* ------------------------------------------------------------ decoding */
+
+/* A u32 that must lie in [lo, hi] (0 after a failure). */
+static int32_t u32_in(taml_bytes_reader *r, int64_t lo, int64_t hi, const char *field)
+{
+    uint32_t u = taml_bytes_u32(r, field);
+    if (taml_bytes_ok(r) && ((int64_t)u < lo || (int64_t)u > hi))
+        taml_bytes_fail(r, TAML_EFORMAT, field, "%u (expected %lld .. %lld)", u, (long long)lo,
+                        (long long)hi);
+    return taml_bytes_ok(r) ? (int32_t)u : 0;
+}
+
+/* A string: valid UTF-8 without NUL; non-empty when word. Heap, or NULL
+ * after a failure. */
+static char *text(taml_bytes_reader *r, int word, const char *field)
+{
+    char *s = taml_bytes_str32(r, SIZE_MAX, field);
+    if (!s) return NULL;
+    size_t len = strlen(s);
+    if (taml_utf8_check(s, len) < len || (word && len == 0)) {
+        taml_bytes_fail(r, TAML_EFORMAT, field, "not %s",
+                        word ? "a non-empty UTF-8 word" : "UTF-8 text");
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* count finite floats into dst (NULL: a fresh array, returned); NULL
+ * after a failure. */
+static float *floats(taml_bytes_reader *r, float *dst, size_t count, const char *field)
+{
+    const unsigned char *p = count <= SIZE_MAX / 4 ? taml_bytes_take(r, count * 4, field) : NULL;
+    if (!p) {
+        if (taml_bytes_ok(r)) taml_bytes_fail(r, TAML_EFORMAT, field, "%zu values", count);
+        return NULL;
+    }
+    float *v = dst ? dst : taml_malloc(sizeof *v * (count ? count : 1));
+    for (size_t i = 0; i < count; i++) {
+        uint32_t u = taml_bytes_load_u32(p + 4 * i);
+        memcpy(v + i, &u, 4);
+        if (!isfinite(v[i])) {
+            taml_bytes_fail(r, TAML_EFORMAT, field, "value #%zu is not finite", i);
+            if (!dst) free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* count distinct words into a fresh array (*out, kept after a failure so
+ * that the model frees what was read). */
+static void words(taml_bytes_reader *r, char ***out, int32_t count, const char *field)
+{
+    /* each takes at least its 4-byte length: a count the bytes cannot hold
+     * is refused before anything is allocated */
+    if ((size_t)count > taml_bytes_left(r) / 4) {
+        taml_bytes_fail(r, TAML_EFORMAT, field, "%d words in %zu bytes", (int)count,
+                        taml_bytes_left(r));
+        return;
+    }
+    char **w = taml_calloc((size_t)(count > 0 ? count : 1), sizeof *w);
+    *out = w;
+    taml_strmap *seen = taml_strmap_new((size_t)(count > 0 ? count : 1));
+    for (int32_t i = 0; i < count && taml_bytes_ok(r); i++) {
+        if (!(w[i] = text(r, 1, field))) break;
+        if (taml_strmap_put(seen, w[i], strlen(w[i]), i) != i)
+            taml_bytes_fail(r, TAML_EFORMAT, field, "\"%s\" appears twice", w[i]);
+    }
+    taml_strmap_free(seen);
+}
+
+static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
+{
+    m->task_name = text(r, 0, "the task name");
+    m->config_json = text(r, 0, "the config");
+    m->tok_version = taml_bytes_u32(r, "the tokeniser version");
+    if (taml_bytes_ok(r) && m->tok_version != TAML_TOKENISE_VERSION)
+        taml_bytes_fail(r, TAML_EMISMATCH, "the tokeniser version",
+                        "made with tokeniser rules version %u, this taml has version %d (texts "
+                        "would not tokenise the same): export it again",
+                        m->tok_version, TAML_TOKENISE_VERSION);
+    m->provenance_json = text(r, 0, "the provenance");
+    int32_t image = u32_in(r, 0, 1, "the kind");
+    m->height = u32_in(r, 0, 1 << 16, "the image height");
+    m->width = u32_in(r, 0, 1 << 16, "the image width");
+    m->channels = u32_in(r, 0, 1 << 10, "the image channels");
+    int64_t pixels = (int64_t)m->height * m->width * m->channels;
+    if (taml_bytes_ok(r) && image && (pixels <= 0 || pixels > (1 << 24)))
+        taml_bytes_fail(r, TAML_EFORMAT, "the image channels", "image dims %dx%dx%d make no image",
+                        m->height, m->width, m->channels);
+    m->C = u32_in(r, 1, 1 << 24, "the number of classes");
+    if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
+    m->image = image;
+    words(r, &m->class_names, m->C, "a class name");
+    int32_t D = u32_in(r, 0, 1 << 24, "the deep input width");
+    int32_t L = u32_in(r, 1, TAML_CHILD_MAX_LAYERS, "the hidden layers");
+    int32_t H = u32_in(r, 1, TAML_CHILD_MAX_HIDDEN, "the hidden size");
+    int32_t act = u32_in(r, 0, 1, "the activation");
+    int32_t norm = u32_in(r, 0, 2, "the normalization");
+    int32_t fine_tuned = u32_in(r, 0, 1, "the fine-tuned flag");
+    int32_t wide = u32_in(r, 0, 1, "the wide flag");
+    if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
+    const char *flags = "the wide flag"; /* the field the tower checks report at */
+    if (!D && !wide) taml_bytes_fail(r, TAML_EFORMAT, flags, "neither tower is present");
+    if (image && D && D != pixels)
+        taml_bytes_fail(r, TAML_EFORMAT, flags, "deep input width %d is not the %lld pixels", D,
+                        (long long)pixels);
+    if (fine_tuned && (image || !D))
+        taml_bytes_fail(r, TAML_EFORMAT, flags, "fine-tuned without a text deep tower");
+    if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
+
+    /* the config must say what the shape says */
+    taml_child_config cfg;
+    taml_err inner;
+    if (taml_child_config_parse(&cfg, m->config_json, strlen(m->config_json), &inner))
+        taml_bytes_fail(r, TAML_EFORMAT, flags, "its config: %s", inner.msg);
+    else if (cfg.deep_disabled != !D || cfg.wide_disabled != !wide ||
+             (D && (cfg.layers != L || cfg.hidden_size != H || cfg.activation != act ||
+                    cfg.normalization != norm || (cfg.fine_tune && !image) < fine_tuned)))
+        taml_bytes_fail(r, TAML_EFORMAT, flags, "the config %s does not describe the stored network",
+                        m->config_json);
+    if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
+
+    taml_net_shape *s = &m->shape;
+    memset(s, 0, sizeof *s);
+    s->B = TAML_MODEL_BATCH, s->D = D, s->C = m->C, s->L = L, s->H = H, s->act = act,
+    s->norm = norm;
+    m->deep = D > 0, m->wide = wide, m->fine_tuned = fine_tuned;
+    float *bias = NULL, *wtab = NULL, *emb = NULL;
+    int32_t wide_rows = 0;
+    if (wide && !image) {
+        wide_rows = u32_in(r, 1, INT32_MAX, "the wide table's rows");
+        m->V = u32_in(r, 0, wide_rows, "the wide words");
+        if (taml_bytes_ok(r)) words(r, &m->wide_words, m->V, "a wide word");
+        if (taml_bytes_ok(r)) bias = floats(r, NULL, (size_t)m->C, "the wide bias");
+        if (taml_bytes_ok(r)) wtab = floats(r, NULL, (size_t)wide_rows * m->C, "the wide table");
+        s->wide_rows = wide_rows, s->wide_cap = 1;
+    } else if (wide) {
+        s->wide_dense = (int)pixels;
+        bias = floats(r, NULL, (size_t)m->C * (1 + (size_t)pixels), "the wide weights");
+    }
+    if (D && !image && taml_bytes_ok(r)) {
+        m->R = u32_in(r, 0, INT32_MAX, "the embedding rows");
+        if (taml_bytes_ok(r) && fine_tuned && m->R == 0)
+            taml_bytes_fail(r, TAML_EFORMAT, "the embedding rows", "fine-tuned with no embedding row");
+        if (taml_bytes_ok(r)) words(r, &m->emb_words, m->R, "an embedding word");
+        if (taml_bytes_ok(r)) emb = floats(r, NULL, (size_t)m->R * D, "the embedding rows");
+        if (fine_tuned) s->emb_rows = m->R, s->emb_cap = 1;
+        else m->rows = emb, emb = NULL;
+    }
+    uint64_t n_deep = D ? taml_bytes_u64(r, "the deep parameter count") : 0;
+    if (taml_bytes_ok(r) && n_deep != taml_model_deep_params(s))
+        taml_bytes_fail(r, TAML_EFORMAT, "the deep parameter count", "%llu; the shape needs %zu",
+                        (unsigned long long)n_deep, taml_model_deep_params(s));
+    /* the parameters must be there before the net is allocated for them */
+    if (taml_bytes_ok(r) && D && n_deep > taml_bytes_left(r) / 4)
+        taml_bytes_take(r, n_deep * 4, "the deep parameters");
+    if (taml_bytes_ok(r)) {
+        taml_model_alloc_net(m);
+        taml_net_t *n = &m->net;
+        if (bias) memcpy(n->wide, bias, n->n_wide * sizeof(float));
+        if (wtab) memcpy(n->wtab, wtab, (size_t)wide_rows * m->C * sizeof(float));
+        if (emb) memcpy(n->emb, emb, (size_t)m->R * D * sizeof(float));
+        if (D) {
+            size_t LH = (size_t)L * H;
+            floats(r, n->deep, n_deep, "the deep parameters");
+            if (norm == TAML_NORM_BATCH && taml_bytes_ok(r)) {
+                floats(r, n->rmean, LH, "the running means");
+                if (floats(r, n->rvar, LH, "the running variances"))
+                    for (size_t i = 0; i < LH && taml_bytes_ok(r); i++)
+                        if (!(n->rvar[i] >= 0))
+                            taml_bytes_fail(r, TAML_EFORMAT, "the running variances",
+                                            "value #%zu is negative", i);
+            }
+        }
+    }
+    taml_bytes_expect_end(r, "the last field of the payload");
+    free(bias);
+    free(wtab);
+    free(emb);
+    return taml_bytes_status(r, err);
+}
+
+int taml_model_decode(taml_model **out, const void *buf, size_t size, const char *source,
+                      taml_err *err)
+{
+    *out = NULL;
+    if (!source) source = "model";
+    uint32_t version;
+    if (taml_envelope_peek(buf, size, MAGIC, &version) && version != TAML_MODEL_VERSION)
+        return taml_bytes_error(err, TAML_EMISMATCH, source, 8, "version",
+                                "model file format version %u; this taml reads version %d%s",
+                                version, TAML_MODEL_VERSION,
+                                version > TAML_MODEL_VERSION ? " (a newer taml wrote it)" : "");
+    taml_envelope env;
+    int rc = taml_envelope_open(buf, size, source, MAGIC, WHAT, &env, err);
+    if (rc) return rc;
+    if (env.flags)
+        return taml_bytes_error(err, TAML_EFORMAT, source, 12, "flags", "unknown flags %08x",
+                                env.flags);
+    taml_bytes_reader r;
+    taml_envelope_reader(&env, source, &r);
+    taml_model *m = taml_calloc(1, sizeof *m);
+    if ((rc = decode_payload(m, &r, err))) {
+        /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */
+        taml_model_free(m);
+        return rc;
+    }
+    taml_model_finish(m);
+    *out = m;
+    return TAML_OK;
+}
+
+/* ------------------------------------------------------------ files */
+
+int taml_model_save(const taml_model *m, const char *path, taml_err *err)
+{
+    void *buf;
+    size_t size;
+    taml_model_encode(m, &buf, &size);
+    int rc = taml_write_file_atomic(path, buf, size, err);
+    free(buf);
+    return rc;
+}
+
+int taml_model_load(taml_model **out, const char *path, taml_err *err)
+{
+    *out = NULL;
+    char *data = NULL;
+    size_t size = 0;
+    int rc = taml_read_file(path, &data, &size, err);
+    if (rc) return rc;
+    rc = taml_model_decode(out, data, size, path, err);
+    free(data);
+    return rc;
+}
