@@ -1,14 +1,17 @@
 /* tests/test_wire.c - the MPI transport's message codec (src/exec/wire.c),
  * without MPI: round trips keep every field, and truncated, wrong-version,
  * oversized, corrupted and garbage messages are refused with a message
- * (never a crash or a read outside the buffer: run under ASan to see). */
+ * naming the place (never a crash or a read outside the buffer: run under
+ * ASan to see). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "exec/wire.h"
+#include "format_check.h"
 #include "test.h"
 
 static const char *cfg =
@@ -39,16 +42,11 @@ static void result_msg(void **m, size_t *n)
     CHECK_EQ_INT(taml_wire_result_encode(&r, m, n, &err), 0);
 }
 
-/* Rewrites the header's length and checksum after a body was edited, so a
+/* Rewrites the envelope's length and checksum after a body was edited, so a
  * test reaches the field checks behind them. */
 static void reseal(unsigned char *m, size_t n)
 {
-    uint32_t body = (uint32_t)(n - TAML_WIRE_HEADER);
-    uint32_t crc = taml_crc32(0, m + TAML_WIRE_HEADER, body);
-    for (int i = 0; i < 4; i++) {
-        m[8 + i] = (unsigned char)(body >> (8 * i));
-        m[12 + i] = (unsigned char)(crc >> (8 * i));
-    }
+    fc_reseal(m, n);
 }
 
 TEST(wire_job_round_trip_keeps_id_task_seed_and_config)
@@ -56,7 +54,10 @@ TEST(wire_job_round_trip_keeps_id_task_seed_and_config)
     void *m;
     size_t n;
     job_msg(&m, &n);
-    CHECK_EQ_INT(n, TAML_WIRE_HEADER + 24 + strlen(cfg));
+    CHECK_EQ_INT(n, TAML_WIRE_HEADER + 24 + strlen(cfg) + TAML_WIRE_TRAILER);
+    CHECK(!memcmp(m, "TAMLWIRE", 8));
+    CHECK_EQ_INT(taml_bytes_load_u32((unsigned char *)m + 8), TAML_WIRE_VERSION);
+    CHECK_EQ_INT(taml_bytes_load_u32((unsigned char *)m + 24), TAML_WIRE_JOB);
     taml_err err;
     CHECK_EQ_INT(taml_wire_type_of(m, n, &err), TAML_WIRE_JOB);
     taml_job job;
@@ -111,12 +112,12 @@ TEST(wire_hello_stop_and_bye_round_trip)
     free(m);
 
     CHECK_EQ_INT(taml_wire_stop_encode(&m, &n), 0);
-    CHECK_EQ_INT(n, TAML_WIRE_HEADER);
+    CHECK_EQ_INT(n, TAML_WIRE_HEADER + TAML_WIRE_TRAILER);
     CHECK_EQ_INT(taml_wire_stop_decode(m, n, &err), 0);
     /* a STOP is not a BYE */
     taml_wire_bye b;
     CHECK(taml_wire_bye_decode(m, n, &b, &err) < 0);
-    CHECK_CONTAINS(err.msg, "expected a BYE message, got STOP");
+    CHECK_CONTAINS(err.msg, "expected a BYE message, got a STOP message");
     free(m);
 
     taml_wire_bye bye = {.status = TAML_EFORMAT};
@@ -128,31 +129,50 @@ TEST(wire_hello_stop_and_bye_round_trip)
     free(m);
 }
 
+static int decode_result(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
+{
+    (void)source, (void)ctx;
+    taml_job_result r;
+    int rc = taml_wire_result_decode(buf, n, &r, err);
+    if (rc) CHECK_EQ_INT(r.id, 0);
+    return rc;
+}
+
+static int decode_job(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
+{
+    (void)source, (void)ctx;
+    taml_job job;
+    char *copy;
+    int rc = taml_wire_job_decode(buf, n, &job, &copy, err);
+    if (rc) CHECK(copy == NULL && job.config_json == NULL);
+    free(copy);
+    return rc;
+}
+
 TEST(wire_truncated_messages_are_refused_at_every_length)
 {
     void *m;
     size_t n;
+    /* cut anywhere, cut with length and CRC fixed up (the fields run out),
+     * a byte changed anywhere: refused, naming the message, offset and field
+     * (or the checksum) */
     result_msg(&m, &n);
+    fc_truncations(m, n, "RESULT message", 1, decode_result, NULL);
+    fc_resealed_truncations(m, n, "RESULT message", 1, decode_result, NULL);
+    fc_flips(m, n, "RESULT message", 0, 1, decode_result, NULL);
     taml_err err;
-    for (size_t len = 0; len < n; len++) {
-        /* a fresh, exactly-sized copy so ASan sees any read past the end */
-        unsigned char *p = taml_malloc(len ? len : 1);
-        memcpy(p, m, len);
-        taml_job_result r;
-        CHECK(taml_wire_result_decode(p, len, &r, &err) < 0);
-        CHECK_EQ_INT(r.id, 0);
-        if (len < TAML_WIRE_HEADER)
-            CHECK_CONTAINS(err.msg, "shorter than its 16-byte header");
-        else
-            CHECK_CONTAINS(err.msg, "(truncated or padded)");
-        /* with the header fixed up to the short body, the fields run out */
-        if (len >= TAML_WIRE_HEADER) {
-            reseal(p, len);
-            CHECK(taml_wire_result_decode(p, len, &r, &err) < 0);
-            CHECK_CONTAINS(err.msg, "RESULT message: ");
-        }
-        free(p);
-    }
+    taml_job_result r;
+    CHECK(taml_wire_result_decode(m, n - 1, &r, &err) < 0);
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 16: length: truncated");
+    unsigned char *p = m;
+    reseal(p, n - 3);
+    CHECK(taml_wire_result_decode(p, n - 3, &r, &err) < 0);
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 90: error: truncated");
+    free(m);
+    job_msg(&m, &n);
+    fc_truncations(m, n, "JOB message", 1, decode_job, NULL);
+    fc_resealed_truncations(m, n, "JOB message", 1, decode_job, NULL);
+    fc_flips(m, n, "JOB message", 0, 1, decode_job, NULL);
     free(m);
 }
 
@@ -162,14 +182,19 @@ TEST(wire_another_version_is_refused_as_a_mismatch)
     size_t n;
     job_msg(&m, &n);
     unsigned char *p = m;
-    p[4] = 2; /* version 2 */
+    p[8] = 1; /* version 1 */
     taml_err err;
     taml_job job;
     char *c;
     CHECK_EQ_INT(taml_wire_job_decode(m, n, &job, &c, &err), TAML_EMISMATCH);
-    CHECK_CONTAINS(err.msg, "version 2, this taml speaks 1");
+    CHECK_STR(err.msg, "JOB message: offset 8: version: 1, this taml speaks 2: run the same taml "
+                       "build on every rank");
     CHECK(c == NULL && job.config_json == NULL);
     free(m);
+    /* a message of version 1's own layout: "TMLW", u16 version, type, flags */
+    unsigned char old[16] = {'T', 'M', 'L', 'W', 1, 0, TAML_WIRE_STOP, 0};
+    CHECK_EQ_INT(taml_wire_type_of(old, sizeof old, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "message: offset 4: version: 1 (a \"TMLW\" header), this taml speaks 2");
 }
 
 TEST(wire_oversized_messages_are_refused_on_both_sides)
@@ -188,24 +213,25 @@ TEST(wire_oversized_messages_are_refused_on_both_sides)
     CHECK_CONTAINS(err.msg, "more than a message carries");
     free(huge);
 
-    /* the decoder refuses a header claiming more than the limit */
-    job_msg(&m, &n);
-    unsigned char *p = m;
-    uint32_t claim = TAML_WIRE_MAX_BODY + 1;
-    for (int i = 0; i < 4; i++) p[8 + i] = (unsigned char)(claim >> (8 * i));
-    CHECK(taml_wire_type_of(m, n, &err) < 0);
-    CHECK_CONTAINS(err.msg, "claims a body of 1048577 bytes, at most 1048576");
-    free(m);
+    /* the decoder refuses a message over the limit, before its checksum */
+    size_t over = TAML_WIRE_MAX_MSG + 1;
+    unsigned char *p = taml_calloc(over, 1);
+    memcpy(p, "TAMLWIRE", 8);
+    p[8] = TAML_WIRE_VERSION;
+    fc_reseal(p, over);
+    CHECK_EQ_INT(taml_wire_type_of(p, over, &err), TAML_EFORMAT);
+    CHECK_CONTAINS(err.msg, "message: 1048609 bytes, more than the 1048608 a taml message may have");
+    free(p);
 
     /* a string field longer than its destination is refused, not cut */
     result_msg(&m, &n);
     p = m;
-    size_t at = n - strlen("loss became NaN at step 517") - 2;
+    size_t at = n - TAML_WIRE_TRAILER - strlen("loss became NaN at step 517") - 2;
     p[at] = 0xff, p[at + 1] = 0xff; /* error length 65535 > 1023 */
     reseal(p, n);
     taml_job_result r;
     CHECK(taml_wire_result_decode(m, n, &r, &err) < 0);
-    CHECK_CONTAINS(err.msg, "error is 65535 bytes, at most 1023 fit");
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 88: error: 65535 bytes, at most 1023 fit");
     free(m);
 }
 
@@ -216,14 +242,14 @@ TEST(wire_flipped_bits_are_caught_by_the_checksum)
     job_msg(&m, &n);
     unsigned char *p = m;
     taml_err err;
-    for (size_t i = TAML_WIRE_HEADER; i < n; i++) {
+    for (size_t i = TAML_ENVELOPE_HEAD; i < n; i++) {
         for (int bit = 0; bit < 8; bit++) {
             p[i] ^= (unsigned char)(1u << bit);
             CHECK_EQ_INT(taml_wire_type_of(m, n, &err), TAML_ECORRUPT);
             p[i] ^= (unsigned char)(1u << bit);
         }
     }
-    CHECK_CONTAINS(err.msg, "corrupted in transit");
+    CHECK_CONTAINS(err.msg, "message: taml message checksum mismatch");
     CHECK_EQ_INT(taml_wire_type_of(m, n, &err), TAML_WIRE_JOB);
     free(m);
 }
@@ -241,56 +267,61 @@ TEST(wire_well_sealed_bodies_with_bad_fields_are_refused)
     p[TAML_WIRE_HEADER + 20] = 0xff;
     reseal(p, n);
     CHECK(taml_wire_job_decode(m, n, &job, &c, &err) < 0);
-    CHECK_CONTAINS(err.msg, "config needs");
+    CHECK_CONTAINS(err.msg, "JOB message: offset 52: config: truncated");
     free(m);
     /* a NUL inside the config */
     job_msg(&m, &n);
     p = m;
-    p[n - 3] = 0;
+    p[n - TAML_WIRE_TRAILER - 3] = 0;
     reseal(p, n);
     CHECK(taml_wire_job_decode(m, n, &job, &c, &err) < 0);
-    CHECK_CONTAINS(err.msg, "config holds a NUL byte");
+    CHECK_CONTAINS(err.msg, "JOB message: offset 48: config: a string holding a NUL byte");
     free(m);
     /* bytes after the last field */
     job_msg(&m, &n);
     p = taml_realloc(m, n + 3);
-    memset(p + n, 'z', 3);
+    memset(p + n - TAML_WIRE_TRAILER, 'z', 3);
     reseal(p, n + 3);
     CHECK(taml_wire_job_decode(p, n + 3, &job, &c, &err) < 0);
-    CHECK_CONTAINS(err.msg, "3 bytes left over");
+    char want[80];
+    snprintf(want, sizeof want, "JOB message: offset %zu: the last field: 3 unexpected bytes",
+             n - TAML_WIRE_TRAILER);
+    CHECK_CONTAINS(err.msg, want);
     free(p);
     /* id 0 and a negative task */
     taml_job bad = {.id = 0, .task = 1, .config_json = "{}", .seed = 1};
     CHECK_EQ_INT(taml_wire_job_encode(&bad, &m, &n, &err), 0);
     CHECK(taml_wire_job_decode(m, n, &job, &c, &err) < 0);
-    CHECK_CONTAINS(err.msg, "id is not >= 1");
+    CHECK_CONTAINS(err.msg, "JOB message: offset 28: id: not >= 1");
     free(m);
     bad.id = 3, bad.task = -1;
     CHECK_EQ_INT(taml_wire_job_encode(&bad, &m, &n, &err), 0);
     CHECK(taml_wire_job_decode(m, n, &job, &c, &err) < 0);
-    CHECK_CONTAINS(err.msg, "task is negative");
+    CHECK_CONTAINS(err.msg, "JOB message: offset 36: task: negative");
     free(m);
     /* a result with a negative time, a hello with 0 threads */
     taml_job_result r = sample_result();
     r.train_seconds = -1;
     CHECK_EQ_INT(taml_wire_result_encode(&r, &m, &n, &err), 0);
     CHECK(taml_wire_result_decode(m, n, &r, &err) < 0);
-    CHECK_CONTAINS(err.msg, "train seconds");
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 80: train seconds: not a finite number");
     free(m);
     taml_wire_hello h = {.threads = 0};
     CHECK_EQ_INT(taml_wire_hello_encode(&h, &m, &n, &err), 0);
     CHECK(taml_wire_hello_decode(m, n, &h, &err) < 0);
-    CHECK_CONTAINS(err.msg, "threads is not in 1..4096");
+    CHECK_CONTAINS(err.msg, "HELLO message: offset 28: threads: not in 1..4096");
     free(m);
     /* unknown type and non-zero flags */
     CHECK_EQ_INT(taml_wire_stop_encode(&m, &n), 0);
     p = m;
-    p[6] = 9;
+    p[24] = 9;
+    reseal(p, n);
     CHECK(taml_wire_type_of(m, n, &err) < 0);
-    CHECK_CONTAINS(err.msg, "unknown type 9");
-    p[6] = TAML_WIRE_STOP, p[7] = 1;
+    CHECK_STR(err.msg, "message: offset 24: type: unknown type 9");
+    p[24] = TAML_WIRE_STOP, p[12] = 1;
+    reseal(p, n);
     CHECK(taml_wire_stop_decode(m, n, &err) < 0);
-    CHECK_CONTAINS(err.msg, "flags 0x01");
+    CHECK_STR(err.msg, "STOP message: offset 12: flags: 0x1, expected 0");
     free(m);
 }
 

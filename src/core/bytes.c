@@ -476,7 +476,7 @@ int taml_envelope_open(const void *buf, size_t n, const char *source, const char
     if (stored != got)
         return taml_err_set(err, TAML_ECORRUPT,
                             "%s: %s checksum mismatch (CRC-32 %08x stored, %08x computed over %zu "
-                            "bytes): the file is corrupt",
+                            "bytes): the bytes are damaged",
                             source, what, stored, got, n - 4);
     env->version = taml_bytes_load_u32(p + 8);
     env->flags = taml_bytes_load_u32(p + 12);

@@ -102,7 +102,7 @@ static int open_v1(const unsigned char *p, size_t n, const char *source, taml_by
     if (stored != got)
         return taml_err_set(err, TAML_ECORRUPT,
                             "%s: " WHAT " checksum mismatch (CRC-32 %08x stored, %08x computed "
-                            "over %zu bytes): the file is corrupt or truncated (version 1 has no "
+                            "over %zu bytes): the bytes are damaged or cut (version 1 has no "
                             "length field)",
                             source, stored, got, n - 4);
     taml_bytes_reader_init(r, p, n - 4, source); /* the CRC is not part of the payload */

@@ -6,16 +6,19 @@
  * `make test` checks the codec (round trips, truncated, wrong-version,
  * oversized and garbage messages) on machines without MPI.
  *
- * Every message is a 16-byte header and a body, all integers little-endian,
- * doubles as their IEEE-754 bits:
+ * Every message is one envelope of core/bytes.h (magic "TAMLWIRE", version
+ * TAML_WIRE_VERSION, flags 0, payload length, CRC-32 of all before it, all
+ * integers little-endian, doubles as their IEEE-754 bits) whose payload is
+ * a u32 type (taml_wire_type) and the fields of that type:
  *
- *   off size  header
- *     0    4  magic "TMLW"
- *     4    2  version (TAML_WIRE_VERSION); another version is refused
- *     6    1  type (taml_wire_type)
- *     7    1  flags, must be 0
- *     8    4  body length in bytes (<= TAML_WIRE_MAX_BODY)
- *    12    4  CRC-32 of the body
+ *   off size
+ *     0   24  envelope header: "TAMLWIRE", u32 version, u32 flags, u64 length
+ *    24    4  type
+ *    28    N  fields (N <= TAML_WIRE_MAX_BODY)
+ *  28+N    4  CRC-32 of bytes 0 .. 28+N-1
+ *
+ * Another version (also version 1's 16-byte "TMLW" header) is refused as
+ * TAML_EMISMATCH: messages are never stored, so a build speaks one version.
  *
  *   HELLO  worker -> 0, once at start: i32 threads, i32 status (0 or a taml
  *          error code), u64 tasks fingerprint, u16 n + host, u16 n + error
@@ -27,10 +30,12 @@
  *   BYE    worker -> 0, last: i32 status, u16 n + error (why, when not 0)
  *
  * Strings are sent without a terminating NUL and must not contain one. A
- * decoder checks the header, the checksum, that the body has exactly the
+ * decoder checks the envelope, the checksum, that the body has exactly the
  * fields of its type and that each value is in range; anything else is a
- * TAML_EFORMAT (or TAML_EMISMATCH for another version) with a message, never
- * a read outside the buffer.
+ * negative status (TAML_ECORRUPT for a cut or damaged envelope, TAML_EFORMAT
+ * for a bad field, TAML_EMISMATCH for another version) with a message
+ * naming the place, "JOB message: offset 40: config: truncated ...", never a
+ * read outside the buffer.
  */
 #ifndef TAML_EXEC_WIRE_H
 #define TAML_EXEC_WIRE_H
@@ -41,13 +46,14 @@
 #include "core/err.h"
 #include "exec/pool.h"
 
-#define TAML_WIRE_VERSION 1
-#define TAML_WIRE_HEADER 16
-/* Largest body accepted: a config JSON is a few hundred bytes; 1 MiB leaves
- * room for large custom spaces while a corrupt length cannot make a
- * receiver allocate gigabytes. */
+#define TAML_WIRE_VERSION 2
+#define TAML_WIRE_HEADER 28 /* the envelope's header and the type */
+#define TAML_WIRE_TRAILER 4 /* the CRC-32 */
+/* Largest body (the fields) accepted: a config JSON is a few hundred bytes;
+ * 1 MiB leaves room for large custom spaces while a corrupt length cannot
+ * make a receiver allocate gigabytes. */
 #define TAML_WIRE_MAX_BODY (1u << 20)
-#define TAML_WIRE_MAX_MSG (TAML_WIRE_HEADER + TAML_WIRE_MAX_BODY)
+#define TAML_WIRE_MAX_MSG (TAML_WIRE_HEADER + TAML_WIRE_MAX_BODY + TAML_WIRE_TRAILER)
 #define TAML_WIRE_HOST 256
 
 typedef enum taml_wire_type {
@@ -83,7 +89,7 @@ int taml_wire_result_encode(const taml_job_result *res, void **out, size_t *len,
 int taml_wire_stop_encode(void **out, size_t *len);
 int taml_wire_bye_encode(const taml_wire_bye *b, void **out, size_t *len);
 
-/* Checks the header and checksum of msg (len bytes) and returns its type
+/* Checks the envelope and checksum of msg (len bytes) and returns its type
  * (> 0), or a negative status with a message saying what is wrong. */
 int taml_wire_type_of(const void *msg, size_t len, taml_err *err);
 

@@ -356,8 +356,8 @@ TEST(mpi_malformed_or_unexpected_messages_from_a_worker_stop_the_search_with_the
     static const struct {
         const char *mode, *says;
     } cases[] = {
-        {"bad-hello", "worker rank 1 sent a malformed greeting: message does not start with"},
-        {"garbage", "worker rank 1 (rogue) sent a malformed message: message does not start"},
+        {"bad-hello", "worker rank 1 sent a malformed greeting: HELLO message: not a taml message"},
+        {"garbage", "worker rank 1 (rogue) sent a malformed message: message: not a taml message"},
         {"wrong-id", "worker rank 1 (rogue) sent a malformed message: it returned trial"},
         {"oversized", "rank 1 sent a message of 2097152 bytes, more than the"},
         {"early-bye", "worker rank 1 (rogue) stopped before the search ended"},
@@ -388,7 +388,7 @@ TEST(mpi_worker_rank_refuses_a_malformed_job_and_tells_rank_0_why)
     int rc = run_with_rogue(&s, "root-garbage", study, &log);
     CHECK_MSG(rc != 0 && rc != 124, "mpirun exited %d (124: hung)", rc);
     /* the rogue rank 0 printed the worker's BYE */
-    CHECK_CONTAINS(log, "bye -2: rank 0 sent a malformed message: message does not start with");
+    CHECK_CONTAINS(log, "bye -5: rank 0 sent a malformed message: message: not a taml message");
     CHECK_CONTAINS(log, "worker rank 1: rank 0 sent a malformed message");
     free(log);
     free(study);
