@@ -6,11 +6,13 @@
  *     imported into a module, which must then open and find each of its
  *     words with the vector stored for it;
  *   4 vocab-f32: a vocabulary, with a fixed 24-float matrix beside it;
- *   5 a module file itself: opening it must give a module or a clean error,
- *     and a module that opens must answer every lookup without reading
- *     outside the file. So that mutations reach the structural checks behind
- *     the checksum, the target writes the right size into the header (when
- *     the first byte's bit 3 is set) and the right CRC-32 into the trailer
+ *   5 a module file itself (either version): opening it must give a module
+ *     or a clean error naming the file, and a module that opens must answer
+ *     every lookup without reading outside the file. So that mutations
+ *     reach the structural checks behind the checksum, the target writes
+ *     the right size into the header (when the first byte's bit 3 is set:
+ *     version 2's payload length, version 1's file size) and the right
+ *     CRC-32 (version 2: the last 4 bytes; 1: the trailer's first 4 of 16)
  *     before opening.
  * Every failure must be a negative status with a message; sanitizers catch
  * the rest.
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/util.h"
 #include "embed/import.h"
 #include "embed/module.h"
@@ -89,15 +92,17 @@ static int run_one(const uint8_t *data, size_t size)
     int kind = data[0] % 6;
     char *in = taml_path_join(root, kind == 4 ? "in.vocab" : "in.txt");
     char *out = taml_path_join(root, "out.tamlm");
-    if (kind == 5 && size - 1 >= 128 + 16) {
+    size_t n = size - 1;
+    int v1 = n >= 12 && taml_bytes_load_u32(data + 9) == 1;
+    if (kind == 5 && n >= (v1 ? 128 + 16 : TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)) {
         /* Make the size and checksum agree with the mutated bytes. */
-        unsigned char *b = malloc(size - 1);
-        memcpy(b, data + 1, size - 1);
-        size_t n = size - 1;
-        if (data[0] & 8)
-            for (int i = 0; i < 8; i++) b[24 + i] = (unsigned char)((uint64_t)n >> (8 * i));
-        uint32_t crc = taml_crc32(0, b, n - 16);
-        for (int i = 0; i < 4; i++) b[n - 16 + i] = (unsigned char)(crc >> (8 * i));
+        unsigned char *b = malloc(n);
+        memcpy(b, data + 1, n);
+        if ((data[0] & 8) && v1) taml_bytes_store_u64(b + 24, n);
+        if ((data[0] & 8) && !v1)
+            taml_bytes_store_u64(b + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+        size_t tail = v1 ? 16 : TAML_ENVELOPE_TAIL;
+        taml_bytes_store_u32(b + n - tail, taml_crc32(0, b, n - tail));
         put("in.txt", b, n);
         free(b);
     } else {
@@ -124,8 +129,9 @@ static int run_one(const uint8_t *data, size_t size)
     rc = taml_module_open(&m, path, NULL, &err);
     if (rc == 0) {
         check_module(m, kind < 5);
-    } else if (m != NULL || err.msg[0] == '\0' || err.code != rc || kind < 5) {
-        abort(); /* a module the writer made must open */
+    } else if (m != NULL || err.msg[0] == '\0' || err.code != rc || kind < 5 ||
+               strncmp(err.msg, path, strlen(path)) != 0) {
+        abort(); /* a module the writer made must open; a refusal names the file */
     }
     taml_module_close(m);
 done:

@@ -7,6 +7,7 @@
 
 #include "core/bytes.h"
 #include "core/util.h"
+#include "embed/module.h"
 #include "test.h"
 
 #define EDGE 300
@@ -95,4 +96,16 @@ void fc_resealed_truncations(const void *buf, size_t n, const char *source, size
         refused(b, cut + over, source, decode, ctx, NO_CHECKSUM, "a resealed cut", cut);
     }
     free(b);
+}
+
+int fc_module_open_bytes(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
+{
+    (void)ctx;
+    taml_err werr;
+    CHECK_MSG(taml_write_file_atomic(source, buf, n, &werr) == 0, "%s", werr.msg);
+    taml_module *m = NULL;
+    int rc = taml_module_open(&m, source, NULL, err);
+    CHECK(rc < 0 ? m == NULL : m != NULL);
+    taml_module_close(m);
+    return rc;
 }

@@ -39,6 +39,11 @@ void fc_flips(const void *buf, size_t n, const char *source, size_t from, size_t
 void fc_resealed_truncations(const void *buf, size_t n, const char *source, size_t step,
                              fc_decode_fn decode, void *ctx);
 
+/* An fc_decode_fn for modules, which are opened from files (mapped): writes
+ * buf to the file at path `source`, then opens it (ctx unused). */
+int fc_module_open_bytes(const void *buf, size_t n, const char *source, taml_err *err,
+                         void *ctx);
+
 /* Writes the envelope's length and CRC-32 for its n bytes. */
 void fc_reseal(unsigned char *buf, size_t n);
 

@@ -5,6 +5,7 @@
  * again, the payload is the old bytes), the half studies continue to exactly
  * the old code's uninterrupted ones, the model predicts what it predicted,
  * the module finds every word with its vector. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,12 @@
 #include "core/util.h"
 #include "ctrl/bundle.h"
 #include "ctrl/controller.h"
+#include "embed/module.h"
 #include "nn/model.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
+#include "format_check.h"
 #include "study_compare.h"
 #include "test.h"
 #include "testutil.h"
@@ -194,7 +197,7 @@ TEST(v1_half_studies_continued_equal_the_old_codes_uninterrupted_ones)
                     "--task tests/fixtures/tasks/child-topics --method aml", 8);
 }
 
-static char *slurp(const char *path, size_t *n)
+__attribute__((noinline)) static char *slurp(const char *path, size_t *n)
 {
     char *data;
     taml_err err;
@@ -241,4 +244,42 @@ TEST(v1_model_opens_re_encodes_to_the_same_bytes_and_predicts_as_before)
         free(b);
         free(path);
     }
+}
+
+/* The module imported before opens (version 1, read in place) and finds
+ * every word with the vector of the text it was imported from. */
+TEST(v1_module_opens_and_finds_every_word_with_its_vector)
+{
+    taml_module *m;
+    taml_err err;
+    CHECK_MSG(taml_module_open(&m, FIX "module.tamlm", NULL, &err) == 0, "%s", err.msg);
+    CHECK_STR(taml_module_name(m), "tiny-8");
+    CHECK_STR(taml_module_language(m), "en");
+    CHECK_EQ_INT(taml_module_dim(m), 8);
+    CHECK_EQ_INT(taml_module_rows(m), 12);
+    CHECK((uintptr_t)taml_module_vector(m, 0) % 64 == 0);
+    size_t n;
+    char *text = slurp(FIX "vectors.vec", &n);
+    char *line = strchr(text, '\n') + 1; /* after "12 8" */
+    for (int64_t r = 0; r < 12; r++) {
+        char *end = strchr(line, ' ');
+        *end = '\0';
+        CHECK_STR(taml_module_word(m, r), line);
+        CHECK_EQ_INT(taml_module_find(m, line, strlen(line)), r);
+        float v[8];
+        CHECK_EQ_INT(taml_module_lookup(m, line, strlen(line), v), 1);
+        char *p = end + 1;
+        for (int j = 0; j < 8; j++) CHECK(v[j] == strtof(p, &p));
+        line = strchr(p, '\n') + 1;
+    }
+    CHECK_EQ_INT(taml_module_lookup(m, "absent", 6, (float[8]){0}), 0);
+    taml_module_close(m);
+    /* damaged, the old layout is refused naming the file and the place */
+    char *file = slurp(FIX "module.tamlm", &n);
+    char *copy = taml_path_join(taml_test_tmpdir(), "old.tamlm");
+    fc_truncations(file, n, copy, 1, fc_module_open_bytes, NULL);
+    fc_flips(file, n, copy, 0, 1, fc_module_open_bytes, NULL);
+    free(copy);
+    free(file);
+    free(text);
 }

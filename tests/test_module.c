@@ -2,11 +2,14 @@
  * trip, refusal of damaged files, lookup, the random-D baseline, names. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/util.h"
 #include "embed/module.h"
+#include "format_check.h"
 #include "test.h"
 
 static char *write_small(const char *name)
@@ -117,7 +120,10 @@ TEST(module_open_refuses_a_truncated_or_foreign_file)
     CHECK_CONTAINS(err.msg, "truncated");
     CHECK(truncate(path, 100) == 0);
     CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), TAML_ECORRUPT);
-    CHECK_CONTAINS(err.msg, "too short");
+    CHECK_CONTAINS(err.msg, "trunc.tamlm: offset 16: length: truncated");
+    CHECK(truncate(path, 0) == 0);
+    CHECK_EQ_INT(taml_module_open(&m, path, NULL, &err), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "trunc.tamlm: offset 0: magic: truncated");
     char *text = taml_path_join(taml_test_tmpdir(), "vectors.txt");
     const char *glove = "the 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8\n"
                         "cat 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0 1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8\n"
@@ -129,6 +135,68 @@ TEST(module_open_refuses_a_truncated_or_foreign_file)
     CHECK_EQ_INT(taml_module_open(&m, missing, NULL, &err), TAML_ENOTFOUND);
     free(missing);
     free(text);
+    free(path);
+}
+
+/* path in the test's directory (heap). */
+static char *tmp(const char *name)
+{
+    return taml_path_join(taml_test_tmpdir(), name);
+}
+
+TEST(module_file_is_an_envelope_with_sections_aligned_from_the_file_start)
+{
+    char *path = write_small("layout.tamlm");
+    char *data;
+    size_t n;
+    taml_err err;
+    CHECK_EQ_INT(taml_read_file(path, &data, &n, &err), 0);
+    const unsigned char *b = (const unsigned char *)data;
+    CHECK(!memcmp(b, "TAMLMODL", 8));
+    CHECK_EQ_INT(taml_bytes_load_u32(b + 8), 2);
+    CHECK_EQ_INT(taml_bytes_load_u32(b + 12), 0);
+    CHECK_EQ_INT(taml_bytes_load_u64(b + 16), n - 28);
+    CHECK_EQ_INT(taml_bytes_load_u32(b + n - 4), taml_crc32(0, b, n - 4));
+    CHECK_EQ_INT(taml_bytes_load_u32(b + 24), 3);  /* dim */
+    CHECK_EQ_INT(taml_bytes_load_u64(b + 32), 3);  /* rows */
+    CHECK_EQ_INT(taml_bytes_load_u64(b + 40), 112); /* the metadata first */
+    uint64_t index_off = taml_bytes_load_u64(b + 72), hash_off = taml_bytes_load_u64(b + 80);
+    uint64_t matrix_off = taml_bytes_load_u64(b + 96), matrix_len = taml_bytes_load_u64(b + 104);
+    CHECK(index_off % 8 == 0 && hash_off % 8 == 0 && matrix_off % 64 == 0);
+    CHECK_EQ_INT(matrix_len, 3 * 3 * 4);
+    CHECK_EQ_INT(matrix_off + matrix_len, n - 4); /* the payload ends with the matrix */
+    float king[3];
+    memcpy(king, b + matrix_off, sizeof king);
+    CHECK(king[0] == 1 && king[1] == 2 && king[2] == 3);
+    free(data);
+    free(path);
+}
+
+TEST(module_damage_is_refused_naming_the_file_offset_and_field)
+{
+    char *path = write_small("damage.tamlm");
+    char *data;
+    size_t n;
+    taml_err err;
+    CHECK_EQ_INT(taml_read_file(path, &data, &n, &err), 0);
+    char *cut = tmp("cut.tamlm"), *lie = tmp("lie.tamlm");
+    fc_truncations(data, n, cut, 1, fc_module_open_bytes, NULL);
+    fc_resealed_truncations(data, n, cut, 1, fc_module_open_bytes, NULL);
+    fc_flips(data, n, cut, 0, 1, fc_module_open_bytes, NULL);
+    /* a section table that lies under a good checksum */
+    unsigned char *b = (unsigned char *)data;
+    taml_bytes_store_u64(b + 64, 4096); /* words length */
+    fc_reseal(b, n);
+    CHECK_EQ_INT(fc_module_open_bytes(b, n, lie, &err, NULL), TAML_ECORRUPT);
+    CHECK_CONTAINS(err.msg, "lie.tamlm: offset 64: words length: the section ");
+    CHECK_CONTAINS(err.msg, " + 4096 bytes is outside the file's sections 112 .. ");
+    taml_bytes_store_u32(b + 8, 3);
+    CHECK_EQ_INT(fc_module_open_bytes(b, n, lie, &err, NULL), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "lie.tamlm: offset 8: version: module format version 3, this taml "
+                            "reads versions 1 and 2");
+    free(cut);
+    free(lie);
+    free(data);
     free(path);
 }
 

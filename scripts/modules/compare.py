@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Compares the words and matrices of taml module files pairwise (two
 builds of the default library, say), ignoring the metadata (build keys and
-times differ between builds). Reads the format of README "File formats:
-Embedding modules"; only Python's standard library.
+times differ between builds). Reads both versions of the module format
+(src/embed/module.c: version 2 in the envelope, version 1 before it); only
+Python's standard library.
 
 usage: compare.py DIR_A DIR_B      (every NAME.tamlm present in both)
        compare.py FILE_A FILE_B
@@ -15,11 +16,19 @@ import sys
 
 
 def sections(path):
-    data = open(path, "rb").read()
-    if data[:8] != b"TAMLMODL":
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"TAMLMODL" or len(data) < 112:
         raise SystemExit(f"{path}: not a taml module")
-    (version, dim, rows, size, _mo, _ml, wo, wl, _io, _ho, _hc, mo, ml) = struct.unpack_from(
-        "<IIQQQQQQQQQQQ", data, 8)
+    (version,) = struct.unpack_from("<I", data, 8)
+    if version == 1:  # u32 dim, u64 rows, u64 file size, then the sections
+        (dim, rows, _size, _mo, _ml, wo, wl, _io, _ho, _hc, mo, ml) = struct.unpack_from(
+            "<IQQQQQQQQQQQ", data, 12)
+    elif version == 2:  # the envelope's 24 bytes, then u32 dim, u32 0, u64 rows, ...
+        (dim, _zero, rows, _mo, _ml, wo, wl, _io, _ho, _hc, mo, ml) = struct.unpack_from(
+            "<IIQQQQQQQQQQ", data, 24)
+    else:
+        raise SystemExit(f"{path}: module format version {version} is not known here")
     return dim, rows, data[wo:wo + wl], data[mo:mo + ml]
 
 

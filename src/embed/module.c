@@ -1,32 +1,42 @@
 /* embed/module.c - the embedding-module file: writer, mmap reader, word
  * lookup through an on-disk hash table, and the built-in random-D baseline
- * (see module.h; the format is described in README "File formats").
+ * (see module.h).
  *
- * File layout (all integers little-endian; every section offset is from the
- * start of the file):
+ * File format, version 2 (written): the envelope of core/bytes.h, read in
+ * place, every offset from the start of the file (all integers
+ * little-endian):
  *
- *   0    header (128 bytes)
- *          char     magic[8]     "TAMLMODL"
- *          u32      version      1
+ *   0    envelope header (24 bytes): "TAMLMODL", u32 version 2, u32 flags 0,
+ *        u64 payload length (the file is that + 28 bytes)
+ *   24   section table (88 bytes)
  *          u32      dim
+ *          u32      0
  *          u64      rows
- *          u64      file_size    of the whole file, trailer included
  *          u64      meta_off, meta_len      "key=value\n" lines, UTF-8
  *          u64      words_off, words_len    rows NUL-terminated words
  *          u64      index_off               (rows + 1) u64 word offsets
  *          u64      hash_off, hash_cap      hash_cap slots {u32 tag, u32 row + 1}
- *          u64      matrix_off, matrix_len  (rows, dim) float32, 64-byte aligned
- *          zero padding to 128
- *   ...  sections in the order above, 8-byte aligned (matrix: 64)
- *   end  trailer (16 bytes): u32 crc32 of every byte before the trailer,
- *        u32 zero, char end[8] "TAMLMEND"
+ *          u64      matrix_off, matrix_len  (rows, dim) float32
+ *   112  the sections in the order above, zero padding between them so
+ *        that the index and the hash table start at multiples of 8 and the
+ *        matrix at a multiple of 64; the payload ends with the matrix
+ *   end  u32 CRC-32 of every byte before it
+ *
+ * Version 1 (read only; the default library was built in it): a 128-byte
+ * header "TAMLMODL" | u32 version 1 | u32 dim | u64 rows | u64 file_size |
+ * the eight section fields above (meta_off .. matrix_len, from offset 32) |
+ * zeros to 128, the same sections from offset 128 (the matrix 64-aligned),
+ * then zeros to a multiple of 8 and a 16-byte trailer: u32 CRC-32 of every
+ * byte before the trailer, u32 0, "TAMLMEND".
  *
  * The hash table makes opening independent of the vocabulary size: nothing is
  * built at open; the cost is one pass of CRC-32 over the file (which also
  * brings it into the page cache) and O(rows) bounds checks, so that a file
  * that passes them can never make a lookup read outside the mapping. Slots are
  * probed linearly from fnv1a64(word) & (cap - 1); the tag is the hash's high
- * 32 bits, so most mismatches are rejected without touching the words.
+ * 32 bits, so most mismatches are rejected without touching the words. A
+ * refusal names the file, the offset and the field ("m.tamlm: offset 56:
+ * words length: ..."), or is a checksum mismatch of the file.
  */
 #include "embed/module.h"
 
@@ -40,16 +50,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bytes.h"
 #include "core/rng.h"
 #include "core/strmap.h"
 #include "core/utf8.h"
 #include "core/util.h"
 
 #define MAGIC "TAMLMODL"
-#define END_MAGIC "TAMLMEND"
-#define VERSION 1u
-#define HEADER_SIZE 128
-#define TRAILER_SIZE 16
+#define VERSION 2u
+#define WHAT "taml module"
+#define TABLE_END 112 /* version 2: the sections start here */
+#define V1_END_MAGIC "TAMLMEND"
+#define V1_HEADER 128
+#define V1_TRAILER 16
 #define MAX_RANDOM_DIM 65536
 
 struct taml_module {
@@ -81,28 +94,6 @@ static int host_is_little_endian(void)
     memcpy(&b, &one, 1);
     return b == 1;
 }
-
-static uint32_t rd32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const unsigned char *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static void wr32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void wr64(unsigned char *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
-
 
 /* ---- name resolution ---- */
 
@@ -143,7 +134,8 @@ void taml_module_close(taml_module *m)
     free(m);
 }
 
-static int parse_meta(taml_module *m, const char *text, size_t len, taml_err *err)
+/* The metadata lines at file offset off (len bytes, UTF-8 checked). */
+static int parse_meta(taml_module *m, uint64_t off, const char *text, size_t len, taml_err *err)
 {
     size_t cap = 16;
     m->meta_key = taml_malloc(cap * sizeof *m->meta_key);
@@ -153,12 +145,12 @@ static int parse_meta(taml_module *m, const char *text, size_t len, taml_err *er
         const char *line = text + i;
         const char *nl = memchr(line, '\n', len - i);
         if (!nl)
-            return taml_err_set(err, TAML_ECORRUPT, "%s: metadata does not end with a newline",
-                                m->path);
+            return taml_bytes_error(err, TAML_ECORRUPT, m->path, off + i, "metadata",
+                                    "does not end with a newline");
         const char *eq = memchr(line, '=', (size_t)(nl - line));
         if (!eq || eq == line)
-            return taml_err_set(err, TAML_ECORRUPT, "%s: metadata line without key=value",
-                                m->path);
+            return taml_bytes_error(err, TAML_ECORRUPT, m->path, off + i, "metadata",
+                                    "a line without key=value");
         if (m->n_meta == cap) {
             cap *= 2;
             m->meta_key = taml_realloc(m->meta_key, cap * sizeof *m->meta_key);
@@ -174,6 +166,127 @@ static int parse_meta(taml_module *m, const char *text, size_t len, taml_err *er
     return TAML_OK;
 }
 
+/* The section table, read from either version's header; [lo, hi) is where
+ * the sections may lie. */
+typedef struct layout {
+    uint64_t dim, rows;
+    uint64_t meta_off, meta_len, words_off, words_len, index_off, hash_off, hash_cap;
+    uint64_t matrix_off, matrix_len;
+    uint64_t lo, hi;
+} layout;
+
+/* Refuses a section of n bytes at off outside [lo, hi) or not a multiple
+ * of align, as a failure of the field just read. */
+static void check_section(taml_bytes_reader *r, const layout *L, const char *field, uint64_t off,
+                          uint64_t n, uint64_t align)
+{
+    if (!taml_bytes_ok(r)) return;
+    if (off < L->lo || off > L->hi || n > L->hi - off)
+        taml_bytes_fail(r, TAML_ECORRUPT, field,
+                        "the section %llu + %llu bytes is outside the file's sections %llu .. %llu",
+                        (unsigned long long)off, (unsigned long long)n, (unsigned long long)L->lo,
+                        (unsigned long long)L->hi);
+    else if (off % align)
+        taml_bytes_fail(r, TAML_ECORRUPT, field, "the section offset %llu is not a multiple of %llu",
+                        (unsigned long long)off, (unsigned long long)align);
+}
+
+/* The table's fields from dim on, r at dim; version 1 has the file size
+ * after rows (checked before: skipped), version 2 a zero after dim. */
+static void read_table(taml_bytes_reader *r, int version, layout *L)
+{
+    L->dim = taml_bytes_u32(r, "dim");
+    if (version == 2 && taml_bytes_u32(r, "reserved") != 0)
+        taml_bytes_fail(r, TAML_ECORRUPT, "reserved", "not 0");
+    L->rows = taml_bytes_u64(r, "rows");
+    if (taml_bytes_ok(r) && (L->dim < 1 || L->dim > (1u << 20) || L->rows > INT32_MAX))
+        taml_bytes_fail(r, TAML_ECORRUPT, "rows", "bad shape (%llu rows, dim %llu)",
+                        (unsigned long long)L->rows, (unsigned long long)L->dim);
+    if (version == 1) taml_bytes_u64(r, "file size");
+    L->meta_off = taml_bytes_u64(r, "metadata offset");
+    L->meta_len = taml_bytes_u64(r, "metadata length");
+    check_section(r, L, "metadata length", L->meta_off, L->meta_len, 1);
+    L->words_off = taml_bytes_u64(r, "words offset");
+    L->words_len = taml_bytes_u64(r, "words length");
+    check_section(r, L, "words length", L->words_off, L->words_len, 1);
+    L->index_off = taml_bytes_u64(r, "word index offset");
+    check_section(r, L, "word index offset", L->index_off, (L->rows + 1) * 8, 8);
+    L->hash_off = taml_bytes_u64(r, "hash offset");
+    L->hash_cap = taml_bytes_u64(r, "hash slots");
+    if (taml_bytes_ok(r) && (L->hash_cap > (1ull << 40) || L->hash_cap < L->rows + 1 ||
+                             (L->hash_cap & (L->hash_cap - 1))))
+        taml_bytes_fail(r, TAML_ECORRUPT, "hash slots",
+                        "%llu slots for %llu words (a power of two > rows expected)",
+                        (unsigned long long)L->hash_cap, (unsigned long long)L->rows);
+    check_section(r, L, "hash slots", L->hash_off, L->hash_cap * 8, 8);
+    L->matrix_off = taml_bytes_u64(r, "matrix offset");
+    L->matrix_len = taml_bytes_u64(r, "matrix length");
+    if (taml_bytes_ok(r) && L->matrix_len != L->rows * L->dim * 4)
+        taml_bytes_fail(r, TAML_ECORRUPT, "matrix length", "%llu bytes for %llu x %llu floats",
+                        (unsigned long long)L->matrix_len, (unsigned long long)L->rows,
+                        (unsigned long long)L->dim);
+    check_section(r, L, "matrix length", L->matrix_off, L->matrix_len, 64);
+}
+
+/* Version 1's framing: size, trailer, CRC; then its table. */
+static int open_v1(taml_module *m, layout *L, taml_err *err)
+{
+    const unsigned char *p = m->map;
+    const size_t size = m->map_size;
+    const char *path = m->path;
+    taml_bytes_reader r;
+    taml_bytes_reader_init(&r, p, size, path);
+    taml_bytes_take(&r, 24, "header");
+    uint64_t file_size = taml_bytes_u64(&r, "file size");
+    if (taml_bytes_ok(&r) && file_size != size)
+        taml_bytes_fail(&r, TAML_ECORRUPT, "file size",
+                        "the header says %llu bytes but the file has %zu (%s); re-import or "
+                        "rebuild the module",
+                        (unsigned long long)file_size, size,
+                        size < file_size ? "truncated" : "extra bytes at the end");
+    taml_bytes_take(&r, V1_HEADER - 32, "header");
+    if (!taml_bytes_ok(&r) || size < V1_HEADER + V1_TRAILER) {
+        taml_bytes_take(&r, V1_TRAILER, "trailer");
+        return taml_bytes_status(&r, err);
+    }
+    const unsigned char *tr = p + size - V1_TRAILER;
+    if (memcmp(tr + 8, V1_END_MAGIC, 8) != 0 || taml_bytes_load_u32(tr + 4) != 0)
+        return taml_bytes_error(err, TAML_ECORRUPT, path, size - 12, "trailer",
+                                "not 0 and \"" V1_END_MAGIC "\" (damaged file)");
+    uint32_t want = taml_bytes_load_u32(tr), got = taml_crc32(0, p, size - V1_TRAILER);
+    if (want != got)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: " WHAT " checksum mismatch (stored crc32 %08x, computed %08x): "
+                            "the file is corrupted; re-import or rebuild the module",
+                            path, want, got);
+    /* From here on the bytes are what a writer wrote; the checks below guard
+     * against a file written by something else that happens to carry a
+     * valid checksum. */
+    L->lo = V1_HEADER;
+    L->hi = size - V1_TRAILER;
+    taml_bytes_reader_init(&r, p, V1_HEADER, path);
+    taml_bytes_take(&r, 12, "header");
+    read_table(&r, 1, L);
+    return taml_bytes_status(&r, err);
+}
+
+/* Version 2: the envelope (size, CRC), then its table. */
+static int open_v2(taml_module *m, layout *L, taml_err *err)
+{
+    taml_envelope env;
+    int rc = taml_envelope_open(m->map, m->map_size, m->path, MAGIC, WHAT, &env, err);
+    if (rc) return rc;
+    if (env.flags)
+        return taml_bytes_error(err, TAML_EFORMAT, m->path, 12, "flags", "%08x, expected 0",
+                                env.flags);
+    taml_bytes_reader r;
+    taml_envelope_reader(&env, m->path, &r);
+    L->lo = TABLE_END;
+    L->hi = TAML_ENVELOPE_HEAD + env.size;
+    read_table(&r, 2, L);
+    return taml_bytes_status(&r, err);
+}
+
 /* Checks the mapped file and sets the views; every offset a lookup can follow
  * is bounds-checked here. */
 static int validate(taml_module *m, taml_err *err)
@@ -181,83 +294,59 @@ static int validate(taml_module *m, taml_err *err)
     const unsigned char *p = m->map;
     const size_t size = m->map_size;
     const char *path = m->path;
-    if (size < HEADER_SIZE + TRAILER_SIZE || memcmp(p, MAGIC, 8) != 0)
+    if (size >= 8 && memcmp(p, MAGIC, 8) != 0)
         return taml_err_set(err, TAML_ECORRUPT,
                             "%s: not a taml module (no \"" MAGIC "\" header; import word vectors "
                             "with `taml embed import`)",
                             path);
-    uint32_t version = rd32(p + 8);
-    if (version != VERSION)
-        return taml_err_set(err, TAML_EMISMATCH,
-                            "%s: module format version %u, this taml reads version %u", path,
-                            version, VERSION);
-    uint64_t file_size = rd64(p + 24);
-    if (file_size != size)
-        return taml_err_set(err, TAML_ECORRUPT,
-                            "%s: the header says %llu bytes but the file has %zu (%s); "
-                            "re-import or rebuild the module",
-                            path, (unsigned long long)file_size, size,
-                            size < file_size ? "truncated" : "extra bytes at the end");
-    const unsigned char *tr = p + size - TRAILER_SIZE;
-    if (memcmp(tr + 8, END_MAGIC, 8) != 0)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: no \"" END_MAGIC "\" trailer (damaged file)",
-                            path);
-    uint32_t want = rd32(tr), got = taml_crc32(0, p, size - TRAILER_SIZE);
-    if (want != got)
-        return taml_err_set(err, TAML_ECORRUPT,
-                            "%s: checksum mismatch (stored crc32 %08x, computed %08x): the file "
-                            "is corrupted; re-import or rebuild the module",
-                            path, want, got);
-    /* From here on the bytes are what a writer wrote; the checks below guard
-     * against a file written by something else that happens to carry a
-     * valid checksum. */
-    uint64_t dim = rd32(p + 12), rows = rd64(p + 16);
-    uint64_t meta_off = rd64(p + 32), meta_len = rd64(p + 40);
-    uint64_t words_off = rd64(p + 48), words_len = rd64(p + 56);
-    uint64_t index_off = rd64(p + 64);
-    uint64_t hash_off = rd64(p + 72), hash_cap = rd64(p + 80);
-    uint64_t matrix_off = rd64(p + 88), matrix_len = rd64(p + 96);
-    uint64_t body = size - TRAILER_SIZE;
-#define IN_BODY(off, len) ((off) >= HEADER_SIZE && (off) <= body && (len) <= body - (off))
-    if (dim < 1 || dim > (1u << 20) || rows > INT32_MAX)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: bad shape (%llu rows, dim %llu)", path,
-                            (unsigned long long)rows, (unsigned long long)dim);
-    if (!IN_BODY(meta_off, meta_len) || !IN_BODY(words_off, words_len) ||
-        !IN_BODY(index_off, (rows + 1) * 8) || index_off % 8 || hash_cap > (1ull << 40) ||
-        !IN_BODY(hash_off, hash_cap * 8) || hash_off % 8 || hash_cap < rows + 1 ||
-        (hash_cap & (hash_cap - 1)) || matrix_len != rows * dim * 4 ||
-        !IN_BODY(matrix_off, matrix_len) || matrix_off % 64)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: section table out of bounds", path);
-#undef IN_BODY
-    m->dim = (int32_t)dim;
+    uint32_t version = VERSION;
+    layout L;
+    int rc;
+    taml_envelope_peek(p, size, MAGIC, &version);
+    if (version == 1)
+        rc = open_v1(m, &L, err);
+    else if (version != VERSION)
+        rc = taml_bytes_error(err, TAML_EMISMATCH, path, 8, "version",
+                              "module format version %u, this taml reads versions 1 and %u",
+                              version, VERSION);
+    else
+        rc = open_v2(m, &L, err);
+    if (rc) return rc;
+    uint64_t rows = L.rows;
+    m->dim = (int32_t)L.dim;
     m->rows = (int64_t)rows;
-    m->words = (const char *)p + words_off;
-    m->index = (const uint64_t *)(p + index_off);
-    m->hash = (const uint32_t *)(p + hash_off);
-    m->hash_cap = hash_cap;
-    m->matrix = (const float *)(p + matrix_off);
+    m->words = (const char *)p + L.words_off;
+    m->index = (const uint64_t *)(p + L.index_off);
+    m->hash = (const uint32_t *)(p + L.hash_off);
+    m->hash_cap = L.hash_cap;
+    m->matrix = (const float *)(p + L.matrix_off);
     /* Words: offsets increasing, each word NUL-terminated and non-empty. */
-    if (m->index[0] != 0 || m->index[rows] != words_len)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: word index does not cover the words", path);
+    if (m->index[0] != 0 || m->index[rows] != L.words_len)
+        return taml_bytes_error(err, TAML_ECORRUPT, path, L.index_off, "word index",
+                                "does not cover the words");
     for (uint64_t r = 0; r < rows; r++) {
         uint64_t a = m->index[r], b = m->index[r + 1];
-        if (b < a + 2 || b > words_len || m->words[b - 1] != '\0')
-            return taml_err_set(err, TAML_ECORRUPT, "%s: word %llu is malformed", path,
-                                (unsigned long long)r);
+        if (b < a + 2 || b > L.words_len || m->words[b - 1] != '\0')
+            return taml_bytes_error(err, TAML_ECORRUPT, path, L.index_off + 8 * r, "word index",
+                                    "word %llu is malformed", (unsigned long long)r);
     }
     uint64_t used = 0; /* at least one empty slot, or a probe would never end */
-    for (uint64_t s = 0; s < hash_cap; s++) {
+    for (uint64_t s = 0; s < L.hash_cap; s++) {
         if (m->hash[2 * s + 1] > rows)
-            return taml_err_set(err, TAML_ECORRUPT, "%s: hash slot %llu names a missing row",
-                                path, (unsigned long long)s);
+            return taml_bytes_error(err, TAML_ECORRUPT, path, L.hash_off + 8 * s, "hash table",
+                                    "slot %llu names a missing row", (unsigned long long)s);
         used += m->hash[2 * s + 1] != 0;
     }
     if (used != rows)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: hash table holds %llu words, not %llu", path,
-                            (unsigned long long)used, (unsigned long long)rows);
-    if (taml_utf8_check((const char *)p + meta_off, meta_len) != meta_len)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: metadata is not UTF-8", path);
-    return parse_meta(m, (const char *)p + meta_off, meta_len, err);
+        return taml_bytes_error(err, TAML_ECORRUPT, path, L.hash_off, "hash table",
+                                "holds %llu words, not %llu", (unsigned long long)used,
+                                (unsigned long long)rows);
+    const char *meta = (const char *)p + L.meta_off;
+    size_t bad = taml_utf8_check(meta, L.meta_len);
+    if (bad != L.meta_len)
+        return taml_bytes_error(err, TAML_ECORRUPT, path, L.meta_off + bad, "metadata",
+                                "not UTF-8");
+    return parse_meta(m, L.meta_off, meta, L.meta_len, err);
 }
 
 static int open_file(taml_module **out, const char *path, taml_err *err)
@@ -278,12 +367,10 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
         rc = taml_err_set(err, TAML_EIO, "%s: not a regular file", path);
         goto fail;
     }
-    if ((size_t)st.st_size < HEADER_SIZE + TRAILER_SIZE) {
+    if (st.st_size == 0) { /* nothing to map */
         close(fd);
-        rc = taml_err_set(err, TAML_ECORRUPT,
-                          "%s: %lld bytes is too short for a taml module (truncated or not a "
-                          "module)",
-                          path, (long long)st.st_size);
+        rc = taml_bytes_error(err, TAML_ECORRUPT, path, 0, "magic",
+                              "truncated (an empty file is not a taml module)");
         goto fail;
     }
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -612,55 +699,54 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
         hash[2 * i] = (uint32_t)(h >> 32);
         hash[2 * i + 1] = (uint32_t)(r + 1);
     }
-    /* Layout. */
-    uint64_t meta_off = HEADER_SIZE;
-    uint64_t words_off = taml_align_up(meta_off + meta_len, 8);
+    /* Layout: offsets from the start of the file (see the top). */
+    uint64_t meta_off = TABLE_END;
+    uint64_t words_off = meta_off + meta_len;
     uint64_t index_off = taml_align_up(words_off + w->words_len, 8);
     uint64_t hash_off = index_off + (rows + 1) * 8;
     uint64_t matrix_off = taml_align_up(hash_off + cap * 8, 64);
     uint64_t matrix_len = rows * (uint64_t)w->dim * 4;
-    uint64_t trailer_off = taml_align_up(matrix_off + matrix_len, 8);
-    uint64_t file_size = trailer_off + TRAILER_SIZE;
-    unsigned char hdr[HEADER_SIZE] = {0};
-    memcpy(hdr, MAGIC, 8);
-    wr32(hdr + 8, VERSION);
-    wr32(hdr + 12, (uint32_t)w->dim);
-    wr64(hdr + 16, rows);
-    wr64(hdr + 24, file_size);
-    wr64(hdr + 32, meta_off);
-    wr64(hdr + 40, meta_len);
-    wr64(hdr + 48, words_off);
-    wr64(hdr + 56, w->words_len);
-    wr64(hdr + 64, index_off);
-    wr64(hdr + 72, hash_off);
-    wr64(hdr + 80, cap);
-    wr64(hdr + 88, matrix_off);
-    wr64(hdr + 96, matrix_len);
+    uint64_t payload = matrix_off + matrix_len - TAML_ENVELOPE_HEAD;
+    taml_bytes_writer hdr;
+    taml_bytes_writer_init(&hdr);
+    taml_bytes_put_zeros(&hdr, TAML_ENVELOPE_HEAD);
+    taml_envelope_header(hdr.p, MAGIC, VERSION, 0, payload);
+    taml_bytes_put_u32(&hdr, (uint32_t)w->dim);
+    taml_bytes_put_u32(&hdr, 0);
+    taml_bytes_put_u64(&hdr, rows);
+    taml_bytes_put_u64(&hdr, meta_off);
+    taml_bytes_put_u64(&hdr, meta_len);
+    taml_bytes_put_u64(&hdr, words_off);
+    taml_bytes_put_u64(&hdr, w->words_len);
+    taml_bytes_put_u64(&hdr, index_off);
+    taml_bytes_put_u64(&hdr, hash_off);
+    taml_bytes_put_u64(&hdr, cap);
+    taml_bytes_put_u64(&hdr, matrix_off);
+    taml_bytes_put_u64(&hdr, matrix_len);
+    TAML_ASSERT(hdr.n == TABLE_END);
 
     int rc = TAML_OK;
     char *tmp;
     sink s = {0};
-    unsigned char tr[TRAILER_SIZE] = {0}; /* before the first goto out */
+    unsigned char crc[TAML_ENVELOPE_TAIL]; /* before the first goto out */
     s.f = taml_file_atomic_open(path, &tmp, err);
     if (!s.f) {
         rc = TAML_EIO;
         goto out;
     }
-    emit(&s, hdr, sizeof hdr);
+    emit(&s, hdr.p, hdr.n);
     emit(&s, meta, meta_len);
-    pad_to(&s, words_off);
     emit(&s, w->words, w->words_len);
     pad_to(&s, index_off);
     emit(&s, w->index, (size_t)(rows + 1) * 8); /* host is little-endian (checked) */
     emit(&s, hash, (size_t)cap * 8);
     pad_to(&s, matrix_off);
     emit(&s, w->vec, (size_t)matrix_len);
-    pad_to(&s, trailer_off);
-    wr32(tr, s.crc);
-    memcpy(tr + 8, END_MAGIC, 8);
-    if (fwrite(tr, 1, sizeof tr, s.f) != sizeof tr) s.failed = 1;
+    taml_bytes_store_u32(crc, s.crc);
+    if (fwrite(crc, 1, sizeof crc, s.f) != sizeof crc) s.failed = 1;
     rc = taml_file_atomic_commit(s.f, tmp, path, s.failed, err);
 out:
+    taml_bytes_writer_deinit(&hdr);
     free(meta);
     free(hash);
     return rc;

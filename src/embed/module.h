@@ -1,9 +1,10 @@
 /* embed/module.h - a pre-trained embedding module: a vocabulary and a float32
  * matrix (text), opened read-only with mmap and shared by every worker.
  *
- * This is the small interface the child model uses; the file format, the
- * importers and the module library are described in README "Embedding
- * modules". A module is immutable once opened: fine-tuning copies rows.
+ * This is the small interface the child model uses; the file format (and
+ * its version 1, still read) is described at the top of embed/module.c, the
+ * importers and the module library in README "Embedding modules". A module
+ * is immutable once opened: fine-tuning copies rows.
  */
 #ifndef TAML_EMBED_MODULE_H
 #define TAML_EMBED_MODULE_H
@@ -21,7 +22,7 @@ typedef struct taml_module taml_module;
  * random-D). "random-D" (D a positive integer) names the built-in baseline
  * with no pre-training: a D-dimensional N(0, 1/D) vector for every possible
  * word, seeded from the word's bytes. Corrupt or truncated files are refused
- * (checksum). */
+ * (checksum), naming the file, the offset and the field. */
 int taml_module_open(taml_module **out, const char *name_or_path, const char *library,
                      taml_err *err);
 void taml_module_close(taml_module *m);
