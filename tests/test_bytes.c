@@ -198,6 +198,17 @@ TEST(envelope_round_trips_and_refuses_magic_truncation_trailing_bytes_and_bad_cr
                                     &err),
                  TAML_ECORRUPT);
     CHECK_STR(err.msg, "t.bin: not a controller checkpoint (expected magic \"TAMLCTRL\", 39 bytes)");
+    /* cut inside the magic: a truncation at offset 0, not a foreign file */
+    for (size_t cut = 0; cut < 8; cut++) {
+        CHECK_EQ_INT(taml_envelope_open(w.p, cut, "t.bin", "TAMLTEST", "test object", &env, &err),
+                     TAML_ECORRUPT);
+        CHECK_CONTAINS(err.msg, "t.bin: offset 0: magic: truncated (a test object takes at least 28");
+    }
+    CHECK_EQ_INT(taml_envelope_open(NULL, 0, "t.bin", "TAMLTEST", "test object", &env, &err),
+                 TAML_ECORRUPT);
+    CHECK_EQ_INT(taml_bytes_error(&err, TAML_EFORMAT, "m.tamlm", 72, "word index", "word %d", 3),
+                 TAML_EFORMAT);
+    CHECK_STR(err.msg, "m.tamlm: offset 72: word index: word 3");
     /* every truncation is reported as one, never read past */
     for (size_t cut = 8; cut < w.n; cut++) {
         CHECK_EQ_INT(taml_envelope_open(w.p, cut, "t.bin", "TAMLTEST", "test object", &env, &err),
