@@ -50,6 +50,16 @@ static taml_ctrl *trained(const taml_space *sp, int tasks, uint64_t seed)
     return c;
 }
 
+/* A checkpoint of trained(sp, 2, seed) (heap, *n bytes). */
+static void *saved(const taml_space *sp, uint64_t seed, size_t *n)
+{
+    taml_ctrl *c = trained(sp, 2, seed);
+    void *buf;
+    taml_ctrl_save(c, &buf, n);
+    taml_ctrl_free(c);
+    return buf;
+}
+
 static int load_ckpt(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
 {
     taml_ctrl *c = NULL;
@@ -75,10 +85,8 @@ static unsigned char *as_v1(const unsigned char *v2, size_t n, size_t *size)
 TEST(ctrl_checkpoint_is_an_envelope_of_version_2_around_the_version_1_payload)
 {
     taml_space *sp = small_space();
-    taml_ctrl *c = trained(sp, 2, 7);
-    void *buf;
     size_t n;
-    taml_ctrl_save(c, &buf, &n);
+    void *buf = saved(sp, 7, &n);
     unsigned char *b = buf;
     CHECK(!memcmp(b, "TAMLCTRL", 8));
     CHECK_EQ_INT(taml_bytes_load_u32(b + 8), 2);
@@ -106,17 +114,14 @@ TEST(ctrl_checkpoint_is_an_envelope_of_version_2_around_the_version_1_payload)
     free(v1);
     free(buf);
     taml_ctrl_free(back);
-    taml_ctrl_free(c);
     taml_space_free(sp);
 }
 
 TEST(ctrl_checkpoint_damage_is_refused_naming_the_source_offset_and_field)
 {
     taml_space *sp = small_space();
-    taml_ctrl *c = trained(sp, 2, 8);
-    void *buf;
     size_t n;
-    taml_ctrl_save(c, &buf, &n);
+    void *buf = saved(sp, 8, &n);
     fc_truncations(buf, n, "t.ckpt", 4099, load_ckpt, sp);
     fc_resealed_truncations(buf, n, "t.ckpt", 4099, load_ckpt, sp);
     fc_flips(buf, n, "t.ckpt", 0, 997, load_ckpt, sp);
@@ -158,7 +163,6 @@ TEST(ctrl_checkpoint_damage_is_refused_naming_the_source_offset_and_field)
     CHECK_CONTAINS(err.msg, "controller checkpoint: offset 0: magic: truncated");
     free(b);
     free(buf);
-    taml_ctrl_free(c);
     taml_space_free(sp);
 }
 

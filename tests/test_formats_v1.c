@@ -157,6 +157,7 @@ TEST(v1_controller_checkpoint_file_loads_and_is_a_transfer_source)
     CHECK(n == size && !memcmp(src, blob, n));
     free(src);
     /* cut or damaged, the old layout is refused with the file's name */
+    taml_ctrl_free(c);
     CHECK_EQ_INT(taml_ctrl_load_named(&c, sp, blob, size - 1, file, &err) < 0, 1);
     CHECK_CONTAINS(err.msg, "v1.ckpt: controller checkpoint checksum mismatch");
     CHECK_CONTAINS(err.msg, "version 1 has no length field");

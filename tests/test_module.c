@@ -144,13 +144,20 @@ static char *tmp(const char *name)
     return taml_path_join(taml_test_tmpdir(), name);
 }
 
+/* The bytes of write_small's module (heap, *n bytes). */
+static char *small_bytes(const char *name, size_t *n)
+{
+    char *path = write_small(name), *data;
+    taml_err err;
+    CHECK_EQ_INT(taml_read_file(path, &data, n, &err), 0);
+    free(path);
+    return data;
+}
+
 TEST(module_file_is_an_envelope_with_sections_aligned_from_the_file_start)
 {
-    char *path = write_small("layout.tamlm");
-    char *data;
     size_t n;
-    taml_err err;
-    CHECK_EQ_INT(taml_read_file(path, &data, &n, &err), 0);
+    char *data = small_bytes("layout.tamlm", &n);
     const unsigned char *b = (const unsigned char *)data;
     CHECK(!memcmp(b, "TAMLMODL", 8));
     CHECK_EQ_INT(taml_bytes_load_u32(b + 8), 2);
@@ -169,16 +176,13 @@ TEST(module_file_is_an_envelope_with_sections_aligned_from_the_file_start)
     memcpy(king, b + matrix_off, sizeof king);
     CHECK(king[0] == 1 && king[1] == 2 && king[2] == 3);
     free(data);
-    free(path);
 }
 
 TEST(module_damage_is_refused_naming_the_file_offset_and_field)
 {
-    char *path = write_small("damage.tamlm");
-    char *data;
     size_t n;
+    char *data = small_bytes("damage.tamlm", &n);
     taml_err err;
-    CHECK_EQ_INT(taml_read_file(path, &data, &n, &err), 0);
     char *cut = tmp("cut.tamlm"), *lie = tmp("lie.tamlm");
     fc_truncations(data, n, cut, 1, fc_module_open_bytes, NULL);
     fc_resealed_truncations(data, n, cut, 1, fc_module_open_bytes, NULL);
@@ -197,7 +201,6 @@ TEST(module_damage_is_refused_naming_the_file_offset_and_field)
     free(cut);
     free(lie);
     free(data);
-    free(path);
 }
 
 TEST(module_lookup_finds_every_word_of_a_large_vocabulary_and_no_other)

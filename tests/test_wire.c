@@ -321,7 +321,7 @@ TEST(wire_well_sealed_bodies_with_bad_fields_are_refused)
     p[24] = TAML_WIRE_STOP, p[12] = 1;
     reseal(p, n);
     CHECK(taml_wire_stop_decode(m, n, &err) < 0);
-    CHECK_STR(err.msg, "STOP message: offset 12: flags: 0x1, expected 0");
+    CHECK_STR(err.msg, "STOP message: offset 12: flags: 00000001, expected 0");
     free(m);
 }
 

@@ -490,3 +490,17 @@ void taml_envelope_reader(const taml_envelope *env, const char *source, taml_byt
     taml_bytes_reader_init(r, env->payload, env->size, source);
     r->base = TAML_ENVELOPE_HEAD;
 }
+
+int taml_envelope_open_payload(const void *buf, size_t n, const char *source, const char magic[8],
+                               const char *what, taml_envelope *env, taml_bytes_reader *r,
+                               taml_err *err)
+{
+    if (!source) source = "input";
+    int rc = taml_envelope_open(buf, n, source, magic, what, env, err);
+    if (rc) return rc;
+    if (env->flags)
+        return taml_bytes_error(err, TAML_EFORMAT, source, 12, "flags", "%08x, expected 0",
+                                env->flags);
+    taml_envelope_reader(env, source, r);
+    return TAML_OK;
+}

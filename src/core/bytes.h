@@ -193,5 +193,11 @@ int taml_envelope_peek(const void *buf, size_t n, const char magic[8], uint32_t 
 /* A reader over an opened envelope's payload, offsets reported from the
  * source's start. */
 void taml_envelope_reader(const taml_envelope *env, const char *source, taml_bytes_reader *r);
+/* taml_envelope_open for a format whose flags are 0 (every format of taml's
+ * so far): TAML_EFORMAT "SOURCE: offset 12: flags: ..." for others; then r
+ * reads the payload. The version is still the caller's to check. */
+int taml_envelope_open_payload(const void *buf, size_t n, const char *source, const char magic[8],
+                               const char *what, taml_envelope *env, taml_bytes_reader *r,
+                               taml_err *err);
 
 #endif

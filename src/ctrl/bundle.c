@@ -89,13 +89,8 @@ int taml_ctrl_bundle_split(const void *blob, size_t size, const char *source, in
                                 WHAT " version %u; this taml reads versions 1 and %u", version,
                                 VERSION);
     taml_envelope env;
-    int rc = taml_envelope_open(blob, size, source, MAGIC, WHAT, &env, err);
-    if (rc) return rc;
-    if (env.flags)
-        return taml_bytes_error(err, TAML_EFORMAT, source, 12, "flags", "%08x, expected 0",
-                                env.flags);
-    taml_envelope_reader(&env, source, &r);
-    return read_parts(&r, n, parts, sizes, err);
+    int rc = taml_envelope_open_payload(blob, size, source, MAGIC, WHAT, &env, &r, err);
+    return rc ? rc : read_parts(&r, n, parts, sizes, err);
 }
 
 int taml_ctrl_bundle_load(taml_ctrl ***out, int32_t *n, const taml_space *space,

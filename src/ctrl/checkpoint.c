@@ -126,13 +126,7 @@ static int open_checkpoint(const void *buf, size_t size, const char *source,
                                     version, VERSION);
     }
     taml_envelope env;
-    int rc = taml_envelope_open(buf, size, source, MAGIC, WHAT, &env, err);
-    if (rc) return rc;
-    if (env.flags)
-        return taml_bytes_error(err, TAML_EFORMAT, source, 12, "flags", "%08x, expected 0",
-                                env.flags);
-    taml_envelope_reader(&env, source, r);
-    return TAML_OK;
+    return taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, r, err);
 }
 
 /* Reads the space at the start of the payload: the checkpoint's own, new in

@@ -274,13 +274,9 @@ static int open_v1(taml_module *m, layout *L, taml_err *err)
 static int open_v2(taml_module *m, layout *L, taml_err *err)
 {
     taml_envelope env;
-    int rc = taml_envelope_open(m->map, m->map_size, m->path, MAGIC, WHAT, &env, err);
-    if (rc) return rc;
-    if (env.flags)
-        return taml_bytes_error(err, TAML_EFORMAT, m->path, 12, "flags", "%08x, expected 0",
-                                env.flags);
     taml_bytes_reader r;
-    taml_envelope_reader(&env, m->path, &r);
+    int rc = taml_envelope_open_payload(m->map, m->map_size, m->path, MAGIC, WHAT, &env, &r, err);
+    if (rc) return rc;
     L->lo = TABLE_END;
     L->hi = TAML_ENVELOPE_HEAD + env.size;
     read_table(&r, 2, L);

@@ -133,12 +133,9 @@ static int type_of(const void *msg, size_t len, const char *src, taml_err *err)
         return taml_err_set(err, TAML_EFORMAT, "%s: %zu bytes, more than the %u a taml message may have",
                             src, len, (unsigned)TAML_WIRE_MAX_MSG);
     taml_envelope env;
-    int rc = taml_envelope_open(msg, len, src, MAGIC, "taml message", &env, err);
-    if (rc) return rc;
-    if (env.flags)
-        return taml_bytes_error(err, TAML_EFORMAT, src, 12, "flags", "0x%x, expected 0", env.flags);
     taml_bytes_reader r;
-    taml_envelope_reader(&env, src, &r);
+    int rc = taml_envelope_open_payload(msg, len, src, MAGIC, "taml message", &env, &r, err);
+    if (rc) return rc;
     uint32_t type = taml_bytes_u32(&r, "type");
     if (taml_bytes_ok(&r) && (type < TAML_WIRE_HELLO || type > TAML_WIRE_BYE))
         taml_bytes_fail(&r, TAML_EFORMAT, "type", "unknown type %u", type);

@@ -268,13 +268,9 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
                                 version, TAML_MODEL_VERSION,
                                 version > TAML_MODEL_VERSION ? " (a newer taml wrote it)" : "");
     taml_envelope env;
-    int rc = taml_envelope_open(buf, size, source, MAGIC, WHAT, &env, err);
-    if (rc) return rc;
-    if (env.flags)
-        return taml_bytes_error(err, TAML_EFORMAT, source, 12, "flags", "unknown flags %08x",
-                                env.flags);
     taml_bytes_reader r;
-    taml_envelope_reader(&env, source, &r);
+    int rc = taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, &r, err);
+    if (rc) return rc;
     taml_model *m = taml_calloc(1, sizeof *m);
     if ((rc = decode_payload(m, &r, err))) {
         /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */
