@@ -8,7 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/util.h"
-#include "report/report.h"
+#include "report/status.h"
 #include "store/store.h"
 #include "study_fixture.h"
 #include "test.h"
@@ -34,7 +34,7 @@ TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
 
     taml_status_row *rows;
     size_t n;
-    CHECK_EQ_INT(taml_report_status(aml, rs, 0, &rows, &n, &err), 0);
+    CHECK_EQ_INT(taml_status_table(aml, rs, 0, &rows, &n, &err), 0);
     CHECK_EQ_INT(n, 3);
     const taml_status_row *r = &rows[0];
     CHECK_STR(r->task, "alpha");
@@ -71,13 +71,13 @@ TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
 
     /* A smaller budget: T = 10 gives 0.645 (0.60..0.69), which aml's ten
      * 0.66 trials reach at trial 11 and random search at its 10th. */
-    CHECK_EQ_INT(taml_report_status(aml, rs, 10, &rows, &n, &err), 0);
+    CHECK_EQ_INT(taml_status_table(aml, rs, 10, &rows, &n, &err), 0);
     CHECK_NEAR(rows[0].target, 0.645, 1e-12);
     CHECK_EQ_INT(rows[0].rs_to_target, 10);
     CHECK_EQ_INT(rows[0].to_target, 11);
     taml_status_rows_free(rows, n);
     /* A budget beyond the random study: a note, not a failure. */
-    CHECK_EQ_INT(taml_report_status(aml, rs, 50, &rows, &n, &err), 0);
+    CHECK_EQ_INT(taml_status_table(aml, rs, 50, &rows, &n, &err), 0);
     CHECK(!rows[0].has_target);
     CHECK_CONTAINS(rows[0].target_note, "fewer than the budget T = 50");
     taml_status_rows_free(rows, n);
@@ -97,7 +97,7 @@ TEST(status_text_and_json_show_the_rows)
     CHECK_EQ_INT(taml_report_study_load(&aml, ap, &err), 0);
     taml_status_row *rows;
     size_t n;
-    CHECK_EQ_INT(taml_report_status(aml, rs, 0, &rows, &n, &err), 0);
+    CHECK_EQ_INT(taml_status_table(aml, rs, 0, &rows, &n, &err), 0);
     char *text = taml_status_text(aml, rs, rows, n);
     CHECK_CONTAINS(text, "method aml, 3 tasks");
     CHECK_CONTAINS(text, "72.00 (70.00)");

@@ -7,7 +7,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
-#include "report/report.h"
+#include "report/status.h"
 
 static const char STATUS_USAGE[] =
     "usage: taml status STUDY [--against RANDOM_STUDY] [--budget T] [--json]\n"
@@ -58,7 +58,7 @@ int taml_cmd_status(const taml_cli *cli, int argc, char **argv)
     size_t n = 0;
     int rc = taml_report_study_load(&s, study, &err);
     if (rc == 0 && against) rc = taml_report_study_load(&rs, against, &err);
-    if (rc == 0) rc = taml_report_status(s, rs, (size_t)budget, &rows, &n, &err);
+    if (rc == 0) rc = taml_status_table(s, rs, (size_t)budget, &rows, &n, &err);
     if (rc < 0) {
         taml_report_study_free(s);
         taml_report_study_free(rs);

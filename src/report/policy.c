@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ctrl/bundle.h"
-#include "report/report.h"
+#include "report/policy.h"
 
 void taml_report_ctrls_deinit(taml_report_ctrls *cs)
 {

@@ -24,7 +24,9 @@
 #include <cjson/cJSON.h>
 
 #include "ctrl/controller.h"
+#include "report/policy.h"
 #include "report/report.h"
+#include "report/status.h"
 #include "report/svg.h"
 #include "search/metrics.h"
 #include "space/space.h"
@@ -128,7 +130,7 @@ static int view_init(study_view *v, taml_report_study *s, const taml_report_stud
 {
     memset(v, 0, sizeof *v);
     v->s = s;
-    int rc = taml_report_status(s, rs, 0, &v->rows, &v->nrows, err);
+    int rc = taml_status_table(s, rs, 0, &v->rows, &v->nrows, err);
     if (rc < 0) return taml_err_prefix(err, "%s", s->path);
     taml_err e;
     taml_err_clear(&e);

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "report/report.h"
+#include "report/status.h"
 #include "report/svg.h"
 #include "search/metrics.h"
 
@@ -87,7 +87,7 @@ static int fill_row(taml_status_row *r, const taml_report_task *k,
     return 0;
 }
 
-int taml_report_status(const taml_report_study *s, const taml_report_study *against,
+int taml_status_table(const taml_report_study *s, const taml_report_study *against,
                        size_t budget, taml_status_row **rows, size_t *n, taml_err *err)
 {
     *rows = NULL;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report/report.h"
+#include "report/study.h"
 #include "store/store.h"
 
 static void task_free(taml_report_task *t)
