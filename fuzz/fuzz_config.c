@@ -9,7 +9,7 @@
  * Two builds:
  *   make fuzz                 -> build/fuzz/fuzz_config FILE|DIR...: replays a
  *                                corpus (fuzz/corpus/config/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_config.c src/core/[a-z]*.c src/nn/config.c -lcjson -lz -lm -o fuzz_config \
  *     && ./fuzz_config -max_total_time=300 fuzz/corpus/config
  */

@@ -10,7 +10,7 @@
  * Two builds:
  *   make fuzz                 -> build/fuzz/fuzz_task FILE|DIR...: replays a
  *                                corpus (fuzz/corpus/task/) and prints a tally
- *   clang -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
+ *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_task.c src/core/[a-z]*.c src/data/[a-z]*.c -lutf8proc -lz -o fuzz_task \
  *     && ./fuzz_task -max_total_time=300 fuzz/corpus/task
  *                              -> coverage-guided fuzzing with libFuzzer
