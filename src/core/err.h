@@ -22,7 +22,8 @@
     X(ECORRUPT, -5, "corrupt", "a checksum, magic number or stored structure does not match") \
     X(EMISMATCH, -6, "mismatch", "two things that must agree do not (space, task set, version)") \
     X(EDB, -7, "database", "the study store (SQLite) failed")                                \
-    X(ESYS, -8, "system", "an operating-system call failed")
+    X(ESYS, -8, "system", "an operating-system call failed")                                \
+    X(ENOMEM, -9, "out of memory", "a block whose size the input sets could not be allocated")
 
 enum {
 #define TAML_ERR_ENUM_(name, value, short_name, meaning) TAML_##name = value,
@@ -64,11 +65,12 @@ _Noreturn void taml_assert_fail(const char *expr, const char *file, int line);
 
 /* Allocation. One policy: memory taml needs to go on (buffers, tables,
  * copies) comes from the taml_malloc family, and running out of it aborts
- * with the size asked for, because nothing sensible can follow. A block whose
- * size a user's input sets (a child's one block, sized by its configuration;
- * a model file's net) comes from taml_try_aligned instead: its failure is an
- * error the caller reports (a trial recorded as failed, a model refused),
- * never a crash. */
+ * with the size asked for, because nothing sensible can follow (a size read
+ * from a file is checked against the bytes the file holds first). A block
+ * whose size a configuration sets without such a bound (a child's one block:
+ * 7 layers of 65,536 units are valid) comes from taml_try_aligned instead:
+ * its failure is an error the caller reports (TAML_ENOMEM: the trial is
+ * recorded as failed), never a crash. */
 void *taml_malloc(size_t size);
 void *taml_calloc(size_t n, size_t size);
 void *taml_realloc(void *p, size_t size);

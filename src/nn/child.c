@@ -144,7 +144,7 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
                    taml_align_up(n_emb * 4, 64) + taml_align_up((size_t)n_train * 4, 64);
     char *block = taml_try_aligned(bytes);
     if (!block)
-        return taml_err_set(err, TAML_ESYS, "child: cannot allocate %zu bytes for this config",
+        return taml_err_set(err, TAML_ENOMEM, "child: cannot allocate %zu bytes for this config",
                             bytes);
     taml_child *c = (taml_child *)(void *)block;
     memset(c, 0, sizeof *c);

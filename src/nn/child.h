@@ -55,7 +55,8 @@ typedef struct taml_child taml_child;
  * tasks use the "pixels" extractor). Fails (TAML_EINVAL) when both towers are
  * disabled (use taml_child_train, which records that as invalid), when the
  * task has no train example, or when the block cannot be allocated
- * (TAML_ESYS, naming the size). */
+ * (TAML_ENOMEM, naming the size: core/err.h's policy for blocks a
+ * configuration sizes). */
 int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_features *f,
                    uint64_t seed, taml_err *err);
 void taml_child_free(taml_child *c);
