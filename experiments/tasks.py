@@ -3,7 +3,7 @@ taml's command line, shared by the side-by-side baselines (baselines.py) and
 the Optuna / Python random-search drivers (tpe.py).
 
 The point of this file is that every baseline sees exactly the examples taml
-sees: the same split rule as the task loader (README "Task directories":
+sees: the same split rule as the task loader (docs/formats.md "Task directories":
 train/valid/test.tsv, else all.tsv cut 80/10/10 in file order with floors)
 and the same tokens (taml's own tokeniser through `taml embed tokenise`, so
 Unicode lower-casing and letter/digit runs agree to the code point). Only

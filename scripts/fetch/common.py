@@ -3,7 +3,7 @@ package from Debian or npm, and write a task directory deterministically.
 
 Only Python's standard library; run with Debian's /usr/bin/python3.
 
-write_task() applies the suite's rules (README "The real task suite"):
+write_task() applies the suite's rules (docs/tasks.md):
   - whitespace (tabs, newlines, runs of spaces) inside a text -> one space;
   - exact duplicate texts kept once (the first); texts seen with two different
     labels dropped entirely;

@@ -1,5 +1,5 @@
 /* cli/data_fetch.c - `taml data fetch` and `taml data list`: the real task
- * suite (README "The real task suite").
+ * suite (docs/tasks.md).
  *
  * fetch runs the fetcher scripts (scripts/fetch/tasks/NAME under taml's home,
  * planned and run by data/fetch.h) and prints a progress line and the time
@@ -39,7 +39,7 @@ static const char list_usage[] =
     "  or pixels per image), language, source and license (their first part: the\n"
     "  whole texts are in each meta.txt and in --json).\n"
     "  --json      one JSON array of objects\n"
-    "  --markdown  a Markdown table (the README's)\n";
+    "  --markdown  a Markdown table (docs/tasks.md's)\n";
 
 /* The data directory: --dir, else $TAML_DATA, else <home>/data/tasks (heap). */
 static char *data_dir(const taml_cli *cli, const char *dir, const char *home)

@@ -1,6 +1,6 @@
 /* cli/embed.c - `taml embed ...`: import word vectors as modules, inspect the
  * module library, check a module against a task, tokenise corpora for
- * training, and build the default library (README "Embedding modules"). */
+ * training, and build the default library (docs/modules.md). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -19,8 +19,8 @@
 static const char usage[] =
     "usage: taml train --task DIR --config CONFIG [--module M] [--seed S] [--json]\n"
     "  Trains one child model (the 12 decisions in CONFIG: a JSON file or an inline\n"
-    "  JSON object, README \"File formats\") on the task in DIR and prints valid and\n"
-    "  test accuracy, final training loss, steps, time and samples/s.\n"
+    "  JSON object, docs/formats.md \"Child configuration\") on the task in DIR and\n"
+    "  prints valid and test accuracy, final training loss, steps, time and samples/s.\n"
     "  --module M  embedding module (overrides the config's \"embedding\"; default\n"
     "              random-100 for text, pixels for images)\n"
     "  --seed S    initialisation, dropout and batch order (default 0)\n"

@@ -1,5 +1,5 @@
-/* data/fetch.h - the driver of the real task suite's fetchers (README "The
- * real task suite"): finds the fetch scripts, decides which tasks a request
+/* data/fetch.h - the driver of the real task suite's fetchers (docs/tasks.md):
+ * finds the fetch scripts, decides which tasks a request
  * names and which of them are already fetched, and runs a script.
  *
  * A fetcher is an executable file scripts/fetch/tasks/NAME under taml's home,

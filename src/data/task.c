@@ -1,5 +1,5 @@
 /* data/task.c - loading a task directory into a taml_task (see task.h and
- * README "File formats"): the dispatcher. It reads meta.txt, decides which
+ * docs/formats.md "Task directories"): the dispatcher. It reads meta.txt, decides which
  * layout the directory holds and hands it to the text loader (task_text.c:
  * TSV, the dictionary, the wide vocabulary) or an image loader
  * (task_image.c: IDX, images.u8 + labels.u8, gzip), then checks and fills

@@ -4,7 +4,7 @@
  * This is the interface every higher layer (embed, nn, search) reads; a
  * loaded task is immutable and shared read-only by all worker threads.
  *
- * Formats (README "File formats"):
+ * Formats (docs/formats.md "Task directories"):
  *   text:  DIR/train.tsv + valid.tsv + test.tsv, or DIR/all.tsv split in file
  *          order (first floor(0.8 n) train, next floor(0.1 n) valid, rest test);
  *          lines LABEL<TAB>TEXT in UTF-8; optional DIR/meta.txt (key=value).

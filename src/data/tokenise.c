@@ -1,4 +1,4 @@
-/* data/tokenise.c - the tokeniser (see tokenise.h and README "Tokeniser").
+/* data/tokenise.c - the tokeniser (see tokenise.h and docs/formats.md "Tokeniser").
  *
  * Speed matters here: every text of every task passes through it once per
  * load. ASCII bytes go through a 256-entry table; only non-ASCII code points

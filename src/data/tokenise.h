@@ -3,7 +3,7 @@
  * Tokens are the maximal runs of letters and digits (Unicode categories L*
  * and N*) of the lower-cased text; everything else separates tokens. A
  * module's words go through the same function, so a task token and a module
- * word match when they are equal bytes. Full rules: README "Tokeniser".
+ * word match when they are equal bytes. Full rules: docs/formats.md "Tokeniser".
  *
  * The rule is the reference implementation's (Python: text.lower(), then the
  * runs of str.isalnum() characters). The one deliberate difference:

@@ -1,6 +1,6 @@
 /* embed/import.h - turning a standard word-vector file into a taml module.
  *
- * Formats read (README "Embedding modules"):
+ * Formats read (docs/modules.md "Importing a table"):
  *   word2vec-text   "COUNT DIM" line, then COUNT lines "word v1 .. vDIM"
  *   fasttext-vec    the same layout (fastText's .vec output); its end-of-line
  *                   marker "</s>" is dropped

@@ -3,7 +3,7 @@
  *
  * This is the small interface the child model uses; the file format (and
  * its version 1, still read) is described at the top of embed/module.c, the
- * importers and the module library in README "Embedding modules". A module
+ * importers and the module library in docs/modules.md (the format: docs/formats.md). A module
  * is immutable once opened: fine-tuning copies rows.
  */
 #ifndef TAML_EMBED_MODULE_H

@@ -14,7 +14,7 @@
  * few commits (the price of keeping the store's cost per trial well under a
  * millisecond).
  *
- * Schema (README "File formats" draws it with its columns):
+ * Schema (docs/formats.md "Study files" draws it with its columns):
  *   study(one row)     method, seed, space JSON + fingerprint, trials per task,
  *                      options JSON, taml version, created
  *   tasks              idx, name, dir
