@@ -1,6 +1,6 @@
 /* data/fetch.h - the driver of the real task suite's fetchers (docs/tasks.md):
- * finds the fetch scripts, decides which tasks a request
- * names and which of them are already fetched, and runs a script.
+ * finds the fetch scripts, decides which tasks a request names and which of
+ * them are already fetched, and runs a script.
  *
  * A fetcher is an executable file scripts/fetch/tasks/NAME under taml's home,
  * called as `NAME OUT_DIR`; it writes the task directory OUT_DIR and, as its
