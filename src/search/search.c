@@ -27,20 +27,6 @@
 #include "ctrl/bundle.h"
 #include "search/search_internal.h"
 
-static const char *method_names[] = {"random", "aml", "multitask", "transfer"};
-
-const char *taml_search_method_name(taml_search_method m)
-{
-    return (unsigned)m < 4 ? method_names[m] : "?";
-}
-
-int taml_search_method_parse(const char *s)
-{
-    for (int i = 0; i < 4; i++)
-        if (s && !strcmp(s, method_names[i])) return i;
-    return -1;
-}
-
 void taml_search_opts_default(taml_search_opts *o)
 {
     memset(o, 0, sizeof *o);

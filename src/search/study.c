@@ -56,7 +56,7 @@ static char *fingerprint_hex(const taml_space *s)
 static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
 {
     const char *path = taml_store_path(r->store);
-    if (strcmp(st->method, taml_search_method_name(r->method)) != 0)
+    if (taml_search_method_parse(st->method) != (int)r->method)
         return taml_err_set(err, TAML_EMISMATCH,
                             "%s: the study was made with method %s, not %s; continue it with "
                             "--method %s or use another --study file",
@@ -371,7 +371,8 @@ int taml_search_load_source(const char *path, void **blob, size_t *size, taml_er
         taml_store_close(s);
         return rc;
     }
-    int ok = !strcmp(st.method, "multitask") || !strcmp(st.method, "transfer");
+    int m = taml_search_method_parse(st.method);
+    int ok = m == TAML_SEARCH_MULTITASK || m == TAML_SEARCH_TRANSFER;
     if (!ok)
         rc = taml_err_set(err, TAML_EINVAL,
                           "%s: a %s study has no multitask controller to transfer from", path,
