@@ -11,7 +11,6 @@
  */
 #include "search/search.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -138,13 +137,11 @@ static int sample_trial(search_run *r, int64_t id, taml_err *err)
         for (int d = 0; d < r->n_dec; d++)
             a[d] = (int32_t)taml_rng_below(&g, (uint64_t)taml_space_choices(r->space, d));
     }
-    cJSON *cfg = taml_space_config_json(r->space, a);
-    char *text = cJSON_PrintUnformatted(cfg);
-    cJSON_Delete(cfg);
+    char *text = taml_space_config_text(r->space, a);
     taml_trial t = {.task = task, .method = (char *)taml_search_method_name(r->method),
                     .config_json = text, .n_actions = r->n_dec, .actions = a, .seed = seed};
     int rc = taml_store_trial_add(r->store, &t, err);
-    cJSON_free(text);
+    free(text);
     if (rc) return rc;
     if (t.id != id)
         return taml_err_set(err, TAML_ECORRUPT, "%s: new trial got id %lld, expected %lld",
@@ -392,13 +389,11 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         while (r.inflight < o->workers && r.fifo_len > 0 && !(o->stop && *o->stop)) {
             int64_t id = fifo_pop(&r);
             if ((rc = taml_store_trial_start(r.store, id, -1, err))) goto out;
-            cJSON *cfg = taml_space_config_json(space, r.acts + (size_t)id * (size_t)r.n_dec);
-            char *text = cJSON_PrintUnformatted(cfg);
-            cJSON_Delete(cfg);
+            char *text = taml_space_config_text(space, r.acts + (size_t)id * (size_t)r.n_dec);
             taml_job job = {.id = id, .task = r.task[id], .config_json = text,
                             .seed = trial_seed(&r, id)};
             rc = taml_pool_submit(pool, &job, err);
-            cJSON_free(text);
+            free(text);
             if (rc) goto out;
             r.inflight++;
         }
