@@ -353,6 +353,26 @@ double taml_child_accuracy(taml_child *c, int split)
     return (double)hits / cnt;
 }
 
+void taml_child_logits(taml_child *c, int split, float *logits)
+{
+    const taml_task *t = c->task;
+    int32_t lo = 0;
+    for (int i = 0; i < split; i++) lo += t->n_split[i];
+    int32_t cnt = t->n_split[split];
+    int32_t ex[BATCH];
+    taml_net_t *n = &c->net;
+    int C = n->s.C;
+    /* the batches of taml_child_accuracy, so the logits are the ones it counts */
+    for (int32_t s = 0; s < cnt; s += BATCH) {
+        int nb = cnt - s < BATCH ? cnt - s : BATCH;
+        for (int b = 0; b < nb; b++) ex[b] = lo + s + b;
+        gather(c, ex, nb);
+        taml_net_batch bt = make_batch(c, ex, NULL, nb);
+        taml_net_forward(n, &bt, 0);
+        memcpy(logits + (size_t)s * C, n->logits, (size_t)nb * C * sizeof *logits);
+    }
+}
+
 static double majority_accuracy(const taml_task *t, int split)
 {
     int32_t lo = 0, cnt = t->n_split[split], hits = 0;

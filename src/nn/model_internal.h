@@ -35,6 +35,13 @@ struct taml_model {
     int32_t *deep_ids, *wide_ids;
     size_t deep_cap, wide_cap;
     int32_t ex[TAML_MODEL_BATCH];
+    /* an ensemble (n_members > 0): the fields above that its members share
+     * (task name, classes, kind, image size, tokeniser version) are copies
+     * of member 0's, the net is unused */
+    int32_t n_members;
+    taml_model **members; /* (n_members) single models */
+    uint32_t *weights;    /* (n_members) */
+    float *member_logits; /* (n_members, TAML_MODEL_BATCH, C) prediction scratch */
 };
 
 /* The deep tower's dense parameter count for shape s (0 without one). */
