@@ -21,6 +21,7 @@
 #include "ctrl/controller.h"
 #include "nn/blas.h"
 #include "search/child.h"
+#include "search/ensemble.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ static const char *usage_text =
     "                   [--workers K] [--seed S] [--from STUDY_OR_CHECKPOINT]\n"
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
     "                   [--ctrl-lr X] [--entropy-weight X]\n"
+    "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -50,6 +52,11 @@ static const char *usage_text =
     "  --ctrl-lr X     the controller's Adam step size (default 1e-3; in (0, 1))\n"
     "  --entropy-weight X  its entropy bonus (default 0.03; in [0, 10)); both are kept\n"
     "                  by the study (and by a transfer from it unless given again)\n"
+    "  --ensemble K    when the study is complete, build each task's ensemble of K\n"
+    "                  trials (1..1000; default 0: none) on the workers and record its\n"
+    "                  accuracies for `taml status` (as `taml export --ensemble K\n"
+    "                  --record`, which also writes its model); --selection and\n"
+    "                  --candidates as there\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -190,7 +197,7 @@ static int print_summary(const char *study, taml_err *err)
 
 enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ENSEMBLE, O_SELECTION, O_CANDIDATES
 };
 
 static const struct option options[] = {
@@ -207,6 +214,9 @@ static const struct option options[] = {
     {"lag", required_argument, NULL, O_LAG},
     {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
     {"entropy-weight", required_argument, NULL, O_ENTROPY},
+    {"ensemble", required_argument, NULL, O_ENSEMBLE},
+    {"selection", required_argument, NULL, O_SELECTION},
+    {"candidates", required_argument, NULL, O_CANDIDATES},
     TAML_ARGS_HELP,
     {0},
 };
@@ -217,6 +227,8 @@ typedef struct search_args {
     const char **task_dirs; /* (argc) */
     int n_tasks;
     double ctrl_lr, ctrl_entropy; /* given on the command line, else NaN */
+    taml_ensemble_opts ensemble;  /* size 0: none */
+    int selection_given;
 } search_args;
 
 /* Parses argv into *sa and o; 0, or the exit status (help: 0 with *done). */
@@ -275,6 +287,21 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
+        case O_ENSEMBLE:
+            if (taml_args_int(&a, 0, TAML_ENSEMBLE_MAX, &v)) return a.status;
+            sa->ensemble.size = (int32_t)v;
+            break;
+        case O_CANDIDATES:
+            if (taml_args_int(&a, 1, TAML_ENSEMBLE_MAX, &v)) return a.status;
+            sa->ensemble.candidates = (int32_t)v;
+            sa->selection_given = 1;
+            break;
+        case O_SELECTION:
+            if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
+                return taml_args_error(&a, "--selection: '%s' is not top or greedy", a.arg);
+            sa->ensemble.selection = (taml_ensemble_selection)v;
+            sa->selection_given = 1;
+            break;
         }
     }
     if (!sa->study) return taml_args_required(&a, "--study");
@@ -294,7 +321,43 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
                                    "methods (aml, multitask, transfer)");
     if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
+    const taml_ensemble_opts *e = &sa->ensemble;
+    if (sa->selection_given && !e->size)
+        return taml_args_error(&a, "--selection and --candidates are for --ensemble K");
+    if (e->candidates && e->selection != TAML_ENSEMBLE_GREEDY)
+        return taml_args_error(&a, "--candidates is for --selection greedy");
+    if (e->candidates && e->candidates < e->size)
+        return taml_args_error(&a, "--candidates: %d is fewer than the %d members of --ensemble",
+                               (int)e->candidates, (int)e->size);
     return 0;
+}
+
+/* After a complete study: each task's ensemble, built and recorded. A task
+ * that fails is reported and the others go on; returns 1 if any failed. */
+static int build_ensembles(const char *study, const char *const *names, int32_t n_tasks,
+                           taml_ensemble_opts *eo, const char *module_dir, int32_t workers)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* under mpirun the workers are other ranks': retrain on this one's cores */
+    eo->workers = cores >= 1 && cores < workers ? (int32_t)cores : workers;
+    eo->module_dir = module_dir;
+    int failed = 0;
+    for (int32_t k = 0; k < n_tasks; k++) {
+        taml_err err;
+        taml_err_clear(&err);
+        taml_ensemble_result r;
+        int rc = taml_ensemble_build(study, names[k], eo, NULL, &r, &err);
+        if (!rc) rc = taml_ensemble_save(study, &r, &err);
+        if (rc) {
+            taml_err_prefix(&err, "the ensemble of task %s", names[k]);
+            taml_cli_fail(&err);
+            failed = 1;
+            continue;
+        }
+        taml_cli_ensemble_print(names[k], &r);
+        taml_ensemble_result_deinit(&r);
+    }
+    return failed;
 }
 
 /* The child the search trains: the real one, or the hooks' (tests). */
@@ -336,6 +399,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     search_args sa = {.task_dirs = taml_calloc((size_t)argc, sizeof(char *)),
                       .ctrl_lr = NAN,
                       .ctrl_entropy = NAN};
+    taml_ensemble_opts_default(&sa.ensemble);
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
@@ -380,6 +444,11 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, &o, &err))
         goto fail;
+    if (sa.ensemble.size && child.hook) {
+        taml_err_set(&err, TAML_EINVAL, "--ensemble retrains the real child, and this search's "
+                                        "child is a test double");
+        goto fail;
+    }
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;
@@ -400,6 +469,9 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (view.tty && view.line_shown) fputc('\n', stderr);
     if (print_summary(sa.study, &err)) goto fail;
     rc = stop_flag ? 130 : 0;
+    if (!stop_flag && sa.ensemble.size &&
+        build_ensembles(sa.study, child.names, sa.n_tasks, &sa.ensemble, module_dir, o.workers))
+        rc = 1;
     goto done;
 fail:
     if (view.tty && view.line_shown) fputc('\n', stderr);
