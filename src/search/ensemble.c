@@ -251,110 +251,171 @@ static int check_opts(const taml_ensemble_opts *o, int32_t *library, taml_err *e
     return TAML_OK;
 }
 
-int taml_ensemble_build(const char *study_path, const char *task_name,
-                        const taml_ensemble_opts *o, taml_model **out,
-                        taml_ensemble_result *res, taml_err *err)
-{
-    if (out) *out = NULL;
-    memset(res, 0, sizeof *res);
-    int32_t M = 0, n_feat = 0, n_members = 0;
-    taml_export_source src = {0};
-    taml_task *task = NULL;
-    taml_module **modules = NULL;
-    taml_features **feats = NULL;
-    candidate *cand = NULL;
-    int32_t *members = NULL, *counts = NULL, *feat_of = NULL; /* feat_of[j]: a candidate of feats[j] */
-    uint32_t *weights = NULL;
-    double *proba = NULL;
-    build b = {0};
-    pthread_mutex_init(&b.mu, NULL);
-    const char *used = NULL;
-    taml_store_ensemble *r = &res->rec;
-    int32_t K = o->size, C = 0, nv = 0, lo = 0;
-    double t0 = 0; /* all before the first goto out */
-    int rc = check_opts(o, &M, err);
-    if (rc) goto out;
-    if ((rc = taml_export_source_open(study_path, task_name, M, &src, err))) goto out;
-    if (src.n_models < (o->candidates ? M : K)) {
-        rc = taml_err_set(err, TAML_EINVAL,
-                          "%s: task \"%s\" has %lld finished trial%s with a model (done or "
-                          "diverged), fewer than the %d %s asks for",
-                          study_path, task_name, (long long)src.n_models,
-                          src.n_models == 1 ? "" : "s", (int)(o->candidates ? M : K),
-                          o->candidates ? "--candidates" : "--ensemble");
-        goto out;
-    }
-    if (M > src.n_best) M = src.n_best; /* greedy's default library, capped by the trials */
-    if ((rc = taml_export_task_load(o->task_dir, src.task_dir, task_name, &task, &used, err)))
-        goto out;
-    snprintf(res->task_dir, sizeof res->task_dir, "%s", used);
+struct taml_ensemble_library {
+    char *study_path;
+    taml_export_source src;
+    taml_task *task;
+    char task_dir[4096];
+    int32_t n, n_feat;
+    candidate *cand;   /* (n) */
+    taml_module **modules; /* (n_feat) */
+    taml_features **feats; /* (n_feat) */
+    int models;        /* 1: each candidate has its model */
+    double retrain_s;
+};
 
-    /* configs, and the features of each module they name, before any thread */
-    cand = taml_calloc((size_t)M, sizeof *cand);
-    modules = taml_calloc((size_t)M, sizeof *modules);
-    feats = taml_calloc((size_t)M, sizeof *feats);
-    feat_of = taml_calloc((size_t)M, sizeof *feat_of);
-    for (int32_t i = 0; i < M; i++) {
-        candidate *k = &cand[i];
-        k->t = &src.best[i];
-        if ((rc = taml_export_config(k->t, task, &k->cfg, err))) goto out;
+void taml_ensemble_library_free(taml_ensemble_library *lib)
+{
+    if (!lib) return;
+    for (int32_t i = 0; lib->cand && i < lib->n; i++) {
+        free(lib->cand[i].logits[0]);
+        free(lib->cand[i].logits[1]);
+        taml_model_free(lib->cand[i].model);
+    }
+    free(lib->cand);
+    for (int32_t j = 0; j < lib->n_feat; j++) {
+        taml_features_free(lib->feats[j]);
+        taml_module_close(lib->modules[j]);
+    }
+    free(lib->feats);
+    free(lib->modules);
+    taml_task_free(lib->task);
+    taml_export_source_deinit(&lib->src);
+    free(lib->study_path);
+    free(lib);
+}
+
+int32_t taml_ensemble_library_size(const taml_ensemble_library *lib) { return lib->n; }
+
+/* The configs, and the features of each module they name, before any thread. */
+static int prepare_candidates(taml_ensemble_library *lib, const char *module_dir, taml_err *err)
+{
+    const taml_task *task = lib->task;
+    int32_t M = lib->n;
+    lib->cand = taml_calloc((size_t)M, sizeof *lib->cand);
+    lib->modules = taml_calloc((size_t)M, sizeof *lib->modules);
+    lib->feats = taml_calloc((size_t)M, sizeof *lib->feats);
+    int32_t *feat_of = taml_calloc((size_t)M, sizeof *feat_of); /* a candidate of feats[j] */
+    int rc = TAML_OK;
+    for (int32_t i = 0; i < M && !rc; i++) {
+        candidate *k = &lib->cand[i];
+        k->t = &lib->src.best[i];
+        if ((rc = taml_export_config(k->t, task, &k->cfg, err))) break;
         /* image tasks read pixels: one set of features for every candidate */
         const char *name = task->kind == TAML_TASK_TEXT ? k->cfg.embedding : "";
         int32_t j = 0;
-        while (j < n_feat && strcmp(name, cand[feat_of[j]].cfg.embedding)) j++;
-        if (j == n_feat) {
+        while (j < lib->n_feat && strcmp(name, lib->cand[feat_of[j]].cfg.embedding)) j++;
+        if (j == lib->n_feat) {
             feat_of[j] = i;
             if (task->kind == TAML_TASK_TEXT &&
-                (rc = taml_module_open(&modules[j], name, o->module_dir, err)))
-                goto out;
-            if ((rc = taml_features_new(&feats[j], task, modules[j], err))) goto out;
-            n_feat++;
+                (rc = taml_module_open(&lib->modules[j], name, module_dir, err)))
+                break;
+            lib->n_feat++; /* its module is the library's now, whatever follows */
+            if ((rc = taml_features_new(&lib->feats[j], task, lib->modules[j], err))) break;
         }
-        k->f = feats[j];
+        k->f = lib->feats[j];
     }
+    free(feat_of);
+    return rc;
+}
+
+int taml_ensemble_library_new(const char *study_path, const char *task_name,
+                              const taml_ensemble_opts *o, taml_ensemble_library **out,
+                              taml_err *err)
+{
+    *out = NULL;
+    int32_t M = 0;
+    int rc = check_opts(o, &M, err);
+    if (rc) return rc;
+    taml_ensemble_library *lib = taml_calloc(1, sizeof *lib);
+    lib->study_path = taml_strdup(study_path);
+    const char *used = NULL;
+    build b = {0};
+    pthread_mutex_init(&b.mu, NULL);
+    double t0 = 0;
+    int32_t need = o->candidates ? M : o->size; /* all before the first goto out */
+    if ((rc = taml_export_source_open(study_path, task_name, M, &lib->src, err))) goto out;
+    if (lib->src.n_models < need) {
+        rc = taml_err_set(err, TAML_EINVAL,
+                          "%s: task \"%s\" has %lld finished trial%s with a model (done or "
+                          "diverged), fewer than the %d %s asks for",
+                          study_path, task_name, (long long)lib->src.n_models,
+                          lib->src.n_models == 1 ? "" : "s", (int)need,
+                          o->candidates ? "--candidates" : "--ensemble");
+        goto out;
+    }
+    lib->n = lib->src.n_best; /* greedy's default library is capped by the trials */
+    if ((rc = taml_export_task_load(o->task_dir, lib->src.task_dir, task_name, &lib->task, &used,
+                                    err)))
+        goto out;
+    snprintf(lib->task_dir, sizeof lib->task_dir, "%s", used);
+    if ((rc = prepare_candidates(lib, o->module_dir, err))) goto out;
+    lib->models = o->want_model;
     b.study_path = study_path;
-    b.src = &src;
-    b.task_dir = res->task_dir;
-    b.want_model = o->want_model && out;
-    b.cand = cand;
-    b.n = M;
+    b.src = &lib->src;
+    b.task_dir = lib->task_dir;
+    b.want_model = lib->models;
+    b.cand = lib->cand;
+    b.n = lib->n;
     t0 = taml_now();
     retrain_all(&b, o->workers);
-    res->retrain_s = taml_now() - t0;
-    for (int32_t i = 0; i < M; i++)
-        if (cand[i].rc) {
-            rc = cand[i].rc;
-            *err = cand[i].err;
+    lib->retrain_s = taml_now() - t0;
+    for (int32_t i = 0; i < lib->n; i++)
+        if (lib->cand[i].rc) {
+            rc = lib->cand[i].rc;
+            *err = lib->cand[i].err;
             goto out;
         }
+out:
+    pthread_mutex_destroy(&b.mu);
+    if (rc) taml_ensemble_library_free(lib);
+    else *out = lib;
+    return rc;
+}
 
-    /* the selection */
-    C = task->n_classes;
-    nv = task->n_split[TAML_VALID];
-    lo = task->n_split[TAML_TRAIN];
-    members = taml_calloc((size_t)M, sizeof *members);
-    weights = taml_calloc((size_t)M, sizeof *weights);
+int taml_ensemble_select(taml_ensemble_library *lib, const taml_ensemble_opts *o,
+                         taml_model **out, taml_ensemble_result *res, taml_err *err)
+{
+    if (out) *out = NULL;
+    memset(res, 0, sizeof *res);
+    int32_t M = 0, K = o->size, n_members = 0;
+    int rc = check_opts(o, &M, err);
+    if (rc) return rc;
+    if (!o->candidates && M > lib->src.n_models) M = (int32_t)lib->src.n_models;
+    if (M > lib->n)
+        return taml_err_set(err, TAML_EINVAL, "ensemble: %d candidates asked of a library of %d",
+                            (int)M, (int)lib->n);
+    if (o->want_model && out && !lib->models)
+        return taml_err_set(err, TAML_EINVAL, "ensemble: the library was retrained without models");
+    const taml_task *task = lib->task;
+    const candidate *cand = lib->cand;
+    int32_t C = task->n_classes, nv = task->n_split[TAML_VALID], lo = task->n_split[TAML_TRAIN];
+    int32_t *members = taml_calloc((size_t)M, sizeof *members);
+    uint32_t *weights = taml_calloc((size_t)M, sizeof *weights);
     if (o->selection == TAML_ENSEMBLE_TOP) {
         for (int32_t i = 0; i < K; i++) members[i] = i, weights[i] = 1;
         n_members = K;
     } else {
-        proba = taml_malloc(sizeof *proba * ((size_t)M * nv * C + 1));
+        double *proba = taml_malloc(sizeof *proba * ((size_t)M * nv * C + 1));
         for (int32_t i = 0; i < M; i++)
             for (int32_t e = 0; e < nv; e++)
                 taml_model_argmax(cand[i].logits[0] + (size_t)e * C, C,
                                   proba + ((size_t)i * nv + e) * C);
-        counts = taml_calloc((size_t)M, sizeof *counts);
+        int32_t *counts = taml_calloc((size_t)M, sizeof *counts);
         taml_ensemble_greedy(proba, M, nv, C, task->label + lo, K, counts, members, NULL);
         while (n_members < M && members[n_members] >= 0) {
             weights[n_members] = (uint32_t)counts[members[n_members]];
             n_members++;
         }
+        free(counts);
+        free(proba);
     }
-    r->task = src.task;
+    taml_store_ensemble *r = &res->rec;
+    r->task = lib->src.task;
     r->selection = taml_strdup(taml_ensemble_selection_name(o->selection));
     r->size = K;
     r->candidates = M;
-    r->trials = src.n_finished;
+    r->trials = lib->src.n_finished;
     r->n_members = n_members;
     r->member = taml_malloc(sizeof *r->member * (size_t)n_members);
     r->weight = taml_malloc(sizeof *r->weight * (size_t)n_members);
@@ -365,42 +426,43 @@ int taml_ensemble_build(const char *study_path, const char *task_name,
     r->valid_acc = ensemble_accuracy(cand, members, weights, n_members, task, 0);
     r->test_acc = ensemble_accuracy(cand, members, weights, n_members, task, 1);
     r->taml_version = taml_strdup(TAML_VERSION);
-    res->best_trial = src.best[0].id;
-    res->best_valid = src.best[0].valid_acc;
-    res->best_test = src.best[0].test_acc;
-    if (b.want_model) {
+    res->best_trial = lib->src.best[0].id;
+    res->best_valid = lib->src.best[0].valid_acc;
+    res->best_test = lib->src.best[0].test_acc;
+    snprintf(res->task_dir, sizeof res->task_dir, "%s", lib->task_dir);
+    res->retrain_s = lib->retrain_s;
+    if (o->want_model && out) {
         taml_model **mm = taml_malloc(sizeof *mm * (size_t)n_members);
         for (int32_t k = 0; k < n_members; k++) {
-            mm[k] = cand[members[k]].model;
-            cand[members[k]].model = NULL; /* taken by the ensemble */
+            candidate *c = &lib->cand[members[k]];
+            TAML_ASSERT(c->model); /* a library gives each model to one ensemble */
+            mm[k] = c->model;
+            c->model = NULL;
         }
-        char *prov = ensemble_provenance(study_path, &src, res);
+        char *prov = ensemble_provenance(lib->study_path, &lib->src, res);
         rc = taml_model_ensemble_new(out, mm, weights, n_members, prov, err);
         free(prov);
         free(mm);
     }
-out:
-    for (int32_t i = 0; cand && i < M; i++) {
-        free(cand[i].logits[0]);
-        free(cand[i].logits[1]);
-        taml_model_free(cand[i].model);
-    }
-    free(cand);
-    for (int32_t j = 0; j < n_feat; j++) {
-        taml_features_free(feats[j]);
-        taml_module_close(modules[j]);
-    }
-    free(feats);
-    free(feat_of);
-    free(modules);
     free(members);
     free(weights);
-    free(counts);
-    free(proba);
-    taml_task_free(task);
-    taml_export_source_deinit(&src);
-    pthread_mutex_destroy(&b.mu);
     if (rc) taml_ensemble_result_deinit(res);
+    return rc;
+}
+
+int taml_ensemble_build(const char *study_path, const char *task_name,
+                        const taml_ensemble_opts *o, taml_model **out,
+                        taml_ensemble_result *res, taml_err *err)
+{
+    if (out) *out = NULL;
+    memset(res, 0, sizeof *res);
+    taml_ensemble_opts lo = *o;
+    lo.want_model = o->want_model && out;
+    taml_ensemble_library *lib;
+    int rc = taml_ensemble_library_new(study_path, task_name, &lo, &lib, err);
+    if (rc) return rc;
+    rc = taml_ensemble_select(lib, &lo, out, res, err);
+    taml_ensemble_library_free(lib);
     return rc;
 }
 

@@ -89,6 +89,23 @@ int taml_ensemble_build(const char *study_path, const char *task_name,
                         const taml_ensemble_opts *o, taml_model **out,
                         taml_ensemble_result *res, taml_err *err);
 
+/* The two steps of a build, for choosing among selections without
+ * retraining (bench/bench_ensemble.c measures them so): the library of
+ * candidates a build with o would choose from (its refusals), retrained;
+ * then o's ensemble from the library's best candidates. A library's models
+ * (o->want_model at its creation) go to the first ensemble selected with
+ * a model; its logits stay for any number of selections. select refuses
+ * (TAML_EINVAL) a selection that needs more candidates than the library
+ * holds. */
+typedef struct taml_ensemble_library taml_ensemble_library;
+int taml_ensemble_library_new(const char *study_path, const char *task_name,
+                              const taml_ensemble_opts *o, taml_ensemble_library **out,
+                              taml_err *err);
+void taml_ensemble_library_free(taml_ensemble_library *lib);
+int32_t taml_ensemble_library_size(const taml_ensemble_library *lib);
+int taml_ensemble_select(taml_ensemble_library *lib, const taml_ensemble_opts *o,
+                         taml_model **out, taml_ensemble_result *res, taml_err *err);
+
 /* Records res->rec in the study at study_path (opened for writing, which
  * migrates an older schema), replacing the task's earlier ensemble. */
 int taml_ensemble_save(const char *study_path, const taml_ensemble_result *res,
