@@ -793,6 +793,32 @@ TEST(export_ensemble_members_are_the_best_trials_retrained_and_its_accuracies_it
     taml_ensemble_result_deinit(&r);
     taml_model_free(e);
 
+    /* one library, several selections: each what its own build gives */
+    taml_ensemble_library *library;
+    o.want_model = 0;
+    CHECK(taml_ensemble_library_new(study, "child-topics", &o, &library, &err) == 0);
+    CHECK_EQ_INT(taml_ensemble_library_size(library), 8);
+    for (int pass = 0; pass < 2; pass++) {
+        taml_ensemble_opts so;
+        taml_ensemble_opts_default(&so);
+        so.size = pass ? 2 : 3;
+        so.selection = pass ? TAML_ENSEMBLE_GREEDY : TAML_ENSEMBLE_TOP;
+        so.candidates = pass ? 5 : 0;
+        taml_ensemble_result a, b;
+        CHECK(taml_ensemble_select(library, &so, NULL, &a, &err) == 0);
+        CHECK(taml_ensemble_build(study, "child-topics", &so, NULL, &b, &err) == 0);
+        CHECK(a.rec.valid_acc == b.rec.valid_acc && a.rec.test_acc == b.rec.test_acc);
+        CHECK(a.rec.n_members == b.rec.n_members && a.rec.candidates == b.rec.candidates);
+        for (int32_t k = 0; k < a.rec.n_members; k++)
+            CHECK(a.rec.member[k] == b.rec.member[k] && a.rec.weight[k] == b.rec.weight[k]);
+        taml_ensemble_result_deinit(&a);
+        taml_ensemble_result_deinit(&b);
+    }
+    o.candidates = 12;
+    CHECK_EQ_INT(taml_ensemble_select(library, &o, NULL, &r, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "12 candidates asked of a library of 8");
+    taml_ensemble_library_free(library);
+
     /* the command line writes the same ensemble; predict reads it */
     char *model = tmp("e.taml"), *cmd, *out;
     cmd = taml_asprintf("%s export %s --task child-topics --ensemble 3 --selection top -o %s",
