@@ -30,6 +30,7 @@
 #include "format_check.h"
 #include "test.h"
 #include "testutil.h"
+#include "xml_check.h"
 
 #define TASK_DIR "tests/fixtures/tasks/child-topics"
 
@@ -896,6 +897,8 @@ TEST(a_recorded_ensemble_is_shown_by_status_and_the_report_beside_the_best_model
     snprintf(want, sizeof want, "<td>greedy 3: %d member%s, from 6; trials %lld", (int)e->n_members,
              e->n_members == 1 ? "" : "s", (long long)e->member[0]);
     CHECK_CONTAINS(html, want);
+    char msg[256];
+    CHECK_MSG(xml_check(html, 1, msg, sizeof msg) == 0, "the report: %s", msg);
     free(html);
     taml_status_rows_free(rows, n);
     taml_report_study_free(s);
@@ -915,6 +918,7 @@ TEST(a_recorded_ensemble_is_shown_by_status_and_the_report_beside_the_best_model
     one[0] = s;
     CHECK(taml_report_html(one, 1, NULL, &html, &err) == 0);
     CHECK_CONTAINS(html, "<td colspan=\"3\">none recorded</td>");
+    CHECK_MSG(xml_check(html, 1, msg, sizeof msg) == 0, "the report: %s", msg);
     free(html);
     taml_status_rows_free(rows, n);
     taml_report_study_free(s);
