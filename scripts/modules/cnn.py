@@ -653,8 +653,10 @@ def trained_on(model, manifest, cut, raw_names):
 
 
 def convert(model, cut, size, pooling, fetched=None):
-    """(document, weights float32 array): the cnn.json content and the blob.
-    fetched: (manifest, weights) to reuse, else fetch(model)."""
+    """(doc, weights, info): the cnn.json content (exactly the members of the
+    format: the importer refuses others), the float32 blob, and what the
+    summary prints (info: "shapes" of every tensor, feature "dim",
+    "mflops"). fetched: (manifest, weights) to reuse, else fetch(model)."""
     meta = MODELS.get(model)
     if meta is None:
         raise ConvertError(f"unknown model {model}; known: {', '.join(MODELS)}")
@@ -697,7 +699,6 @@ def convert(model, cut, size, pooling, fetched=None):
                 d[key] = offset
                 offset += a.size
                 blob.append(a)
-        d["shape"] = list(sh[i + 1])
         doc_ops.append(d)
     weights_f32 = np.concatenate(blob) if blob else np.zeros(0, np.float32)
     doc = {
@@ -711,11 +712,11 @@ def convert(model, cut, size, pooling, fetched=None):
         "pooling": pooling,
         "ops": doc_ops,
         "output": output,
-        "dim": pooled_dim(sh[output], pooling),
-        "mflops": round(mflops(ops, sh), 3),
         "weights_floats": int(weights_f32.size),
     }
-    return doc, weights_f32
+    info = {"shapes": [list(x) for x in sh], "dim": pooled_dim(sh[output], pooling),
+            "mflops": mflops(ops, sh)}
+    return doc, weights_f32, info
 
 
 def write(doc, weights_f32, out_dir):

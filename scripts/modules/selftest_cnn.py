@@ -124,12 +124,6 @@ class Ops(unittest.TestCase):
         with self.assertRaises(ValueError):
             cnnref.pool(x[:1, :1], {"kind": "grid", "grid": 2})
 
-    def test_a_shape_that_disagrees_with_cnn_json_is_an_error(self):
-        op = {"op": "avgpool", "name": "a", "in": [0], "k": [3, 3], "s": [1, 1],
-              "pad": [0, 0, 0, 0], "shape": [4, 4, 1]}
-        with self.assertRaisesRegex(ValueError, "op a: shape"):
-            run([op], ramp(), Blob())
-
 
 class Pipeline(unittest.TestCase):
     def test_resize_half_pixel_centres_up_and_down(self):
