@@ -151,6 +151,22 @@ def _keras_act(a, name):
     raise ConvertError(f"layer {name}: activation {a!r} not supported (linear, relu, relu6)")
 
 
+KERAS_LAYERS = ("Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, Activation, Add, "
+                "Concatenate, ZeroPadding2D, MaxPooling2D, AveragePooling2D")
+GRAPH_OPS = ("_FusedConv2D, FusedDepthwiseConv2dNative, Conv2D, DepthwiseConv2dNative, AddV2, "
+             "Relu, Relu6, ConcatV2, MaxPool, AvgPool; Mul/Sub at the input")
+
+
+def _unsupported(what, name, kind, supported):
+    return ConvertError(f"{what} {name}: {kind} is not supported before the cut (taml's image "
+                        f"ops take: {supported})")
+
+
+def _pool(is_max, k, s, mode):
+    return {"op": "maxpool" if is_max else "avgpool", "k": k, "s": s,
+            "padding": (mode, [0, 0, 0, 0])}
+
+
 def _weight(weights, key, name):
     if key not in weights:
         raise ConvertError(f"layer {name}: weight {key} missing from the manifest")
@@ -267,13 +283,9 @@ def keras_raw(manifest, weights, cut):
         elif cls in ("MaxPooling2D", "AveragePooling2D"):
             k = _pair(c["pool_size"], name, "pool_size")
             s = _pair(c.get("strides") or k, name, "strides")
-            op.update(op="maxpool" if cls == "MaxPooling2D" else "avgpool", k=k, s=s,
-                      padding=(c["padding"], [0, 0, 0, 0]))
+            op.update(_pool(cls == "MaxPooling2D", k, s, c["padding"]))
         else:
-            raise ConvertError(f"layer {name}: {cls} is not supported before the cut "
-                               "(taml's image ops: Conv2D, DepthwiseConv2D, BatchNormalization, "
-                               "ReLU, Activation, Add, Concatenate, ZeroPadding2D, MaxPooling2D, "
-                               "AveragePooling2D)")
+            raise _unsupported("layer", name, cls, KERAS_LAYERS)
         raw.append(op)
         tensor[name] = len(raw)
     return raw, tensor[cut], None
@@ -447,13 +459,9 @@ def graph_raw(manifest, weights, cut):
             pad = _attr(n, "padding", "VALID")
             if pad not in ("SAME", "VALID"):
                 raise ConvertError(f"node {short}: padding {pad} not supported (SAME, VALID)")
-            op.update(op="maxpool" if op_type == "MaxPool" else "avgpool", k=[ks[1], ks[2]],
-                      s=[st[1], st[2]], padding=(pad.lower(), [0, 0, 0, 0]))
+            op.update(_pool(op_type == "MaxPool", [ks[1], ks[2]], [st[1], st[2]], pad.lower()))
         else:
-            raise ConvertError(f"node {short}: {op_type} is not supported before the cut "
-                               "(_FusedConv2D, FusedDepthwiseConv2dNative, Conv2D, "
-                               "DepthwiseConv2dNative, AddV2, Relu, Relu6, ConcatV2, MaxPool, "
-                               "AvgPool; Mul/Sub at the input)")
+            raise _unsupported("node", short, op_type, GRAPH_OPS)
         raw.append(op)
         tensor[name] = len(raw)
     return raw, tensor[target], (scale, shift)
