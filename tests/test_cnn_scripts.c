@@ -3,8 +3,8 @@
  * of the image op set and pipeline): runs their offline self-test,
  * scripts/modules/selftest_cnn.py (every op on hand-computed values,
  * padding corners included, the resize, batch-norm folding, refusals, and
- * the committed TF.js fixtures of tests/fixtures/vision against the
- * reference pipeline). No node, npm or network. */
+ * the committed TF.js fixtures of tests/fixtures/vision and its tiny
+ * module against the reference). No node, npm or network. */
 
 #include "test.h"
 #include "testutil.h"

@@ -661,15 +661,11 @@ def trained_on(model, manifest, cut, raw_names):
 
 
 def convert(model, cut, size, pooling, fetched=None):
-    """(doc, weights, info): the cnn.json content (exactly the members of the
-    format: the importer refuses others), the float32 blob, and what the
-    summary prints (info: "shapes" of every tensor, feature "dim",
-    "mflops"). fetched: (manifest, weights) to reuse, else fetch(model)."""
+    """(doc, weights, info) of nsfwjs model `model` cut at layer `cut`: see
+    document(). fetched: (manifest, weights) to reuse, else fetch(model)."""
     meta = MODELS.get(model)
     if meta is None:
         raise ConvertError(f"unknown model {model}; known: {', '.join(MODELS)}")
-    if not 8 <= size <= 1024:
-        raise ConvertError(f"size {size}: expected 8 to 1024")
     manifest, weights = fetched or fetch(model)
     if meta["kind"] == "layers":
         raw, out, fold = keras_raw(manifest, weights, cut)
@@ -682,10 +678,24 @@ def convert(model, cut, size, pooling, fetched=None):
     ops, output = fuse(raw, out)
     if output == 0:
         raise ConvertError(f"cut {cut!r} is the input itself")
+    text = {"network": meta["network"], "width": meta["width"],
+            "source": f"npm {NSFWJS} dist/models/{model}", "license": LICENSE,
+            "trained_on": trained_on(model, manifest, cut, names), "cut": cut}
+    return document(ops, output, size, pooling, [scale] * 3, [shift] * 3, text)
+
+
+def document(ops, output, size, pooling, scale, shift, text):
+    """(doc, weights, info) of fused ops (fuse()'s form) at input size
+    `size`: doc, the cnn.json content (exactly the members of the format:
+    the importer refuses others; text gives network, width, source,
+    license, trained_on, cut); weights, the float32 blob; info, what the
+    summary prints ("shapes" of every tensor, feature "dim", "mflops")."""
+    if not 8 <= size <= 1024:
+        raise ConvertError(f"size {size}: expected 8 to 1024")
     sh, pads = shapes(ops, size)
     H, W, _ = sh[output]
     if pooling["kind"] == "grid" and (H < pooling["grid"] or W < pooling["grid"]):
-        raise ConvertError(f"cut {cut} is {H}x{W} at size {size}: too small for a "
+        raise ConvertError(f"cut {text['cut']} is {H}x{W} at size {size}: too small for a "
                            f"{pooling['grid']}x{pooling['grid']} grid")
     blob, doc_ops = [], []
     offset = 0
@@ -711,12 +721,11 @@ def convert(model, cut, size, pooling, fetched=None):
     weights_f32 = np.concatenate(blob) if blob else np.zeros(0, np.float32)
     doc = {
         "format": "taml-cnn-1",
-        "network": meta["network"], "width": meta["width"],
-        "source": f"npm {NSFWJS} dist/models/{model}", "license": LICENSE,
-        "trained_on": trained_on(model, manifest, cut, names),
-        "cut": cut,
+        "network": text["network"], "width": text["width"],
+        "source": text["source"], "license": text["license"],
+        "trained_on": text["trained_on"], "cut": text["cut"],
         "input": {"size": size, "min_input": min_input(ops, output, size, pooling),
-                  "scale": [scale] * 3, "shift": [shift] * 3},
+                  "scale": list(scale), "shift": list(shift)},
         "pooling": pooling,
         "ops": doc_ops,
         "output": output,

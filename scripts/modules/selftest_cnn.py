@@ -294,6 +294,29 @@ class Fixtures(unittest.TestCase):
             self.assertLessEqual(max(f["agreement"].values()), 1e-4, r["name"])
         self.assertTrue(all(v["differ"] == 0 for v in self.index["resize_check"].values()))
 
+    def test_the_tiny_module_fixture_is_what_the_reference_computes(self):
+        # tests/fixtures/make_vision_tiny.py: every op, for the C side's tests
+        tiny = os.path.join(FIXTURES, "tiny")
+        doc, w = cnnref.load(os.path.join(tiny, "cnn.json"))
+        with open(os.path.join(tiny, "expected.json")) as f:
+            exp = json.load(f)
+        kinds = {op["op"] for op in doc["ops"]}
+        self.assertEqual(kinds, {"conv", "dwconv", "maxpool", "avgpool", "pad", "add", "concat"})
+        tensors = np.fromfile(os.path.join(tiny, "tensors.f32"), "<f4").reshape(
+            4, exp["floats_per_image"])
+        feats = np.fromfile(os.path.join(tiny, "features.f32"), "<f4").reshape(4, exp["dim"])
+        by_name = {e["name"]: e for e in self.index["images"]}
+        for i, name in enumerate(exp["images"]):
+            t = cnnref.forward(doc, w, cnnref.preprocess(self.image(by_name[name]), doc))
+            for e in exp["tensors"]:
+                n = int(np.prod(e["shape"]))
+                got = t[e["tensor"]]
+                self.assertEqual(list(got.shape), e["shape"])
+                np.testing.assert_allclose(got.ravel(), tensors[i, e["offset"]:e["offset"] + n],
+                                           rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(cnnref.pool(t[doc["output"]], doc["pooling"]), feats[i],
+                                       rtol=1e-6, atol=1e-6)
+
     def test_the_fixtures_stay_small(self):
         total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(FIXTURES)
                     for f in fs)
