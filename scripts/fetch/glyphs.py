@@ -17,8 +17,8 @@ its Unicode cmap maps to a glyph (read from the file itself, sfnt_cmap; no
   each (font, glyph) always gets the same size and place (no random state),
   and two characters a font draws alike give the same image.
 
-A glyph with no ink (a space-like glyph) or one that leaves the drawing
-canvas is skipped (counted in meta.txt). The suite's image rules follow in
+A glyph with no ink (a space-like glyph) or with ink outside the box
+FreeType gives it is skipped (counted in meta.txt). The suite's image rules follow in
 common.write_image_task (an image seen twice kept once, seen with two labels
 dropped, classes under 20 dropped, fixed-seed shuffle). Needs python3-pil
 (`scripts/setup` installs it); the rest is the standard library.
@@ -155,10 +155,14 @@ def placement(key, glyph):
 
 def render(font, key, ch, side=SIDE):
     """The glyph of `ch` in the PIL font `font` (file `key`) as side*side grey
-    bytes (ink 255), or None (no ink) or "cut" (it leaves the canvas)."""
+    bytes (ink 255), or None (no ink) or "cut" (ink outside the box FreeType
+    gives the glyph)."""
     from PIL import Image, ImageDraw
-    canvas = Image.new("L", (5 * EM, 5 * EM), 0)
-    ImageDraw.Draw(canvas).text((2 * EM, 2 * EM), ch, fill=255, font=font)
+    left, top, right, bottom = font.getbbox(ch)
+    if right <= left or bottom <= top:
+        return None
+    canvas = Image.new("L", (right - left + 4, bottom - top + 4), 0)
+    ImageDraw.Draw(canvas).text((2 - left, 2 - top), ch, fill=255, font=font)
     bb = canvas.getbbox()
     if bb is None:
         return None
@@ -255,7 +259,7 @@ def write(out_dir, name, classes, packages, *, what, cap=None, notes=()):
     if blank:
         notes.append(f"{blank} glyphs without ink skipped")
     if cut:
-        notes.append(f"{cut} glyphs larger than the drawing canvas skipped")
+        notes.append(f"{cut} glyphs with ink outside their FreeType box skipped")
     notes = [f"{len(used)} font files of {len(packages)} Debian packages used "
              f"(of {len(fonts) - len(unreadable)} distinct readable ones)",
              f"pixels: glyph 255 on 0 background, longer side scaled to {BOXES[0]}..{BOXES[-1]} px, "
