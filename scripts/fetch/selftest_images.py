@@ -25,6 +25,7 @@ import common  # noqa: E402
 import emoji_images  # noqa: E402
 import glyphs  # noqa: E402
 from selftest import read, write  # noqa: E402
+from selftest_npm import FakePackage  # noqa: E402  (a fake npm package directory)
 
 try:
     import PIL  # noqa: F401
@@ -260,13 +261,9 @@ def sheet_png(path, cells, size):
     im.save(path)
 
 
-class Emoji(unittest.TestCase):
+class Emoji(FakePackage):
     def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = self.tmp.name
-        self.pkg = os.path.join(self.dir, "package")
-        self.real = common.npm_package, common.log
-        common.npm_package = lambda spec: (self.pkg, spec)
+        super().setUp()
         common.log = lambda msg: None
         write(os.path.join(self.pkg, "LICENSE"), "The MIT License (MIT)\n")
         write(os.path.join(self.pkg, "README.md"),
@@ -284,10 +281,6 @@ class Emoji(unittest.TestCase):
         write(os.path.join(self.pkg, "emoji.json"), json.dumps(emojis))
         if HAVE_PIL:
             sheet_png(os.path.join(self.pkg, "img", "google", "sheets-clean", "32.png"), cells, 32)
-
-    def tearDown(self):
-        common.npm_package, common.log = self.real
-        self.tmp.cleanup()
 
     def test_alpha_over_white_rounds_to_the_nearest_byte(self):
         self.assertEqual(emoji_images.composite_on_white(bytes([10, 20, 30, 255, 10, 20, 30, 0, 0, 255, 100, 128])),
