@@ -181,6 +181,49 @@ uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size)
     return h;
 }
 
+static uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* The finaliser of MurmurHash3 (public domain): every input bit reaches
+ * every output bit. */
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* A word of 8 bytes, little-endian whatever the host (compilers make it one
+ * load on a little-endian one). */
+static uint64_t load_le64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+uint64_t taml_hash64(uint64_t h, const void *data, size_t size)
+{
+    /* One multiply-rotate chain over 8-byte words (the word's own multiply is
+     * off the chain), the length folded in so that a prefix differs from the
+     * whole, and a finaliser that spreads the last word's bits. */
+    const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xc2b2ae3d27d4eb4fULL;
+    const unsigned char *p = data;
+    h ^= (uint64_t)size * k2;
+    for (; size >= 8; p += 8, size -= 8) h = rotl64(h ^ (load_le64(p) * k1), 29) * k2;
+    if (size) {
+        unsigned char tail[8] = {0};
+        memcpy(tail, p, size);
+        h = rotl64(h ^ (load_le64(tail) * k1), 29) * k2;
+    }
+    return fmix64(h);
+}
+
 char *taml_home(const char *override)
 {
     if (override && *override) return taml_strdup(override);
