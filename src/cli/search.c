@@ -320,6 +320,7 @@ static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
     if ((rc = taml_child_runner_new(&c->runner, n_tasks, task_dirs, module_dir, err))) return rc;
     if ((rc = taml_child_runner_check_space(c->runner, space, err))) return rc;
     c->names = taml_child_runner_names(c->runner);
+    o->task_identity = taml_child_runner_identities(c->runner);
     o->child = taml_child_runner_job;
     o->child_ctx = c->runner;
     return TAML_OK;
@@ -363,13 +364,16 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     }
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
+    o.from_path = sa.from;
+    o.modules_dir = module_dir;
     if (!isnan(sa.ctrl_lr) || !isnan(sa.ctrl_entropy)) {
         /* the options given replace those of the controller the study starts
          * from (a transfer's source; else the defaults), the others are kept */
         taml_ctrl_opts_default(&ctrl_opts);
         if (from_blob) {
             taml_ctrl *src = NULL;
-            if (taml_ctrl_load(&src, space, from_blob, o.from_size, &err)) goto fail;
+            if (taml_ctrl_load_named(&src, space, from_blob, o.from_size, sa.from, &err))
+                goto fail;
             ctrl_opts = *taml_ctrl_get_opts(src);
             taml_ctrl_free(src);
         }

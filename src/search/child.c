@@ -19,6 +19,7 @@ struct taml_child_runner {
     int32_t n_tasks;
     char **names;
     taml_task **tasks;
+    taml_task_identity *identity; /* (n_tasks) */
     char *module_dir; /* the module library (NULL: none) */
 
     pthread_mutex_t mu; /* guards the module list */
@@ -37,11 +38,13 @@ int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *
     r->n_tasks = n_tasks;
     r->names = taml_calloc((size_t)n_tasks, sizeof *r->names);
     r->tasks = taml_calloc((size_t)n_tasks, sizeof *r->tasks);
+    r->identity = taml_calloc((size_t)n_tasks, sizeof *r->identity);
     r->module_dir = module_dir ? taml_strdup(module_dir) : NULL;
     int rc = TAML_OK;
     for (int32_t i = 0; i < n_tasks; i++) {
         if ((rc = taml_task_load(&r->tasks[i], task_dirs[i], NULL, err))) goto fail;
         r->names[i] = taml_strdup(r->tasks[i]->name);
+        r->identity[i] = r->tasks[i]->identity;
     }
     r->cache = taml_features_cache_new();
     *out = r;
@@ -66,6 +69,7 @@ void taml_child_runner_free(taml_child_runner *r)
         free(r->names[i]);
     }
     free(r->tasks);
+    free(r->identity);
     free(r->names);
     free(r->module_dir);
     pthread_mutex_destroy(&r->mu);
@@ -75,6 +79,11 @@ void taml_child_runner_free(taml_child_runner *r)
 const char *const *taml_child_runner_names(const taml_child_runner *r)
 {
     return (const char *const *)r->names;
+}
+
+const taml_task_identity *taml_child_runner_identities(const taml_child_runner *r)
+{
+    return r->identity;
 }
 
 int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *space,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
@@ -346,7 +347,14 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
      * are independent of SQLite's own (fcntl) locks, and readers (status,
      * report) do not take it. The kernel drops it when the process dies. */
     int rc = TAML_OK, stopping = 0; /* stopping: before the first goto out */
-    int lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lock_fd = -1;
+    struct stat sb;
+    /* a transfer's source is checked before a new study's file exists, so
+     * that a damaged or foreign one leaves no file behind */
+    if ((stat(study_path, &sb) != 0 || sb.st_size == 0) &&
+        (rc = taml_search_check_source(&r, task_dirs, err)))
+        goto out;
+    lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
         rc = taml_err_set(err, TAML_EIO, "%s: cannot open: %s", study_path, strerror(errno));
         goto out;
