@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "core/strmap.h"
 #include "core/util.h"
 #include "data/task.h"
@@ -154,12 +155,14 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
         free(path);
         return taml_cli_fail(&err);
     }
-    printf("%s: %" PRId64 " words x %d from %s (%s) in %.2fs\n", path, st.exact + st.mapped,
-           (int)st.dim, file, format, st.seconds);
+    int64_t words = st.exact + st.mapped;
+    printf("%s: %" PRId64 " %s x %d from %s (%s) in %.2fs\n", path, words,
+           taml_plural(words, "word", "words"), (int)st.dim, file, format, st.seconds);
     printf("  read %" PRId64 "; kept %" PRId64 " as is, %" PRId64
            " after dropping separators; dropped %" PRId64 " not one token, %" PRId64
-           " duplicates after lower-casing\n",
-           st.read, st.exact, st.mapped, st.not_one_token, st.duplicate);
+           " %s after lower-casing\n",
+           st.read, st.exact, st.mapped, st.not_one_token, st.duplicate,
+           taml_plural(st.duplicate, "duplicate", "duplicates"));
     free(path);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/strmap.h"
 #include "core/util.h"
 #include "core/utf8.h"
@@ -351,9 +352,9 @@ int taml_task_load_text(taml_task *t, const char *dir, const taml_task_opts *o, 
         t->n_split[TAML_TEST] = n - t->n_split[TAML_TRAIN] - t->n_split[TAML_VALID];
         if (t->n_split[TAML_VALID] == 0) {
             rc = taml_err_set(err, TAML_EINVAL,
-                              "%s: %d lines give an empty valid split (80/10/10 in file order, floor "
+                              "%s: %d %s an empty valid split (80/10/10 in file order, floor "
                               "for train and valid); expected at least 10 lines",
-                              all, n);
+                              all, n, taml_plural(n, "line gives", "lines give"));
             free(all);
             goto out;
         }

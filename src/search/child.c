@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/util.h"
 #include "data/task.h"
 #include "embed/module.h"
@@ -87,27 +88,54 @@ const taml_task_identity *taml_child_runner_identities(const taml_child_runner *
 }
 
 int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *space,
-                                  taml_err *err)
+                                  const char *origin, taml_err *err)
 {
     (void)r; /* every runner trains the same child; kept for the contract's sake */
+    if (!origin) origin = "the search space";
     int n = taml_space_decisions(space), rc = TAML_OK;
+    static const char names[] = "fine_tune, layers, hidden_size, activation, normalization, "
+                                "dropout, deep_lr, deep_l2, wide_lr, wide_l1, samples";
+    /* the decisions first: one the child does not know, or one it needs
+     * that the space lacks, is the space's fault, not a choice's */
+    for (int d = 0; d < n; d++)
+        if (taml_child_config_decision(taml_space_name(space, d)) < 0)
+            return taml_err_set(err, TAML_EINVAL,
+                                "%s: decision '%s' is not one the child model has; its decisions "
+                                "are embedding (optional), %s",
+                                origin, taml_space_name(space, d), names);
+    for (int i = 1; i < TAML_CHILD_DECISIONS; i++)
+        if (taml_space_find(space, taml_child_config_decision_name(i)) < 0)
+            return taml_err_set(err, TAML_EINVAL,
+                                "%s: the space has no decision '%s'; the child model needs each "
+                                "of %s (embedding is optional)",
+                                origin, taml_child_config_decision_name(i), names);
+    /* then each choice on its own (the others at their first choice, which
+     * do not matter: each decision is checked alone) */
     int32_t *a = taml_calloc((size_t)n, sizeof *a);
     for (int d = 0; d < n && !rc; d++) {
         for (int c = 0; c < taml_space_choices(space, d) && !rc; c++) {
             a[d] = c;
             char *text = taml_space_config_text(space, a);
-            taml_child_config parsed;
-            rc = taml_child_config_parse(&parsed, text, strlen(text), err);
+            rc = taml_child_config_check_decision(text, strlen(text), taml_space_name(space, d),
+                                                  err);
             if (rc) {
                 char choice[64];
                 taml_space_choice_text(taml_space_choice(space, d, c), choice, sizeof choice);
-                taml_err_prefix(err, "the search space does not make valid child configurations "
-                                     "(decision '%s', choice %s)",
-                                taml_space_name(space, d), choice);
+                taml_err_prefix(err, "%s: the search space does not make valid child "
+                                     "configurations (decision '%s', choice %d of %d: %s)",
+                                origin, taml_space_name(space, d), c + 1,
+                                taml_space_choices(space, d), choice);
             }
             free(text);
         }
         a[d] = 0;
+    }
+    if (!rc) { /* and the whole: nothing the checks above miss */
+        char *text = taml_space_config_text(space, a);
+        taml_child_config parsed;
+        rc = taml_child_config_parse(&parsed, text, strlen(text), err);
+        if (rc) taml_err_prefix(err, "%s: the search space does not make valid child configurations", origin);
+        free(text);
     }
     free(a);
     return rc;
@@ -173,7 +201,8 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
     out->loss = res.final_loss;
     out->steps = res.steps;
     if (res.status == TAML_CHILD_DIVERGED)
-        snprintf(out->error, sizeof out->error, "diverged after %lld steps", (long long)res.steps);
+        snprintf(out->error, sizeof out->error, "diverged after %lld %s", (long long)res.steps,
+                 taml_plural(res.steps, "step", "steps"));
     else if (res.status == TAML_CHILD_INVALID)
         snprintf(out->error, sizeof out->error, "both towers disabled: majority-class accuracy");
 }

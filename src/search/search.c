@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
@@ -428,8 +429,9 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         if ((rc = taml_search_checkpoint(&r, err))) goto out;
     }
     if (stopping)
-        taml_search_log(&r, "stopped: %lld of %lld trials finished; run the same command to continue",
-              (long long)r.done, (long long)r.total);
+        taml_search_log(&r, "stopped: %lld of %lld %s finished; run the same command to continue",
+                        (long long)r.done, (long long)r.total,
+                        taml_plural(r.total, "trial", "trials"));
 out:
     if (pool != o->pool) taml_pool_free(pool); /* waits for running children; their results are dropped */
     run_deinit(&r);

@@ -39,8 +39,9 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
     if (rc) return rc;
     r->n_ctrl = n;
     if (n != r->n_tasks)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml controllers for %d tasks", source,
-                            (int)n, (int)r->n_tasks);
+        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml %s for %d %s", source, (int)n,
+                            taml_plural(n, "controller", "controllers"), (int)r->n_tasks,
+                            taml_plural(r->n_tasks, "task", "tasks"));
     return TAML_OK;
 }
 
