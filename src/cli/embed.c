@@ -344,10 +344,9 @@ static int cmd_neighbours(const taml_cli *cli, int argc, char **argv)
     if (!word) return taml_args_required(&a, "WORD");
     one_token t = {.n = 0};
     taml_tokenise(word, strlen(word), keep_first, &t);
-    if (t.n != 1) {
-        fprintf(stderr, "taml: '%s' is %d tokens for the tokeniser, not one\n", word, t.n);
-        return 1;
-    }
+    if (t.n != 1) /* a bad argument: a usage error */
+        return taml_args_error(&a, "WORD: '%s' is %d %s for the tokeniser, not one", word, t.n,
+                               taml_plural(t.n, "token", "tokens"));
     taml_module *m;
     taml_err err;
     if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
@@ -431,7 +430,7 @@ static int cmd_coverage(const taml_cli *cli, int argc, char **argv)
         return taml_cli_fail(&err);
     }
     if (t->kind != TAML_TASK_TEXT) {
-        fprintf(stderr, "taml: %s is not a text task\n", dir);
+        fprintf(stderr, "taml: %s: an image task; coverage counts a text task's words\n", dir);
         taml_task_free(t);
         taml_module_close(m);
         return 1;
@@ -523,8 +522,9 @@ static int cmd_tokenise(const taml_cli *cli, int argc, char **argv)
             return 1;
         }
         rc = tokenise_stream(f, stdout);
+        int e = errno;
         fclose(f);
-        if (rc) fprintf(stderr, "taml: %s: read error\n", files[i]);
+        if (rc) fprintf(stderr, "taml: %s: cannot read: %s\n", files[i], strerror(e));
     }
     free(files);
     if (fflush(stdout) != 0) rc = -1;

@@ -34,11 +34,12 @@ int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
         n += got;
         if (got == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno;
     fclose(f);
     if (bad) {
         free(buf);
-        return taml_err_set(err, TAML_EIO, "%s: read error", path);
+        return taml_err_set(err, TAML_EIO, "%s: cannot read: %s", path,
+                            e == EISDIR ? "a directory, not a file" : strerror(e));
     }
     buf[n] = '\0';
     *data = buf;
@@ -46,12 +47,20 @@ int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
     return TAML_OK;
 }
 
+const char *taml_errno_text(int e)
+{
+    if (e == ENOSPC) return "the disk is full (no space left on the device)";
+    if (e == EDQUOT) return "the disk quota is exceeded (no space left for this user)";
+    return strerror(e);
+}
+
 FILE *taml_file_atomic_open(const char *path, char **tmp, taml_err *err)
 {
     *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(*tmp, "wb");
     if (!f) {
-        taml_err_set(err, TAML_EIO, "%s: cannot create: %s", *tmp, strerror(errno));
+        taml_err_set(err, TAML_EIO, "%s: cannot create it (through %s): %s", path, *tmp,
+                     taml_errno_text(errno));
         free(*tmp);
         *tmp = NULL;
     }
@@ -69,10 +78,14 @@ int taml_file_atomic_commit(FILE *f, char *tmp, const char *path, int failed, ta
         e = errno;
     }
     if (bad) {
-        rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(e));
+        /* failed: the caller's fwrite set errno (a full disk shows there first) */
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot write it (through %s): %s; the file was "
+                          "left as it was",
+                          path, tmp, taml_errno_text(e));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path,
+                          taml_errno_text(errno));
         unlink(tmp);
     }
     free(tmp);

@@ -232,7 +232,8 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
         return taml_err_set(err, TAML_EINVAL, "wide vocabulary options min count %d, cap %d; expected min count "
                             ">= 1 and cap >= 0", o.wide_min_count, o.wide_max);
     if (!taml_is_dir(dir))
-        return taml_err_set(err, TAML_ENOTFOUND, "%s: no such directory; expected a task directory", dir);
+        return taml_err_set(err, TAML_ENOTFOUND, "%s: %s; expected a task directory", dir,
+                            taml_is_file(dir) ? "a file, not a directory" : "no such directory");
     task_impl *ti = taml_calloc(1, sizeof *ti);
     taml_task *t = &ti->pub;
     t->dir = taml_strdup(dir);

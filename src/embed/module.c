@@ -396,12 +396,31 @@ static int resolve(const char *name_or_path, const char *library, char **path, t
         *path = taml_strdup(name_or_path);
         return TAML_OK;
     }
+    size_t n = strlen(name_or_path);
+    if (taml_is_dir(name_or_path))
+        return taml_err_set(err, TAML_EINVAL, "%s: a directory, not a module file (a module is "
+                                              "a .tamlm file, or a name in the library)",
+                            name_or_path);
+    if (n > 6 && !strcmp(name_or_path + n - 6, ".tamlm"))
+        return taml_err_set(err, TAML_ENOTFOUND,
+                            "%s: no such module file (a module is a path to a .tamlm file, or "
+                            "the name of one in the library: NAME for NAME.tamlm)",
+                            name_or_path);
+
     if (!library || !*library)
         return taml_err_set(err, TAML_ENOTFOUND,
                             "module '%s' not found: it is neither a file nor random-D, and no "
                             "module library was given to find it by name",
                             name_or_path);
     char *file = taml_asprintf("%s/%s.tamlm", library, name_or_path);
+    if (!taml_is_file(file) && !strncmp(name_or_path, "random-", 7) && n > 7 &&
+        strspn(name_or_path + 7, "0123456789") == n - 7) {
+        free(file);
+        return taml_err_set(err, TAML_EINVAL,
+                            "module '%s': random-D needs D in 1..%d (no leading zero), and the "
+                            "library has no module of that name",
+                            name_or_path, MAX_RANDOM_DIM);
+    }
     if (!taml_is_file(file)) {
         int rc = taml_err_set(err, TAML_ENOTFOUND,
                               "module '%s' not found: no %s (`taml embed list` shows what the "

@@ -212,6 +212,8 @@ static cJSON *parse_json(const char *text, size_t len, taml_err *err)
                      "config: byte %zu: arrays and objects nested deeper than %d levels, the JSON "
                      "reader's limit; a config is one flat object",
                      at, CJSON_NESTING_LIMIT);
+    else if (strspn(text, " \t\r\n") >= len)
+        taml_err_set(err, TAML_EFORMAT, "config: empty; expected a JSON object of the 12 decisions");
     else {
         const char *p = cJSON_GetErrorPtr();
         long off = p && p >= text && p <= text + len ? (long)(p - text) : -1;

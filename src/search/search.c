@@ -357,7 +357,8 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         goto out;
     lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot open: %s", study_path, strerror(errno));
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot open or create the study file: %s",
+                          study_path, taml_errno_text(errno));
         goto out;
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {

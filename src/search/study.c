@@ -656,6 +656,8 @@ int taml_search_check_source(const search_run *r, const char *const *task_dirs, 
 static int is_sqlite_file(const char *path, taml_err *err)
 {
     static const char magic[16] = "SQLite format 3";
+    if (taml_is_dir(path))
+        return taml_err_set(err, TAML_EIO, "%s: a directory, not a study or checkpoint file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return taml_err_set(err, TAML_EIO, "%s: cannot open: %s", path, strerror(errno));
     char head[16];

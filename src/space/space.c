@@ -227,6 +227,11 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
                             "%s:%d: arrays and objects nested deeper than %d levels, the JSON "
                             "reader's limit; a space is one object of lists",
                             origin, line_of(text, text + deep), CJSON_NESTING_LIMIT);
+    if (!root && text[strspn(text, " \t\r\n")] == '\0')
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s: empty; a space is one object such as {\"layers\": [1, 2, 3], "
+                            "\"activation\": [\"relu\", \"swish\"]}",
+                            origin);
     if (!root) {
         const char *at = end ? end : cJSON_GetErrorPtr();
         int line = at ? line_of(text, at) : 1;

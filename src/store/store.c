@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* "TAML" in ASCII: PRAGMA application_id of every study file. */
@@ -65,14 +66,28 @@ double taml_store_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Translates the connection's last error into err; returns TAML_EDB. */
+/* Translates the connection's last error into err (TAML_EDB, or
+ * TAML_ECORRUPT for a damaged file), saying what the store was doing and,
+ * for the failures a user acts on, what happened in words: a damaged file,
+ * a full disk, a file that cannot be written. */
 static int db_fail(taml_store *s, taml_err *err, const char *what)
 {
-    int code = sqlite3_extended_errcode(s->db);
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
     const char *msg = sqlite3_errmsg(s->db);
-    int rc = TAML_EDB;
-    if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT) rc = TAML_ECORRUPT;
-    return taml_err_set(err, rc, "%s: %s: %s", s->path, what, msg);
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: the study file is damaged (SQLite: %s, while %s); restore it "
+                            "from a copy, or use another --study file",
+                            s->path, msg, what);
+    if (code == SQLITE_FULL)
+        return taml_err_set(err, TAML_EDB,
+                            "%s: the disk is full (SQLite: %s) while %s; what was committed "
+                            "before is kept",
+                            s->path, msg, what);
+    if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_IOERR)
+        return taml_err_set(err, TAML_EDB, "%s: cannot write the study file (SQLite: %s) while %s",
+                            s->path, msg, what);
+    return taml_err_set(err, TAML_EDB, "%s: %s: %s", s->path, what, msg);
 }
 
 static int exec_sql(taml_store *s, const char *sql, taml_err *err)
@@ -90,7 +105,7 @@ static int prepare(taml_store *s, sqlite3_stmt **st, const char *sql, taml_err *
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
         *st = NULL;
-        return db_fail(s, err, "prepare");
+        return db_fail(s, err, "preparing a query");
     }
     return TAML_OK;
 }
@@ -212,7 +227,10 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
 {
     int64_t app = 0, ver = 0, n_objects = 0;
     int rc = query_i64(s, "PRAGMA application_id", &app, err);
-    if (rc) return taml_err_prefix(err, "not a taml study (not an SQLite database, or damaged)");
+    if (rc)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s: not a taml study (not an SQLite database, or damaged: %s)",
+                            s->path, sqlite3_errmsg(s->db));
     if ((rc = query_i64(s, "PRAGMA user_version", &ver, err))) return rc;
     if ((rc = query_i64(s, "SELECT count(*) FROM sqlite_master", &n_objects, err))) return rc;
     if (app == 0 && ver == 0 && n_objects == 0) {
@@ -257,6 +275,16 @@ int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err
     if (!s->readonly && (flags & TAML_STORE_CREATE)) oflags |= SQLITE_OPEN_CREATE;
     oflags |= SQLITE_OPEN_NOMUTEX; /* one connection per thread; the store is not shared */
     int rc = TAML_OK;
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        rc = taml_err_set(err, TAML_EINVAL, "%s: a directory, not a study file", path);
+        goto fail;
+    }
+    if (!exists && !(oflags & SQLITE_OPEN_CREATE)) {
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no such study file", path);
+        goto fail;
+    }
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         if (!s->db) {
             rc = taml_err_set(err, TAML_EDB, "%s: cannot open: out of memory", path);
