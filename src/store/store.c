@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -74,6 +75,10 @@ static int db_fail(taml_store *s, taml_err *err, const char *what)
 {
     int code = sqlite3_extended_errcode(s->db) & 0xff;
     const char *msg = sqlite3_errmsg(s->db);
+    /* SQLite's I/O errors keep the system's errno: a full disk shows as
+     * "disk I/O error" (the -shm file of a WAL study cannot grow) */
+    int sys = sqlite3_system_errno(s->db);
+    if (code == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT)) code = SQLITE_FULL;
     if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
         return taml_err_set(err, TAML_ECORRUPT,
                             "%s: the study file is damaged (SQLite: %s, while %s); restore it "
@@ -84,9 +89,13 @@ static int db_fail(taml_store *s, taml_err *err, const char *what)
                             "%s: the disk is full (SQLite: %s) while %s; what was committed "
                             "before is kept",
                             s->path, msg, what);
-    if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_IOERR)
+    if (code == SQLITE_READONLY)
         return taml_err_set(err, TAML_EDB, "%s: cannot write the study file (SQLite: %s) while %s",
                             s->path, msg, what);
+    if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR)
+        return taml_err_set(err, TAML_EDB, "%s: cannot read or write the study file (SQLite: %s%s%s) "
+                            "while %s",
+                            s->path, msg, sys ? ": " : "", sys ? strerror(sys) : "", what);
     return taml_err_set(err, TAML_EDB, "%s: %s: %s", s->path, what, msg);
 }
 
@@ -94,7 +103,9 @@ static int exec_sql(taml_store *s, const char *sql, taml_err *err)
 {
     char *emsg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
-        int rc = db_fail(s, err, sql);
+        char what[96];
+        snprintf(what, sizeof what, "running %.*s%s", 60, sql, strlen(sql) > 60 ? "..." : "");
+        int rc = db_fail(s, err, what);
         sqlite3_free(emsg);
         return rc;
     }
@@ -124,7 +135,9 @@ static int query_i64(taml_store *s, const char *sql, int64_t *out, taml_err *err
         *out = 0;
         rc = TAML_OK;
     } else {
-        rc = db_fail(s, err, sql);
+        char what[96];
+        snprintf(what, sizeof what, "running %s", sql);
+        rc = db_fail(s, err, what);
     }
     sqlite3_finalize(st);
     return rc;
@@ -227,6 +240,9 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
 {
     int64_t app = 0, ver = 0, n_objects = 0;
     int rc = query_i64(s, "PRAGMA application_id", &app, err);
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
+    if (rc && code != SQLITE_NOTADB && code != SQLITE_CORRUPT)
+        return rc; /* the file could not be read (db_fail said why: a full disk, ...) */
     if (rc)
         return taml_err_set(err, TAML_EFORMAT,
                             "%s: not a taml study (not an SQLite database, or damaged: %s)",
