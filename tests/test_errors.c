@@ -324,3 +324,88 @@ TEST(errors_text_rules_quote_detect_binary_count_depth_and_pluralise)
     CHECK(taml_hash64(1, zeros, 8) != taml_hash64(1, zeros, 9));
     CHECK(taml_hash64(1, zeros, 0) != taml_hash64(1, zeros, 1));
 }
+
+/* The bad inputs found by trying every command on every kind of file: each
+ * gets a message naming the file and what is wrong, and exit 1 (2 for a
+ * usage error, with the usage). In the test's directory: text.txt (a
+ * line of text), empty (no bytes), dir/ (a directory), s.db (a study of
+ * three trials), bad.db (s.db with bytes 100..115 overwritten), and the v1
+ * fixture model (a text model). */
+TEST(errors_bad_files_of_every_kind_name_the_file_and_the_cause)
+{
+    const char *d = taml_test_tmpdir();
+    char *cmd = taml_asprintf(
+        "cd %s && echo hello > text.txt && : > empty && mkdir -p dir && "
+        "%s/%s search --study s.db --task %s/" FIX "tasks/child-topics --method random "
+        "--trials 3 --workers 1 --space %s/" FIX "v1/space.json > /dev/null 2>&1 && "
+        "cp s.db bad.db && printf XXXXXXXXXXXXXXXX | dd of=bad.db bs=1 seek=100 conv=notrunc "
+        "2>/dev/null",
+        d, getenv("PWD"), taml_test_bin(), getenv("PWD"), getenv("PWD"));
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    free(out);
+    free(cmd);
+    static const struct {
+        const char *args; /* %1$s: the test's directory */
+        int status;
+        const char *says;
+    } cases[] = {
+        {"data info %1$s/text.txt", 1, "text.txt: a file, not a directory; expected a task directory"},
+        {"embed info %1$s/none.tamlm", 1, "none.tamlm: cannot open: No such file or directory"},
+        {"embed info none.tamlm", 1, "none.tamlm: no such module file"},
+        {"embed info %1$s/empty", 1, "empty: offset 0: magic: truncated"},
+        {"embed info random-0", 1, "module 'random-0': random-D needs D in 1..65536"},
+        {"embed neighbours random-8 'two words'", 2, "WORD: 'two words' is 2 tokens for the tokeniser"},
+        {"train --task " FIX "tasks/child-topics --config %1$s/dir", 1,
+         "dir: cannot read: a directory, not a file"},
+        {"train --task " FIX "tasks/child-topics --config %1$s/empty", 1,
+         "empty: config: empty; expected a JSON object of the 12 decisions"},
+        {"search --study %1$s/n.db --task " FIX "tasks/child-topics --method random --trials 1 "
+         "--space %1$s/empty",
+         1, "empty: empty; a space is one object"},
+        {"status %1$s/none.db", 1, "none.db: no such study file"},
+        {"status %1$s/dir", 1, "dir: a directory, not a study file"},
+        {"status %1$s/text.txt", 1, "text.txt: not a taml study (not an SQLite database"},
+        {"status %1$s/bad.db", 1, "bad.db: the study file is damaged (SQLite: "},
+        {"export %1$s/none.db --task child-topics -o %1$s/m.taml", 1, "none.db: no such study file"},
+        {"export %1$s/s.db --task child-topics -o %1$s/no/m.taml", 1,
+         "no/m.taml: cannot create it (through "},
+        {"search --study %1$s/no/s.db --task " FIX "tasks/child-topics --method random --trials 1 "
+         "--space " FIX "v1/space.json",
+         1, "no/s.db: cannot open or create the study file: No such file or directory"},
+        {"search --study %1$s/t.db --task " FIX "tasks/child-topics --method transfer --trials 1 "
+         "--space " FIX "v1/space.json --from %1$s/dir",
+         1, "dir: a directory, not a study or checkpoint file"},
+        {"predict " FIX "v1/model.taml --images %1$s/empty", 2,
+         "is a text model: it reads texts on stdin, not --images"},
+        {"predict %1$s/s.db", 1, "s.db: not a taml model"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char args[1024];
+        snprintf(args, sizeof args, cases[i].args, d);
+        taml_test_cli_says(args, cases[i].status, cases[i].says);
+    }
+    /* an image model: it reads --images, a file of whole images, at least one */
+    static const char *ispace =
+        "{\"embedding\": [\"pixels\"], \"fine_tune\": [false], \"layers\": [1], "
+        "\"hidden_size\": [8], \"activation\": [\"relu\"], \"normalization\": [\"none\"], "
+        "\"dropout\": [0.0], \"deep_lr\": [0.1], \"deep_l2\": [0], \"wide_lr\": [0.1], "
+        "\"wide_l1\": [0], \"samples\": [1000]}";
+    char *space = write_tmp("ispace.json", ispace), *study = tmp("img.db"), *model = tmp("img.taml");
+    char *five = write_tmp("five", "12345");
+    free(taml(0, "search --study %s --task " FIX "tasks/idx-mini --method random --trials 1 "
+                 "--workers 1 --space %s",
+              study, space));
+    free(taml(0, "export %s --task idx-mini -o %s", study, model));
+    char args[1024];
+    snprintf(args, sizeof args, "predict %s", model);
+    taml_test_cli_says(args, 2, "is an image model (2x3x1): give --images FILE");
+    snprintf(args, sizeof args, "predict %s --images %s", model, five);
+    taml_test_cli_says(args, 1, "five: 5 bytes is not a whole number of 2x3x1 images");
+    snprintf(args, sizeof args, "predict %s --images %s/empty", model, d);
+    taml_test_cli_says(args, 1, "empty: empty; expected 2x3x1 images (6 bytes each)");
+    free(five);
+    free(space);
+    free(study);
+    free(model);
+}
