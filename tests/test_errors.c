@@ -354,6 +354,7 @@ TEST(errors_bad_files_of_every_kind_name_the_file_and_the_cause)
         {"embed info %1$s/none.tamlm", 1, "none.tamlm: cannot open: No such file or directory"},
         {"embed info none.tamlm", 1, "none.tamlm: no such module file"},
         {"embed info %1$s/empty", 1, "empty: offset 0: magic: truncated"},
+        {"embed info %1$s/dir", 1, "dir: a directory, not a module file"},
         {"embed info random-0", 1, "module 'random-0': random-D needs D in 1..65536"},
         {"embed neighbours random-8 'two words'", 2, "WORD: 'two words' is 2 tokens for the tokeniser"},
         {"train --task " FIX "tasks/child-topics --config %1$s/dir", 1,

@@ -360,7 +360,8 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        rc = taml_err_set(err, TAML_EIO, "%s: not a regular file", path);
+        rc = taml_err_set(err, TAML_EIO, "%s: %s, not a module file", path,
+                          S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
         goto fail;
     }
     if (st.st_size == 0) { /* nothing to map */
