@@ -157,7 +157,7 @@ TEST(errors_json_nested_past_the_readers_limit_says_the_limit)
     free(path);
     free(deep);
     /* a deep text that is not valid JSON anyway still says why it stopped */
-    CHECK_EQ_INT(taml_json_depth("[[[\"[[[[\"]]]", 12, 2, NULL), 3);
+    CHECK_EQ_INT(taml_text_json_depth("[[[\"[[[[\"]]]", 12, 2, NULL), 3);
 }
 
 static const char *full_config =
@@ -302,12 +302,12 @@ TEST(errors_text_rules_quote_detect_binary_count_depth_and_pluralise)
     CHECK_EQ_INT(taml_text_looks_binary("a\0b", 3), 1);
     CHECK_EQ_INT(taml_text_looks_binary("\xcd\xcc\xcc=", 4), 1);
     size_t at = 0;
-    CHECK_EQ_INT(taml_json_depth("{\"a\": [[1], {\"b\": [2]}]}", 24, 2, &at), 4);
+    CHECK_EQ_INT(taml_text_json_depth("{\"a\": [[1], {\"b\": [2]}]}", 24, 2, &at), 4);
     CHECK_EQ_INT(at, 7); /* the first bracket past the limit */
-    CHECK_EQ_INT(taml_json_depth("\"[[[\\\"[[\"", 9, 0, NULL), 0);
-    CHECK_STR(taml_plural(1, "trial", "trials"), "trial");
-    CHECK_STR(taml_plural(0, "trial", "trials"), "trials");
-    CHECK_STR(taml_plural(-1, "trial", "trials"), "trials");
+    CHECK_EQ_INT(taml_text_json_depth("\"[[[\\\"[[\"", 9, 0, NULL), 0);
+    CHECK_STR(taml_text_plural(1, "trial", "trials"), "trial");
+    CHECK_STR(taml_text_plural(0, "trial", "trials"), "trials");
+    CHECK_STR(taml_text_plural(-1, "trial", "trials"), "trials");
     /* the hash: the same bytes the same value, any change another; the
      * length is part of it */
     const char *s = "the quick brown fox jumps over the lazy dog";

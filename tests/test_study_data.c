@@ -149,7 +149,7 @@ TEST(study_records_the_identity_the_task_loader_computes)
     CHECK_EQ_INT(taml_task_load(&t, FIX "tasks/child-topics", NULL, &err), 0);
     taml_store *s;
     CHECK_EQ_INT(taml_store_open(&s, study, TAML_STORE_READONLY, &err), 0);
-    taml_task_data d;
+    taml_study_task d;
     CHECK_EQ_INT(taml_store_task_data_get(s, 0, &d, &err), 1);
     CHECK(d.fingerprint == t->identity.fingerprint);
     CHECK_EQ_INT(d.n_split[0], 480);
@@ -163,7 +163,7 @@ TEST(study_records_the_identity_the_task_loader_computes)
     }
     CHECK(d.classes == t->identity.classes);
     CHECK_STR(d.dir, FIX "tasks/child-topics");
-    taml_task_data_deinit(&d);
+    taml_study_task_deinit(&d);
     /* the splits' digests differ from each other (they cover other rows) */
     CHECK(t->identity.content[0] != t->identity.content[1]);
     CHECK(t->identity.labels[1] != t->identity.labels[2]);
@@ -214,10 +214,10 @@ TEST(study_refuses_another_module_file_under_a_module_name_and_export_finds_its_
     free(out);
     taml_store *s;
     CHECK_EQ_INT(taml_store_open(&s, study, TAML_STORE_READONLY, &err), 0);
-    taml_module_record m;
+    taml_study_module m;
     CHECK_EQ_INT(taml_store_module_get(s, "tiny", &m, &err), 1);
     CHECK_CONTAINS(m.path, "lib1/tiny.tamlm");
-    taml_module_record_deinit(&m);
+    taml_study_module_deinit(&m);
     taml_study st;
     CHECK_EQ_INT(taml_store_study(s, &st, &err), 0);
     CHECK(st.modules_dir && st.modules_dir[0] == '/'); /* absolute: export may run elsewhere */
@@ -301,7 +301,7 @@ TEST(study_made_before_the_records_records_them_when_it_continues_and_says_so)
     CHECK_EQ_INT(user_version(db), 1);
     taml_store *s;
     taml_err err;
-    taml_task_data d;
+    taml_study_task d;
     CHECK_EQ_INT(taml_store_open(&s, db, TAML_STORE_READONLY, &err), 0);
     CHECK_EQ_INT(taml_store_task_data_get(s, 0, &d, &err), 0);
     taml_study st;
@@ -322,8 +322,8 @@ TEST(study_made_before_the_records_records_them_when_it_continues_and_says_so)
     CHECK_EQ_INT(taml_store_open(&s, db, TAML_STORE_READONLY, &err), 0);
     CHECK_EQ_INT(taml_store_task_data_get(s, 0, &d, &err), 1);
     CHECK_EQ_INT(d.n_split[0], 480);
-    taml_task_data_deinit(&d);
-    taml_module_record m;
+    taml_study_task_deinit(&d);
+    taml_study_module m;
     CHECK_EQ_INT(taml_store_module_get(s, "random-8", &m, &err), 0); /* random-D: no file */
     CHECK_EQ_INT(taml_store_count(s, -1, -1, &err), 4);
     taml_store_close(s);

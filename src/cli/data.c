@@ -133,9 +133,9 @@ static void print_text(const taml_task *t, double load_s, double cpu_s, int timi
     }
     printf("majority      %.4f of train (class '%s')\n", taml_task_majority_share(t), t->class_names[maj]);
     if (t->kind == TAML_TASK_TEXT) {
-        printf("dictionary    %d %s (all splits)\n", t->n_words, taml_plural(t->n_words, "word", "words"));
+        printf("dictionary    %d %s (all splits)\n", t->n_words, taml_text_plural(t->n_words, "word", "words"));
         printf("wide vocab    %d %s (train words, min count %d, cap %d)\n", t->n_wide,
-               taml_plural(t->n_wide, "feature", "features"), t->wide_min_count, t->wide_max);
+               taml_text_plural(t->n_wide, "feature", "features"), t->wide_min_count, t->wide_max);
         printf("tokens/text   %.1f (mean, all splits)\n", taml_task_mean_tokens(t));
     }
     printf("language      %s\n", t->language[0] ? t->language : "-");

@@ -157,12 +157,12 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
     }
     int64_t words = st.exact + st.mapped;
     printf("%s: %" PRId64 " %s x %d from %s (%s) in %.2fs\n", path, words,
-           taml_plural(words, "word", "words"), (int)st.dim, file, format, st.seconds);
+           taml_text_plural(words, "word", "words"), (int)st.dim, file, format, st.seconds);
     printf("  read %" PRId64 "; kept %" PRId64 " as is, %" PRId64
            " after dropping separators; dropped %" PRId64 " not one token, %" PRId64
            " %s after lower-casing\n",
            st.read, st.exact, st.mapped, st.not_one_token, st.duplicate,
-           taml_plural(st.duplicate, "duplicate", "duplicates"));
+           taml_text_plural(st.duplicate, "duplicate", "duplicates"));
     free(path);
     return 0;
 }
@@ -346,7 +346,7 @@ static int cmd_neighbours(const taml_cli *cli, int argc, char **argv)
     taml_tokenise(word, strlen(word), keep_first, &t);
     if (t.n != 1) /* a bad argument: a usage error */
         return taml_args_error(&a, "WORD: '%s' is %d %s for the tokeniser, not one", word, t.n,
-                               taml_plural(t.n, "token", "tokens"));
+                               taml_text_plural(t.n, "token", "tokens"));
     taml_module *m;
     taml_err err;
     if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);

@@ -68,7 +68,7 @@ int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
            "%.4f, test %.4f; retrained in %.2f s, accuracies equal to the recorded ones) to %s\n"
            "  config %s\n",
            task, (long long)info.trial, (long long)info.candidates,
-           taml_plural(info.candidates, "trial", "trials"), info.state, info.valid_acc,
+           taml_text_plural(info.candidates, "trial", "trials"), info.state, info.valid_acc,
            info.test_acc, info.train_s, outp, info.config);
     return 0;
 }

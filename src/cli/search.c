@@ -174,11 +174,11 @@ static int print_summary(const char *study, taml_err *err)
         for (int32_t k = 0; k < st.n_tasks; k++) {
             if (best[k])
                 printf("  %-28s %5lld %-6s  best valid %.4f  test %.4f  (trial %lld)\n",
-                       st.task_names[k], (long long)n[k], taml_plural(n[k], "trial", "trials"),
+                       st.task_names[k], (long long)n[k], taml_text_plural(n[k], "trial", "trials"),
                        bv[k], bt[k], (long long)best[k]);
             else
                 printf("  %-28s %5lld %-6s  no finished trial with an accuracy\n",
-                       st.task_names[k], (long long)n[k], taml_plural(n[k], "trial", "trials"));
+                       st.task_names[k], (long long)n[k], taml_text_plural(n[k], "trial", "trials"));
         }
     }
     free(n);

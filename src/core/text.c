@@ -1,12 +1,13 @@
 /* core/text.c - the text rules of messages (see text.h). */
 #include "core/text.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/utf8.h"
 
-const char *taml_plural(long long n, const char *one, const char *many)
+const char *taml_text_plural(long long n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
 }
@@ -49,6 +50,13 @@ char *taml_text_quote(char *out, size_t cap, const char *s, size_t len)
     return out;
 }
 
+const char *taml_text_errno(int e)
+{
+    if (e == ENOSPC) return "the disk is full (no space left on the device)";
+    if (e == EDQUOT) return "the disk quota is exceeded (no space left for this user)";
+    return strerror(e);
+}
+
 int taml_text_looks_binary(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
@@ -58,7 +66,7 @@ int taml_text_looks_binary(const char *s, size_t len)
     return taml_utf8_check(s, len) != len;
 }
 
-size_t taml_json_depth(const char *s, size_t len, size_t limit, size_t *at)
+size_t taml_text_json_depth(const char *s, size_t len, size_t limit, size_t *at)
 {
     size_t depth = 0, max = 0;
     int in_string = 0;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/text.h"
+
 double taml_now(void)
 {
     struct timespec ts;
@@ -47,20 +49,13 @@ int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
     return TAML_OK;
 }
 
-const char *taml_errno_text(int e)
-{
-    if (e == ENOSPC) return "the disk is full (no space left on the device)";
-    if (e == EDQUOT) return "the disk quota is exceeded (no space left for this user)";
-    return strerror(e);
-}
-
 FILE *taml_file_atomic_open(const char *path, char **tmp, taml_err *err)
 {
     *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(*tmp, "wb");
     if (!f) {
         taml_err_set(err, TAML_EIO, "%s: cannot create it (through %s): %s", path, *tmp,
-                     taml_errno_text(errno));
+                     taml_text_errno(errno));
         free(*tmp);
         *tmp = NULL;
     }
@@ -81,11 +76,11 @@ int taml_file_atomic_commit(FILE *f, char *tmp, const char *path, int failed, ta
         /* failed: the caller's fwrite set errno (a full disk shows there first) */
         rc = taml_err_set(err, TAML_EIO, "%s: cannot write it (through %s): %s; the file was "
                           "left as it was",
-                          path, tmp, taml_errno_text(e));
+                          path, tmp, taml_text_errno(e));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
         rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path,
-                          taml_errno_text(errno));
+                          taml_text_errno(errno));
         unlink(tmp);
     }
     free(tmp);

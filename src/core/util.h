@@ -15,9 +15,6 @@ double taml_now(void);
 /* Reads a whole file into a NUL-terminated heap buffer (*data, *size without the
  * NUL). Errors name the path. The caller frees *data. */
 int taml_read_file(const char *path, char **data, size_t *size, taml_err *err);
-/* strerror(e), except that a full disk (ENOSPC) or quota (EDQUOT) says so
- * in words a user acts on. */
-const char *taml_errno_text(int e);
 /* Writes size bytes to path atomically (path.tmp, fsync, rename). */
 int taml_write_file_atomic(const char *path, const void *data, size_t size, taml_err *err);
 /* The same for a file written piece by piece: taml_file_atomic_open creates

@@ -149,7 +149,7 @@ static int finish_image_classes(taml_task *t, const char *dir, const char *label
             rc = taml_err_set(err, TAML_EFORMAT,
                               "%s: %d class %s, but %s holds label value %d; expected a name for each "
                               "value",
-                              path, n_names, taml_plural(n_names, "name", "names"), labels_path,
+                              path, n_names, taml_text_plural(n_names, "name", "names"), labels_path,
                               max_value);
             goto out;
         }
@@ -233,7 +233,7 @@ int taml_task_load_idx(taml_task *t, const char *dir, taml_err *err)
         rc = taml_err_set(err, TAML_EINVAL,
                           "%s: %d %s an empty valid split (the last tenth of the train "
                           "file); expected at least 10",
-                          path[0], n_train_file, taml_plural(n_train_file, "image gives", "images give"));
+                          path[0], n_train_file, taml_text_plural(n_train_file, "image gives", "images give"));
         goto out;
     }
     if (t->n_split[TAML_TEST] == 0) {

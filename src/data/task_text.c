@@ -354,7 +354,7 @@ int taml_task_load_text(taml_task *t, const char *dir, const taml_task_opts *o, 
             rc = taml_err_set(err, TAML_EINVAL,
                               "%s: %d %s an empty valid split (80/10/10 in file order, floor "
                               "for train and valid); expected at least 10 lines",
-                              all, n, taml_plural(n, "line gives", "lines give"));
+                              all, n, taml_text_plural(n, "line gives", "lines give"));
             free(all);
             goto out;
         }

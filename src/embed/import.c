@@ -241,7 +241,7 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
             if (o->dim && k != o->dim) {
                 rc = taml_err_set(err, TAML_EFORMAT,
                                   "%s:%" PRId64 ": %d %s, expected dimension %d", im->path,
-                                  lineno, (int)k, taml_plural(k, "value", "values"), (int)o->dim);
+                                  lineno, (int)k, taml_text_plural(k, "value", "values"), (int)o->dim);
                 goto out;
             }
             if (k > vcap) { /* re-parse into a buffer of the right size */
@@ -254,7 +254,7 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
             rc = taml_err_set(err, TAML_EFORMAT,
                               "%s:%" PRId64 ": %d %s after the word, expected %d (the "
                               "dimension of %s)",
-                              im->path, lineno, (int)k, taml_plural(k, "value", "values"), (int)im->dim,
+                              im->path, lineno, (int)k, taml_text_plural(k, "value", "values"), (int)im->dim,
                               glove ? "the first line" : "the header");
             goto out;
         }
@@ -282,7 +282,7 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: the header announces %" PRId64 " %s, the file has %" PRId64
                           "%s",
-                          im->path, count, taml_plural(count, "vector", "vectors"), seen,
+                          im->path, count, taml_text_plural(count, "vector", "vectors"), seen,
                           seen < count ? " (truncated?)" : "");
         goto out;
     }
@@ -342,7 +342,7 @@ static int read_bin(importer *im, FILE *f, const taml_import_opts *o, taml_err *
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: truncated: the header announces %" PRId64
                           " %s, entry %" PRId64 " is incomplete",
-                          im->path, count, taml_plural(count, "vector", "vectors"), e + 1);
+                          im->path, count, taml_text_plural(count, "vector", "vectors"), e + 1);
         goto out;
     }
     if (!o->max_words) {
@@ -351,7 +351,7 @@ static int read_bin(importer *im, FILE *f, const taml_import_opts *o, taml_err *
         if (c != EOF)
             rc = taml_err_set(err, TAML_EFORMAT,
                               "%s: data after the %" PRId64 " %s the header announces",
-                              im->path, count, taml_plural(count, "vector", "vectors"));
+                              im->path, count, taml_text_plural(count, "vector", "vectors"));
     }
 out:
     free(word);

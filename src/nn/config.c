@@ -207,7 +207,7 @@ static cJSON *parse_json(const char *text, size_t len, taml_err *err)
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (root) return root;
     size_t at = 0;
-    if (taml_json_depth(text, len, CJSON_NESTING_LIMIT, &at) > CJSON_NESTING_LIMIT)
+    if (taml_text_json_depth(text, len, CJSON_NESTING_LIMIT, &at) > CJSON_NESTING_LIMIT)
         taml_err_set(err, TAML_EFORMAT,
                      "config: byte %zu: arrays and objects nested deeper than %d levels, the JSON "
                      "reader's limit; a config is one flat object",

@@ -449,7 +449,7 @@ static int task_choices(taml_svg_buf *b, const study_view *v, const taml_report_
     esc(b, v->s->label);
     taml_svg_buf_printf(b, ": choices over trials (share in a moving window of %zu %s)"
                            "</summary>\n<div class=\"figs\">\n",
-                        w, taml_plural((long long)w, "trial", "trials"));
+                        w, taml_text_plural((long long)w, "trial", "trials"));
     for (size_t d = 0; d < na && rc == 0; d++) {
         size_t nc = decision_choices(v, k, d);
         if (nc == 0) continue;

@@ -147,8 +147,8 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
     taml_svg_buf_init(&b);
     taml_svg_buf_printf(&b, "study %s: method %s, %zu %s, %d %s per task asked\n", s->path,
                         taml_search_method_name(s->method), s->n_tasks,
-                        taml_plural((long long)s->n_tasks, "task", "tasks"), s->trials_per_task,
-                        taml_plural(s->trials_per_task, "trial", "trials"));
+                        taml_text_plural((long long)s->n_tasks, "task", "tasks"), s->trials_per_task,
+                        taml_text_plural(s->trials_per_task, "trial", "trials"));
     if (against)
         taml_svg_buf_printf(&b,
                             "against %s (method %s): target = its valid accuracy-top%d after T "

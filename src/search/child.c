@@ -202,7 +202,7 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
     out->steps = res.steps;
     if (res.status == TAML_CHILD_DIVERGED)
         snprintf(out->error, sizeof out->error, "diverged after %lld %s", (long long)res.steps,
-                 taml_plural(res.steps, "step", "steps"));
+                 taml_text_plural(res.steps, "step", "steps"));
     else if (res.status == TAML_CHILD_INVALID)
         snprintf(out->error, sizeof out->error, "both towers disabled: majority-class accuracy");
 }

@@ -84,10 +84,10 @@ out:
 static int check_task(taml_store *s, const char *study_path, int32_t idx, const taml_task *task,
                       taml_err *err)
 {
-    taml_task_data was;
+    taml_study_task was;
     int rc = taml_store_task_data_get(s, idx, &was, err);
     if (rc <= 0) return rc;
-    taml_task_data now = taml_search_data_of(&task->identity, task->dir);
+    taml_study_task now = taml_search_data_of(&task->identity, task->dir);
     char diff[512];
     taml_search_data_diff(&was, &now, diff, sizeof diff);
     rc = diff[0] ? taml_err_set(err, TAML_EMISMATCH,
@@ -96,7 +96,7 @@ static int check_task(taml_store *s, const char *study_path, int32_t idx, const 
                                 "ran on",
                                 study_path, task->name, task->dir, was.dir, diff)
                  : TAML_OK;
-    taml_task_data_deinit(&was);
+    taml_study_task_deinit(&was);
     return rc;
 }
 
@@ -105,7 +105,7 @@ static int check_task(taml_store *s, const char *study_path, int32_t idx, const 
 static int check_module(taml_store *s, const char *study_path, const char *name,
                         const char *module_dir, taml_err *err)
 {
-    taml_module_record was;
+    taml_study_module was;
     int rc = taml_store_module_get(s, name, &was, err);
     if (rc <= 0) return rc;
     taml_module_stamp now;
@@ -121,7 +121,7 @@ static int check_module(taml_store *s, const char *study_path, const char *name,
     else if (rc >= 0)
         rc = TAML_OK;
     taml_module_stamp_deinit(&now);
-    taml_module_record_deinit(&was);
+    taml_study_module_deinit(&was);
     return rc;
 }
 

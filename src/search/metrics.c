@@ -121,7 +121,7 @@ int taml_metrics_target(const double *valid, size_t n, size_t top, size_t budget
         return taml_err_set(err, TAML_EINVAL,
                             "metrics: the random study has %zu %s, fewer than the budget "
                             "T = %zu asked for",
-                            n, taml_plural((long long)n, "trial", "trials"), budget);
+                            n, taml_text_plural((long long)n, "trial", "trials"), budget);
     if (budget == 0)
         return taml_err_set(err, TAML_EINVAL, "metrics: the random study has no trials");
     double *curve = taml_malloc(budget * sizeof *curve);
@@ -132,7 +132,7 @@ int taml_metrics_target(const double *valid, size_t n, size_t top, size_t budget
                           "metrics: the random study has %zu %s with an accuracy in its "
                           "first %zu, fewer than the %zu a top-%zu target needs",
                           count[budget - 1],
-                          taml_plural((long long)count[budget - 1], "trial", "trials"), budget,
+                          taml_text_plural((long long)count[budget - 1], "trial", "trials"), budget,
                           top, top);
     if (rc == 0) *target = curve[budget - 1];
     free(curve);

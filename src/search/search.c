@@ -358,7 +358,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
         rc = taml_err_set(err, TAML_EIO, "%s: cannot open or create the study file: %s",
-                          study_path, taml_errno_text(errno));
+                          study_path, taml_text_errno(errno));
         goto out;
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -432,7 +432,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if (stopping)
         taml_search_log(&r, "stopped: %lld of %lld %s finished; run the same command to continue",
                         (long long)r.done, (long long)r.total,
-                        taml_plural(r.total, "trial", "trials"));
+                        taml_text_plural(r.total, "trial", "trials"));
 out:
     if (pool != o->pool) taml_pool_free(pool); /* waits for running children; their results are dropped */
     run_deinit(&r);

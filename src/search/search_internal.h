@@ -114,12 +114,12 @@ int taml_search_checkpoint(search_run *r, taml_err *err);
 int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
                            taml_err *err);
 /* The store's record (store.h) of identity id loaded from dir (borrowed). */
-taml_task_data taml_search_data_of(const taml_task_identity *id, const char *dir);
+taml_study_task taml_search_data_of(const taml_task_identity *id, const char *dir);
 /* What differs between recorded data was and the data now is, in the terms
  * of docs/formats.md: the kind, the examples per split, else the classes;
  * the labels and the texts (pixels) of each split. buf is "" when they are
  * the same. (export.c uses it too.) */
-void taml_search_data_diff(const taml_task_data *was, const taml_task_data *now, char *buf,
+void taml_search_data_diff(const taml_study_task *was, const taml_study_task *now, char *buf,
                            size_t cap);
 /* A transfer's source, before the study file is made: its controller must
  * load into r's space (the message names o->from_path), and when it is a

@@ -40,8 +40,8 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
     r->n_ctrl = n;
     if (n != r->n_tasks)
         return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml %s for %d %s", source, (int)n,
-                            taml_plural(n, "controller", "controllers"), (int)r->n_tasks,
-                            taml_plural(r->n_tasks, "task", "tasks"));
+                            taml_text_plural(n, "controller", "controllers"), (int)r->n_tasks,
+                            taml_text_plural(r->n_tasks, "task", "tasks"));
     return TAML_OK;
 }
 
@@ -124,9 +124,9 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
 
 static const char *const split_names[3] = {"train", "valid", "test"};
 
-taml_task_data taml_search_data_of(const taml_task_identity *id, const char *dir)
+taml_study_task taml_search_data_of(const taml_task_identity *id, const char *dir)
 {
-    taml_task_data d = {.fingerprint = id->fingerprint, .image = id->image,
+    taml_study_task d = {.fingerprint = id->fingerprint, .image = id->image,
                         .n_classes = id->n_classes, .classes = id->classes,
                         .dir = (char *)dir};
     for (int k = 0; k < 3; k++) {
@@ -157,10 +157,10 @@ static void splits_differ(char *buf, size_t cap, const uint64_t *a, const uint64
     appendf(buf, cap, " of the ");
     for (int i = 0; i < n; i++)
         appendf(buf, cap, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ", split_names[which[i]]);
-    appendf(buf, cap, " %s", taml_plural(n, "split", "splits"));
+    appendf(buf, cap, " %s", taml_text_plural(n, "split", "splits"));
 }
 
-void taml_search_data_diff(const taml_task_data *was, const taml_task_data *now, char *buf, size_t cap)
+void taml_search_data_diff(const taml_study_task *was, const taml_study_task *now, char *buf, size_t cap)
 {
     buf[0] = '\0';
     if (was->image != now->image) {
@@ -198,17 +198,17 @@ void taml_search_data_diff(const taml_task_data *was, const taml_task_data *now,
 }
 
 /* "train 80, valid 10, test 10 examples, 4 classes" */
-static void data_summary(const taml_task_data *d, char *buf, size_t cap)
+static void data_summary(const taml_study_task *d, char *buf, size_t cap)
 {
     snprintf(buf, cap, "train %d, valid %d, test %d examples, %d %s", (int)d->n_split[0],
              (int)d->n_split[1], (int)d->n_split[2], (int)d->n_classes,
-             taml_plural(d->n_classes, "class", "classes"));
+             taml_text_plural(d->n_classes, "class", "classes"));
 }
 
 /* Refuses task `name` as data now when the record was says otherwise; what
  * names whose record it is ("the study", "the transfer source X"). */
 static int check_task_data(const char *path, const char *what, const char *name,
-                           const taml_task_data *was, const taml_task_data *now, taml_err *err)
+                           const taml_study_task *was, const taml_study_task *now, taml_err *err)
 {
     char diff[512], then[128], cur[128];
     taml_search_data_diff(was, now, diff, sizeof diff);
@@ -230,12 +230,12 @@ static int check_study_data(search_run *r, const char *const *task_dirs, int cre
     if (!r->o->task_identity) return TAML_OK;
     const char *path = taml_store_path(r->store);
     for (int32_t k = 0; k < r->n_tasks; k++) {
-        taml_task_data was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
+        taml_study_task was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
         int rc = taml_store_task_data_get(r->store, k, &was, err);
         if (rc < 0) return rc;
         if (rc == 1) {
             rc = check_task_data(path, "the study", r->names[k], &was, &now, err);
-            taml_task_data_deinit(&was);
+            taml_study_task_deinit(&was);
             if (rc) return rc;
             continue;
         }
@@ -257,7 +257,7 @@ static void module_summary(const char *path, uint64_t size, uint32_t crc, char *
 
 /* Refuses module stamp now under name when the record was is another file. */
 static int check_module(const char *path, const char *what, const char *name,
-                        const taml_module_record *was, const taml_module_stamp *now, taml_err *err)
+                        const taml_study_module *was, const taml_module_stamp *now, taml_err *err)
 {
     if (was->crc32 == now->crc32 && was->size == now->size) return TAML_OK;
     char then[4200], cur[4200];
@@ -302,15 +302,15 @@ static int study_module(void *ctx, const char *name, const taml_module_stamp *m,
 {
     module_check *mc = ctx;
     taml_store *store = mc->r->store;
-    taml_module_record was;
+    taml_study_module was;
     int rc = taml_store_module_get(store, name, &was, err);
     if (rc < 0) return rc;
     if (rc == 1) {
         rc = check_module(taml_store_path(store), "the study", name, &was, m, err);
-        taml_module_record_deinit(&was);
+        taml_study_module_deinit(&was);
         return rc;
     }
-    taml_module_record now = {.name = (char *)name, .path = m->path, .size = m->size,
+    taml_study_module now = {.name = (char *)name, .path = m->path, .size = m->size,
                               .crc32 = m->crc32};
     if ((rc = taml_store_module_put(store, &now, err))) return rc;
     if (!mc->creating)
@@ -354,11 +354,11 @@ typedef struct source_check {
 static int source_module(void *ctx, const char *name, const taml_module_stamp *m, taml_err *err)
 {
     source_check *sc = ctx;
-    taml_module_record was;
+    taml_study_module was;
     int rc = taml_store_module_get(sc->src, name, &was, err);
     if (rc <= 0) return rc;
     rc = check_module(sc->path, sc->what, name, &was, m, err);
-    taml_module_record_deinit(&was);
+    taml_study_module_deinit(&was);
     return rc;
 }
 
@@ -378,10 +378,10 @@ static int check_source_data(const search_run *r, const char *const *task_dirs, 
         for (int32_t i = 0; i < st.n_tasks; i++)
             if (!strcmp(st.task_names[i], r->names[k])) j = i;
         if (j < 0) continue;
-        taml_task_data was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
+        taml_study_task was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
         if ((rc = taml_store_task_data_get(src, j, &was, err)) == 1) {
             rc = check_task_data(from, what, r->names[k], &was, &now, err);
-            taml_task_data_deinit(&was);
+            taml_study_task_deinit(&was);
         }
     }
     if (!rc) {
@@ -572,7 +572,7 @@ static int extend_trials(search_run *r, const taml_study *st, taml_err *err)
     int rc = taml_store_set_trials(r->store, r->o->trials, err);
     if (!rc)
         taml_search_log(r, "the study asked for %d %s per task; extended to %d (recorded)",
-                        (int)st->trials_per_task, taml_plural(st->trials_per_task, "trial", "trials"),
+                        (int)st->trials_per_task, taml_text_plural(st->trials_per_task, "trial", "trials"),
                         (int)r->o->trials);
     return rc;
 }

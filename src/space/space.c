@@ -222,7 +222,7 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     size_t deep = 0;
-    if (!root && taml_json_depth(text, strlen(text), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
+    if (!root && taml_text_json_depth(text, strlen(text), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
         return taml_err_set(err, TAML_EFORMAT,
                             "%s:%d: arrays and objects nested deeper than %d levels, the JSON "
                             "reader's limit; a space is one object of lists",
@@ -466,7 +466,7 @@ int taml_space_diff(const taml_space *a, const taml_space *b, char *buf, size_t 
     int differences = 0;
     if (cap) buf[0] = 0;
     if (a->n != b->n) {
-        appendf(buf, cap, &used, "%d %s vs %d", a->n, taml_plural(a->n, "decision", "decisions"),
+        appendf(buf, cap, &used, "%d %s vs %d", a->n, taml_text_plural(a->n, "decision", "decisions"),
                 b->n);
         differences++;
     }
@@ -569,7 +569,7 @@ int taml_space_actions_from_config(const taml_space *s, const char *config_json,
     cJSON *config = cJSON_ParseWithOpts(config_json, &end, 1);
     size_t deep = 0;
     if (!config &&
-        taml_json_depth(config_json, strlen(config_json), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
+        taml_text_json_depth(config_json, strlen(config_json), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
         return taml_err_set(err, TAML_EFORMAT,
                             "config: byte %zu: arrays and objects nested deeper than %d levels, "
                             "the JSON reader's limit; expected an object {decision: value}",

@@ -547,14 +547,14 @@ static int col_hex(sqlite3_stmt *st, int i, uint64_t *v)
     return 0;
 }
 
-void taml_task_data_deinit(taml_task_data *d)
+void taml_study_task_deinit(taml_study_task *d)
 {
     if (!d) return;
     free(d->dir);
     memset(d, 0, sizeof *d);
 }
 
-int taml_store_task_data_get(taml_store *s, int32_t task, taml_task_data *out, taml_err *err)
+int taml_store_task_data_get(taml_store *s, int32_t task, taml_study_task *out, taml_err *err)
 {
     memset(out, 0, sizeof *out);
     if (s->schema < 2) return 0; /* an older study opened to read: nothing recorded */
@@ -580,7 +580,7 @@ int taml_store_task_data_get(taml_store *s, int32_t task, taml_task_data *out, t
         out->image = kind && !strcmp(kind, "image");
         rc = 1;
         if (bad) {
-            taml_task_data_deinit(out);
+            taml_study_task_deinit(out);
             rc = taml_err_set(err, TAML_ECORRUPT,
                               "%s: task %d's recorded data: a digest is not 16 hex digits",
                               s->path, (int)task);
@@ -592,7 +592,7 @@ int taml_store_task_data_get(taml_store *s, int32_t task, taml_task_data *out, t
     return rc;
 }
 
-int taml_store_task_data_put(taml_store *s, int32_t task, const taml_task_data *d, taml_err *err)
+int taml_store_task_data_put(taml_store *s, int32_t task, const taml_study_task *d, taml_err *err)
 {
     TAML_ASSERT(s->schema >= 2);
     sqlite3_stmt *st;
@@ -628,7 +628,7 @@ int taml_store_task_data_put(taml_store *s, int32_t task, const taml_task_data *
     return rc;
 }
 
-void taml_module_record_deinit(taml_module_record *m)
+void taml_study_module_deinit(taml_study_module *m)
 {
     if (!m) return;
     free(m->name);
@@ -636,7 +636,7 @@ void taml_module_record_deinit(taml_module_record *m)
     memset(m, 0, sizeof *m);
 }
 
-int taml_store_module_get(taml_store *s, const char *name, taml_module_record *out, taml_err *err)
+int taml_store_module_get(taml_store *s, const char *name, taml_study_module *out, taml_err *err)
 {
     memset(out, 0, sizeof *out);
     if (s->schema < 2) return 0;
@@ -660,7 +660,7 @@ int taml_store_module_get(taml_store *s, const char *name, taml_module_record *o
     return rc;
 }
 
-int taml_store_module_put(taml_store *s, const taml_module_record *m, taml_err *err)
+int taml_store_module_put(taml_store *s, const taml_study_module *m, taml_err *err)
 {
     TAML_ASSERT(s->schema >= 2 && m->name && m->path);
     sqlite3_stmt *st;

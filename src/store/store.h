@@ -163,8 +163,8 @@ int taml_store_set_modules_dir(taml_store *s, const char *dir, taml_err *err);
 /* The data a task of the study was when the study recorded it: the fields
  * of data/task.h's taml_task_identity, with the directory it was loaded
  * from. For taml_store_task_data_put, dir is borrowed; _get fills a heap
- * copy that taml_task_data_deinit frees. */
-typedef struct taml_task_data {
+ * copy that taml_study_task_deinit frees. */
+typedef struct taml_study_task {
     uint64_t fingerprint;
     int32_t image;      /* 1: an image task (column kind: 'image'), 0: text ('text') */
     int32_t n_split[3]; /* examples in train, valid, test */
@@ -172,29 +172,29 @@ typedef struct taml_task_data {
     uint64_t classes, labels[3], content[3]; /* the digests */
     char *dir;
     double recorded; /* Unix seconds (set by _put) */
-} taml_task_data;
-void taml_task_data_deinit(taml_task_data *d);
+} taml_study_task;
+void taml_study_task_deinit(taml_study_task *d);
 /* Task index task's recorded data into *out: 1 when recorded, 0 when not
  * (a study made before schema 2, until a search continues it), negative on
  * error. */
-int taml_store_task_data_get(taml_store *s, int32_t task, taml_task_data *out, taml_err *err);
+int taml_store_task_data_get(taml_store *s, int32_t task, taml_study_task *out, taml_err *err);
 /* Records it (once per task: a second call fails with EINVAL). */
-int taml_store_task_data_put(taml_store *s, int32_t task, const taml_task_data *d, taml_err *err);
+int taml_store_task_data_put(taml_store *s, int32_t task, const taml_study_task *d, taml_err *err);
 
 /* An embedding module as the study recorded it: the name the space gives,
  * the file it was found at, the file's size and its stored CRC-32 (see
- * embed/module.h's taml_module_stamp). Strings as for taml_task_data. */
-typedef struct taml_module_record {
+ * embed/module.h's taml_module_stamp). Strings as for taml_study_task. */
+typedef struct taml_study_module {
     char *name, *path;
     uint64_t size;
     uint32_t crc32;
     double recorded;
-} taml_module_record;
-void taml_module_record_deinit(taml_module_record *m);
+} taml_study_module;
+void taml_study_module_deinit(taml_study_module *m);
 /* The record of module name: 1, 0 when none, negative on error. */
-int taml_store_module_get(taml_store *s, const char *name, taml_module_record *out, taml_err *err);
+int taml_store_module_get(taml_store *s, const char *name, taml_study_module *out, taml_err *err);
 /* Records it (once per name: a second call fails with EINVAL). */
-int taml_store_module_put(taml_store *s, const taml_module_record *m, taml_err *err);
+int taml_store_module_put(taml_store *s, const taml_study_module *m, taml_err *err);
 
 /* Adds a PENDING trial from t->task, method, config_json, actions, seed and
  * sets t->id, t->state, t->queued_at. */
