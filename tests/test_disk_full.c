@@ -80,6 +80,18 @@ static int status_of(const char *dir, const char *name)
     return rc;
 }
 
+/* Step name exited with 1 and its output says both a and b. */
+static void exited_saying(const char *dir, const char *name, const char *a, const char *b)
+{
+    CHECK_EQ_INT(status_of(dir, name), 1);
+    char *out_name = taml_asprintf("%s.out", name);
+    char *msg = slurp(dir, out_name);
+    CHECK_CONTAINS(msg, a);
+    CHECK_CONTAINS(msg, b);
+    free(msg);
+    free(out_name);
+}
+
 static int same_file(const char *dir, const char *a, const char *b)
 {
     char *cmd = taml_asprintf("cmp -s %s/%s %s/%s", dir, a, dir, b), *out;
@@ -119,30 +131,16 @@ TEST(disk_full_search_export_import_lose_nothing_and_say_the_disk_is_full)
     CHECK_EQ_INT(status_of(dir, "export1"), 0);
     CHECK_EQ_INT(status_of(dir, "import1"), 0);
     /* the search: refused with the file and the cause, the file whole */
-    CHECK_EQ_INT(status_of(dir, "search2"), 1);
-    char *msg = slurp(dir, "search2.out");
-    CHECK_CONTAINS(msg, "mnt/s.db: the disk is full");
-    CHECK_CONTAINS(msg, "what was committed before is kept");
-    free(msg);
-    msg = slurp(dir, "integrity");
+    exited_saying(dir, "search2", "mnt/s.db: the disk is full", "what was committed before is kept");
+    char *msg = slurp(dir, "integrity");
     CHECK_STR(msg, "ok\n");
     free(msg);
     /* the export and the import: refused with the file and the cause, the
      * files they would have replaced unchanged, no temporary file left */
-    CHECK_EQ_INT(status_of(dir, "export2"), 1);
-    msg = slurp(dir, "export2.out");
-    CHECK_CONTAINS(msg, "mnt/m.taml: cannot write it");
-    CHECK_CONTAINS(msg, "the disk is full");
-    free(msg);
-    CHECK_EQ_INT(status_of(dir, "export3"), 1); /* reading the study needs room too */
-    msg = slurp(dir, "export3.out");
-    CHECK_CONTAINS(msg, "mnt/s.db: the disk is full");
-    free(msg);
-    CHECK_EQ_INT(status_of(dir, "import2"), 1);
-    msg = slurp(dir, "import2.out");
-    CHECK_CONTAINS(msg, "mnt/t.tamlm: cannot write it");
-    CHECK_CONTAINS(msg, "the disk is full");
-    free(msg);
+    exited_saying(dir, "export2", "mnt/m.taml: cannot write it", "the disk is full");
+    /* reading the study needs room too */
+    exited_saying(dir, "export3", "mnt/s.db: the disk is full", "mnt/s.db");
+    exited_saying(dir, "import2", "mnt/t.tamlm: cannot write it", "the disk is full");
     CHECK(same_file(dir, "m.before", "m.after"));
     CHECK(same_file(dir, "t.before", "t.after"));
     msg = slurp(dir, "files");

@@ -31,6 +31,18 @@ static char *write_tmp(const char *name, const char *text)
     return p;
 }
 
+/* A task directory name in the test's directory whose all.tsv is text. */
+static char *task_of(const char *name, const char *text)
+{
+    char *dir = tmp(name);
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(dir, &err), 0);
+    char *all = taml_path_join(dir, "all.tsv");
+    CHECK_MSG(taml_write_file_atomic(all, text, strlen(text), &err) == 0, "%s", err.msg);
+    free(all);
+    return dir;
+}
+
 /* The output of `taml ARGS` (printf-style), stderr joined, with its status
  * checked. */
 __attribute__((format(printf, 2, 3))) static char *taml(int status, const char *fmt, ...)
@@ -81,38 +93,34 @@ static char *search_with_space(int status, const char *space_text)
 
 TEST(errors_space_blames_the_decision_at_fault_and_names_the_file)
 {
-    /* a missing decision: the one missing, not the first (embedding) */
-    char *sp = space_without("dropout", ""), *out = search_with_space(1, sp);
-    CHECK_CONTAINS(out, "space.json: the space has no decision 'dropout'");
-    CHECK(!strstr(out, "'embedding'"));
-    free(out);
-    free(sp);
-    /* a decision the child does not have */
-    sp = space_without(NULL, ", \"momentum\": [0.9]");
-    out = search_with_space(1, sp);
-    CHECK_CONTAINS(out, "space.json: decision 'momentum' is not one the child model has");
-    free(out);
-    free(sp);
-    /* a choice out of range: that decision and that choice */
-    sp = space_without("dropout", ", \"dropout\": [0.1, 1.5]");
-    out = search_with_space(1, sp);
-    CHECK_CONTAINS(out, "space.json: the search space does not make valid child configurations "
-                        "(decision 'dropout', choice 2 of 2: 1.5)");
-    CHECK_CONTAINS(out, "expected a number in [0, 0.99]");
-    free(out);
-    free(sp);
-    /* a first choice out of range is that choice's fault too */
-    sp = space_without("layers", ", \"layers\": [0, 1]");
-    out = search_with_space(1, sp);
-    CHECK_CONTAINS(out, "(decision 'layers', choice 1 of 2: 0)");
-    free(out);
-    free(sp);
-    /* a number too large for a double is out of range, not "not a number" */
-    sp = space_without("deep_lr", ", \"deep_lr\": [0.1, 1e999]");
-    out = search_with_space(1, sp);
-    CHECK_CONTAINS(out, "space.json: decision 'deep_lr' choice 2 is a number out of range");
-    free(out);
-    free(sp);
+    static const struct {
+        const char *drop, *extra; /* space_without's arguments */
+        const char *says, *also;
+    } cases[] = {
+        /* a missing decision: the one missing, not the first (embedding) */
+        {"dropout", "", "space.json: the space has no decision 'dropout'", "(embedding is optional)"},
+        /* a decision the child does not have */
+        {NULL, ", \"momentum\": [0.9]",
+         "space.json: decision 'momentum' is not one the child model has", "embedding (optional)"},
+        /* a choice out of range: that decision and that choice */
+        {"dropout", ", \"dropout\": [0.1, 1.5]",
+         "space.json: the search space does not make valid child configurations (decision "
+         "'dropout', choice 2 of 2: 1.5)",
+         "expected a number in [0, 0.99]"},
+        /* a first choice out of range is that choice's fault too */
+        {"layers", ", \"layers\": [0, 1]", "(decision 'layers', choice 1 of 2: 0)", "\"layers\" is 0"},
+        /* a number too large for a double is out of range, not "not a number" */
+        {"deep_lr", ", \"deep_lr\": [0.1, 1e999]",
+         "space.json: decision 'deep_lr' choice 2 is a number out of range", "1.8e308"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *sp = space_without(cases[i].drop, cases[i].extra), *out = search_with_space(1, sp);
+        CHECK_CONTAINS(out, cases[i].says);
+        CHECK_CONTAINS(out, cases[i].also);
+        CHECK(!strstr(out, "decision 'embedding'"));
+        free(out);
+        free(sp);
+    }
 }
 
 /* n nested arrays inside an object member: depth n + 1. */
@@ -158,6 +166,16 @@ TEST(errors_json_nested_past_the_readers_limit_says_the_limit)
     free(deep);
     /* a deep text that is not valid JSON anyway still says why it stopped */
     CHECK_EQ_INT(taml_text_json_depth("[[[\"[[[[\"]]]", 12, 2, NULL), 3);
+}
+
+/* `taml embed import FILE --format format` into FILE.tamlm: exits with
+ * status and says says; its output (heap). */
+static char *import_says(int status, const char *file, const char *format, const char *says)
+{
+    char *out = taml(status, "embed import %s --format %s --name x --language en -o %s.tamlm", file,
+                     format, file);
+    CHECK_CONTAINS(out, says);
+    return out;
 }
 
 static const char *full_config =
@@ -217,52 +235,39 @@ TEST(errors_word2vec_binary_imported_as_text_is_shown_escaped_with_the_format_to
     char *path = tmp("w2v.bin");
     taml_err err;
     CHECK_EQ_INT(taml_write_file_atomic(path, bin, sizeof bin, &err), 0);
-    char *out = taml(1, "embed import %s --format word2vec-text --name x --language en -o %s.tamlm",
-                     path, path);
-    CHECK_CONTAINS(out, "w2v.bin:2: \"\\xcd\\xcc\\xcc=\" is not a number; the line holds binary "
-                        "bytes: a word2vec binary file? try --format word2vec-bin");
+    char *out = import_says(1, path, "word2vec-text",
+                            "w2v.bin:2: \"\\xcd\\xcc\\xcc=\" is not a number; the line holds "
+                            "binary bytes: a word2vec binary file? try --format word2vec-bin");
     /* nothing but the escapes: no raw byte above 0x7e in the message */
     for (const unsigned char *p = (const unsigned char *)out; *p; p++) CHECK(*p < 0x7f);
     free(out);
     /* a text file with a bad number gets no such hint */
     char *txt = write_tmp("v.txt", "1 2\nthe 1 x2\n");
-    out = taml(1, "embed import %s --format word2vec-text --name x --language en -o %s.tamlm", txt,
-               txt);
-    CHECK_CONTAINS(out, "v.txt:2: \"x2\" is not a number\n");
-    free(out);
+    free(import_says(1, txt, "word2vec-text", "v.txt:2: \"x2\" is not a number\n"));
     free(txt);
     free(path);
 }
 
 TEST(errors_data_info_classes_shows_labels_that_differ_by_a_space_apart)
 {
-    char *dir = tmp("t");
-    CHECK_EQ_INT(taml_mkdirs(dir, NULL), 0);
     /* 20 lines: "a" and "a " are two labels */
     char text[512] = "";
     for (int i = 0; i < 20; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "%s\tword %d\n",
                  i % 3 == 0 ? "a " : i % 3 == 1 ? "a" : "b\x01", i);
-    char *all = taml_path_join(dir, "all.tsv");
-    taml_err err;
-    CHECK_EQ_INT(taml_write_file_atomic(all, text, strlen(text), &err), 0);
+    char *dir = task_of("t", text);
     char *out = taml(0, "data info %s --classes", dir);
     CHECK_CONTAINS(out, "  \"a\"\n");
     CHECK_CONTAINS(out, "  \"a \"\n");
     CHECK_CONTAINS(out, "  \"b\\x01\"\n");
     free(out);
-    free(all);
     free(dir);
 }
 
 TEST(errors_counts_of_one_take_the_singular)
 {
     /* one line: an empty valid split */
-    char *dir = tmp("one");
-    CHECK_EQ_INT(taml_mkdirs(dir, NULL), 0);
-    char *all = taml_path_join(dir, "all.tsv");
-    taml_err err;
-    CHECK_EQ_INT(taml_write_file_atomic(all, "a\tb\n", 4, &err), 0);
+    char *dir = task_of("one", "a\tb\n");
     char *out = taml(1, "data info %s", dir);
     CHECK_CONTAINS(out, "all.tsv: 1 line gives an empty valid split");
     free(out);
@@ -278,13 +283,9 @@ TEST(errors_counts_of_one_take_the_singular)
     free(out);
     /* an import of one word */
     char *vec = write_tmp("one.vec", "1 2\nthe 0.5 0.25\n");
-    out = taml(0, "embed import %s --format fasttext-vec --name one --language en -o %s.tamlm", vec,
-               vec);
-    CHECK_CONTAINS(out, ": 1 word x 2 from");
-    free(out);
+    free(import_says(0, vec, "fasttext-vec", ": 1 word x 2 from"));
     free(vec);
     free(study);
-    free(all);
     free(dir);
 }
 
