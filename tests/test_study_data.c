@@ -309,6 +309,14 @@ TEST(study_made_before_the_records_records_them_when_it_continues_and_says_so)
     CHECK(st.modules_dir == NULL);
     taml_study_deinit(&st);
     taml_store_close(s);
+    /* a continue it refuses leaves it as it was */
+    CHECK_EQ_INT(sh(&out, "%s search --study %s --task " FIX "tasks/child-topics --method random "
+                          "--seed 5 --space " SPACE " --trials 4",
+                    taml_test_bin(), db),
+                 1);
+    CHECK_CONTAINS(out, "made with method aml, not random");
+    free(out);
+    CHECK_EQ_INT(user_version(db), 1);
     /* the first continue migrates it and records the data, saying so */
     const char *common = "--method aml --seed 5 --space " SPACE " --deterministic --workers 1";
     CHECK_EQ_INT(sh(&out, "%s search --study %s --task " FIX "tasks/child-topics %s --trials 4",

@@ -587,6 +587,8 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
         if ((rc = taml_store_study(r->store, &st, err))) return rc;
         rc = check_same_study(r, &st, err);
         r->seed = st.seed;
+        /* only a study that passed is migrated (a refused one stays as it was) */
+        if (!rc) rc = taml_store_upgrade(r->store, err);
         if (!rc && !(rc = taml_store_begin(r->store, err))) {
             if (!(rc = check_study_data(r, task_dirs, 0, err)) &&
                 !(rc = check_study_modules(r, &st, 0, err)) && !(rc = extend_trials(r, &st, err)))

@@ -171,10 +171,11 @@ static const char *schema_sql =
 
 /* The steps from one schema version to the next. A study file is made with
  * schema_sql (version 1) and every step after it; a file of an older
- * version opened for writing gets the steps it lacks, in one transaction
- * with the version bump (a reader of an older file sees what it has: every
- * reader below checks s->schema before touching what a step added). Steps
- * only add: a file never loses a column or a row by being migrated. */
+ * version gets the steps it lacks from taml_store_upgrade, in one
+ * transaction with the version bump (a reader of an older file sees what it
+ * has: every reader below checks s->schema before touching what a step
+ * added). Steps only add: a file never loses a column or a row by being
+ * migrated. */
 static const struct migration {
     int64_t to;      /* the version the step makes */
     const char *sql; /* the step */
@@ -213,10 +214,14 @@ static int migrate(taml_store *s, int64_t from, taml_err *err)
     return exec_sql(s, pragma, err);
 }
 
-/* Brings a study file of an older schema up to this build's, unless another
- * process did it first (the version is read again under the write lock). */
-static int upgrade(taml_store *s, taml_err *err)
+int taml_store_upgrade(taml_store *s, taml_err *err)
 {
+    if (s->schema >= TAML_STORE_SCHEMA) return TAML_OK;
+    if (s->readonly)
+        return taml_err_set(err, TAML_EINVAL, "%s: opened to read: cannot migrate it to schema %d",
+                            s->path, TAML_STORE_SCHEMA);
+    /* another process may have done it first: the version is read again
+     * under the write lock */
     int64_t ver = 0;
     int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
@@ -234,8 +239,7 @@ static int upgrade(taml_store *s, taml_err *err)
 }
 
 /* Checks the file is a taml study this build can read, creating the schema
- * in a new empty file and bringing an older one up to date when it is
- * opened for writing. */
+ * in a new empty file (an older one is migrated by taml_store_upgrade). */
 static int check_or_init_schema(taml_store *s, taml_err *err)
 {
     int64_t app = 0, ver = 0, n_objects = 0;
@@ -277,7 +281,6 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
     if (ver < 1)
         return taml_err_set(err, TAML_EFORMAT, "%s: taml study with no schema version", s->path);
     s->schema = ver;
-    if (ver < TAML_STORE_SCHEMA && !s->readonly) return upgrade(s, err);
     return TAML_OK;
 }
 

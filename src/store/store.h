@@ -41,9 +41,9 @@
 
 /* The schema this build writes and the newest it reads. Version 2 adds the
  * data a study ran on (study.modules_dir and the task_data and modules
- * tables below); a file of version 1 opened for writing is migrated to it
- * (store.c's migrations[]: steps that only add), one opened to read is
- * read as it is, with nothing recorded. */
+ * tables below); a file of version 1 is read as it is, with nothing
+ * recorded, until taml_store_upgrade migrates it (store.c's migrations[]:
+ * steps that only add). */
 #define TAML_STORE_SCHEMA 2
 
 typedef struct taml_store taml_store;
@@ -138,6 +138,12 @@ enum {
 int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err);
 /* Closes; NULL is a no-op. */
 void taml_store_close(taml_store *s);
+/* Migrates a study file of an older schema to TAML_STORE_SCHEMA (one
+ * transaction; a no-op when it is there). The search calls it once a
+ * continued study has passed its checks, so that a study it refuses is left
+ * as it was; the records below (task data, modules, modules_dir) need it. A
+ * store opened to read cannot be migrated (EINVAL). */
+int taml_store_upgrade(taml_store *s, taml_err *err);
 const char *taml_store_path(const taml_store *s);
 
 /* Groups calls into one transaction (they nest: only the outermost commits).
