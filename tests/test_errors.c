@@ -356,6 +356,7 @@ TEST(errors_bad_files_of_every_kind_name_the_file_and_the_cause)
         {"embed info none.tamlm", 1, "none.tamlm: no such module file"},
         {"embed info %1$s/empty", 1, "empty: offset 0: magic: truncated"},
         {"embed info %1$s/dir", 1, "dir: a directory, not a module file"},
+        {"embed list --dir %1$s/text.txt", 1, "text.txt: not a directory; expected the module library"},
         {"embed info random-0", 1, "module 'random-0': random-D needs D in 1..65536"},
         {"embed neighbours random-8 'two words'", 2, "WORD: 'two words' is 2 tokens for the tokeniser"},
         {"train --task " FIX "tasks/child-topics --config %1$s/dir", 1,

@@ -205,6 +205,13 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
     char *dir = taml_cli_module_dir(cli, given);
     char **names = NULL;
     size_t n = 0;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) { /* none at all is an empty library */
+        fprintf(stderr, "taml: %s: not a directory; expected the module library (NAME.tamlm files)\n",
+                dir);
+        free(dir);
+        return 1;
+    }
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
