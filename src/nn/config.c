@@ -200,6 +200,14 @@ static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
     return rc;
 }
 
+/* 1 when text[0..len) (not NUL-terminated) is only spaces and line ends. */
+static int is_blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') return 0;
+    return 1;
+}
+
 /* root of text, or NULL with the error: the byte where the JSON breaks,
  * or the nesting limit when that is what stopped the parser. */
 static cJSON *parse_json(const char *text, size_t len, taml_err *err)
@@ -212,7 +220,7 @@ static cJSON *parse_json(const char *text, size_t len, taml_err *err)
                      "config: byte %zu: arrays and objects nested deeper than %d levels, the JSON "
                      "reader's limit; a config is one flat object",
                      at, CJSON_NESTING_LIMIT);
-    else if (strspn(text, " \t\r\n") >= len)
+    else if (is_blank(text, len))
         taml_err_set(err, TAML_EFORMAT, "config: empty; expected a JSON object of the 12 decisions");
     else {
         const char *p = cJSON_GetErrorPtr();
