@@ -659,11 +659,12 @@ static taml_model *single_model(const char *study, int64_t id, int rank)
     CHECK_EQ_INT(t->id, id);
     taml_task *task;
     const char *used;
-    CHECK(taml_export_task_load(NULL, src.task_dir, "child-topics", &task, &used, &err) == 0);
+    CHECK(taml_export_task_load(&src, NULL, &task, &used, &err) == 0);
     taml_child_config cfg;
     CHECK(taml_export_config(t, task, &cfg, &err) == 0);
     taml_module *mod;
-    CHECK(taml_module_open(&mod, cfg.embedding, NULL, &err) == 0);
+    CHECK(taml_export_module_open(&src, cfg.embedding, taml_export_module_dir(&src, NULL, NULL),
+                                  &mod, &err) == 0);
     taml_features *f;
     CHECK(taml_features_new(&f, task, mod, &err) == 0);
     taml_child *c;
@@ -1055,27 +1056,30 @@ static char *query_text(const char *path, const char *sql)
     return out;
 }
 
-TEST(a_schema_1_study_reads_as_before_and_one_migration_step_adds_the_ensemble_tables)
+TEST(a_study_of_an_older_schema_reads_as_before_and_its_migration_adds_the_ensemble_tables)
 {
     char *path = gunzip_fixture("mt-full.db");
-    const char *rows = "SELECT * FROM study; SELECT * FROM tasks";
+    const char *rows = "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
+                       " options_json, taml_version, created FROM study; SELECT * FROM tasks";
     char *trials = query_text(path, "SELECT * FROM trials ORDER BY id");
     char *study = query_text(path, rows);
     char *ckpt = query_text(path, "SELECT id, after_seq, length(blob) FROM checkpoints");
-    /* read-only, it stays schema 1 and has no ensemble */
+    /* read as it is, it has no ensemble, and none can be put in it */
     taml_store *s;
     taml_err err;
-    CHECK(taml_store_open(&s, path, TAML_STORE_READONLY, &err) == 0);
-    taml_store_ensemble e;
-    CHECK_EQ_INT(taml_store_ensemble_get(s, 0, &e, &err), 0);
     int64_t member = 1;
     int32_t weight = 1;
-    taml_store_ensemble put = {.task = 0, .selection = "top", .size = 1, .candidates = 1,
-                                .trials = 4, .n_members = 1, .member = &member, .weight = &weight,
-                                .valid_acc = 0.5, .test_acc = 0.25, .taml_version = "test"};
-    CHECK_EQ_INT(taml_store_ensemble_put(s, &put, &err), TAML_EINVAL);
-    CHECK_CONTAINS(err.msg, "opened read-only with schema 1, which has no ensembles");
-    taml_store_close(s);
+    taml_store_ensemble e, put = {.task = 0, .selection = "top", .size = 1, .candidates = 1,
+                                  .trials = 4, .n_members = 1, .member = &member,
+                                  .weight = &weight, .valid_acc = 0.5, .test_acc = 0.25,
+                                  .taml_version = "test"};
+    for (int flags = 0; flags <= TAML_STORE_READONLY; flags += TAML_STORE_READONLY) {
+        CHECK(taml_store_open(&s, path, flags, &err) == 0);
+        CHECK_EQ_INT(taml_store_ensemble_get(s, 0, &e, &err), 0);
+        CHECK_EQ_INT(taml_store_ensemble_put(s, &put, &err), TAML_EINVAL);
+        CHECK_CONTAINS(err.msg, "schema 1 has no ensembles (taml_store_upgrade adds them)");
+        taml_store_close(s);
+    }
     char *v = query_text(path, "PRAGMA user_version");
     CHECK_STR(v, "1\n");
     free(v);
@@ -1083,11 +1087,15 @@ TEST(a_schema_1_study_reads_as_before_and_one_migration_step_adds_the_ensemble_t
     CHECK(taml_report_study_load(&rs, path, &err) == 0);
     CHECK(!rs->tasks[0].has_ensemble && !rs->tasks[1].has_ensemble);
     taml_report_study_free(rs);
-    /* opened for writing: schema 2, the old rows untouched */
-    CHECK_MSG(taml_store_open(&s, path, 0, &err) == 0, "%s", err.msg);
+    /* migrated: the newest schema, the old rows untouched */
+    CHECK(taml_store_open(&s, path, 0, &err) == 0);
+    CHECK_MSG(taml_store_upgrade(s, &err) == 0, "%s", err.msg);
+    CHECK_EQ_INT(taml_store_ensemble_get(s, 0, &e, &err), 0);
     taml_store_close(s);
     v = query_text(path, "PRAGMA user_version");
-    CHECK_STR(v, "2\n");
+    char want_v[16];
+    snprintf(want_v, sizeof want_v, "%d\n", TAML_STORE_SCHEMA);
+    CHECK_STR(v, want_v);
     free(v);
     char *after = query_text(path, "SELECT * FROM trials ORDER BY id");
     CHECK_STR(after, trials);
@@ -1110,7 +1118,7 @@ TEST(a_schema_1_study_reads_as_before_and_one_migration_step_adds_the_ensemble_t
     free(a);
     free(b);
     v = query_text(fresh, "PRAGMA user_version");
-    CHECK_STR(v, "2\n");
+    CHECK_STR(v, want_v);
     free(v);
 
     /* record, read back, replace; refusals leave the record as it was */
@@ -1155,6 +1163,19 @@ TEST(a_schema_1_study_reads_as_before_and_one_migration_step_adds_the_ensemble_t
     CHECK(e.n_members == 3 && e.valid_acc == 0.75);
     taml_store_ensemble_deinit(&e);
     taml_store_close(s);
+    /* `taml export --record` migrates the study it records in */
+    char *old_study = gunzip_fixture("aml-full.db");
+    char *cmd = taml_asprintf("%s export %s --task child-topics --ensemble 2 --record && %s "
+                              "status %s", taml_test_bin(), old_study, taml_test_bin(), old_study),
+         *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, " top 2 ");
+    free(out);
+    free(cmd);
+    v = query_text(old_study, "PRAGMA user_version");
+    CHECK_STR(v, want_v);
+    free(v);
+    free(old_study);
     free(fresh);
     free(trials);
     free(study);

@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "nn/blas.h"
 #include "nn/model.h"
 #include "search/ensemble.h"
@@ -25,8 +26,8 @@ static const char usage[] =
     "  weights, the embedding rows of the task's words only, every dense weight,\n"
     "  and where it came from; `taml predict` reads it.\n"
     "  --task-dir DIR  where the task is now (default: the directory the study recorded)\n"
-    "  --modules DIR   the embedding-module library the search used (default\n"
-    "                  $TAML_MODULES or data/modules)\n"
+    "  --modules DIR   the embedding-module library (default: the one the search\n"
+    "                  recorded, else $TAML_MODULES or data/modules)\n"
     "  --ensemble K    one file holding an ensemble of K trials (1..1000), each\n"
     "                  retrained and checked the same way; `taml predict` averages\n"
     "                  their probabilities\n"
@@ -92,15 +93,17 @@ static int export_ensemble(const taml_cli *cli, const char *study, const char *t
                            const char *outp, int record, taml_ensemble_opts *o)
 {
     taml_blas_init(&cli->env.blas); /* one thread per child, the kernels the search used */
-    char *module_dir = taml_cli_module_dir(cli, o->module_dir);
-    o->module_dir = module_dir;
+    /* the library: --modules, else the one the study recorded, else
+     * $TAML_MODULES or data/modules */
+    char *default_dir = taml_cli_module_dir(cli, NULL);
+    o->default_module_dir = default_dir;
     o->want_model = outp != NULL;
     taml_err err;
     taml_err_clear(&err);
     taml_model *m = NULL;
     taml_ensemble_result r;
     int rc = taml_ensemble_build(study, task, o, outp ? &m : NULL, &r, &err);
-    free(module_dir);
+    free(default_dir);
     if (rc) return taml_cli_fail(&err);
     if (outp) rc = taml_model_save(m, outp, &err);
     taml_model_free(m);
@@ -117,12 +120,11 @@ static int export_ensemble(const taml_cli *cli, const char *study, const char *t
 int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
 {
     const char *study = NULL, *task = NULL, *outp = NULL, *task_dir = NULL, *modules = NULL;
-    int record = 0, selection_given = 0;
+    int record = 0, selection_given = 0, workers_given = 0;
     taml_ensemble_opts eo;
     taml_ensemble_opts_default(&eo);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     eo.workers = cores < 1 ? 1 : cores > 4096 ? 4096 : (int32_t)cores;
-    int workers_given = 0;
     taml_args a;
     taml_args_init(&a, "export", usage, argc, argv, "o:", options);
     for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
@@ -156,20 +158,24 @@ int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
         return export_ensemble(cli, study, task, outp, record, &eo);
     }
     taml_blas_init(&cli->env.blas); /* one thread, the kernels the search used */
-    char *module_dir = taml_cli_module_dir(cli, modules);
+    /* the library: --modules, else the one the study recorded, else
+     * $TAML_MODULES or data/modules */
+    char *default_dir = taml_cli_module_dir(cli, NULL);
     taml_err err;
     taml_err_clear(&err);
     taml_model *m = NULL;
     taml_export_info info;
-    int rc = taml_export_best(study, task, task_dir, module_dir, &m, &info, &err);
-    free(module_dir);
+    int rc = taml_export_best(study, task, task_dir, modules, default_dir, &m, &info, &err);
+    free(default_dir);
     if (rc) return taml_cli_fail(&err);
     rc = taml_model_save(m, outp, &err);
     taml_model_free(m);
     if (rc) return taml_cli_fail(&err);
-    printf("exported task %s, trial %lld of %lld (%s; valid %.4f, test %.4f; retrained in %.2f s, "
-           "accuracies equal to the recorded ones) to %s\n  config %s\n",
-           task, (long long)info.trial, (long long)info.candidates, info.state, info.valid_acc,
+    printf("exported task %s, trial %lld (the best of %lld finished %s with a model; %s; valid "
+           "%.4f, test %.4f; retrained in %.2f s, accuracies equal to the recorded ones) to %s\n"
+           "  config %s\n",
+           task, (long long)info.trial, (long long)info.candidates,
+           taml_text_plural(info.candidates, "trial", "trials"), info.state, info.valid_acc,
            info.test_acc, info.train_s, outp, info.config);
     return 0;
 }

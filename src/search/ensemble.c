@@ -112,7 +112,6 @@ typedef struct candidate {
 } candidate;
 
 typedef struct build {
-    const char *study_path;
     const taml_export_source *src;
     const char *task_dir;
     int want_model;
@@ -136,8 +135,7 @@ static void retrain_one(build *b, candidate *k)
         taml_child_logits(c, split, k->logits[s]);
     }
     if (b->want_model) {
-        char *prov = taml_export_provenance(b->study_path, b->src->method, k->t, k->cfg.embedding,
-                                            b->task_dir);
+        char *prov = taml_export_provenance(b->src, k->t, k->cfg.embedding, b->task_dir);
         k->rc = taml_model_from_child(&k->model, c, &k->cfg, k->f, prov, &k->err);
         free(prov);
     }
@@ -194,12 +192,11 @@ static double ensemble_accuracy(const candidate *cand, const int32_t *members,
 }
 
 /* The ensemble's provenance JSON (heap). */
-static char *ensemble_provenance(const char *study_path, const taml_export_source *src,
-                                 const taml_ensemble_result *r)
+static char *ensemble_provenance(const taml_export_source *src, const taml_ensemble_result *r)
 {
     cJSON *o = cJSON_CreateObject();
-    char *abs = realpath(study_path, NULL);
-    cJSON_AddStringToObject(o, "study", abs ? abs : study_path);
+    char *abs = realpath(src->study_path, NULL);
+    cJSON_AddStringToObject(o, "study", abs ? abs : src->study_path);
     free(abs);
     cJSON_AddStringToObject(o, "method", src->method);
     cJSON_AddStringToObject(o, "selection", r->rec.selection);
@@ -252,7 +249,6 @@ static int check_opts(const taml_ensemble_opts *o, int32_t *library, taml_err *e
 }
 
 struct taml_ensemble_library {
-    char *study_path;
     taml_export_source src;
     taml_task *task;
     char task_dir[4096];
@@ -281,7 +277,6 @@ void taml_ensemble_library_free(taml_ensemble_library *lib)
     free(lib->modules);
     taml_task_free(lib->task);
     taml_export_source_deinit(&lib->src);
-    free(lib->study_path);
     free(lib);
 }
 
@@ -290,6 +285,8 @@ int32_t taml_ensemble_library_size(const taml_ensemble_library *lib) { return li
 /* The configs, and the features of each module they name, before any thread. */
 static int prepare_candidates(taml_ensemble_library *lib, const char *module_dir, taml_err *err)
 {
+    /* modules (text tasks) as export opens them: checked against the files
+     * the study recorded */
     const taml_task *task = lib->task;
     int32_t M = lib->n;
     lib->cand = taml_calloc((size_t)M, sizeof *lib->cand);
@@ -308,7 +305,7 @@ static int prepare_candidates(taml_ensemble_library *lib, const char *module_dir
         if (j == lib->n_feat) {
             feat_of[j] = i;
             if (task->kind == TAML_TASK_TEXT &&
-                (rc = taml_module_open(&lib->modules[j], name, module_dir, err)))
+                (rc = taml_export_module_open(&lib->src, name, module_dir, &lib->modules[j], err)))
                 break;
             lib->n_feat++; /* its module is the library's now, whatever follows */
             if ((rc = taml_features_new(&lib->feats[j], task, lib->modules[j], err))) break;
@@ -328,7 +325,6 @@ int taml_ensemble_library_new(const char *study_path, const char *task_name,
     int rc = check_opts(o, &M, err);
     if (rc) return rc;
     taml_ensemble_library *lib = taml_calloc(1, sizeof *lib);
-    lib->study_path = taml_strdup(study_path);
     const char *used = NULL;
     build b = {0};
     pthread_mutex_init(&b.mu, NULL);
@@ -345,13 +341,12 @@ int taml_ensemble_library_new(const char *study_path, const char *task_name,
         goto out;
     }
     lib->n = lib->src.n_best; /* greedy's default library is capped by the trials */
-    if ((rc = taml_export_task_load(o->task_dir, lib->src.task_dir, task_name, &lib->task, &used,
-                                    err)))
-        goto out;
+    if ((rc = taml_export_task_load(&lib->src, o->task_dir, &lib->task, &used, err))) goto out;
     snprintf(lib->task_dir, sizeof lib->task_dir, "%s", used);
-    if ((rc = prepare_candidates(lib, o->module_dir, err))) goto out;
+    if ((rc = prepare_candidates(
+             lib, taml_export_module_dir(&lib->src, o->module_dir, o->default_module_dir), err)))
+        goto out;
     lib->models = o->want_model;
-    b.study_path = study_path;
     b.src = &lib->src;
     b.task_dir = lib->task_dir;
     b.want_model = lib->models;
@@ -439,7 +434,7 @@ int taml_ensemble_select(taml_ensemble_library *lib, const taml_ensemble_opts *o
             mm[k] = c->model;
             c->model = NULL;
         }
-        char *prov = ensemble_provenance(lib->study_path, &lib->src, res);
+        char *prov = ensemble_provenance(&lib->src, res);
         rc = taml_model_ensemble_new(out, mm, weights, n_members, prov, err);
         free(prov);
         free(mm);
@@ -472,7 +467,8 @@ int taml_ensemble_save(const char *study_path, const taml_ensemble_result *res,
     taml_store *s = NULL;
     int rc = taml_store_open(&s, study_path, 0, err);
     if (rc) return rc;
-    rc = taml_store_ensemble_put(s, &res->rec, err);
+    rc = taml_store_upgrade(s, err); /* a study made before ensembles were recorded */
+    if (!rc) rc = taml_store_ensemble_put(s, &res->rec, err);
     taml_store_close(s);
     return rc;
 }

@@ -58,7 +58,8 @@ typedef struct taml_ensemble_opts {
     int32_t workers;                   /* threads retraining candidates, >= 1 */
     int want_model;                    /* 1: also make the ensemble's model */
     const char *task_dir;              /* NULL: the directory the study recorded */
-    const char *module_dir;            /* the module library the search used */
+    const char *module_dir;            /* the module library (NULL: the study's, see below) */
+    const char *default_module_dir;    /* without module_dir, when the study recorded none */
 } taml_ensemble_opts;
 
 /* K members (0 until set), the default selection, its default library,
@@ -106,8 +107,9 @@ int32_t taml_ensemble_library_size(const taml_ensemble_library *lib);
 int taml_ensemble_select(taml_ensemble_library *lib, const taml_ensemble_opts *o,
                          taml_model **out, taml_ensemble_result *res, taml_err *err);
 
-/* Records res->rec in the study at study_path (opened for writing, which
- * migrates an older schema), replacing the task's earlier ensemble. */
+/* Records res->rec in the study at study_path, replacing the task's
+ * earlier ensemble; a study of an older schema is migrated first
+ * (taml_store_upgrade). */
 int taml_ensemble_save(const char *study_path, const taml_ensemble_result *res,
                               taml_err *err);
 

@@ -15,13 +15,18 @@
 #include "nn/child.h"
 #include "nn/config.h"
 #include "nn/features.h"
+#include "search/search_internal.h"
 #include "store/store.h"
 
 void taml_export_source_deinit(taml_export_source *s)
 {
     if (!s) return;
+    taml_store_close(s->store);
+    free(s->study_path);
+    free(s->task_name);
     free(s->method);
     free(s->task_dir);
+    free(s->modules_dir);
     for (int32_t i = 0; s->best && i < s->n_best; i++) free(s->best[i].config);
     free(s->best);
     memset(s, 0, sizeof *s);
@@ -52,18 +57,19 @@ int taml_export_source_open(const char *study_path, const char *task_name, int32
 {
     TAML_ASSERT(n_best >= 1);
     memset(out, 0, sizeof *out);
-    taml_store *s = NULL;
+    out->study_path = taml_strdup(study_path);
+    out->task_name = taml_strdup(task_name);
     taml_study st;
     memset(&st, 0, sizeof st);
     taml_store_iter *it = NULL;
     int32_t idx = -1; /* all before the first goto out */
-    int rc = taml_store_open(&s, study_path, TAML_STORE_READONLY, err);
-    if (rc) return rc;
-    if (!taml_store_has_study(s)) {
+    int rc = taml_store_open(&out->store, study_path, TAML_STORE_READONLY, err);
+    if (rc) goto out;
+    if (!taml_store_has_study(out->store)) {
         rc = taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study", study_path);
         goto out;
     }
-    if ((rc = taml_store_study(s, &st, err))) goto out;
+    if ((rc = taml_store_study(out->store, &st, err))) goto out;
     for (int32_t i = 0; i < st.n_tasks; i++)
         if (!strcmp(st.task_names[i], task_name)) idx = i;
     if (idx < 0) {
@@ -77,10 +83,11 @@ int taml_export_source_open(const char *study_path, const char *task_name, int32
         goto out;
     }
     out->task = idx;
+    if (st.modules_dir) out->modules_dir = taml_strdup(st.modules_dir);
     out->task_dir = taml_strdup(st.task_dirs[idx]);
     out->method = taml_strdup(st.method);
     out->best = taml_calloc((size_t)n_best, sizeof *out->best);
-    if ((rc = taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, err))) goto out;
+    if ((rc = taml_store_iter_new(out->store, TAML_ITER_BY_ID, 0, &it, err))) goto out;
     taml_trial t;
     while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
         if (t.task == idx && taml_trial_state_final(t.state)) out->n_finished++;
@@ -98,27 +105,56 @@ int taml_export_source_open(const char *study_path, const char *task_name, int32
 out:
     taml_store_iter_free(it);
     taml_study_deinit(&st);
-    taml_store_close(s);
     if (rc) taml_export_source_deinit(out);
     return rc;
 }
 
-int taml_export_task_load(const char *task_dir, const char *recorded_dir, const char *task_name,
-                          taml_task **out, const char **used, taml_err *err)
+const char *taml_export_module_dir(const taml_export_source *s, const char *module_dir,
+                                   const char *default_dir)
+{
+    if (module_dir) return module_dir;
+    return s->modules_dir && taml_is_dir(s->modules_dir) ? s->modules_dir : default_dir;
+}
+
+/* Refuses a task directory that holds other data than the study recorded
+ * for the task (when it recorded any), naming both. */
+static int check_task(const taml_export_source *s, const taml_task *task, taml_err *err)
+{
+    taml_study_task was;
+    int rc = taml_store_task_data_get(s->store, s->task, &was, err);
+    if (rc <= 0) return rc;
+    taml_study_task now = taml_search_data_of(&task->identity, task->dir);
+    char diff[512];
+    taml_search_data_diff(&was, &now, diff, sizeof diff);
+    rc = diff[0] ? taml_err_set(err, TAML_EMISMATCH,
+                                "%s: task '%s': %s holds other data than the study ran on (it "
+                                "recorded %s); they differ in %s: give --task-dir the directory it "
+                                "ran on",
+                                s->study_path, task->name, task->dir, was.dir, diff)
+                 : TAML_OK;
+    taml_study_task_deinit(&was);
+    return rc;
+}
+
+int taml_export_task_load(const taml_export_source *s, const char *task_dir, taml_task **out,
+                          const char **used, taml_err *err)
 {
     *out = NULL;
-    *used = task_dir ? task_dir : recorded_dir;
+    *used = task_dir ? task_dir : s->task_dir;
     int rc = taml_task_load(out, *used, NULL, err);
     if (rc) {
         if (!task_dir)
             taml_err_prefix(err, "task \"%s\" (the directory the study recorded; give another with "
                                  "--task-dir)",
-                            task_name);
+                            s->task_name);
         return rc;
     }
-    if (strcmp((*out)->name, task_name)) {
+    if (strcmp((*out)->name, s->task_name))
         rc = taml_err_set(err, TAML_EMISMATCH, "%s holds task \"%s\", not \"%s\"", *used,
-                          (*out)->name, task_name);
+                          (*out)->name, s->task_name);
+    else
+        rc = check_task(s, *out, err);
+    if (rc) {
         taml_task_free(*out);
         *out = NULL;
     }
@@ -137,6 +173,39 @@ int taml_export_config(const taml_export_trial *t, const taml_task *task, taml_c
         return taml_err_set(err, TAML_EINVAL, "trial %lld names no embedding module",
                             (long long)t->id);
     return TAML_OK;
+}
+
+/* Refuses a module file that is not the one the study recorded under the
+ * name (when it recorded one), naming both. */
+static int check_module(const taml_export_source *s, const char *name, const char *module_dir,
+                        taml_err *err)
+{
+    taml_study_module was;
+    int rc = taml_store_module_get(s->store, name, &was, err);
+    if (rc <= 0) return rc;
+    taml_module_stamp now;
+    rc = taml_module_stamp_get(&now, name, module_dir, err);
+    if (rc == 1 && (now.crc32 != was.crc32 || now.size != was.size))
+        rc = taml_err_set(err, TAML_EMISMATCH,
+                          "%s: module '%s' is not the file the study ran on: it recorded %s "
+                          "(%llu bytes, CRC-32 %08x), now it is %s (%llu bytes, CRC-32 %08x): give "
+                          "--modules the library it ran with",
+                          s->study_path, name, was.path, (unsigned long long)was.size,
+                          (unsigned)was.crc32, now.path, (unsigned long long)now.size,
+                          (unsigned)now.crc32);
+    else if (rc >= 0)
+        rc = TAML_OK;
+    taml_module_stamp_deinit(&now);
+    taml_study_module_deinit(&was);
+    return rc;
+}
+
+int taml_export_module_open(const taml_export_source *s, const char *name, const char *module_dir,
+                            taml_module **out, taml_err *err)
+{
+    *out = NULL;
+    int rc = check_module(s, name, module_dir, err);
+    return rc ? rc : taml_module_open(out, name, module_dir, err);
 }
 
 int taml_export_retrain(const taml_export_trial *t, const taml_child_config *cfg,
@@ -167,14 +236,14 @@ int taml_export_retrain(const taml_export_trial *t, const taml_child_config *cfg
     return TAML_OK;
 }
 
-char *taml_export_provenance(const char *study_path, const char *method, const taml_export_trial *t,
+char *taml_export_provenance(const taml_export_source *s, const taml_export_trial *t,
                              const char *module, const char *task_dir)
 {
     cJSON *o = cJSON_CreateObject();
-    char *abs = realpath(study_path, NULL);
-    cJSON_AddStringToObject(o, "study", abs ? abs : study_path);
+    char *abs = realpath(s->study_path, NULL);
+    cJSON_AddStringToObject(o, "study", abs ? abs : s->study_path);
     free(abs);
-    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddStringToObject(o, "method", s->method);
     cJSON_AddNumberToObject(o, "trial", (double)t->id);
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->seed);
@@ -193,8 +262,8 @@ char *taml_export_provenance(const char *study_path, const char *method, const t
 }
 
 int taml_export_best(const char *study_path, const char *task_name, const char *task_dir,
-                     const char *module_dir, taml_model **out, taml_export_info *info,
-                     taml_err *err)
+                     const char *module_dir, const char *default_module_dir, taml_model **out,
+                     taml_export_info *info, taml_err *err)
 {
     *out = NULL;
     memset(info, 0, sizeof *info);
@@ -215,15 +284,17 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
     info->test_acc = t->test_acc;
     snprintf(info->state, sizeof info->state, "%s", t->state);
     snprintf(info->config, sizeof info->config, "%s", t->config);
-    if ((rc = taml_export_task_load(task_dir, src.task_dir, task_name, &task, &used, err))) goto out;
+    module_dir = taml_export_module_dir(&src, module_dir, default_module_dir);
+    if ((rc = taml_export_task_load(&src, task_dir, &task, &used, err))) goto out;
     snprintf(info->task_dir, sizeof info->task_dir, "%s", used);
     taml_child_config cfg;
     if ((rc = taml_export_config(t, task, &cfg, err))) goto out;
-    if (task->kind == TAML_TASK_TEXT && (rc = taml_module_open(&module, cfg.embedding, module_dir, err)))
+    if (task->kind == TAML_TASK_TEXT &&
+        (rc = taml_export_module_open(&src, cfg.embedding, module_dir, &module, err)))
         goto out;
     if ((rc = taml_features_new(&f, task, module, err))) goto out;
     if ((rc = taml_export_retrain(t, &cfg, f, &c, &info->train_s, err))) goto out;
-    prov = taml_export_provenance(study_path, src.method, t, cfg.embedding, info->task_dir);
+    prov = taml_export_provenance(&src, t, cfg.embedding, info->task_dir);
     rc = taml_model_from_child(out, c, &cfg, f, prov, err);
 out:
     taml_child_free(c);
