@@ -1,0 +1,622 @@
+/* nn/cnn_kernels.c - image-module kernels and their plain-loop references
+ * (see cnn_kernels.h for the contracts and how the fast ones work). */
+#include "nn/cnn_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "embed/image_graph.h"
+#include "nn/blas.h"
+
+static inline float act_scalar(float v, int act)
+{
+    if (act == TAML_IMAGE_ACT_NONE) return v;
+    v = v > 0 ? v : 0;
+    return act == TAML_IMAGE_ACT_RELU6 && v > 6 ? 6 : v;
+}
+
+void taml_cnn_geom_set(taml_cnn_geom *g, int B, int H, int W, int C, int Co, int kh, int kw,
+                       int sh, int sw, const int32_t pad[4])
+{
+    g->B = B;
+    g->H = H;
+    g->W = W;
+    g->C = C;
+    g->Co = Co;
+    g->kh = kh;
+    g->kw = kw;
+    g->sh = sh;
+    g->sw = sw;
+    g->pt = pad[0];
+    g->pb = pad[1];
+    g->pl = pad[2];
+    g->pr = pad[3];
+    g->Ho = (H + g->pt + g->pb - kh) / sh + 1;
+    g->Wo = (W + g->pl + g->pr - kw) / sw + 1;
+}
+
+/* The input position of output (oy, ox)'s window start. */
+#define IY0(g, oy) ((oy) * (g)->sh - (g)->pt)
+#define IX0(g, ox) ((ox) * (g)->sw - (g)->pl)
+
+/* ---- convolution ---- */
+
+static int pointwise(const taml_cnn_geom *g)
+{
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && !g->pt && !g->pb && !g->pl &&
+           !g->pr;
+}
+
+/* Output rows per im2col block: about 1 MB of patches (L2), at least 64 rows
+ * so that the SGEMM has a useful M. */
+static size_t block_rows(const taml_cnn_geom *g)
+{
+    size_t K = (size_t)g->kh * g->kw * g->C, M = (size_t)g->B * g->Ho * g->Wo;
+    size_t rows = (256u * 1024u) / K;
+    if (rows < 64) rows = 64;
+    return rows < M ? rows : M;
+}
+
+size_t taml_cnn_conv2d_scratch(const taml_cnn_geom *g)
+{
+    if (pointwise(g)) return 0;
+    return block_rows(g) * (size_t)g->kh * g->kw * g->C;
+}
+
+/* Patches of output rows [m0, m0 + n) into dst (n, kh kw C), zeros for the
+ * padding. A window row inside the input is one copy of kw C floats (NHWC:
+ * the kw positions are contiguous). */
+static void im2col(float *dst, const float *in, const taml_cnn_geom *g, size_t m0, size_t n)
+{
+    const int C = g->C, kw = g->kw;
+    const size_t K = (size_t)g->kh * kw * C, HWo = (size_t)g->Ho * g->Wo;
+    for (size_t r = 0; r < n; r++) {
+        size_t p = m0 + r, b = p / HWo, q = p % HWo;
+        int oy = (int)(q / (size_t)g->Wo), ox = (int)(q % (size_t)g->Wo);
+        int iy0 = IY0(g, oy), ix0 = IX0(g, ox);
+        float *d = dst + r * K;
+        const float *img = in + b * (size_t)g->H * g->W * C;
+        for (int i = 0; i < g->kh; i++, d += (size_t)kw * C) {
+            int iy = iy0 + i;
+            if (iy < 0 || iy >= g->H) {
+                memset(d, 0, (size_t)kw * C * sizeof *d);
+                continue;
+            }
+            const float *row = img + (size_t)iy * g->W * C;
+            if (ix0 >= 0 && ix0 + kw <= g->W) {
+                memcpy(d, row + (size_t)ix0 * C, (size_t)kw * C * sizeof *d);
+                continue;
+            }
+            for (int j = 0; j < kw; j++) {
+                int ix = ix0 + j;
+                if (ix < 0 || ix >= g->W) memset(d + (size_t)j * C, 0, (size_t)C * sizeof *d);
+                else memcpy(d + (size_t)j * C, row + (size_t)ix * C, (size_t)C * sizeof *d);
+            }
+        }
+    }
+}
+
+/* out (n, N) += b, then act. */
+static void bias_act(float *restrict out, const float *restrict b, size_t n, int N, int act)
+{
+    for (size_t r = 0; r < n; r++) {
+        float *restrict o = out + r * (size_t)N;
+        if (act == TAML_IMAGE_ACT_NONE)
+            for (int j = 0; j < N; j++) o[j] += b[j];
+        else if (act == TAML_IMAGE_ACT_RELU)
+            for (int j = 0; j < N; j++) {
+                float v = o[j] + b[j];
+                o[j] = v > 0 ? v : 0;
+            }
+        else
+            for (int j = 0; j < N; j++) {
+                float v = o[j] + b[j];
+                v = v > 0 ? v : 0;
+                o[j] = v < 6 ? v : 6;
+            }
+    }
+}
+
+void taml_cnn_conv2d(float *out, const float *in, const float *w, const float *b,
+                     const taml_cnn_geom *g, int act, float *scratch)
+{
+    const size_t M = (size_t)g->B * g->Ho * g->Wo;
+    const int N = g->Co, K = g->kh * g->kw * g->C;
+    if (pointwise(g)) {
+        /* rows of at most 2^31 - 1 per call (SGEMM's int sizes) */
+        for (size_t m0 = 0; m0 < M; m0 += INT32_MAX / 2) {
+            size_t n = M - m0 < INT32_MAX / 2 ? M - m0 : INT32_MAX / 2;
+            taml_blas_sgemm(0, 0, (int)n, N, K, 1.0f, in + m0 * K, K, w, N, 0.0f,
+                            out + m0 * N, N);
+            bias_act(out + m0 * N, b, n, N, act);
+        }
+        return;
+    }
+    const size_t rows = block_rows(g);
+    for (size_t m0 = 0; m0 < M; m0 += rows) {
+        size_t n = M - m0 < rows ? M - m0 : rows;
+        im2col(scratch, in, g, m0, n);
+        taml_blas_sgemm(0, 0, (int)n, N, K, 1.0f, scratch, K, w, N, 0.0f, out + m0 * N, N);
+        bias_act(out + m0 * N, b, n, N, act);
+    }
+}
+
+void taml_cnn_conv2d_ref(float *out, const float *in, const float *w, const float *b,
+                         const taml_cnn_geom *g, int act)
+{
+    for (int n = 0; n < g->B; n++)
+        for (int oy = 0; oy < g->Ho; oy++)
+            for (int ox = 0; ox < g->Wo; ox++)
+                for (int co = 0; co < g->Co; co++) {
+                    float s = b[co];
+                    for (int i = 0; i < g->kh; i++)
+                        for (int j = 0; j < g->kw; j++) {
+                            int iy = IY0(g, oy) + i, ix = IX0(g, ox) + j;
+                            if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+                            for (int c = 0; c < g->C; c++)
+                                s += in[(((size_t)n * g->H + iy) * g->W + ix) * g->C + c] *
+                                     w[(((size_t)i * g->kw + j) * g->C + c) * g->Co + co];
+                        }
+                    out[(((size_t)n * g->Ho + oy) * g->Wo + ox) * g->Co + co] =
+                        act_scalar(s, act);
+                }
+}
+
+/* ---- depthwise convolution ---- */
+
+#define VL 16 /* floats per vector */
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef int32_t vi __attribute__((vector_size(VL * 4)));
+/* Unaligned loads and stores through memcpy (one instruction once inlined;
+ * no aliasing question). Macros, not functions: a vector passed by value
+ * would change the ABI between the builds. */
+#define VLOAD(v, p) memcpy(&(v), (p), sizeof(vf))
+#define VSTORE(p, v) memcpy((p), &(v), sizeof(vf))
+#define VACT(v, act)                                                                      \
+    do {                                                                                  \
+        if ((act) != TAML_IMAGE_ACT_NONE) {                                               \
+            const vf zero_ = {0}, six_ = zero_ + 6.0f;                                    \
+            (v) = (vf)((vi)(v) & ((v) > zero_));                                          \
+            if ((act) == TAML_IMAGE_ACT_RELU6) {                                          \
+                vi big_ = (v) > six_;                                                     \
+                (v) = (vf)(((vi)(v) & ~big_) | ((vi)six_ & big_));                        \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+/* One image, channels [c0, c0 + VL), every output position; the window's
+ * part inside the input is [i0, i1) x [j0, j1). 3x3 windows fully inside
+ * (the interior) use the nine kernel vectors held in registers. */
+static inline __attribute__((always_inline)) void dw_block(float *restrict out,
+                                                           const float *restrict in,
+                                                           const float *restrict w,
+                                                           const float *restrict b,
+                                                           const taml_cnn_geom *g, int act,
+                                                           int c0)
+{
+    const int C = g->C, H = g->H, W = g->W, kh = g->kh, kw = g->kw;
+    const size_t rs = (size_t)W * C; /* input row stride */
+    vf bias;
+    VLOAD(bias, b + c0);
+    int k33 = kh == 3 && kw == 3;
+    vf w0, w1, w2, w3, w4, w5, w6, w7, w8;
+    w0 = w1 = w2 = w3 = w4 = w5 = w6 = w7 = w8 = bias;
+    if (k33) {
+        VLOAD(w0, w + 0 * C + c0);
+        VLOAD(w1, w + 1 * C + c0);
+        VLOAD(w2, w + 2 * C + c0);
+        VLOAD(w3, w + 3 * C + c0);
+        VLOAD(w4, w + 4 * C + c0);
+        VLOAD(w5, w + 5 * C + c0);
+        VLOAD(w6, w + 6 * C + c0);
+        VLOAD(w7, w + 7 * C + c0);
+        VLOAD(w8, w + 8 * C + c0);
+    }
+    for (int oy = 0; oy < g->Ho; oy++) {
+        int iy0 = IY0(g, oy);
+        int i0 = iy0 < 0 ? -iy0 : 0, i1 = H - iy0 < kh ? H - iy0 : kh;
+        float *o = out + (size_t)oy * g->Wo * C + c0;
+        for (int ox = 0; ox < g->Wo; ox++, o += C) {
+            int ix0 = IX0(g, ox);
+            int j0 = ix0 < 0 ? -ix0 : 0, j1 = W - ix0 < kw ? W - ix0 : kw;
+            /* the window's first position, which may be in the padding: only
+             * offsets of positions inside the input become pointers */
+            const ptrdiff_t at = (ptrdiff_t)iy0 * (ptrdiff_t)rs + (ptrdiff_t)ix0 * C + c0;
+            vf acc = bias;
+            if (k33 && i0 == 0 && j0 == 0 && i1 == 3 && j1 == 3) {
+                const float *p = in + at;
+                vf x0, x1, x2;
+                VLOAD(x0, p);
+                VLOAD(x1, p + C);
+                VLOAD(x2, p + 2 * C);
+                acc += x0 * w0 + x1 * w1 + x2 * w2;
+                VLOAD(x0, p + rs);
+                VLOAD(x1, p + rs + C);
+                VLOAD(x2, p + rs + 2 * C);
+                acc += x0 * w3 + x1 * w4 + x2 * w5;
+                VLOAD(x0, p + 2 * rs);
+                VLOAD(x1, p + 2 * rs + C);
+                VLOAD(x2, p + 2 * rs + 2 * C);
+                acc += x0 * w6 + x1 * w7 + x2 * w8;
+            } else {
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++) {
+                        vf x, k;
+                        VLOAD(x, in + at + (ptrdiff_t)i * (ptrdiff_t)rs + (ptrdiff_t)j * C);
+                        VLOAD(k, w + ((size_t)i * kw + j) * C + c0);
+                        acc += x * k;
+                    }
+            }
+            VACT(acc, act);
+            VSTORE(o, acc);
+        }
+    }
+}
+
+/* The channels past the last whole vector, one at a time. */
+static void dw_tail(float *out, const float *in, const float *w, const float *b,
+                    const taml_cnn_geom *g, int act, int c0)
+{
+    const int C = g->C;
+    for (int oy = 0; oy < g->Ho; oy++)
+        for (int ox = 0; ox < g->Wo; ox++)
+            for (int c = c0; c < C; c++) {
+                float s = b[c];
+                for (int i = 0; i < g->kh; i++) {
+                    int iy = IY0(g, oy) + i;
+                    if (iy < 0 || iy >= g->H) continue;
+                    for (int j = 0; j < g->kw; j++) {
+                        int ix = IX0(g, ox) + j;
+                        if (ix < 0 || ix >= g->W) continue;
+                        s += in[((size_t)iy * g->W + ix) * C + c] *
+                             w[((size_t)i * g->kw + j) * C + c];
+                    }
+                }
+                out[((size_t)oy * g->Wo + ox) * C + c] = act_scalar(s, act);
+            }
+}
+
+static inline __attribute__((always_inline)) void dw_all(float *out, const float *in,
+                                                         const float *w, const float *b,
+                                                         const taml_cnn_geom *g, int act)
+{
+    const size_t in_img = (size_t)g->H * g->W * g->C, out_img = (size_t)g->Ho * g->Wo * g->C;
+    const int whole = g->C / VL * VL;
+    for (int n = 0; n < g->B; n++) {
+        const float *x = in + n * in_img;
+        float *y = out + n * out_img;
+        for (int c0 = 0; c0 < whole; c0 += VL) dw_block(y, x, w, b, g, act, c0);
+        if (whole < g->C) dw_tail(y, x, w, b, g, act, whole);
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_ISA_BUILDS 1
+__attribute__((target("avx512f,fma"))) static void dw_avx512(float *out, const float *in,
+                                                             const float *w, const float *b,
+                                                             const taml_cnn_geom *g, int act)
+{
+    dw_all(out, in, w, b, g, act);
+}
+
+__attribute__((target("avx2,fma"))) static void dw_avx2(float *out, const float *in,
+                                                        const float *w, const float *b,
+                                                        const taml_cnn_geom *g, int act)
+{
+    dw_all(out, in, w, b, g, act);
+}
+#endif
+
+static void dw_baseline(float *out, const float *in, const float *w, const float *b,
+                        const taml_cnn_geom *g, int act)
+{
+    dw_all(out, in, w, b, g, act);
+}
+
+typedef void (*dw_fn)(float *, const float *, const float *, const float *,
+                      const taml_cnn_geom *, int);
+
+/* The build for this CPU; racing first calls store the same value. */
+static dw_fn dw_choose(const char **isa)
+{
+#ifdef HAVE_ISA_BUILDS
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) {
+        *isa = "avx512";
+        return dw_avx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *isa = "avx2";
+        return dw_avx2;
+    }
+#endif
+    *isa = "baseline";
+    return dw_baseline;
+}
+
+const char *taml_cnn_dwconv2d_isa(void)
+{
+    const char *isa;
+    dw_choose(&isa);
+    return isa;
+}
+
+void taml_cnn_dwconv2d(float *out, const float *in, const float *w, const float *b,
+                       const taml_cnn_geom *g, int act)
+{
+    static dw_fn chosen; /* any thread may store it first: the same value */
+    dw_fn fn = __atomic_load_n(&chosen, __ATOMIC_RELAXED);
+    if (!fn) {
+        const char *isa;
+        fn = dw_choose(&isa);
+        __atomic_store_n(&chosen, fn, __ATOMIC_RELAXED);
+    }
+    fn(out, in, w, b, g, act);
+}
+
+void taml_cnn_dwconv2d_ref(float *out, const float *in, const float *w, const float *b,
+                           const taml_cnn_geom *g, int act)
+{
+    for (int n = 0; n < g->B; n++)
+        for (int oy = 0; oy < g->Ho; oy++)
+            for (int ox = 0; ox < g->Wo; ox++)
+                for (int c = 0; c < g->C; c++) {
+                    float s = b[c];
+                    for (int i = 0; i < g->kh; i++)
+                        for (int j = 0; j < g->kw; j++) {
+                            int iy = IY0(g, oy) + i, ix = IX0(g, ox) + j;
+                            if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+                            s += in[(((size_t)n * g->H + iy) * g->W + ix) * g->C + c] *
+                                 w[((size_t)i * g->kw + j) * g->C + c];
+                        }
+                    out[(((size_t)n * g->Ho + oy) * g->Wo + ox) * g->C + c] = act_scalar(s, act);
+                }
+}
+
+/* ---- pooling ---- */
+
+/* max (is_max) or average over each window's positions inside the input. */
+static void pool2d(float *restrict out, const float *restrict in, const taml_cnn_geom *g,
+                   int is_max)
+{
+    const int C = g->C;
+    for (int n = 0; n < g->B; n++) {
+        const float *img = in + (size_t)n * g->H * g->W * C;
+        for (int oy = 0; oy < g->Ho; oy++) {
+            int iy0 = IY0(g, oy);
+            int i0 = iy0 < 0 ? 0 : iy0, i1 = iy0 + g->kh > g->H ? g->H : iy0 + g->kh;
+            for (int ox = 0; ox < g->Wo; ox++) {
+                int ix0 = IX0(g, ox);
+                int j0 = ix0 < 0 ? 0 : ix0, j1 = ix0 + g->kw > g->W ? g->W : ix0 + g->kw;
+                float *restrict o = out + (((size_t)n * g->Ho + oy) * g->Wo + ox) * C;
+                memcpy(o, img + ((size_t)i0 * g->W + j0) * C, (size_t)C * sizeof *o);
+                for (int i = i0; i < i1; i++)
+                    for (int j = (i == i0 ? j0 + 1 : j0); j < j1; j++) {
+                        const float *restrict p = img + ((size_t)i * g->W + j) * C;
+                        if (is_max)
+                            for (int c = 0; c < C; c++) o[c] = p[c] > o[c] ? p[c] : o[c];
+                        else
+                            for (int c = 0; c < C; c++) o[c] += p[c];
+                    }
+                if (!is_max) {
+                    float inv = 1.0f / (float)((i1 - i0) * (j1 - j0));
+                    for (int c = 0; c < C; c++) o[c] *= inv;
+                }
+            }
+        }
+    }
+}
+
+void taml_cnn_maxpool2d(float *out, const float *in, const taml_cnn_geom *g)
+{
+    pool2d(out, in, g, 1);
+}
+
+void taml_cnn_avgpool2d(float *out, const float *in, const taml_cnn_geom *g)
+{
+    pool2d(out, in, g, 0);
+}
+
+static void pool2d_ref(float *out, const float *in, const taml_cnn_geom *g, int is_max)
+{
+    for (int n = 0; n < g->B; n++)
+        for (int oy = 0; oy < g->Ho; oy++)
+            for (int ox = 0; ox < g->Wo; ox++)
+                for (int c = 0; c < g->C; c++) {
+                    float m = -INFINITY;
+                    double s = 0;
+                    int count = 0;
+                    for (int i = 0; i < g->kh; i++)
+                        for (int j = 0; j < g->kw; j++) {
+                            int iy = IY0(g, oy) + i, ix = IX0(g, ox) + j;
+                            if (iy < 0 || iy >= g->H || ix < 0 || ix >= g->W) continue;
+                            float v = in[(((size_t)n * g->H + iy) * g->W + ix) * g->C + c];
+                            if (v > m) m = v;
+                            s += v;
+                            count++;
+                        }
+                    out[(((size_t)n * g->Ho + oy) * g->Wo + ox) * g->C + c] =
+                        is_max ? m : (float)(s / count);
+                }
+}
+
+void taml_cnn_maxpool2d_ref(float *out, const float *in, const taml_cnn_geom *g)
+{
+    pool2d_ref(out, in, g, 1);
+}
+
+void taml_cnn_avgpool2d_ref(float *out, const float *in, const taml_cnn_geom *g)
+{
+    pool2d_ref(out, in, g, 0);
+}
+
+/* ---- pad, add, concat ---- */
+
+void taml_cnn_pad2d(float *out, const float *in, const taml_cnn_geom *g)
+{
+    const size_t C = (size_t)g->C, Wo = (size_t)g->W + g->pl + g->pr;
+    const size_t Ho = (size_t)g->H + g->pt + g->pb;
+    for (int n = 0; n < g->B; n++) {
+        float *o = out + n * Ho * Wo * C;
+        const float *x = in + (size_t)n * g->H * g->W * C;
+        memset(o, 0, (size_t)g->pt * Wo * C * sizeof *o);
+        o += (size_t)g->pt * Wo * C;
+        for (int y = 0; y < g->H; y++, o += Wo * C, x += (size_t)g->W * C) {
+            memset(o, 0, (size_t)g->pl * C * sizeof *o);
+            memcpy(o + (size_t)g->pl * C, x, (size_t)g->W * C * sizeof *o);
+            memset(o + ((size_t)g->pl + g->W) * C, 0, (size_t)g->pr * C * sizeof *o);
+        }
+        memset(o, 0, (size_t)g->pb * Wo * C * sizeof *o);
+    }
+}
+
+void taml_cnn_pad2d_ref(float *out, const float *in, const taml_cnn_geom *g)
+{
+    int Ho = g->H + g->pt + g->pb, Wo = g->W + g->pl + g->pr;
+    for (int n = 0; n < g->B; n++)
+        for (int y = 0; y < Ho; y++)
+            for (int x = 0; x < Wo; x++)
+                for (int c = 0; c < g->C; c++) {
+                    int iy = y - g->pt, ix = x - g->pl;
+                    int inside = iy >= 0 && iy < g->H && ix >= 0 && ix < g->W;
+                    out[(((size_t)n * Ho + y) * Wo + x) * g->C + c] =
+                        inside ? in[(((size_t)n * g->H + iy) * g->W + ix) * g->C + c] : 0.0f;
+                }
+}
+
+void taml_cnn_add(float *out, const float *a, const float *b, size_t n, int act)
+{
+    if (act == TAML_IMAGE_ACT_NONE)
+        for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+    else
+        for (size_t i = 0; i < n; i++) out[i] = act_scalar(a[i] + b[i], act);
+}
+
+void taml_cnn_concat(float *out, const float *const *in, const int32_t *c, int n_in, size_t P)
+{
+    size_t C = 0;
+    for (int i = 0; i < n_in; i++) C += (size_t)c[i];
+    for (size_t p = 0; p < P; p++) {
+        float *o = out + p * C;
+        for (int i = 0; i < n_in; i++) {
+            memcpy(o, in[i] + p * (size_t)c[i], (size_t)c[i] * sizeof *o);
+            o += c[i];
+        }
+    }
+}
+
+void taml_cnn_concat_ref(float *out, const float *const *in, const int32_t *c, int n_in,
+                         size_t P)
+{
+    size_t C = 0;
+    for (int i = 0; i < n_in; i++) C += (size_t)c[i];
+    for (size_t p = 0; p < P; p++) {
+        size_t at = 0;
+        for (int i = 0; i < n_in; i++)
+            for (int k = 0; k < c[i]; k++) out[p * C + at++] = in[i][p * (size_t)c[i] + k];
+    }
+}
+
+/* ---- the input pipeline ---- */
+
+/* TensorFlow's half-pixel source coordinate of output o (in float, as TF
+ * computes it) and its two neighbours and weight. */
+static void source_of(int o, int in_size, int out_size, int32_t *lo, int32_t *hi, float *lerp)
+{
+    float scale = (float)in_size / (float)out_size;
+    float src = ((float)o + 0.5f) * scale - 0.5f;
+    float f = floorf(src);
+    int l = (int)f, h = (int)ceilf(src);
+    *lo = l < 0 ? 0 : l;
+    *hi = h > in_size - 1 ? in_size - 1 : h;
+    *lerp = src - f;
+}
+
+void taml_cnn_resize_plan(taml_cnn_resize *p, int h, int w, int S)
+{
+    p->h = h;
+    p->w = w;
+    p->S = S;
+    for (int o = 0; o < S; o++) {
+        source_of(o, h, S, &p->y0[o], &p->y1[o], &p->ly[o]);
+        source_of(o, w, S, &p->x0[o], &p->x1[o], &p->lx[o]);
+    }
+}
+
+void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resize *p,
+                    const float scale[3], const float shift[3])
+{
+    const int S = p->S, w = p->w;
+    for (int y = 0; y < S; y++) {
+        const uint8_t *r0 = img + (size_t)p->y0[y] * w * ch, *r1 = img + (size_t)p->y1[y] * w * ch;
+        float ly = p->ly[y];
+        float *o = out + (size_t)y * S * 3;
+        for (int x = 0; x < S; x++, o += 3) {
+            size_t a = (size_t)p->x0[x] * ch, b = (size_t)p->x1[x] * ch;
+            float lx = p->lx[x];
+            for (int k = 0; k < 3; k++) {
+                int s = ch == 1 ? 0 : k;
+                float tl = r0[a + s], tr = r0[b + s], bl = r1[a + s], br = r1[b + s];
+                float top = tl + (tr - tl) * lx, bot = bl + (br - bl) * lx;
+                o[k] = (top + (bot - top) * ly) * scale[k] + shift[k];
+            }
+        }
+    }
+}
+
+void taml_cnn_input_ref(float *out, const uint8_t *img, int h, int w, int ch, int S,
+                        const float scale[3], const float shift[3])
+{
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++)
+            for (int k = 0; k < 3; k++) {
+                int32_t y0, y1, x0, x1;
+                float ly, lx;
+                source_of(y, h, S, &y0, &y1, &ly);
+                source_of(x, w, S, &x0, &x1, &lx);
+                int s = ch == 1 ? 0 : k;
+#define PX(yy, xx) ((float)img[((size_t)(yy) * w + (xx)) * ch + s])
+                float top = PX(y0, x0) + (PX(y0, x1) - PX(y0, x0)) * lx;
+                float bot = PX(y1, x0) + (PX(y1, x1) - PX(y1, x0)) * lx;
+#undef PX
+                out[((size_t)y * S + x) * 3 + k] = (top + (bot - top) * ly) * scale[k] + shift[k];
+            }
+}
+
+/* ---- the pooling at the cut ---- */
+
+void taml_cnn_pool_cut(float *out, const float *in, int B, int H, int W, int C, int G)
+{
+    for (int n = 0; n < B; n++) {
+        const float *img = in + (size_t)n * H * W * C;
+        for (int gi = 0; gi < G; gi++)
+            for (int gj = 0; gj < G; gj++) {
+                int y0 = gi * H / G, y1 = (gi + 1) * H / G, x0 = gj * W / G, x1 = (gj + 1) * W / G;
+                float *restrict o = out + ((size_t)n * G * G + (size_t)gi * G + gj) * C;
+                memset(o, 0, (size_t)C * sizeof *o);
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++) {
+                        const float *restrict p = img + ((size_t)y * W + x) * C;
+                        for (int c = 0; c < C; c++) o[c] += p[c];
+                    }
+                float inv = 1.0f / (float)((y1 - y0) * (x1 - x0));
+                for (int c = 0; c < C; c++) o[c] *= inv;
+            }
+    }
+}
+
+void taml_cnn_pool_cut_ref(float *out, const float *in, int B, int H, int W, int C, int G)
+{
+    for (int n = 0; n < B; n++)
+        for (int gi = 0; gi < G; gi++)
+            for (int gj = 0; gj < G; gj++)
+                for (int c = 0; c < C; c++) {
+                    double s = 0;
+                    int count = 0;
+                    for (int y = gi * H / G; y < (gi + 1) * H / G; y++)
+                        for (int x = gj * W / G; x < (gj + 1) * W / G; x++, count++)
+                            s += in[(((size_t)n * H + y) * W + x) * C + c];
+                    out[((size_t)n * G * G + (size_t)gi * G + gj) * C + c] = (float)(s / count);
+                }
+}
