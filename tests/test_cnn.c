@@ -69,6 +69,9 @@ static const wcase conv_cases[] = {
     {9, 9, 6, 5, 1, 7, 1, 1, 1},   {9, 9, 6, 5, 7, 1, 1, 1, 1},   {8, 7, 3, 4, 1, 3, 1, 1, 1},
     {7, 8, 3, 4, 3, 1, 1, 1, 1},   {9, 11, 4, 7, 3, 3, 2, 2, 0},  {10, 10, 3, 8, 3, 3, 2, 1, 1},
     {35, 35, 16, 24, 3, 3, 1, 1, 1}, {17, 17, 40, 48, 7, 1, 1, 1, 1}, {4, 4, 2, 3, 4, 4, 2, 2, 1},
+    /* the direct kernel's (K <= 27, cout a multiple of 16): 1 .. 5 vectors */
+    {9, 11, 3, 48, 3, 3, 2, 2, 1}, {13, 7, 16, 64, 1, 1, 1, 1, 0}, {10, 10, 24, 80, 1, 1, 1, 1, 0},
+    {7, 7, 3, 16, 3, 3, 1, 1, 1},  {5, 6, 3, 32, 3, 3, 2, 2, 0},   {3, 9, 1, 16, 3, 3, 1, 1, 1},
 };
 
 TEST(cnn_conv2d_im2col_and_sgemm_equal_the_plain_loops_for_every_shape_and_padding)
@@ -241,9 +244,9 @@ TEST(cnn_input_resize_plan_equals_the_direct_formula_up_and_down_grey_and_rgb)
             uint8_t *img = taml_malloc(n);
             for (size_t i = 0; i < n; i++) img[i] = (uint8_t)taml_rng_below(&r, 256);
             int32_t *ti = taml_malloc(4 * (size_t)S * sizeof *ti);
-            float *tf = taml_malloc(2 * (size_t)S * sizeof *tf);
+            float *tf = taml_malloc(8 * (size_t)S * sizeof *tf);
             taml_cnn_resize p = {.y0 = ti, .y1 = ti + S, .x0 = ti + 2 * S, .x1 = ti + 3 * S,
-                                 .ly = tf, .lx = tf + S};
+                                 .ly = tf, .lx = tf + S, .rows = tf + 2 * S};
             taml_cnn_resize_plan(&p, h, w, S);
             size_t m = (size_t)S * S * 3;
             float *y1 = taml_malloc(m * sizeof *y1), *y2 = taml_malloc(m * sizeof *y2);

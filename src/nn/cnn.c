@@ -9,7 +9,7 @@
 #include "core/util.h"
 #include "nn/cnn_kernels.h"
 
-#define DEFAULT_BATCH 8
+#define DEFAULT_BATCH 1 /* measured: one image keeps a MobileNet's tensors in L2 */
 #define MAX_BATCH 4096
 
 struct taml_cnn {
@@ -20,9 +20,12 @@ struct taml_cnn {
     int n_slots;
     float *scratch;       /* im2col block of the largest convolution */
     taml_cnn_geom *geom;  /* (n_ops) windowed ops and pad, for one image */
+    int32_t *src;         /* (n_ops) the tensor op k reads first (its in[0], or a
+                           * fused pad's input) */
+    char *run;            /* (n_ops) 1: run op k (needed and not fused away) */
     taml_cnn_resize plan; /* for images of plan.h x plan.w (0: none yet) */
     int32_t *plan_i;      /* (4 S) the plan's index tables */
-    float *plan_f;        /* (2 S) its weights */
+    float *plan_f;        /* (2 S) its weights, (6 S) its rows */
     const float **cat;    /* (max inputs) a concat's input pointers */
     int32_t *cat_c;       /* their channels */
     double *profile;      /* (n_ops) or NULL */
@@ -43,11 +46,50 @@ void taml_cnn_free(taml_cnn *r)
     free(r->tensor);
     free(r->scratch);
     free(r->geom);
+    free(r->src);
+    free(r->run);
     free(r->plan_i);
     free(r->plan_f);
     free(r->cat);
     free(r->cat_c);
     free(r);
+}
+
+/* Zero padding read only by convolutions becomes theirs: the kernels pad
+ * as they read, so the padded copy (MobileNetV2's ZeroPadding2D before each
+ * stride-2 depthwise) is never written. Kept when a reader's padding would
+ * then reach its kernel size, or when the pad is the cut. */
+static void fuse_pads(taml_cnn *r)
+{
+    const taml_image_graph *g = r->g;
+    for (int32_t p = 0; p < g->n_ops; p++) {
+        const taml_image_op *pad = &g->ops[p];
+        if (!r->run[p] || pad->kind != TAML_IMAGE_PAD || g->output == p + 1) continue;
+        int ok = 1;
+        for (int32_t k = p + 1; k < g->n_ops && ok; k++) {
+            const taml_image_op *op = &g->ops[k];
+            if (!r->run[k]) continue;
+            for (int32_t i = 0; i < op->n_in; i++) {
+                if (op->in[i] != p + 1) continue;
+                int conv = op->kind == TAML_IMAGE_CONV || op->kind == TAML_IMAGE_DWCONV;
+                if (!conv || i != 0 || op->pad[0] + pad->pad[0] >= op->kh ||
+                    op->pad[1] + pad->pad[1] >= op->kh || op->pad[2] + pad->pad[2] >= op->kw ||
+                    op->pad[3] + pad->pad[3] >= op->kw)
+                    ok = 0;
+            }
+        }
+        if (!ok) continue;
+        r->run[p] = 0;
+        for (int32_t k = p + 1; k < g->n_ops; k++) {
+            if (!r->run[k] || r->src[k] != p + 1) continue;
+            taml_cnn_geom *q = &r->geom[k];
+            int32_t pads[4] = {q->pt + pad->pad[0], q->pb + pad->pad[1], q->pl + pad->pad[2],
+                               q->pr + pad->pad[3]};
+            taml_image_shape x = taml_image_graph_shape(g, pad->in[0]);
+            taml_cnn_geom_set(q, 1, x.h, x.w, x.c, q->Co, q->kh, q->kw, q->sh, q->sw, pads);
+            r->src[k] = pad->in[0];
+        }
+    }
 }
 
 /* Gives every needed tensor a buffer: tensor t may share one with tensors
@@ -64,12 +106,14 @@ static int plan_buffers(taml_cnn *r, taml_err *err)
     int rc = TAML_OK;
     for (int32_t t = 0; t < T; t++) last[t] = -1, slot_of[t] = -1;
     for (int32_t k = 0; k < g->n_ops; k++)
-        if (g->ops[k].needed)
-            for (int32_t i = 0; i < g->ops[k].n_in; i++) last[g->ops[k].in[i]] = k;
+        if (r->run[k]) {
+            last[r->src[k]] = k;
+            for (int32_t i = 1; i < g->ops[k].n_in; i++) last[g->ops[k].in[i]] = k;
+        }
     last[g->output] = g->n_ops; /* read by the pooling, after every op */
     int n = 0;
     for (int32_t t = 0; t < T; t++) {
-        if (t > 0 && !g->ops[t - 1].needed) continue;
+        if (t > 0 && !r->run[t - 1]) continue;
         size_t need = (size_t)r->batch * tensor_floats(g, t);
         if (need > INT32_MAX) {
             rc = taml_err_set(err, TAML_EINVAL,
@@ -126,21 +170,29 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
     r->g = g;
     r->batch = batch;
     r->reference = o->reference;
+    r->geom = taml_calloc((size_t)g->n_ops, sizeof *r->geom);
+    r->src = taml_calloc((size_t)g->n_ops, sizeof *r->src);
+    r->run = taml_calloc((size_t)g->n_ops, sizeof *r->run);
+    for (int32_t k = 0; k < g->n_ops; k++) {
+        const taml_image_op *op = &g->ops[k];
+        r->run[k] = (char)op->needed;
+        r->src[k] = op->in[0];
+        taml_image_shape x = taml_image_graph_shape(g, op->in[0]);
+        int kh = op->kh ? op->kh : 1, kw = op->kw ? op->kw : 1;
+        int sh = op->sh ? op->sh : 1, sw = op->sw ? op->sw : 1;
+        taml_cnn_geom_set(&r->geom[k], 1, x.h, x.w, x.c, op->out.c, kh, kw, sh, sw, op->pad);
+    }
+    if (!r->reference) fuse_pads(r); /* the reference runs the graph as it is */
     int rc = plan_buffers(r, err);
     if (rc) {
         taml_cnn_free(r);
         return rc;
     }
-    r->geom = taml_calloc((size_t)g->n_ops, sizeof *r->geom);
     size_t scratch = 0;
     int32_t max_in = 1;
     for (int32_t k = 0; k < g->n_ops; k++) {
         const taml_image_op *op = &g->ops[k];
-        if (!op->needed) continue;
-        taml_image_shape x = taml_image_graph_shape(g, op->in[0]);
-        int kh = op->kh ? op->kh : 1, kw = op->kw ? op->kw : 1;
-        int sh = op->sh ? op->sh : 1, sw = op->sw ? op->sw : 1;
-        taml_cnn_geom_set(&r->geom[k], 1, x.h, x.w, x.c, op->out.c, kh, kw, sh, sw, op->pad);
+        if (!r->run[k]) continue;
         if (op->kind == TAML_IMAGE_CONV) {
             taml_cnn_geom b = r->geom[k];
             b.B = batch;
@@ -158,13 +210,14 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
     }
     const size_t S = (size_t)g->input_size;
     r->plan_i = taml_malloc(4 * S * sizeof *r->plan_i);
-    r->plan_f = taml_malloc(2 * S * sizeof *r->plan_f);
+    r->plan_f = taml_malloc(8 * S * sizeof *r->plan_f);
     r->plan.y0 = r->plan_i;
     r->plan.y1 = r->plan_i + S;
     r->plan.x0 = r->plan_i + 2 * S;
     r->plan.x1 = r->plan_i + 3 * S;
     r->plan.ly = r->plan_f;
     r->plan.lx = r->plan_f + S;
+    r->plan.rows = r->plan_f + 2 * S;
     r->cat = taml_malloc((size_t)max_in * sizeof *r->cat);
     r->cat_c = taml_malloc((size_t)max_in * sizeof *r->cat_c);
     *out = r;
@@ -183,7 +236,7 @@ static void run_op(taml_cnn *r, int32_t k, int n)
 {
     const taml_image_op *op = &r->g->ops[k];
     float *y = r->tensor[k + 1];
-    const float *x = r->tensor[op->in[0]];
+    const float *x = r->tensor[r->src[k]];
     taml_cnn_geom geom = r->geom[k];
     geom.B = n;
     const int ref = r->reference;
@@ -222,18 +275,27 @@ static void run_op(taml_cnn *r, int32_t k, int n)
     }
 }
 
+/* The calling thread's CPU time: on a shared machine the wall clock also
+ * counts the time other processes held the core. */
+static double thread_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 void taml_cnn_run(taml_cnn *r, int n)
 {
     TAML_ASSERT(n >= 1 && n <= r->batch);
     for (int32_t k = 0; k < r->g->n_ops; k++) {
-        if (!r->g->ops[k].needed) continue;
+        if (!r->run[k]) continue;
         if (!r->profile) {
             run_op(r, k, n);
             continue;
         }
-        double t0 = taml_now();
+        double t0 = thread_seconds();
         run_op(r, k, n);
-        r->profile[k] += taml_now() - t0;
+        r->profile[k] += thread_seconds() - t0;
     }
 }
 

@@ -27,7 +27,7 @@
 typedef struct taml_cnn taml_cnn;
 
 typedef struct taml_cnn_opts {
-    int batch;     /* images per call at most; 0: 8 */
+    int batch;     /* images per call at most; 0: 1 */
     int reference; /* 1: run the plain-loop reference kernels (tests) */
 } taml_cnn_opts;
 
@@ -54,9 +54,10 @@ float *taml_cnn_input_tensor(taml_cnn *r);
 void taml_cnn_run(taml_cnn *r, int n);
 const float *taml_cnn_output(const taml_cnn *r);
 
-/* When seconds is not NULL, every later run adds each op's wall time to
- * seconds[k] (n_ops doubles, the caller's; ops the cut does not need stay
- * untouched). */
+/* When seconds is not NULL, every later run adds each op's time (CPU time
+ * of the calling thread) to seconds[k] (n_ops doubles, the caller's; ops
+ * not run stay untouched: those the cut does not need, and zero padding
+ * folded into the convolution that reads it). */
 void taml_cnn_profile(taml_cnn *r, double *seconds);
 
 /* Floats the runner allocated (tensors and scratch), for the memory claims. */
