@@ -44,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller check
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -132,6 +132,12 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child
 	bench/bench_child.py --bin $(BUILD)/bench/bench_child
+
+# Image-module feature extraction against PyTorch (and TF.js in node when
+# the package cache has it), 1 thread; GFLOP/s per op type against the
+# SGEMM peak (bench/bench_vision.py).
+bench-vision: $(BUILD)/bench/bench_vision $(BUILD)/taml
+	bench/bench_vision.py --bin $(BUILD)/bench/bench_vision --taml $(BUILD)/taml
 
 # The controller's cost per trial (sample + update) next to Optuna 3.1's TPE
 # on the same 12-decision space (the anchor script, Debian python3-optuna).

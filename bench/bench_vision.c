@@ -154,9 +154,11 @@ static int features(int argc, char **argv)
         }
     }
     printf("{\"module\": \"%s\", \"images\": %d, \"batch\": %d, \"wall_s\": %.6f, \"cpu_s\": %.6f, "
-           "\"images_per_s\": %.3f, \"images_per_cpu_s\": %.3f, \"mflops\": %.3f, "
+           "\"images_per_s\": %.3f, \"images_per_cpu_s\": %.3f, \"profiled_cpu_s\": %.6f, "
+           "\"mflops\": %.3f, "
            "\"blas\": \"%s\", \"dw_isa\": \"%s\", \"scratch_mb\": %.1f, \"types\": {",
-           taml_module_name(m), images, batch, wall, cpu, images / wall, images / cpu, g->mflops,
+           taml_module_name(m), images, batch, wall, cpu, images / wall, images / cpu,
+           cpu_profiled, g->mflops,
            taml_blas_describe(), taml_cnn_dwconv2d_isa(),
            (double)taml_cnn_scratch_floats(r) * 4 / 1e6);
     for (int t = 0; t < N_TYPES; t++)

@@ -374,11 +374,11 @@ def main():
               "shapes: " + ", ".join(f"{s['M']}x{s['N']}x{s['K']} {s['gflops']:.0f}"
                                      for s in gemm["shapes"][1:]), "",
               "| module | batch | 1x1 conv GFLOP/s (% of peak) | other conv GFLOP/s | "
-              "depthwise GFLOP/s | time: 1x1 / conv / dw / pool / other / input+cut |",
+              "depthwise GFLOP/s | CPU time: 1x1 / conv / dw / pool / other / input+cut |",
               "| --- | ---: | ---: | ---: | ---: | --- |"]
     for name, b in types_rows:
         ty = b["types"]
-        tot = b["wall_s"]
+        tot = b["profiled_cpu_s"]
         share = " / ".join(f"{100 * ty[k]['seconds'] / tot:.0f}%" for k in
                            ("conv1x1", "conv", "dwconv", "pool", "other", "input_and_cut"))
         lines.append(f"| {name} | {b['batch']} | {ty['conv1x1']['gflops']:.1f} "
