@@ -376,8 +376,8 @@ static int64_t get_i64(taml_bytes_reader *r, const char *field)
     return (int64_t)v;
 }
 
-/* The fixed part of an op record: 14 u32 and 2 u64, then n_in and a name. */
-#define OP_MIN_BYTES (14 * 4 + 2 * 8 + 4 + 4)
+/* The smallest op record: 12 u32 and 2 u64, n_in, one input, an empty name. */
+#define OP_MIN_BYTES (12 * 4 + 2 * 8 + 4 + 4 + 4)
 
 int taml_image_graph_decode(taml_image_graph *g, taml_bytes_reader *r)
 {

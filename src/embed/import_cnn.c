@@ -297,7 +297,11 @@ static int read_weights(const char *mpath, const taml_image_graph *g, float **ou
     char *data = NULL;
     size_t size = 0;
     int rc = taml_read_file(mpath, &data, &size, err);
-    if (rc) return taml_err_set(err, rc, "%s (give the weights with --matrix)", err->msg);
+    if (rc) {
+        char msg[TAML_ERR_MSG];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : mpath);
+        return taml_err_set(err, rc, "%s (give the weights with --matrix)", msg);
+    }
     if (size != (size_t)g->n_weights * 4) {
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: %zu bytes; the graph's weights_floats is %lld (%lld bytes): "
