@@ -63,6 +63,12 @@ $(BUILD)/%.o: %.c | $(SETUP)
 # loops of run-time length and -fno-math-errno lets sqrtf vectorise. Neither
 # changes a result (no -ffast-math: same IEEE operations in the same order).
 $(BUILD)/src/nn/%.o $(BUILD)/src/ctrl/%.o: CFLAGS += -O3 -fno-math-errno
+# The image-module kernels' AVX2 / AVX-512 builds (src/nn/cnn_kernels.c) fuse
+# multiply and add into FMA instructions: half the arithmetic of the
+# depthwise and direct convolutions. It changes the last bits of the
+# features against the baseline build (which has no FMA to fuse into), as
+# OpenBLAS's own kernels differ by CPU; nothing else is compiled this way.
+$(BUILD)/src/nn/cnn_kernels.o: CFLAGS += -ffp-contract=fast
 
 $(BUILD)/libtaml.a: $(LIB_OBJ)
 	@rm -f $@

@@ -416,27 +416,36 @@ static inline __attribute__((always_inline)) void dw_block(float *restrict out,
             const ptrdiff_t at = (ptrdiff_t)iy0 * (ptrdiff_t)rs + (ptrdiff_t)ix0 * C + c0;
             vf acc = bias;
             if (k33 && i0 == 0 && j0 == 0 && i1 == 3 && j1 == 3) {
+                /* one accumulator per kernel row: three short chains of
+                 * multiply-adds instead of one long one */
                 const float *p = in + at;
-                vf x0, x1, x2;
+                vf x0, x1, x2, r0, r1, r2;
                 VLOAD(x0, p);
                 VLOAD(x1, p + C);
                 VLOAD(x2, p + 2 * C);
-                acc += x0 * w0 + x1 * w1 + x2 * w2;
+                r0 = acc + x0 * w0;
+                r0 = r0 + x1 * w1;
+                r0 = r0 + x2 * w2;
                 VLOAD(x0, p + rs);
                 VLOAD(x1, p + rs + C);
                 VLOAD(x2, p + rs + 2 * C);
-                acc += x0 * w3 + x1 * w4 + x2 * w5;
+                r1 = x0 * w3;
+                r1 = r1 + x1 * w4;
+                r1 = r1 + x2 * w5;
                 VLOAD(x0, p + 2 * rs);
                 VLOAD(x1, p + 2 * rs + C);
                 VLOAD(x2, p + 2 * rs + 2 * C);
-                acc += x0 * w6 + x1 * w7 + x2 * w8;
+                r2 = x0 * w6;
+                r2 = r2 + x1 * w7;
+                r2 = r2 + x2 * w8;
+                acc = r0 + (r1 + r2);
             } else {
                 for (int i = i0; i < i1; i++)
                     for (int j = j0; j < j1; j++) {
                         vf x, k;
                         VLOAD(x, in + at + (ptrdiff_t)i * (ptrdiff_t)rs + (ptrdiff_t)j * C);
                         VLOAD(k, w + ((size_t)i * kw + j) * C + c0);
-                        acc += x * k;
+                        acc = acc + x * k;
                     }
             }
             VACT(acc, act);
@@ -723,11 +732,19 @@ void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resiz
                     float t = top[3 * x + k], b = bot[3 * x + k];
                     o[3 * x + k] = (t + (b - t) * ly) * scale[k] + shift[k];
                 }
-        else
+        else {
+            /* grey: the row's values first (one vector loop), then the three
+             * channels; a slot's second third is free when ch = 1 */
+            float *restrict v = slot[0] + S;
+            for (int x = 0; x < S; x++) v[x] = top[x] + (bot[x] - top[x]) * ly;
+            const float s0 = scale[0], s1 = scale[1], s2 = scale[2];
+            const float h0 = shift[0], h1 = shift[1], h2 = shift[2];
             for (int x = 0; x < S; x++) {
-                float v = top[x] + (bot[x] - top[x]) * ly;
-                for (int k = 0; k < 3; k++) o[3 * x + k] = v * scale[k] + shift[k];
+                o[3 * x] = v[x] * s0 + h0;
+                o[3 * x + 1] = v[x] * s1 + h1;
+                o[3 * x + 2] = v[x] * s2 + h2;
             }
+        }
     }
 }
 
