@@ -248,6 +248,8 @@ TEST(cnn_import_refuses_every_bad_field_naming_the_file_the_op_and_the_field)
         {"\"taml-cnn-1\"", "\"taml-cnn-2\"", "format: 'taml-cnn-2', this taml reads \"taml-cnn-1\""},
         {"\"width\": 1.0", "\"widht\": 1.0", "widht: unknown member of the model"},
         {"\"network\": \"tiny\",", "", "network: missing (a string)"},
+        {"\"network\": \"tiny\"", "\"network\": \"ti\xffny\"", "network: not UTF-8 (byte 3)"},
+        {"\"name\": \"c\"", "\"name\": \"c\xc3\"", "op 0 (?): name: not UTF-8 (byte 2)"},
         {"\"width\": 1.0", "\"width\": -1", "width: expected a positive number"},
         {"\"size\": 4", "\"size\": 0", "size: expected an integer 1 .. 4096"},
         {"\"min_input\": 2", "\"min_input\": 5", "min_input: expected an integer 1 .. 4"},
@@ -320,18 +322,6 @@ TEST(cnn_import_refuses_a_short_or_non_finite_weights_file_naming_it)
     free(mp);
 }
 
-/* Runs `taml ARGS` in the tmpdir with TAML_MODULES=lib. */
-static int taml(const char *lib, const char *args, char **out)
-{
-    char *abs = realpath(taml_test_bin(), NULL);
-    CHECK(abs != NULL);
-    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s", taml_test_tmpdir(), lib, abs,
-                              args);
-    int rc = taml_test_run(cmd, out);
-    free(cmd);
-    free(abs);
-    return rc;
-}
 
 TEST(embed_cli_imports_lists_and_describes_an_image_module)
 {
@@ -341,16 +331,16 @@ TEST(embed_cli_imports_lists_and_describes_an_image_module)
     CHECK(taml_write_file_atomic(jp, base_json, strlen(base_json), NULL) == 0);
     write_weights(wp, N_WEIGHTS, -1);
     char *out;
-    CHECK_EQ_INT(taml(lib, "embed import cnn.json --format cnn --matrix weights.f32 --name tiny-cnn "
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import cnn.json --format cnn --matrix weights.f32 --name tiny-cnn "
                            "--license MIT --meta note=x", &out), 0);
     CHECK_CONTAINS(out, "tiny-cnn.tamlm: image module, 4 ops at 4 x 4, 32 features");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed list", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed list", &out), 0);
     CHECK_CONTAINS(out, "image modules (CNN feature extractors):");
     CHECK_CONTAINS(out, "tiny-cnn             4 grid 2       32       0.0  tiny (both)");
     CHECK_CONTAINS(out, "random-D"); /* the text table is there too */
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed info tiny-cnn", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed info tiny-cnn", &out), 0);
     CHECK_CONTAINS(out, "kind            image (CNN feature extractor)");
     CHECK_CONTAINS(out, "input           4 x 4 x 3 (task images of at least 2 x 2");
     CHECK_CONTAINS(out, "cut             tensor 4 (both), 2 x 2 x 8");
@@ -361,10 +351,10 @@ TEST(embed_cli_imports_lists_and_describes_an_image_module)
     CHECK_CONTAINS(out, "license         MIT"); /* the command line's, over the JSON's */
     CHECK_CONTAINS(out, "note            x");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed import cnn.json --format cnn --name x --language en", &out), 2);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import cnn.json --format cnn --name x --language en", &out), 2);
     CHECK_CONTAINS(out, "--language is for word vectors, not for --format cnn");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed import cnn.json --format cnn --name x --matrix nope.f32", &out), 1);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import cnn.json --format cnn --name x --matrix nope.f32", &out), 1);
     CHECK_CONTAINS(out, "nope.f32");
     free(out);
     free(jp);

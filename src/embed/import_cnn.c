@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "core/util.h"
 #include "embed/image_graph.h"
 
@@ -124,6 +125,8 @@ static int get_str(const cJSON *obj, const char *key, int required, const char *
     if (!v && !required) return TAML_OK;
     if (!v) return fail(err, at, key, "missing (a string)");
     if (!cJSON_IsString(v)) return fail(err, at, key, "expected a string");
+    size_t n = strlen(v->valuestring), bad = taml_utf8_check(v->valuestring, n);
+    if (bad != n) return fail(err, at, key, "not UTF-8 (byte %zu)", bad + 1);
     *out = v->valuestring;
     return TAML_OK;
 }
@@ -398,6 +401,7 @@ int taml_module_import_cnn(const char *path, const taml_cnn_import_opts *o, cons
     keys[n] = "weights", vals[n++] = weights_s;
     keys[n] = "import_format", vals[n++] = "cnn";
     for (int i = 0; i < n && rc == TAML_OK; i++) rc = taml_module_writer_set(w, keys[i], vals[i], err);
+    if (rc) taml_err_prefix(err, "%s", path);
     for (int i = 0; i < o->n_meta && rc == TAML_OK; i++) {
         const char *kv = o->meta[i], *eq = strchr(kv, '=');
         if (!eq) {
