@@ -161,7 +161,7 @@ TEST(space_fingerprint_and_diff_tell_spaces_apart)
     taml_space_free(d);
 }
 
-TEST(space_config_json_and_actions_round_trip_every_choice)
+TEST(space_config_text_and_actions_round_trip_every_choice)
 {
     taml_space *s = NULL;
     taml_err err;
@@ -169,25 +169,19 @@ TEST(space_config_json_and_actions_round_trip_every_choice)
     int32_t a[12], back[12];
     for (int rep = 0; rep < 9; rep++) {
         for (int d = 0; d < 12; d++) a[d] = (rep * 7 + d) % taml_space_choices(s, d);
-        cJSON *cfg = taml_space_config_json(s, a);
         /* through text, as the child helper and the study store see it */
-        char *text = cJSON_PrintUnformatted(cfg);
-        cJSON *parsed = cJSON_Parse(text);
-        CHECK_EQ_INT(taml_space_actions_from_config(s, parsed, back, &err), 0);
+        char *text = taml_space_config_text(s, a);
+        CHECK_EQ_INT(taml_space_actions_from_config(s, text, back, &err), 0);
         for (int d = 0; d < 12; d++) CHECK_EQ_INT(back[d], a[d]);
-        cJSON_free(text);
-        cJSON_Delete(parsed);
-        cJSON_Delete(cfg);
+        free(text);
     }
     for (int d = 0; d < 12; d++) a[d] = taml_space_choices(s, d) - 1;
-    cJSON *cfg = taml_space_config_json(s, a);
-    char *text = cJSON_PrintUnformatted(cfg);
+    char *text = taml_space_config_text(s, a);
     CHECK_STR(text, "{\"embedding\":\"es-c\",\"fine_tune\":true,\"layers\":7,\"hidden_size\":256,"
                     "\"activation\":\"swish\",\"normalization\":\"layer_norm\",\"dropout\":0.6,"
                     "\"deep_lr\":3,\"deep_l2\":\"disable\",\"wide_lr\":3,\"wide_l1\":\"disable\","
                     "\"samples\":1000000}");
-    cJSON_free(text);
-    cJSON_Delete(cfg);
+    free(text);
     taml_space_free(s);
 }
 
@@ -208,15 +202,17 @@ TEST(space_actions_from_config_refuses_values_outside_the_space)
         {"[0.01, \"relu\"]", "expected a JSON object"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cJSON *c = cJSON_Parse(bad[i].cfg);
-        CHECK_EQ_INT(taml_space_actions_from_config(s, c, a, &err), TAML_EINVAL);
+        CHECK_EQ_INT(taml_space_actions_from_config(s, bad[i].cfg, a, &err), TAML_EINVAL);
         CHECK_CONTAINS(err.msg, bad[i].msg);
-        cJSON_Delete(c);
     }
-    cJSON *ok = cJSON_Parse("{\"act\": \"swish\", \"lr\": 1e-2}");
-    CHECK_EQ_INT(taml_space_actions_from_config(s, ok, a, &err), 0);
+    /* text that is not JSON: the offset where the parser stopped */
+    CHECK_EQ_INT(taml_space_actions_from_config(s, "{\"lr\": 0.01, \"act\": relu}", a, &err),
+                 TAML_EFORMAT);
+    CHECK_STR(err.msg, "config: byte 20: not valid JSON; expected an object {decision: value}");
+    CHECK_EQ_INT(taml_space_actions_from_config(s, "{\"lr\": 0.01} x", a, &err), TAML_EFORMAT);
+    CHECK_CONTAINS(err.msg, "config: byte 13: not valid JSON");
+    CHECK_EQ_INT(taml_space_actions_from_config(s, "{\"act\": \"swish\", \"lr\": 1e-2}", a, &err), 0);
     CHECK_EQ_INT(a[0], 1);
     CHECK_EQ_INT(a[1], 1);
-    cJSON_Delete(ok);
     taml_space_free(s);
 }

@@ -22,7 +22,7 @@ TEST(status_rows_match_hand_computed_top10_and_trials_to_target)
     taml_err err;
     CHECK_EQ_INT(taml_report_study_load(&rs, rp, &err), 0);
     CHECK_EQ_INT(taml_report_study_load(&aml, ap, &err), 0);
-    CHECK_STR(aml->method, "aml");
+    CHECK_EQ_INT(aml->method, TAML_SEARCH_AML);
     CHECK_EQ_INT(aml->n_actions, 2);
     const taml_report_task *a = taml_report_study_task(aml, "alpha");
     CHECK(a);
@@ -170,6 +170,29 @@ TEST(status_command_prints_json_and_fails_clearly)
     free(args);
     free(rp);
     free(ap);
+}
+
+TEST(report_study_load_refuses_a_method_it_does_not_know)
+{
+    /* the store keeps the method as text; the read side turns it into a
+     * taml_search_method, and text that is none of the four is refused */
+    char *path = taml_path_join(taml_test_tmpdir(), "grid.db");
+    char *names[1] = {"alpha"}, *dirs[1] = {"d/alpha"};
+    taml_study st = {.method = "grid", .seed = 7, .space_json = "{\"a\":[1,2]}",
+                     .space_fingerprint = "ab", .trials_per_task = 3, .options_json = "{}",
+                     .taml_version = "test", .n_tasks = 1, .task_names = names,
+                     .task_dirs = dirs};
+    taml_store *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_CREATE, &err), 0);
+    CHECK_EQ_INT(taml_store_create(s, &st, &err), 0);
+    taml_store_close(s);
+    taml_report_study *r = NULL;
+    CHECK_EQ_INT(taml_report_study_load(&r, path, &err), TAML_ECORRUPT);
+    CHECK(r == NULL);
+    CHECK_CONTAINS(err.msg, "grid.db: the study's method is 'grid', none of random, aml, "
+                            "multitask, transfer");
+    free(path);
 }
 
 /* Every usage rule of `taml status`, one case each (exit 2, the usage shown);

@@ -64,10 +64,10 @@ int taml_cmd_status(const taml_cli *cli, int argc, char **argv)
         taml_report_study_free(rs);
         return taml_cli_fail(&err);
     }
-    if (rs && strcmp(rs->method, "random"))
+    if (rs && rs->method != TAML_SEARCH_RANDOM)
         fprintf(stderr, "taml status: note: %s is a '%s' study, not random search; its "
                         "accuracy-top10 is used as the target all the same\n",
-                against, rs->method);
+                against, taml_search_method_name(rs->method));
     char *text = json ? taml_status_json(s, rs, rows, n) : taml_status_text(s, rs, rows, n);
     fputs(text, stdout);
     if (json) fputs("\n", stdout);

@@ -140,7 +140,7 @@ static int view_init(study_view *v, taml_report_study *s, const taml_report_stud
         return 0;
     }
     if (!s->ckpt) {
-        v->ctrl_note = taml_strdup(!strcmp(s->method, "random")
+        v->ctrl_note = taml_strdup(s->method == TAML_SEARCH_RANDOM
                                        ? "random search has no controller"
                                        : "the study has no controller checkpoint yet");
         return 0;
@@ -214,7 +214,7 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
         taml_svg_buf_puts(b, "</td><td>");
         esc(b, s->path);
         taml_svg_buf_puts(b, "</td><td>");
-        esc(b, s->method);
+        esc(b, taml_search_method_name(s->method));
         taml_svg_buf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
                                "<td class=\"num\">%d</td><td>",
                             s->n_tasks, fin, s->trials_per_task);
@@ -666,7 +666,7 @@ int taml_report_html(taml_report_study *const *studies, size_t ns, const taml_re
     if (!o.best) o.best = 5;
     const taml_report_study *rs = NULL;
     for (size_t i = 0; i < ns && !rs; i++)
-        if (!strcmp(studies[i]->method, "random")) rs = studies[i];
+        if (studies[i]->method == TAML_SEARCH_RANDOM) rs = studies[i];
     study_view *v = taml_calloc(ns, sizeof *v);
     taml_svg_buf b;
     taml_svg_buf_init(&b);
@@ -705,7 +705,7 @@ int taml_report_html(taml_report_study *const *studies, size_t ns, const taml_re
         int shown = 0;
         for (size_t i = 0; i < ns && rc == 0; i++) {
             const taml_report_task *k = taml_report_study_task(v[i].s, tasks[t]);
-            if (!k || !strcmp(v[i].s->method, "random")) continue;
+            if (!k || v[i].s->method == TAML_SEARCH_RANDOM) continue;
             size_t ki = (size_t)(k - v[i].s->tasks);
             rc = task_choices(&b, &v[i], k, &o, err);
             if (rc == 0) rc = task_policy_curves(&b, &v[i], ki, err);

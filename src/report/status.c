@@ -145,13 +145,14 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
     taml_svg_buf b;
     taml_svg_buf_init(&b);
     taml_svg_buf_printf(&b, "study %s: method %s, %zu task%s, %d trials per task asked\n", s->path,
-                        s->method, s->n_tasks, s->n_tasks == 1 ? "" : "s", s->trials_per_task);
+                        taml_search_method_name(s->method), s->n_tasks, s->n_tasks == 1 ? "" : "s", s->trials_per_task);
     if (against)
         taml_svg_buf_printf(&b,
                             "against %s (method %s): target = its valid accuracy-top%d after T "
                             "trials;\ntrials to reach it (paper Table 2): RS = the random study "
                             "itself, this = this study, n/a = never\n",
-                            against->path, against->method, TAML_REPORT_TOP);
+                            against->path, taml_search_method_name(against->method),
+                            TAML_REPORT_TOP);
     taml_svg_buf_printf(&b, "accuracies in %%; top%d = mean of the %d best by validation "
                             "accuracy, \xc2\xb1 2 s.e.m.\n\n",
                         TAML_REPORT_TOP, TAML_REPORT_TOP);
@@ -239,7 +240,7 @@ char *taml_status_json(const taml_report_study *s, const taml_report_study *agai
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "study", s->path);
-    cJSON_AddStringToObject(root, "method", s->method);
+    cJSON_AddStringToObject(root, "method", taml_search_method_name(s->method));
     if (against) cJSON_AddStringToObject(root, "against", against->path);
     else cJSON_AddNullToObject(root, "against");
     cJSON_AddNumberToObject(root, "top", TAML_REPORT_TOP);

@@ -30,7 +30,6 @@ void taml_report_study_free(taml_report_study *s)
     free(s->tasks);
     free(s->path);
     free(s->label);
-    free(s->method);
     free(s->space_json);
     free(s->ckpt);
     free(s->first);
@@ -107,7 +106,8 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
     taml_report_study *s = taml_calloc(1, sizeof *s);
     s->path = taml_strdup(path);
     size_t *cap = NULL;
-    const char *base = NULL; /* before the first goto fail */
+    const char *base = NULL; /* these two before the first goto fail */
+    int method = -1;
     int rc = taml_store_open(&st, path, TAML_STORE_READONLY, err);
     if (rc < 0) goto fail;
     if (!taml_store_has_study(st)) {
@@ -117,9 +117,17 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
     }
     rc = taml_store_study(st, &meta, err);
     if (rc < 0) goto fail;
-    s->method = taml_strdup(meta.method ? meta.method : "?");
+    method = taml_search_method_parse(meta.method);
+    if (method < 0) {
+        rc = taml_err_set(err, TAML_ECORRUPT,
+                          "%s: the study's method is '%s', none of random, aml, multitask, "
+                          "transfer",
+                          path, meta.method ? meta.method : "");
+        goto fail;
+    }
+    s->method = (taml_search_method)method;
     base = strrchr(path, '/');
-    s->label = taml_asprintf("%s: %s", s->method, base ? base + 1 : path);
+    s->label = taml_asprintf("%s: %s", taml_search_method_name(s->method), base ? base + 1 : path);
     s->trials_per_task = meta.trials_per_task;
     s->space_json = taml_strdup(meta.space_json ? meta.space_json : "{}");
     s->n_tasks = meta.n_tasks > 0 ? (size_t)meta.n_tasks : 0;

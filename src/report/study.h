@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "search/method.h"
 
 /* The accuracy-topN the status and report use: the paper's N = 10. */
 #define TAML_REPORT_TOP 10
@@ -36,7 +37,7 @@ typedef struct taml_report_task {
 typedef struct taml_report_study {
     char *path;
     char *label;  /* "method: file name", for legends */
-    char *method; /* "random", "aml", "multitask", "transfer" */
+    taml_search_method method; /* the store's text, parsed (an unknown one is refused) */
     int32_t trials_per_task;
     char *space_json;
     size_t n_actions; /* decisions per trial (the longest action vector seen) */
@@ -54,7 +55,8 @@ typedef struct taml_report_study {
 } taml_report_study;
 
 /* Loads the study at path read-only (it may be running: WAL). Errors from
- * the store (not a study, missing file) come back with the path. */
+ * the store (not a study, missing file) come back with the path; a method
+ * that is none of taml_search_method's names is TAML_ECORRUPT. */
 int taml_report_study_load(taml_report_study **out, const char *path, taml_err *err);
 void taml_report_study_free(taml_report_study *s);
 /* The task named name, or NULL. */

@@ -1,7 +1,6 @@
 /* search/child.c - the real child as an executor job (see child.h). */
 #include "search/child.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +86,7 @@ int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *
     for (int d = 0; d < n && !rc; d++) {
         for (int c = 0; c < taml_space_choices(space, d) && !rc; c++) {
             a[d] = c;
-            cJSON *cfg = taml_space_config_json(space, a);
-            char *text = cJSON_PrintUnformatted(cfg);
-            cJSON_Delete(cfg);
+            char *text = taml_space_config_text(space, a);
             taml_child_config parsed;
             rc = taml_child_config_parse(&parsed, text, strlen(text), err);
             if (rc) {
@@ -99,7 +96,7 @@ int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *
                                      "(decision '%s', choice %s)",
                                 taml_space_name(space, d), choice);
             }
-            cJSON_free(text);
+            free(text);
         }
         a[d] = 0;
     }

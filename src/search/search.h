@@ -1,7 +1,7 @@
 /* search/search.h - a search study: the loop that joins the controller
  * (src/ctrl), the executor (src/exec) and the study store (src/store).
  *
- * Strategies (paper section 4):
+ * Strategies (paper section 4; the enum and its names in search/method.h):
  *   random     uniform sampling of every decision
  *   aml        a fresh controller per task (the single-task baseline)
  *   multitask  one controller for all tasks, a task drawn uniformly per trial
@@ -41,19 +41,9 @@
 #include "core/err.h"
 #include "ctrl/controller.h"
 #include "exec/pool.h"
+#include "search/method.h"
 #include "space/space.h"
 #include "store/store.h"
-
-typedef enum taml_search_method {
-    TAML_SEARCH_RANDOM = 0,
-    TAML_SEARCH_AML = 1,
-    TAML_SEARCH_MULTITASK = 2,
-    TAML_SEARCH_TRANSFER = 3,
-} taml_search_method;
-
-/* "random", "aml", "multitask", "transfer"; parse returns -1 for others. */
-const char *taml_search_method_name(taml_search_method m);
-int taml_search_method_parse(const char *s);
 
 /* What the progress callback sees after every finished trial (and once at
  * the start). Pointers are valid during the call only. */

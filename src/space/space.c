@@ -3,6 +3,7 @@
  * fingerprint, differences between spaces, and actions <-> child config. */
 #include "space/space.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -483,14 +484,21 @@ int taml_space_diff(const taml_space *a, const taml_space *b, char *buf, size_t 
 
 /* ---- actions <-> child config ------------------------------------------ */
 
-cJSON *taml_space_config_json(const taml_space *s, const int32_t *actions)
+char *taml_space_config_text(const taml_space *s, const int32_t *actions)
 {
     cJSON *o = cJSON_CreateObject();
     for (int d = 0; d < s->n; d++) {
         TAML_ASSERT(actions[d] >= 0 && actions[d] < s->d[d].n);
         cJSON_AddItemToObject(o, s->d[d].name, choice_json(&s->d[d].choices[actions[d]]));
     }
-    return o;
+    /* cJSON's printer, not ours (choices_text): the stored configurations
+     * have always been its text, numbers included */
+    char *printed = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    TAML_ASSERT(printed != NULL); /* cJSON's malloc failed: out of memory */
+    char *text = taml_strdup(printed);
+    cJSON_free(printed);
+    return text;
 }
 
 static int choice_matches(const taml_choice *c, const cJSON *v)
@@ -506,8 +514,9 @@ static int choice_matches(const taml_choice *c, const cJSON *v)
     return 0;
 }
 
-int taml_space_actions_from_config(const taml_space *s, const cJSON *config, int32_t *actions,
-                                   taml_err *err)
+/* The actions of a parsed config (see taml_space_actions_from_config). */
+static int actions_from_object(const taml_space *s, const cJSON *config, int32_t *actions,
+                               taml_err *err)
 {
     if (!cJSON_IsObject(config))
         return taml_err_set(err, TAML_EINVAL, "config: expected a JSON object {decision: value}");
@@ -537,4 +546,21 @@ int taml_space_actions_from_config(const taml_space *s, const cJSON *config, int
         actions[d] = found;
     }
     return 0;
+}
+
+int taml_space_actions_from_config(const taml_space *s, const char *config_json,
+                                   int32_t *actions, taml_err *err)
+{
+    const char *end = NULL;
+    cJSON *config = cJSON_ParseWithOpts(config_json, &end, 1);
+    if (!config) {
+        const char *at = end ? end : cJSON_GetErrorPtr();
+        return taml_err_set(err, TAML_EFORMAT,
+                            "config: byte %td: not valid JSON; expected an object "
+                            "{decision: value}",
+                            at ? at - config_json : (ptrdiff_t)0);
+    }
+    int rc = actions_from_object(s, config, actions, err);
+    cJSON_Delete(config);
+    return rc;
 }

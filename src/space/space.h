@@ -3,8 +3,10 @@
  *
  * The controller (src/ctrl) decides the decisions in this order, one action
  * (a choice index) per decision; the search layer turns a vector of actions
- * into a child configuration with taml_space_config_json, the one path from
+ * into a child configuration with taml_space_config_text, the one path from
  * actions to a config, and back with taml_space_actions_from_config (replays).
+ * Configurations cross this header as JSON text: the JSON library (cJSON)
+ * stays inside space.c, and no caller inherits its types.
  *
  * The default space is the paper's (supplementary Table 1, DESIGN.md), whose
  * first decision's choices are the embedding-module names given at search
@@ -21,8 +23,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#include <cjson/cJSON.h>
 
 #include "core/err.h"
 
@@ -93,17 +93,21 @@ uint64_t taml_space_fingerprint(const taml_space *s);
  * [1,2,3,5,7]"), NUL-terminated and truncated to cap bytes. */
 int taml_space_diff(const taml_space *a, const taml_space *b, char *buf, size_t cap);
 
-/* The child configuration for one action per decision: a new cJSON object
- * {name: value, ...} in decision order (numbers, strings, booleans as given).
- * actions[d] must be in [0, choices(d)) (asserted). Caller frees with
- * cJSON_Delete. */
-cJSON *taml_space_config_json(const taml_space *s, const int32_t *actions);
-/* The reverse, for replays: reads config (an object with one member per
- * decision; extra members are an error) into actions (decisions entries).
- * Numbers match a choice when equal to 1e-9 relative. TAML_EINVAL names the
- * decision and the value not in the space. */
-int taml_space_actions_from_config(const taml_space *s, const cJSON *config, int32_t *actions,
-                                   taml_err *err);
+/* The child configuration for one action per decision, as compact JSON text:
+ * one object {"name":value,...} in decision order (numbers, strings,
+ * booleans as given), printed as cJSON_PrintUnformatted prints it. This text
+ * is what a study stores and what nn/config.h parses, so it is a file
+ * format: it stays byte for byte. actions[d] must be in [0, choices(d))
+ * (asserted). Heap string; the caller frees it with free(). */
+char *taml_space_config_text(const taml_space *s, const int32_t *actions);
+/* The reverse, for replays: reads config_json (NUL-terminated JSON text: an
+ * object with one member per decision; extra members are an error) into
+ * actions (decisions entries). Numbers match a choice when equal to 1e-9
+ * relative. TAML_EFORMAT when the text is not JSON (naming the byte offset);
+ * TAML_EINVAL when it is not an object, or names the decision and the value
+ * not in the space. */
+int taml_space_actions_from_config(const taml_space *s, const char *config_json,
+                                   int32_t *actions, taml_err *err);
 /* Writes a choice as JSON text into buf ("0.001", "\"relu\"", "true"). */
 void taml_space_choice_text(const taml_choice *c, char *buf, size_t cap);
 

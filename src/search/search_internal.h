@@ -1,0 +1,116 @@
+/* search/search_internal.h - what the search loop's two files share; included
+ * only inside src/search.
+ *
+ *   search.c  the loop: sample, dispatch, record results, apply updates,
+ *             save checkpoints (taml_search_run)
+ *   study.c   the study around it: create a new one, or check that a
+ *             continued one is the study asked for and restore its
+ *             controllers and per-trial state; the transfer source reader
+ *             (taml_search_load_source)
+ *
+ * The run state below is the loop's memory of the study; study.c fills it
+ * from the store, search.c advances it.
+ */
+#ifndef TAML_SEARCH_INTERNAL_H
+#define TAML_SEARCH_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "ctrl/controller.h"
+#include "search/search.h"
+#include "space/space.h"
+#include "store/store.h"
+
+/* Stream ids under a trial's seed: the controller's sampling and the
+ * multitask task draw get their own generators, distinct from the child's. */
+#define STREAM_SAMPLE 0x73616d70ULL /* "samp" */
+#define STREAM_TASK 0x7461736bULL   /* "task" */
+/* Stream ids under the study seed for the initial controller weights. */
+#define STREAM_CTRL 0x6374726cULL /* "ctrl" */
+
+/* Per-trial bookkeeping, indexed by trial id (1-based). */
+enum { RUN_SAMPLED = 1, RUN_FINISHED = 2, RUN_APPLIED = 4, RUN_NOREWARD = 8 };
+
+typedef struct search_run {
+    const taml_search_opts *o;
+    taml_store *store;
+    const taml_space *space;
+    int n_dec;
+    int32_t n_tasks;
+    const char *const *names;
+    taml_search_method method;
+    uint64_t seed;
+    int deterministic;
+    int32_t lag;
+    int32_t ckpt_every;
+
+    taml_ctrl **ctrl; /* n_ctrl controllers */
+    int n_ctrl;
+    int *ctrl_task; /* (n_tasks) the task's id inside its controller */
+    double *baseline, *sigma; /* (n_tasks) as of each task's last update */
+
+    int64_t total;    /* trials the study will hold */
+    int64_t cap;      /* size of the per-id arrays */
+    int32_t *task;    /* (cap) */
+    int32_t *acts;    /* (cap, n_dec) */
+    uint8_t *flags;   /* (cap) RUN_* */
+    double *reward;   /* (cap) */
+    int64_t next_id;  /* the next id to sample */
+    int64_t resolved; /* deterministic: trials 1..resolved are applied or reward-less */
+    int64_t seq;      /* last controller update number */
+    int64_t seq_ckpt; /* update number of the newest checkpoint */
+
+    int64_t *fifo; /* sampled, pending ids waiting for a worker (ring) */
+    int64_t fifo_head, fifo_len;
+    int64_t inflight;
+
+    /* progress */
+    int64_t done;
+    int64_t done_this_run;
+    double t0;
+    double *best_valid;
+    int64_t *task_done;
+} search_run;
+
+static inline int run_has_ctrl(const search_run *r)
+{
+    return r->method != TAML_SEARCH_RANDOM;
+}
+
+/* The controller that samples and learns for task (aml: one per task). */
+static inline taml_ctrl *run_ctrl_of(search_run *r, int32_t task)
+{
+    return r->method == TAML_SEARCH_AML ? r->ctrl[task] : r->ctrl[0];
+}
+
+/* ---- search.c -------------------------------------------------------- */
+
+/* A line to the log observer, if any. */
+void taml_search_log(search_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Makes the per-id arrays hold id need (new flags zero). */
+void taml_search_grow(search_run *r, int64_t need);
+/* Queues sampled, pending trial id for a worker. */
+void taml_search_queue(search_run *r, int64_t id);
+/* Applies finished trial id's reward to its controller (a no-op for a trial
+ * without a reward, or without a controller) and marks it applied; record:
+ * also store the update number with the trial. */
+int taml_search_apply(search_run *r, int64_t id, int record, taml_err *err);
+/* Counts a finished trial of task in the progress figures (valid: its
+ * validation accuracy, NAN when it has none). */
+void taml_search_count_finished(search_run *r, int32_t task, double valid);
+/* Stores a checkpoint of the controllers at the current update number. */
+int taml_search_checkpoint(search_run *r, taml_err *err);
+
+/* ---- study.c --------------------------------------------------------- */
+
+/* Opens (or creates) the store at path into r->store. A new study is
+ * created with its controllers and their first checkpoint; a study that
+ * exists must be the one asked for (EMISMATCH says what differs): then its
+ * controllers are restored, trials left running are returned to pending,
+ * and every trial's state is loaded into the per-id arrays. r holds the
+ * options, space and tasks (as taml_search_run set them) on entry. */
+int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
+                           taml_err *err);
+
+#endif

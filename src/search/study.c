@@ -1,0 +1,391 @@
+/* search/study.c - the study a search runs on (see search_internal.h): a
+ * new study is created with its settings, its controllers and their first
+ * checkpoint; a study that exists is first checked to be the one asked for
+ * (method, tasks, space, seed, order, the controller's learning options) and
+ * then rebuilt in memory as the loop left it: the newest checkpoint, the
+ * controller updates recorded after it replayed in their order, and every
+ * trial's state. Also the transfer source reader: a controller from a study
+ * file's newest checkpoint or from a checkpoint file.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "core/util.h"
+#include "ctrl/bundle.h"
+#include "search/search_internal.h"
+
+/* ------------------------------------------------------ setting up a study */
+
+/* The controllers from a checkpoint blob (search.c's save_blob writes it);
+ * source names the blob in messages. */
+static int load_blob(search_run *r, const void *blob, size_t size, const char *source, taml_err *err)
+{
+    if (r->method != TAML_SEARCH_AML) {
+        r->n_ctrl = 1;
+        r->ctrl = taml_calloc(1, sizeof *r->ctrl);
+        return taml_ctrl_load_named(&r->ctrl[0], r->space, blob, size, source, err);
+    }
+    int32_t n;
+    int rc = taml_ctrl_bundle_load(&r->ctrl, &n, r->space, blob, size, source, err);
+    if (rc) return rc;
+    r->n_ctrl = n;
+    if (n != r->n_tasks)
+        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml controllers for %d tasks", source,
+                            (int)n, (int)r->n_tasks);
+    return TAML_OK;
+}
+
+static char *options_json(const search_run *r)
+{
+    return taml_asprintf("{\"deterministic\":%s,\"lag\":%d}", r->deterministic ? "true" : "false",
+                         r->deterministic ? (int)r->lag : 0);
+}
+
+static char *fingerprint_hex(const taml_space *s)
+{
+    return taml_asprintf("%016" PRIx64, taml_space_fingerprint(s));
+}
+
+/* Checks that a stored study is the one asked for; EMISMATCH says what differs. */
+static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
+{
+    const char *path = taml_store_path(r->store);
+    if (taml_search_method_parse(st->method) != (int)r->method)
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study was made with method %s, not %s; continue it with "
+                            "--method %s or use another --study file",
+                            path, st->method, taml_search_method_name(r->method), st->method);
+    int same_tasks = st->n_tasks == r->n_tasks;
+    for (int32_t i = 0; same_tasks && i < r->n_tasks; i++)
+        same_tasks = !strcmp(st->task_names[i], r->names[i]);
+    if (!same_tasks) {
+        char have[512] = "", want[512] = "";
+        for (int32_t i = 0; i < st->n_tasks; i++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", i ? ", " : "",
+                     st->task_names[i]);
+        for (int32_t i = 0; i < r->n_tasks; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? ", " : "",
+                     r->names[i]);
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study's tasks are [%s] (in this order), not [%s]", path, have,
+                            want);
+    }
+    char *fp = fingerprint_hex(r->space);
+    int same_space = !strcmp(fp, st->space_fingerprint);
+    free(fp);
+    if (!same_space) {
+        taml_space *old = NULL;
+        char diff[512] = "the fingerprints differ";
+        taml_err e2;
+        if (taml_space_from_json(&old, st->space_json, "study space", &e2) == 0)
+            taml_space_diff(old, r->space, diff, sizeof diff);
+        taml_space_free(old);
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study was made with another search space (study vs now: %s)",
+                            path, diff);
+    }
+    if (r->o->seed_set && r->o->seed != st->seed)
+        return taml_err_set(err, TAML_EMISMATCH, "%s: the study's seed is %" PRIu64 ", not %" PRIu64,
+                            path, st->seed, r->o->seed);
+    if (r->deterministic && r->o->lag == 0) {
+        /* no --lag given: keep the study's (its default was the worker count
+         * of the run that made it, which this run need not share) */
+        cJSON *j = cJSON_Parse(st->options_json);
+        cJSON *lag = cJSON_GetObjectItemCaseSensitive(j, "lag");
+        if (cJSON_IsNumber(lag) && lag->valuedouble >= 1) r->lag = (int32_t)lag->valuedouble;
+        cJSON_Delete(j);
+    }
+    char *opt = options_json(r);
+    int same_opts = !strcmp(opt, st->options_json);
+    free(opt);
+    if (!same_opts) {
+        char *want = options_json(r);
+        taml_err_set(err, TAML_EMISMATCH,
+                     "%s: the study's order is %s, not %s (--deterministic and --lag must be "
+                     "as when it was made)",
+                     path, st->options_json, want);
+        free(want);
+        return TAML_EMISMATCH;
+    }
+    return TAML_OK;
+}
+
+static int new_controllers(search_run *r, taml_err *err)
+{
+    taml_ctrl_opts co;
+    if (r->o->ctrl_opts)
+        co = *r->o->ctrl_opts;
+    else
+        taml_ctrl_opts_default(&co);
+    int rc;
+    if (r->method == TAML_SEARCH_TRANSFER) {
+        if (!r->o->from_blob)
+            return taml_err_set(err, TAML_EINVAL,
+                                "transfer needs a source controller (--from STUDY_OR_CHECKPOINT)");
+        r->n_ctrl = 1;
+        r->ctrl = taml_calloc(1, sizeof *r->ctrl);
+        if ((rc = taml_ctrl_load_named(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size,
+                                       "transfer source", err)))
+            return rc;
+        if (r->o->ctrl_opts) {
+            taml_ctrl_opts keep = *taml_ctrl_get_opts(r->ctrl[0]);
+            co.seed = keep.seed;
+            if ((rc = taml_ctrl_set_opts(r->ctrl[0], &co, err))) return rc;
+        }
+        return TAML_OK;
+    }
+    r->n_ctrl = r->method == TAML_SEARCH_AML ? r->n_tasks : 1;
+    r->ctrl = taml_calloc((size_t)r->n_ctrl, sizeof *r->ctrl);
+    for (int i = 0; i < r->n_ctrl; i++) {
+        co.seed = taml_rng_derive(r->seed, STREAM_CTRL + (uint64_t)i);
+        if ((rc = taml_ctrl_new(&r->ctrl[i], r->space, &co, err))) return rc;
+    }
+    return TAML_OK;
+}
+
+/* Registers the study's tasks in their controllers (existing names keep
+ * their embedding: a resumed study, or a transfer to a task seen before). */
+static int register_tasks(search_run *r, taml_err *err)
+{
+    for (int32_t k = 0; k < r->n_tasks; k++) {
+        int id = taml_ctrl_add_task(run_ctrl_of(r, k), r->names[k], err);
+        if (id < 0) return id;
+        r->ctrl_task[k] = id;
+    }
+    return TAML_OK;
+}
+
+/* A resumed study keeps the learning options its controllers were made with
+ * (they are in the checkpoint); options given again must be the same ones. */
+static int check_same_learning(search_run *r, taml_err *err)
+{
+    const taml_ctrl_opts *a = taml_ctrl_get_opts(r->ctrl[0]), *b = r->o->ctrl_opts;
+    int same = a->lr == b->lr && a->beta1 == b->beta1 && a->beta2 == b->beta2 &&
+               a->adam_eps == b->adam_eps && a->grad_clip == b->grad_clip &&
+               a->entropy_weight == b->entropy_weight && a->ema_decay == b->ema_decay &&
+               a->warmup == b->warmup && a->normalise == b->normalise &&
+               a->adv_clip == b->adv_clip && a->transfer_restart == b->transfer_restart;
+    if (same) return TAML_OK;
+    return taml_err_set(err, TAML_EMISMATCH,
+                        "%s: the study's controller learns with lr %g, entropy weight %g (and "
+                        "its other options), not lr %g, entropy weight %g as given: continue it "
+                        "with its own options (or without these flags)",
+                        taml_store_path(r->store), a->lr, a->entropy_weight, b->lr,
+                        b->entropy_weight);
+}
+
+/* Restores the controllers: the newest checkpoint, then the updates recorded
+ * after it, in the order they were applied. */
+static int restore(search_run *r, taml_err *err)
+{
+    void *blob = NULL;
+    size_t size;
+    int64_t after;
+    int rc = taml_store_checkpoint_last(r->store, &blob, &size, &after, err);
+    if (rc < 0) return rc;
+    if (rc == 0)
+        return taml_err_set(err, TAML_ECORRUPT, "%s: the study has no controller checkpoint",
+                            taml_store_path(r->store));
+    char *source = taml_asprintf("%s: checkpoint after update %lld", taml_store_path(r->store),
+                                 (long long)after);
+    rc = load_blob(r, blob, size, source, err);
+    free(source);
+    free(blob);
+    if (rc) return rc;
+    for (int32_t k = 0; k < r->n_tasks; k++) {
+        r->ctrl_task[k] = taml_ctrl_find_task(run_ctrl_of(r, k), r->names[k]);
+        if (r->ctrl_task[k] < 0)
+            return taml_err_set(err, TAML_ECORRUPT, "%s: checkpoint has no task '%s'",
+                                taml_store_path(r->store), r->names[k]);
+    }
+    r->seq = r->seq_ckpt = after;
+    /* the baselines as of the checkpoint: a task with no update replayed
+     * below keeps its value there, as in the run that saved it */
+    if ((rc = taml_store_checkpoint_last_baselines(r->store, r->n_tasks, r->baseline, r->sigma,
+                                                   err)) < 0)
+        return rc;
+    taml_store_iter *it;
+    if ((rc = taml_store_iter_new(r->store, TAML_ITER_BY_SEQ, after, &it, err))) return rc;
+    taml_trial t;
+    int64_t replayed = 0;
+    while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
+        if (t.update_seq != r->seq + 1 || t.n_actions != r->n_dec || t.task < 0 ||
+            t.task >= r->n_tasks) {
+            rc = taml_err_set(err, TAML_ECORRUPT,
+                              "%s: trial %lld has update %lld where %lld was expected",
+                              taml_store_path(r->store), (long long)t.id,
+                              (long long)t.update_seq, (long long)r->seq + 1);
+            break;
+        }
+        taml_ctrl_step info;
+        if ((rc = taml_ctrl_update(run_ctrl_of(r, t.task), r->ctrl_task[t.task], t.actions, t.valid_acc,
+                                   &info, err)))
+            break;
+        r->baseline[t.task] = info.baseline;
+        r->sigma[t.task] = info.sigma;
+        r->seq++;
+        replayed++;
+    }
+    taml_store_iter_free(it);
+    if (rc < 0) return rc;
+    if (replayed) taml_search_log(r, "replayed %lld controller updates after the checkpoint", (long long)replayed);
+    return TAML_OK;
+}
+
+/* Loads what the store knows of every trial into the per-id arrays. */
+static int load_trials(search_run *r, taml_err *err)
+{
+    taml_store_iter *it;
+    int rc = taml_store_iter_new(r->store, TAML_ITER_BY_ID, 0, &it, err);
+    if (rc) return rc;
+    taml_trial t;
+    while ((rc = taml_store_iter_next(it, &t, err)) == 1) {
+        if (t.id != r->next_id || t.n_actions != r->n_dec || t.task < 0 || t.task >= r->n_tasks) {
+            rc = taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld does not fit the study",
+                              taml_store_path(r->store), (long long)t.id);
+            break;
+        }
+        taml_search_grow(r, t.id);
+        r->task[t.id] = t.task;
+        memcpy(r->acts + (size_t)t.id * (size_t)r->n_dec, t.actions,
+               (size_t)r->n_dec * sizeof(int32_t));
+        r->flags[t.id] = RUN_SAMPLED;
+        r->reward[t.id] = t.valid_acc;
+        r->next_id++;
+        if (t.state == TAML_TRIAL_PENDING) {
+            taml_search_queue(r, t.id);
+        } else {
+            TAML_ASSERT(taml_trial_state_final(t.state)); /* running ones were requeued */
+            int ok = t.state != TAML_TRIAL_FAILED && isfinite(t.valid_acc);
+            r->flags[t.id] |= RUN_FINISHED | (ok ? 0 : RUN_NOREWARD);
+            if (t.update_seq > 0 || !ok || !run_has_ctrl(r)) r->flags[t.id] |= RUN_APPLIED;
+            taml_search_count_finished(r, t.task, ok ? t.valid_acc : NAN);
+        }
+    }
+    taml_store_iter_free(it);
+    if (rc < 0) return rc;
+    if (r->deterministic) {
+        while (r->resolved + 1 < r->next_id && (r->flags[r->resolved + 1] & RUN_APPLIED))
+            r->resolved++;
+    } else {
+        /* Asynchronous order commits a result with its update, so nothing
+         * finished is unapplied; apply any that is, in id order, to be safe. */
+        for (int64_t id = 1; id < r->next_id; id++)
+            if ((r->flags[id] & RUN_FINISHED) && !(r->flags[id] & RUN_APPLIED)) {
+                if ((rc = taml_search_apply(r, id, 1, err))) return rc;
+            }
+    }
+    return TAML_OK;
+}
+
+int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
+                           taml_err *err)
+{
+    int rc = taml_store_open(&r->store, path, TAML_STORE_CREATE, err);
+    if (rc) return rc;
+    if (taml_store_has_study(r->store)) {
+        taml_study st;
+        if ((rc = taml_store_study(r->store, &st, err))) return rc;
+        rc = check_same_study(r, &st, err);
+        r->seed = st.seed;
+        taml_study_deinit(&st);
+        if (rc) return rc;
+        if (run_has_ctrl(r) && (rc = restore(r, err))) return rc;
+        if (run_has_ctrl(r) && r->o->ctrl_opts && (rc = check_same_learning(r, err))) return rc;
+        int64_t n = 0;
+        if ((rc = taml_store_requeue(r->store, &n, err))) return rc;
+        if (n) taml_search_log(r, "%lld trials were running when the search stopped: they run again",
+                     (long long)n);
+        return load_trials(r, err);
+    }
+    char *space_json = taml_space_to_json(r->space), *fp = fingerprint_hex(r->space);
+    char *opts = options_json(r);
+    taml_study st = {.method = (char *)taml_search_method_name(r->method),
+                     .seed = r->seed,
+                     .space_json = space_json,
+                     .space_fingerprint = fp,
+                     .trials_per_task = r->o->trials,
+                     .options_json = opts,
+                     .taml_version = (char *)(r->o->taml_version ? r->o->taml_version : ""),
+                     .n_tasks = r->n_tasks,
+                     .task_names = (char **)r->names,
+                     .task_dirs = (char **)task_dirs};
+    rc = taml_store_begin(r->store, err);
+    if (!rc) rc = taml_store_create(r->store, &st, err);
+    if (!rc && run_has_ctrl(r)) {
+        rc = new_controllers(r, err);
+        if (!rc) rc = register_tasks(r, err);
+        if (!rc) rc = taml_search_checkpoint(r, err);
+    }
+    if (!rc)
+        rc = taml_store_commit(r->store, err);
+    else
+        taml_store_rollback(r->store);
+    free(space_json);
+    free(fp);
+    free(opts);
+    return rc;
+}
+
+/* ------------------------------------------------- the transfer source */
+
+/* 1 when the file at path starts with SQLite's 16-byte magic (a study),
+ * 0 when not, TAML_EIO when it cannot be read. */
+static int is_sqlite_file(const char *path, taml_err *err)
+{
+    static const char magic[16] = "SQLite format 3";
+    FILE *f = fopen(path, "rb");
+    if (!f) return taml_err_set(err, TAML_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char head[16];
+    size_t got = fread(head, 1, sizeof head, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return taml_err_set(err, TAML_EIO, "%s: read error", path);
+    return got == sizeof head && !memcmp(head, magic, sizeof head);
+}
+
+int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err)
+{
+    *blob = NULL;
+    *size = 0;
+    int rc = is_sqlite_file(path, err);
+    if (rc < 0) return rc;
+    if (rc == 0) {
+        char *data = NULL;
+        size_t n = 0;
+        if ((rc = taml_read_file(path, &data, &n, err))) return rc;
+        *blob = data;
+        *size = n;
+        return TAML_OK;
+    }
+    taml_store *s;
+    if ((rc = taml_store_open(&s, path, TAML_STORE_READONLY, err))) return rc;
+    taml_study st;
+    if ((rc = taml_store_study(s, &st, err))) {
+        taml_store_close(s);
+        return rc;
+    }
+    int m = taml_search_method_parse(st.method);
+    int ok = m == TAML_SEARCH_MULTITASK || m == TAML_SEARCH_TRANSFER;
+    if (!ok)
+        rc = taml_err_set(err, TAML_EINVAL,
+                          "%s: a %s study has no multitask controller to transfer from", path,
+                          st.method);
+    taml_study_deinit(&st);
+    int64_t after;
+    if (!rc) {
+        rc = taml_store_checkpoint_last(s, blob, size, &after, err);
+        if (rc == 0)
+            rc = taml_err_set(err, TAML_ENOTFOUND, "%s: the study has no checkpoint", path);
+        else if (rc > 0)
+            rc = TAML_OK;
+    }
+    taml_store_close(s);
+    return rc;
+}
