@@ -16,8 +16,9 @@ For each module, one thread each, side by side in one run:
 Then GFLOP/s per op type of taml against the single-thread SGEMM peak.
 
 Modules: graphs of the real networks' shapes with random weights
-(bench/make_cnn.py), plus every image module in data/modules (the converted
-nsfwjs ones, once they exist). The images are 28 x 28 grey, random bytes, as
+(bench/make_cnn.py), plus every image module in --modules (data/modules: the
+converted nsfwjs ones, once they are built; TF.js runs only on the graphs
+this script wrote, whose cnn.json it has). The images are 28 x 28 grey, random bytes, as
 fashion-mnist's are resized from.
 
 Each side runs --repeat times (3), in turn with the other, and keeps its best
@@ -30,6 +31,7 @@ timing.
 
   bench/bench_vision.py [--bin build/bench/bench_vision] [--taml build/taml]
                         [--only NAME,...] [--images N] [--repeat R] [--no-tfjs]
+                        [--modules DIR]
 """
 import argparse
 import glob
@@ -314,6 +316,8 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--images", type=int, default=0, help="images per module (0: its default)")
     ap.add_argument("--no-tfjs", action="store_true")
+    ap.add_argument("--modules", default=os.path.join(ROOT, "data", "modules"),
+                    help="a library whose image modules are measured too")
     ap.add_argument("--repeat", type=int, default=3,
                     help="runs of each side per module, taken in turn; the best is kept")
     args = ap.parse_args()
@@ -336,7 +340,7 @@ def main():
         model = json.load(open(jp))
         weights = np.fromfile(wp, "<f4")
         modules.append((name + " (random weights)", tp, model, weights, jp, wp, n, n_tfjs))
-    for tp in sorted(glob.glob(os.path.join(ROOT, "data", "modules", "*.tamlm"))):
+    for tp in sorted(glob.glob(os.path.join(args.modules, "*.tamlm"))):
         got = read_tamlm(tp)
         name = os.path.basename(tp)[:-6]
         if got is None or (only and name not in only):

@@ -342,7 +342,8 @@ TEST(embed_cli_imports_lists_and_describes_an_image_module)
     free(out);
     CHECK_EQ_INT(taml_test_taml_in(lib, "embed info tiny-cnn", &out), 0);
     CHECK_CONTAINS(out, "kind            image (CNN feature extractor)");
-    CHECK_CONTAINS(out, "input           4 x 4 x 3 (task images of at least 2 x 2");
+    CHECK_CONTAINS(out, "input           4 x 4 x 3 (task images resized to it, grey copied to "
+                        "RGB; the graph runs from 2 x 2)");
     CHECK_CONTAINS(out, "cut             tensor 4 (both), 2 x 2 x 8");
     CHECK_CONTAINS(out, "pooling         grid 2");
     CHECK_CONTAINS(out, "dimension       32");

@@ -349,8 +349,8 @@ static void info_image(const taml_module *m, double open_seconds)
     printf("name            %s\n", taml_module_name(m));
     printf("path            %s\n", taml_module_path(m));
     printf("kind            image (CNN feature extractor)\n");
-    printf("input           %d x %d x 3 (task images of at least %d x %d; grey copied to RGB, "
-           "bilinear resize)\n",
+    printf("input           %d x %d x 3 (task images resized to it, grey copied to RGB; the "
+           "graph runs from %d x %d)\n",
            (int)g->input_size, (int)g->input_size, (int)g->min_input, (int)g->min_input);
     printf("input scaling   x * (%g, %g, %g) + (%g, %g, %g)\n", (double)g->scale[0],
            (double)g->scale[1], (double)g->scale[2], (double)g->shift[0], (double)g->shift[1],

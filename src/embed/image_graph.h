@@ -89,7 +89,8 @@ typedef struct taml_image_op {
 
 typedef struct taml_image_graph {
     int32_t input_size;  /* S: the network runs on S x S x 3 */
-    int32_t min_input;   /* smaller task images are refused (1 .. S) */
+    int32_t min_input;   /* the smallest S at which the graph still runs (1 .. S);
+                          * task images are resized to S, whatever their size */
     float scale[3], shift[3]; /* x = byte value * scale[ch] + shift[ch] */
     taml_image_pooling pooling;
     int32_t grid;        /* G for GRID, 1 for GLOBAL */

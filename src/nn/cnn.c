@@ -14,7 +14,7 @@
 
 struct taml_cnn {
     const taml_image_graph *g;
-    int batch, reference;
+    int batch, reference, keep;
     float **tensor;       /* (n_ops + 1) each (batch, h, w, c) in a slot; NULL: not needed */
     float **slot;         /* (n_slots) the buffers */
     int n_slots;
@@ -25,7 +25,7 @@ struct taml_cnn {
     char *run;            /* (n_ops) 1: run op k (needed and not fused away) */
     taml_cnn_resize plan; /* for images of plan.h x plan.w (0: none yet) */
     int32_t *plan_i;      /* (4 S) the plan's index tables */
-    float *plan_f;        /* (2 S) its weights, (6 S) its rows */
+    double *plan_f;       /* (2 S) its weights, (6 S) its rows */
     const float **cat;    /* (max inputs) a concat's input pointers */
     int32_t *cat_c;       /* their channels */
     double *profile;      /* (n_ops) or NULL */
@@ -124,7 +124,7 @@ static int plan_buffers(taml_cnn *r, taml_err *err)
         int32_t now = t - 1; /* op t - 1 makes tensor t while it reads its inputs */
         int best = -1;
         for (int s = 0; s < n; s++) {
-            if (busy[s] >= now) continue; /* its tensor is still to be read */
+            if (busy[s] >= now || r->keep) continue; /* its tensor is still to be read */
             if (best < 0) best = s;
             else if (size[s] >= need && (size[best] < need || size[s] < size[best])) best = s;
             else if (size[best] < need && size[s] > size[best]) best = s;
@@ -170,6 +170,7 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
     r->g = g;
     r->batch = batch;
     r->reference = o->reference;
+    r->keep = o->keep;
     r->geom = taml_calloc((size_t)g->n_ops, sizeof *r->geom);
     r->src = taml_calloc((size_t)g->n_ops, sizeof *r->src);
     r->run = taml_calloc((size_t)g->n_ops, sizeof *r->run);
@@ -182,7 +183,7 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
         int sh = op->sh ? op->sh : 1, sw = op->sw ? op->sw : 1;
         taml_cnn_geom_set(&r->geom[k], 1, x.h, x.w, x.c, op->out.c, kh, kw, sh, sw, op->pad);
     }
-    if (!r->reference) fuse_pads(r); /* the reference runs the graph as it is */
+    if (!r->reference && !r->keep) fuse_pads(r); /* else the graph as it is */
     int rc = plan_buffers(r, err);
     if (rc) {
         taml_cnn_free(r);
@@ -227,6 +228,13 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
 float *taml_cnn_input_tensor(taml_cnn *r) { return r->tensor[0]; }
 
 const float *taml_cnn_output(const taml_cnn *r) { return r->tensor[r->g->output]; }
+
+const float *taml_cnn_tensor(const taml_cnn *r, int32_t t)
+{
+    TAML_ASSERT(t >= 0 && t <= r->g->n_ops);
+    if (t == 0 || t == r->g->output || (r->keep && r->run[t - 1])) return r->tensor[t];
+    return NULL;
+}
 
 void taml_cnn_profile(taml_cnn *r, double *seconds) { r->profile = seconds; }
 
@@ -308,12 +316,10 @@ int taml_cnn_features(taml_cnn *r, const uint8_t *images, int n, int h, int w, i
                             "images of %d channels: an image module takes 1 (grey, copied to "
                             "RGB) or 3 (RGB)",
                             c);
-    if (h < g->min_input || w < g->min_input)
-        return taml_err_set(err, TAML_EINVAL,
-                            "%d x %d images are smaller than the module takes (at least %d x %d; "
-                            "it runs at %d x %d)",
-                            h, w, (int)g->min_input, (int)g->min_input, (int)g->input_size,
-                            (int)g->input_size);
+    /* Every image is resized to S x S first, so any size works: min_input
+     * (the smallest S the graph itself would run at) does not limit it. */
+    if (h < 1 || w < 1 || (int64_t)h * w > TAML_IMAGE_MAX_TENSOR)
+        return taml_err_set(err, TAML_EINVAL, "%d x %d images: 1 .. 2^28 pixels expected", h, w);
     if (n < 1 || n > r->batch)
         return taml_err_set(err, TAML_EINVAL, "%d images in one call; this runner takes 1 .. %d",
                             n, r->batch);

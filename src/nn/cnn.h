@@ -29,6 +29,9 @@ typedef struct taml_cnn taml_cnn;
 typedef struct taml_cnn_opts {
     int batch;     /* images per call at most; 0: 1 */
     int reference; /* 1: run the plain-loop reference kernels (tests) */
+    int keep;      /* 1: every tensor in a buffer of its own, readable after a
+                    * run (taml_cnn_tensor: op-by-op comparisons), and zero
+                    * padding computed as its own op */
 } taml_cnn_opts;
 
 /* A runner over g (resolved; it must outlive the runner). o may be NULL.
@@ -40,10 +43,12 @@ int taml_cnn_new(taml_cnn **out, const taml_image_graph *g, const taml_cnn_opts 
 void taml_cnn_free(taml_cnn *r);
 
 /* Features of n images (1 .. batch), each h x w x c bytes (c = 1 or 3;
- * row-major, channels last), back to back in images: out (n, dim). A
- * channel count other than 1 or 3 (TAML_EINVAL) or an image smaller than
- * the graph's min_input on a side (TAML_EINVAL) is refused with a message
- * the caller prefixes with the task and module. */
+ * row-major, channels last), back to back in images: out (n, dim). Any
+ * size is resized to the graph's S x S (so an 8 x 8 image runs through a
+ * network that needs 32 x 32: min_input limits S, not the images); a
+ * channel count other than 1 or 3, or an empty image, is refused
+ * (TAML_EINVAL) with a message the caller prefixes with the task and
+ * module. */
 int taml_cnn_features(taml_cnn *r, const uint8_t *images, int n, int h, int w, int c, float *out,
                       taml_err *err);
 
@@ -53,6 +58,9 @@ int taml_cnn_features(taml_cnn *r, const uint8_t *images, int n, int h, int w, i
 float *taml_cnn_input_tensor(taml_cnn *r);
 void taml_cnn_run(taml_cnn *r, int n);
 const float *taml_cnn_output(const taml_cnn *r);
+/* Tensor t (n, h, w, c) of the last run: the input, the output, or with
+ * opts.keep any tensor the cut needs; else NULL. */
+const float *taml_cnn_tensor(const taml_cnn *r, int32_t t);
 
 /* When seconds is not NULL, every later run adds each op's time (CPU time
  * of the calling thread) to seconds[k] (n_ops doubles, the caller's; ops

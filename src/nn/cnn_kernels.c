@@ -669,14 +669,14 @@ void taml_cnn_concat_ref(float *out, const float *const *in, const int32_t *c, i
 
 /* ---- the input pipeline ---- */
 
-/* TensorFlow's half-pixel source coordinate of output o (in float, as TF
- * computes it) and its two neighbours and weight. */
-static void source_of(int o, int in_size, int out_size, int32_t *lo, int32_t *hi, float *lerp)
+/* TensorFlow's half-pixel source coordinate of output o, its two
+ * neighbours and weight, in double as TF.js's CPU kernel computes them
+ * (JavaScript numbers): taml's resized inputs are TF.js's bit for bit. */
+static void source_of(int o, int in_size, int out_size, int32_t *lo, int32_t *hi, double *lerp)
 {
-    float scale = (float)in_size / (float)out_size;
-    float src = ((float)o + 0.5f) * scale - 0.5f;
-    float f = floorf(src);
-    int l = (int)f, h = (int)ceilf(src);
+    double ratio = (double)in_size / (double)out_size;
+    double src = ratio * ((double)o + 0.5) - 0.5, f = floor(src);
+    int l = (int)f, h = (int)ceil(src);
     *lo = l < 0 ? 0 : l;
     *hi = h > in_size - 1 ? in_size - 1 : h;
     *lerp = src - f;
@@ -695,18 +695,23 @@ void taml_cnn_resize_plan(taml_cnn_resize *p, int h, int w, int S)
 
 /* Source row y interpolated across: dst (S, ch) = tl + (tr - tl) lx, the
  * first half of the bilinear formula, computed once per source row. */
-static void across(float *restrict dst, const uint8_t *restrict row, int ch,
+static void across(double *restrict dst, const uint8_t *restrict row, int ch,
                    const taml_cnn_resize *p)
 {
     for (int x = 0; x < p->S; x++) {
         const uint8_t *a = row + (size_t)p->x0[x] * ch, *b = row + (size_t)p->x1[x] * ch;
-        float lx = p->lx[x];
+        double lx = p->lx[x];
         for (int k = 0; k < ch; k++) {
-            float l = a[k], r = b[k];
+            double l = a[k], r = b[k];
             dst[x * ch + k] = l + (r - l) * lx;
         }
     }
 }
+
+/* The resized value (float, as TF.js stores it), then scaled in float: a
+ * product and a sum of floats, which is what TF.js's float32 mul and add
+ * give too (each exact in double, then rounded). */
+#define SCALED(v, k) ((float)(v) * scale[k] + shift[k])
 
 void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resize *p,
                     const float scale[3], const float shift[3])
@@ -714,7 +719,7 @@ void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resiz
     const int S = p->S, w = p->w;
     /* two rows of the cache: source row r lives in slot r & 1, so an output
      * row's two source rows (r and r + 1) never evict each other */
-    float *slot[2] = {p->rows, p->rows + (size_t)3 * S};
+    double *slot[2] = {p->rows, p->rows + (size_t)3 * S};
     int held[2] = {-1, -1};
     for (int y = 0; y < S; y++) {
         int r[2] = {p->y0[y], p->y1[y]};
@@ -723,28 +728,22 @@ void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resiz
                 across(slot[r[i] & 1], img + (size_t)r[i] * w * ch, ch, p);
                 held[r[i] & 1] = r[i];
             }
-        const float *restrict top = slot[r[0] & 1], *restrict bot = slot[r[1] & 1];
-        float ly = p->ly[y];
+        const double *restrict top = slot[r[0] & 1], *restrict bot = slot[r[1] & 1];
+        double ly = p->ly[y];
         float *restrict o = out + (size_t)y * S * 3;
         if (ch == 3)
             for (int x = 0; x < S; x++)
                 for (int k = 0; k < 3; k++) {
-                    float t = top[3 * x + k], b = bot[3 * x + k];
-                    o[3 * x + k] = (t + (b - t) * ly) * scale[k] + shift[k];
+                    double t = top[3 * x + k], b = bot[3 * x + k];
+                    o[3 * x + k] = SCALED(t + (b - t) * ly, k);
                 }
-        else {
-            /* grey: the row's values first (one vector loop), then the three
-             * channels; a slot's second third is free when ch = 1 */
-            float *restrict v = slot[0] + S;
-            for (int x = 0; x < S; x++) v[x] = top[x] + (bot[x] - top[x]) * ly;
-            const float s0 = scale[0], s1 = scale[1], s2 = scale[2];
-            const float h0 = shift[0], h1 = shift[1], h2 = shift[2];
+        else
             for (int x = 0; x < S; x++) {
-                o[3 * x] = v[x] * s0 + h0;
-                o[3 * x + 1] = v[x] * s1 + h1;
-                o[3 * x + 2] = v[x] * s2 + h2;
+                float v = (float)(top[x] + (bot[x] - top[x]) * ly);
+                o[3 * x] = v * scale[0] + shift[0];
+                o[3 * x + 1] = v * scale[1] + shift[1];
+                o[3 * x + 2] = v * scale[2] + shift[2];
             }
-        }
     }
 }
 
@@ -755,15 +754,15 @@ void taml_cnn_input_ref(float *out, const uint8_t *img, int h, int w, int ch, in
         for (int x = 0; x < S; x++)
             for (int k = 0; k < 3; k++) {
                 int32_t y0, y1, x0, x1;
-                float ly, lx;
+                double ly, lx;
                 source_of(y, h, S, &y0, &y1, &ly);
                 source_of(x, w, S, &x0, &x1, &lx);
                 int s = ch == 1 ? 0 : k;
-#define PX(yy, xx) ((float)img[((size_t)(yy) * w + (xx)) * ch + s])
-                float top = PX(y0, x0) + (PX(y0, x1) - PX(y0, x0)) * lx;
-                float bot = PX(y1, x0) + (PX(y1, x1) - PX(y1, x0)) * lx;
+#define PX(yy, xx) ((double)img[((size_t)(yy) * w + (xx)) * ch + s])
+                double top = PX(y0, x0) + (PX(y0, x1) - PX(y0, x0)) * lx;
+                double bot = PX(y1, x0) + (PX(y1, x1) - PX(y1, x0)) * lx;
 #undef PX
-                out[((size_t)y * S + x) * 3 + k] = (top + (bot - top) * ly) * scale[k] + shift[k];
+                out[((size_t)y * S + x) * 3 + k] = SCALED(top + (bot - top) * ly, k);
             }
 }
 

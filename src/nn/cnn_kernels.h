@@ -92,11 +92,12 @@ void taml_cnn_concat_ref(float *out, const float *const *in, const int32_t *c, i
 typedef struct taml_cnn_resize {
     int h, w, S;
     int32_t *y0, *y1, *x0, *x1; /* (S) source rows and columns */
-    float *ly, *lx;             /* (S) interpolation weights of y1, x1 */
-    float *rows;                /* (2, S, 3) scratch: source rows interpolated across */
+    double *ly, *lx;            /* (S) interpolation weights of y1, x1 */
+    double *rows;               /* (2, S, 3) scratch: source rows interpolated across */
 } taml_cnn_resize;
 /* Fills the tables for (h, w) -> S; the arrays are the caller's (S each,
- * rows 6 S). */
+ * rows 6 S). The interpolation is computed in double, as TF.js's CPU kernel
+ * does, so the resized values are TF.js's exactly. */
 void taml_cnn_resize_plan(taml_cnn_resize *p, int h, int w, int S);
 void taml_cnn_input(float *out, const uint8_t *img, int ch, const taml_cnn_resize *p,
                     const float scale[3], const float shift[3]);
