@@ -10,15 +10,20 @@
  * embed/image_graph.h, applied after the bias (or the sum, for add).
  *
  * How the fast ones work:
- *   conv     a 1x1 stride-1 unpadded convolution is one SGEMM (taml_blas_sgemm:
- *            (B H W, cin) x (cin, cout)); any other is im2col into a scratch
- *            block of a few hundred output rows (patches in HWC order, the
- *            HWIO weights' row order, so the weights are the (kh kw cin,
- *            cout) matrix as stored) and an SGEMM per block; bias and
- *            activation in one pass over the block while it is in cache.
- *   dwconv   hand-vectorised over 16 channels (GCC vector extensions, built
- *            for AVX-512, AVX2 and baseline x86-64 and chosen at run time),
- *            one channel block at a time with its kernel in registers.
+ *   conv     a small patch (kh kw cin <= 27) with cout a multiple of 16 is
+ *            computed directly (4 output pixels x up to 64 channels in
+ *            registers); else a 1x1 stride-1 unpadded convolution is one
+ *            SGEMM (taml_blas_sgemm: (B H W, cin) x (cin, cout)) and any
+ *            other is im2col into a scratch block of a few hundred output
+ *            rows (patches in HWC order, the HWIO weights' row order, so the
+ *            weights are the (kh kw cin, cout) matrix as stored) and an SGEMM
+ *            per block; bias and activation in one pass over the block while
+ *            it is in cache.
+ *   dwconv   hand-vectorised over 16 channels, one channel block at a time
+ *            with its kernel in registers.
+ *   The direct and depthwise kernels are GCC vector extensions built for
+ *   AVX-512, AVX2 (both with FMA) and baseline x86-64, chosen at run time;
+ *   so their results differ in the last bits between those CPUs.
  *   pools, pad, add, concat: loops over the contiguous channels.
  */
 #ifndef TAML_NN_CNN_KERNELS_H
