@@ -140,7 +140,7 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 # library is built by Clang into build-libfuzzer/ with coverage hooks, each
 # target links libFuzzer's main (no replay.c). FUZZ_NAMES picks targets.
 FUZZ_SECONDS ?= 600
-FUZZ_NAMES ?= task module config ctrl study model wire
+FUZZ_NAMES ?= task module config ctrl study model wire cnn
 LF_BUILD := build-libfuzzer
 LF_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 .PHONY: fuzz-long
