@@ -44,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller check
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -63,6 +63,12 @@ $(BUILD)/%.o: %.c | $(SETUP)
 # loops of run-time length and -fno-math-errno lets sqrtf vectorise. Neither
 # changes a result (no -ffast-math: same IEEE operations in the same order).
 $(BUILD)/src/nn/%.o $(BUILD)/src/ctrl/%.o: CFLAGS += -O3 -fno-math-errno
+# The image-module kernels' AVX2 / AVX-512 builds (src/nn/cnn_kernels.c) fuse
+# multiply and add into FMA instructions: half the arithmetic of the
+# depthwise and direct convolutions. It changes the last bits of the
+# features against the baseline build (which has no FMA to fuse into), as
+# OpenBLAS's own kernels differ by CPU; nothing else is compiled this way.
+$(BUILD)/src/nn/cnn_kernels.o: CFLAGS += -ffp-contract=fast
 
 $(BUILD)/libtaml.a: $(LIB_OBJ)
 	@rm -f $@
@@ -134,7 +140,7 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 # library is built by Clang into build-libfuzzer/ with coverage hooks, each
 # target links libFuzzer's main (no replay.c). FUZZ_NAMES picks targets.
 FUZZ_SECONDS ?= 600
-FUZZ_NAMES ?= task module config ctrl study model wire
+FUZZ_NAMES ?= task module config ctrl study model wire cnn
 LF_BUILD := build-libfuzzer
 LF_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 .PHONY: fuzz-long
@@ -151,6 +157,12 @@ fuzz-long:
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child
 	bench/bench_child.py --bin $(BUILD)/bench/bench_child
+
+# Image-module feature extraction against PyTorch (and TF.js in node when
+# the package cache has it), 1 thread; GFLOP/s per op type against the
+# SGEMM peak (bench/bench_vision.py).
+bench-vision: $(BUILD)/bench/bench_vision $(BUILD)/taml
+	bench/bench_vision.py --bin $(BUILD)/bench/bench_vision --taml $(BUILD)/taml
 
 # The controller's cost per trial (sample + update) next to Optuna 3.1's TPE
 # on the same 12-decision space (the anchor script, Debian python3-optuna).

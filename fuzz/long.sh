@@ -12,7 +12,7 @@ set -eu
 BUILD=$1
 SECONDS_EACH=$2
 shift 2
-NAMES=${*:-"task module config ctrl study model wire"}
+NAMES=${*:-"task module config ctrl study model wire cnn"}
 OUT=$BUILD/fuzz-long
 mkdir -p "$OUT"
 run_one() {
