@@ -83,6 +83,7 @@ struct taml_module {
     int32_t dim;
     int64_t rows;
     int kind; /* TAML_MODULE_TEXT or TAML_MODULE_IMAGE */
+    uint32_t crc32; /* the CRC-32 stored in the file (checked at open); 0 for random-D */
     taml_image_graph graph; /* image modules: decoded at open, weights in the map */
     int random; /* the built-in baseline: no file */
     char *random_name;
@@ -473,6 +474,10 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
     m->map_size = (size_t)st.st_size;
     rc = validate(m, err);
     if (rc < 0) goto fail;
+    /* validate checked it: version 1 keeps it in its 16-byte trailer,
+     * version 2 in the envelope's last 4 bytes */
+    m->crc32 = taml_bytes_load_u32(m->map + m->map_size -
+                                   (taml_bytes_load_u32(m->map + 8) == 1 ? 16 : 4));
     *out = m;
     return TAML_OK;
 fail:
@@ -651,6 +656,7 @@ int taml_module_expect_kind(const taml_module *m, int kind, const char *task, ta
                         kind == TAML_MODULE_IMAGE ? "an image" : "a text");
 }
 int64_t taml_module_rows(const taml_module *m) { return m->random ? 0 : m->rows; }
+uint32_t taml_module_checksum(const taml_module *m) { return m->crc32; }
 const char *taml_module_path(const taml_module *m) { return m->path; }
 int taml_module_is_random(const taml_module *m) { return m->random; }
 int64_t taml_module_corpus_tokens(const taml_module *m) { return m->corpus_tokens; }

@@ -50,6 +50,10 @@ const taml_image_graph *taml_module_image(const taml_module *m);
 int taml_module_expect_kind(const taml_module *m, int kind, const char *task, taml_err *err);
 /* Rows in the vocabulary (0 for random-D, which knows every word). */
 int64_t taml_module_rows(const taml_module *m);
+/* The CRC-32 of the file, as stored in it and checked when it was opened
+ * (the stamp's crc32, below); 0 for random-D. Identifies the module's
+ * contents, e.g. in the key of features cached on disk. */
+uint32_t taml_module_checksum(const taml_module *m);
 
 /* Copies the vector of word (a token as the tokeniser makes it, len bytes)
  * into out (dim floats) and returns 1, or returns 0 when the module does not
