@@ -22,6 +22,7 @@ struct taml_store {
     char *path;
     int depth; /* nesting of taml_store_begin */
     int readonly;
+    int schema; /* the file's schema version (read-only opens leave an old one as it is) */
 };
 
 struct taml_store_iter {
@@ -114,7 +115,10 @@ static int query_i64(taml_store *s, const char *sql, int64_t *out, taml_err *err
     return rc;
 }
 
-static const char *schema_sql =
+/* The schema of version 1, as the first taml wrote it. A new file is
+ * created at version 1 and brought to TAML_STORE_SCHEMA by the steps below,
+ * exactly as an old study is: each change is written once. */
+static const char *schema_v1_sql =
     "CREATE TABLE study ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  method TEXT NOT NULL, seed INTEGER NOT NULL, space_json TEXT NOT NULL,"
@@ -140,8 +144,44 @@ static const char *schema_sql =
     "  task INTEGER NOT NULL REFERENCES tasks(idx), baseline REAL, sigma REAL,"
     "  PRIMARY KEY (checkpoint, task));";
 
+/* The steps from one schema version to the next: step k takes a study from
+ * version k + 1 to k + 2. A search opening an older study (read-write)
+ * applies the missing steps in one transaction with the new user_version;
+ * read-only opens (status, report, export) change nothing and read an old
+ * study as the SQL of trial_columns says. */
+static const struct migration {
+    const char *what; /* for the error when a step fails */
+    const char *sql;
+} migrations[] = {
+    /* 1 -> 2: trials.attempts, the runs of a trial that ended (with a result,
+     * its worker's death or a timeout: exec/proc.h); a run cut short by the
+     * search's own end is not one. Trials finished before had one run each,
+     * unfinished ones none. */
+    {"adding trials.attempts",
+     "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
+     "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == TAML_STORE_SCHEMA - 1,
+               "one migration step per schema version after the first");
+
+/* Brings the study from schema version `from` to TAML_STORE_SCHEMA (the
+ * caller's transaction). */
+static int migrate(taml_store *s, int64_t from, taml_err *err)
+{
+    for (int64_t v = from; v < TAML_STORE_SCHEMA; v++) {
+        int rc = exec_sql(s, migrations[v - 1].sql, err);
+        if (rc)
+            return taml_err_prefix(err, "%s: upgrading the study from schema %lld to %lld (%s)",
+                                   s->path, (long long)v, (long long)v + 1,
+                                   migrations[v - 1].what);
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TAML_STORE_SCHEMA);
+    return exec_sql(s, pragma, err);
+}
+
 /* Checks the file is a taml study this build can read, creating the schema
- * in a new empty file. */
+ * in a new empty file and upgrading an older one opened for writing. */
 static int check_or_init_schema(taml_store *s, taml_err *err)
 {
     int64_t app = 0, ver = 0, n_objects = 0;
@@ -153,13 +193,15 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
         if (s->readonly)
             return taml_err_set(err, TAML_ENOTFOUND, "%s: empty file, no study in it", s->path);
         char pragma[128];
-        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = %d;",
-                 TAML_STORE_APP_ID, TAML_STORE_SCHEMA);
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = 1;",
+                 TAML_STORE_APP_ID);
         if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err))) return rc;
-        if ((rc = exec_sql(s, schema_sql, err)) || (rc = exec_sql(s, pragma, err))) {
+        if ((rc = exec_sql(s, schema_v1_sql, err)) || (rc = exec_sql(s, pragma, err)) ||
+            (rc = migrate(s, 1, err))) {
             exec_sql(s, "ROLLBACK", NULL);
             return rc;
         }
+        s->schema = TAML_STORE_SCHEMA;
         return exec_sql(s, "COMMIT", err);
     }
     if (app != TAML_STORE_APP_ID)
@@ -174,7 +216,17 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
                             s->path, (long long)ver, TAML_STORE_SCHEMA);
     if (ver < 1)
         return taml_err_set(err, TAML_EFORMAT, "%s: taml study with no schema version", s->path);
-    return TAML_OK;
+    s->schema = (int)ver;
+    if (ver == TAML_STORE_SCHEMA || s->readonly) return TAML_OK;
+    /* re-read inside the write lock: another process may have upgraded it */
+    if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err))) return rc;
+    if ((rc = query_i64(s, "PRAGMA user_version", &ver, err)) ||
+        (ver < TAML_STORE_SCHEMA && (rc = migrate(s, ver, err)))) {
+        exec_sql(s, "ROLLBACK", NULL);
+        return rc;
+    }
+    s->schema = TAML_STORE_SCHEMA;
+    return exec_sql(s, "COMMIT", err);
 }
 
 int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err)
@@ -516,8 +568,9 @@ int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml
     sqlite3_stmt *st;
     int rc = prepare(s, &st,
                      "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
-                     " steps = ?, train_seconds = ?, error = ?, update_seq = ?, finished_at = ?,"
-                     " worker = coalesce(?, worker) WHERE id = ? AND state = 'running'",
+                     " steps = ?, train_seconds = ?, error = coalesce(?, error), update_seq = ?,"
+                     " finished_at = ?, worker = coalesce(?, worker), attempts = attempts + 1"
+                     " WHERE id = ? AND state = 'running'",
                      err);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, taml_trial_state_name(r->state), -1, SQLITE_STATIC);
@@ -570,6 +623,31 @@ int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *e
     return rc;
 }
 
+int taml_store_trial_retry(taml_store *s, int64_t id, const char *error, int32_t *attempts,
+                           taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "UPDATE trials SET state = 'pending', started_at = NULL, worker = NULL,"
+                     " error = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'"
+                     " RETURNING attempts",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (attempts) *attempts = sqlite3_column_int(st, 0);
+        step = sqlite3_step(st);
+    } else if (step == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return refused_transition(s, id, TAML_TRIAL_PENDING, err);
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, err, "returning a trial to pending");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
 {
     int rc = exec_sql(s,
@@ -580,9 +658,19 @@ int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
     return rc;
 }
 
-#define TRIAL_COLUMNS                                                                          \
+#define TRIAL_COLUMNS_V1                                                                       \
     "id, task, method, config_json, actions, seed, state, valid_acc, test_acc, loss, steps,"   \
     " queued_at, started_at, finished_at, train_seconds, worker, error, update_seq"
+
+/* The columns read_trial reads, for the file's schema: a study of schema 1
+ * opened read-only has no attempts column; its trials had one run each if
+ * finished (what the upgrade would write). */
+static const char *trial_columns(const taml_store *s)
+{
+    return s->schema >= 2 ? TRIAL_COLUMNS_V1 ", attempts"
+                          : TRIAL_COLUMNS_V1 ", CASE WHEN state IN ('done','diverged','invalid',"
+                                             "'failed') THEN 1 ELSE 0 END";
+}
 
 static double col_real(sqlite3_stmt *st, int i)
 {
@@ -621,6 +709,7 @@ static int read_trial(taml_store *s, sqlite3_stmt *st, taml_trial *t, taml_err *
     t->worker = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 15);
     t->error = col_strdup(st, 16);
     t->update_seq = sqlite3_column_int64(st, 17);
+    t->attempts = sqlite3_column_int(st, 18);
     return TAML_OK;
 }
 
@@ -638,7 +727,9 @@ int taml_store_trial_get(taml_store *s, int64_t id, taml_trial *out, taml_err *e
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    int rc = prepare(s, &st, "SELECT " TRIAL_COLUMNS " FROM trials WHERE id = ?", err);
+    char *sql = taml_asprintf("SELECT %s FROM trials WHERE id = ?", trial_columns(s));
+    int rc = prepare(s, &st, sql, err);
+    free(sql);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     int step = sqlite3_step(st);
@@ -821,11 +912,12 @@ int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_
     *out = NULL;
     taml_store_iter *it = taml_calloc(1, sizeof *it);
     it->s = s;
-    const char *sql = order == TAML_ITER_BY_SEQ
-                          ? "SELECT " TRIAL_COLUMNS " FROM trials WHERE update_seq > ?"
-                            " ORDER BY update_seq"
-                          : "SELECT " TRIAL_COLUMNS " FROM trials ORDER BY id";
+    char *sql = taml_asprintf(order == TAML_ITER_BY_SEQ
+                                  ? "SELECT %s FROM trials WHERE update_seq > ? ORDER BY update_seq"
+                                  : "SELECT %s FROM trials ORDER BY id",
+                              trial_columns(s));
     int rc = prepare(s, &it->st, sql, err);
+    free(sql);
     if (rc) {
         free(it);
         return rc;

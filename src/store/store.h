@@ -20,11 +20,13 @@
  *   tasks              idx, name, dir
  *   trials             id, task, method, config JSON, actions, seed, state,
  *                      valid/test accuracy, loss, steps, timings, worker,
- *                      error, update_seq
+ *                      error, update_seq, attempts (schema 2)
  *   checkpoints        id, after_seq, blob (the controller, as saved by ctrl)
  *   baselines          checkpoint, task, baseline, sigma
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
- * version. A study written by a newer schema is refused.
+ * version. A study written by a newer schema is refused. An older one is
+ * upgraded in place when it is opened for writing (a search continuing it;
+ * store.c lists the steps), and read as it is otherwise.
  */
 #ifndef TAML_STORE_STORE_H
 #define TAML_STORE_STORE_H
@@ -34,8 +36,9 @@
 
 #include "core/err.h"
 
-/* The schema this build writes and the newest it reads. */
-#define TAML_STORE_SCHEMA 1
+/* The schema this build writes and the newest it reads: 1, the first; 2
+ * adds trials.attempts. */
+#define TAML_STORE_SCHEMA 2
 
 typedef struct taml_store taml_store;
 
@@ -43,16 +46,30 @@ typedef struct taml_store taml_store;
  *
  *                 taml_store_trial_start        taml_store_trial_finish
  *   (add) --> PENDING -------------------> RUNNING -----------------+--> DONE
- *                ^                            |                     +--> DIVERGED
- *                |   taml_store_requeue       |                     +--> INVALID
- *                +----------------------------+                     +--> FAILED
- *                   (resume after a crash: the trial runs again
- *                    with the same config and seed)
+ *              ^  ^                         |  |                    +--> DIVERGED
+ *              |  |  taml_store_requeue     |  |                    +--> INVALID
+ *              |  +-------------------------+  |                    +--> FAILED
+ *              |     (the search died: the     |
+ *              |      run is not counted)      |
+ *              |                               |
+ *              +-------------------------------+
+ *                 taml_store_trial_retry
+ *                 (its worker process died: attempts + 1, error says how)
  *
- * DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
+ * Either way back to PENDING, the trial runs again with the same config and
+ * seed. DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
  * changes again, except that the search records when the controller applied
  * its reward (update_seq). DIVERGED and INVALID trials still have a reward
- * (an accuracy); FAILED ones do not (the error text says why).
+ * (an accuracy); FAILED ones do not (the error text says why: the child's
+ * error, a worker process that died on its last allowed attempt, or a
+ * trial stopped by the time limit, "timed out: ..."; all count alike, on
+ * the x-axis but never in a ranking, see search/metrics.h).
+ *
+ * attempts counts the runs that ended: finish and retry add one, requeue
+ * none, so a search killed and resumed counts what one never interrupted
+ * does. A finished trial has attempts >= 1 (more when its worker died
+ * before); its error keeps the last retry's note when its own result has
+ * none.
  */
 typedef enum taml_trial_state {
     TAML_TRIAL_PENDING = 0,
@@ -108,8 +125,9 @@ typedef struct taml_trial {
     double queued_at, started_at, finished_at; /* Unix seconds */
     double train_seconds;                      /* the child's own wall time */
     int32_t worker;                            /* worker that ran it (last run) */
-    char *error;                               /* why it failed / was invalid */
+    char *error;                               /* why it failed / was invalid, or a retry's note */
     int64_t update_seq; /* 1, 2, ...: order in which the controller applied its reward */
+    int32_t attempts;   /* runs that ended (see the state machine) */
 } taml_trial;
 
 /* Frees the strings and arrays of a trial filled by the store. */
@@ -150,14 +168,20 @@ int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err);
  * is not pending. */
 int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err);
 /* RUNNING -> r->state (a final state), with r's valid_acc, test_acc, loss,
- * steps, train_seconds, error, update_seq (0 = not applied yet) and worker
- * (when >= 0: the worker is often known only when the result comes back);
- * sets finished_at. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
+ * steps, train_seconds, error (NULL keeps the one recorded by a retry),
+ * update_seq (0 = not applied yet) and worker (when >= 0: the worker is
+ * often known only when the result comes back); sets finished_at and adds
+ * one to attempts. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
  * r->state is not final (a bug in the caller). */
 int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err);
 /* Records that the controller applied trial id's reward as update number seq.
  * The trial must be final and not yet applied. */
 int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err);
+/* RUNNING -> PENDING for trial id, whose worker process died while it ran:
+ * attempts + 1 (the new count in *attempts, may be NULL), error (the how,
+ * borrowed) recorded. Fails (EINVAL) if the trial is not running. */
+int taml_store_trial_retry(taml_store *s, int64_t id, const char *error, int32_t *attempts,
+                           taml_err *err);
 /* RUNNING -> PENDING for every running trial (a search that died left them);
  * *n (may be NULL) gets how many. */
 int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err);
