@@ -103,6 +103,16 @@ int taml_wire_result_decode(const void *msg, size_t len, taml_job_result *res, t
 int taml_wire_stop_decode(const void *msg, size_t len, taml_err *err);
 int taml_wire_bye_decode(const void *msg, size_t len, taml_wire_bye *b, taml_err *err);
 
+/* For a stream transport (exec/proc.c's sockets), where a receiver must
+ * know a message's size before it has all of it: the whole size of the
+ * message whose first TAML_WIRE_FRAME_HEAD bytes are head, from the payload
+ * length in its envelope header. A negative status (TAML_EFORMAT, or
+ * TAML_EMISMATCH for another version) when head is not a taml message's or
+ * says more than TAML_WIRE_MAX_MSG. The whole message is checked later by
+ * its decoder, as any other. */
+#define TAML_WIRE_FRAME_HEAD 24
+int taml_wire_frame_size(const void *head, size_t *size, taml_err *err);
+
 /* A fingerprint of a study's task list (count and names in order), so that
  * rank 0 can check that every worker rank loaded the same tasks. */
 uint64_t taml_wire_tasks_fp(int32_t n_tasks, const char *const *names);
