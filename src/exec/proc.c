@@ -481,6 +481,7 @@ typedef struct slot {
     int32_t task;
     double sent;         /* when the job was sent */
     int killed;          /* KILL asked for the timeout */
+    int dead;            /* EXITED seen: it takes no job any more */
     int early;           /* deaths in a row before its HELLO */
 } slot;
 
@@ -505,6 +506,8 @@ typedef struct proc_pool {
     int started;
     job_node *jobs, *jobs_tail;   /* submitted, waiting for a ready worker */
     res_node *res, *res_tail;     /* results not yet taken */
+    struct pollfd *pf;            /* (workers + 1) what wait polls */
+    int32_t *who;                 /* (workers + 1) the slot of each */
     int failed;
     taml_err fail;
 } proc_pool;
@@ -563,7 +566,7 @@ static void dispatch(proc_pool *p)
 {
     for (int32_t i = 0; i < p->o.workers && p->jobs; i++) {
         slot *s = &p->slots[i];
-        if (s->state != SLOT_READY || s->job || s->fd < 0) continue;
+        if (s->state != SLOT_READY || s->job || s->fd < 0 || s->dead) continue;
         job_node *j = p->jobs;
         p->jobs = j->next;
         if (!p->jobs) p->jobs_tail = NULL;
@@ -679,12 +682,15 @@ static int on_ctl(proc_pool *p)
         s->pid = m.pid;
         s->fd = fd;
         s->len = 0;
+        s->dead = 0;
         s->state = SLOT_STARTING;
         return TAML_OK;
     }
     if (fd >= 0) close(fd);
     if (m.type != CTL_EXITED || m.pid != s->pid) return TAML_OK;
-    /* a RESULT it wrote before it died still counts */
+    /* a RESULT it wrote before it died still counts (and a HELLO must not
+     * make it take a job) */
+    s->dead = 1;
     int rc = read_worker(p, m.slot);
     slot_close(s);
     if (rc) return rc;
@@ -782,8 +788,8 @@ static int proc_wait(void *impl, taml_job_result *out, double timeout, taml_err 
     proc_pool *p = impl;
     double until = timeout >= 0 ? taml_now() + timeout : INFINITY;
     int32_t n = p->o.workers;
-    struct pollfd *pf = taml_calloc((size_t)n + 1, sizeof *pf);
-    int32_t *who = taml_calloc((size_t)n + 1, sizeof *who);
+    struct pollfd *pf = p->pf;
+    int32_t *who = p->who;
     int rc = 0, polled = 0;
     for (;;) {
         if (p->res) {
@@ -823,8 +829,6 @@ static int proc_wait(void *impl, taml_job_result *out, double timeout, taml_err 
             if (pf[j].revents) read_worker(p, who[j]);
         if (!p->failed && pf[0].revents) on_ctl(p);
     }
-    free(pf);
-    free(who);
     return rc;
 }
 
@@ -860,6 +864,8 @@ static void proc_free(void *impl)
         free(r);
     }
     free(p->slots);
+    free(p->pf);
+    free(p->who);
     free(p);
 }
 
@@ -901,6 +907,8 @@ int taml_proc_pool_new(taml_pool **out, const taml_proc_opts *o, taml_job_fn fn,
     p->ctl = sv[0];
     p->slots = taml_calloc((size_t)o->workers, sizeof *p->slots);
     for (int32_t i = 0; i < o->workers; i++) p->slots[i].fd = -1;
+    p->pf = taml_calloc((size_t)o->workers + 1, sizeof *p->pf);
+    p->who = taml_calloc((size_t)o->workers + 1, sizeof *p->who);
     *out = taml_pool_from_ops(&proc_ops, p, o->workers);
     return TAML_OK;
 }
