@@ -64,28 +64,6 @@ static char *tmp(const char *name)
     return p;
 }
 
-/* Every trial as one line "id state attempts valid error", in id order. */
-static char *trial_lines(const char *study)
-{
-    taml_store *s;
-    taml_err err;
-    CHECK_MSG(taml_store_open(&s, study, TAML_STORE_READONLY, &err) == 0, "%s", err.msg);
-    taml_store_iter *it;
-    CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err), 0);
-    char *all = taml_strdup("");
-    taml_trial t;
-    while (taml_store_iter_next(it, &t, &err) == 1) {
-        char *line = taml_asprintf("%s%lld %s %d %.17g %s\n", all, (long long)t.id,
-                                   taml_trial_state_name(t.state), (int)t.attempts, t.valid_acc,
-                                   t.error ? t.error : "-");
-        free(all);
-        all = line;
-    }
-    taml_store_iter_free(it);
-    taml_store_close(s);
-    return all;
-}
-
 /* Trial id of the study, read into *t (the caller deinits). */
 static void get_trial(const char *study, int64_t id, taml_trial *t)
 {
@@ -297,7 +275,7 @@ TEST(isolation_cli_search_killed_during_retries_resumes_equal_to_an_uninterrupte
     CHECK_MSG(same_studies(whole, killed, &trials), "the killed study differs (TAML_TEST_SEED=%llu)",
               (unsigned long long)seed);
     CHECK_EQ_INT(trials, 20);
-    char *a = trial_lines(whole), *b = trial_lines(killed);
+    char *a = study_trial_lines(whole), *b = study_trial_lines(killed);
     CHECK_STR(a, b); /* attempts and errors too */
     CHECK_CONTAINS(a, "\n4 failed 3 nan attempt 3 of 3, the last allowed");
     CHECK_CONTAINS(a, "\n15 failed 3 nan attempt 3 of 3");
@@ -350,7 +328,7 @@ TEST(isolation_cli_processes_and_threads_give_the_same_deterministic_study)
     free(cmd);
     CHECK(same_studies(rp, rt, &n));
     CHECK_EQ_INT(n, 12);
-    char *a = trial_lines(rp), *b = trial_lines(rt);
+    char *a = study_trial_lines(rp), *b = study_trial_lines(rt);
     CHECK_STR(a, b);
     free(a);
     free(b);
