@@ -1,6 +1,8 @@
 /* exec/wire.h - the bytes the MPI transport (exec/mpi.c) sends between rank 0
- * and the worker ranks: a versioned, checksummed encoding of the executor's
- * jobs and results (exec/pool.h) and of the few control messages around them.
+ * and the worker ranks, and the process backend (exec/proc.c) between the
+ * search process and its workers: a versioned, checksummed encoding of the
+ * executor's jobs and results (exec/pool.h) and of the few control messages
+ * around them.
  *
  * It lives apart from mpi.c and is compiled in every build, so the default
  * `make test` checks the codec (round trips, truncated, wrong-version,
