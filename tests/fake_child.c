@@ -81,8 +81,8 @@ static const char *misbehave(const taml_fake_child *f, int64_t id)
         }
             /* fall through */
         case TAML_FAKE_SEGV: {
-            int *volatile null = NULL; /* volatile: the compiler cannot see it is NULL */
-            *null = 1;                 /* a null write, as a bug makes */
+            volatile int *volatile null = NULL; /* volatile: the store cannot be elided */
+            *null = 1;                          /* a null write, as a bug makes */
             break;
         }
         case TAML_FAKE_HANG:

@@ -9,10 +9,10 @@
  *
  * Workers here are POSIX threads sharing the process (read-only tasks and
  * modules are shared through `ctx`). The interface is a transport: another
- * backend (MPI ranks, issue 7's exec/mpi.c) can sit behind the same calls by
- * providing its own taml_pool_ops; a job and a result are plain data that
- * travel as bytes (the config is a JSON string), with no pointers into the
- * submitter's memory.
+ * backend (worker processes, exec/proc.h; MPI ranks, exec/mpi.h) sits
+ * behind the same calls by providing its own taml_pool_ops; a job and a
+ * result are plain data that travel as bytes (the config is a JSON string),
+ * with no pointers into the submitter's memory.
  *
  *   main thread                         worker threads (K)
  *   taml_pool_submit --> [job queue] --> fn(ctx, worker, job, result)
