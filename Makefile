@@ -153,6 +153,25 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 .SECONDARY: $(BUILD)/fuzz/replay.o
 -include $(BUILD)/fuzz/replay.d
 
+# `make fuzz-long`: every parser under libFuzzer with ASan and UBSan, at least
+# FUZZ_SECONDS each (fuzz/long.sh; results in docs/PERFORMANCE.md). The
+# library is built by Clang into build-libfuzzer/ with coverage hooks, each
+# target links libFuzzer's main (no replay.c). FUZZ_NAMES picks targets.
+FUZZ_SECONDS ?= 600
+FUZZ_NAMES ?= task module config ctrl study model wire
+LF_BUILD := build-libfuzzer
+LF_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz-long
+fuzz-long:
+	$(MAKE) CC=clang BUILD=$(LF_BUILD) EXTRA_CFLAGS="$(LF_FLAGS)" $(LF_BUILD)/libtaml.a
+	@mkdir -p $(LF_BUILD)/fuzz
+	for n in $(FUZZ_NAMES); do \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -DTAML_LIBFUZZER \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $(LF_BUILD)/fuzz/lf_$$n fuzz/fuzz_$$n.c $(LF_BUILD)/libtaml.a $(LDLIBS) || exit 1; \
+	done
+	fuzz/long.sh $(LF_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child
 	bench/bench_child.py --bin $(BUILD)/bench/bench_child

@@ -39,9 +39,9 @@ TEST(data_info_prints_splits_classes_vocabulary_and_meta)
     free(out);
     CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/film-mini --classes", &out), 0);
     CHECK_CONTAINS(out, "     train    valid     test  class\n"
-                        "         2        1        0  neg\n"
-                        "         0        0        1  neutral\n"
-                        "         2        1        1  pos\n");
+                        "         2        1        0  \"neg\"\n"
+                        "         0        0        1  \"neutral\"\n"
+                        "         2        1        1  \"pos\"\n");
     free(out);
     CHECK_EQ_INT(run_taml("data info tests/fixtures/tasks/u8-mini", &out), 0);
     CHECK_CONTAINS(out, "kind          image (2x2, 3 channels)\n");

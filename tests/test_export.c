@@ -245,7 +245,7 @@ TEST(export_then_predict_on_the_command_line_gives_the_best_trials_test_accuracy
     fclose(fp);
     CHECK_EQ_INT(run("%s export %s --task child-topics -o %s > %s 2>&1", bin(), study, model, log), 0);
     char *out = slurp(log), want[64];
-    snprintf(want, sizeof want, "trial %lld of", (long long)best.id);
+    snprintf(want, sizeof want, "trial %lld (the best of", (long long)best.id);
     CHECK_CONTAINS(out, want);
     free(out);
     CHECK_EQ_INT(run("%s predict %s < %s > %s", bin(), model, texts, pred), 0);
@@ -294,7 +294,7 @@ TEST(export_refuses_a_trial_whose_retrained_accuracy_differs_from_the_record)
     taml_model *m = NULL;
     taml_export_info info;
     taml_err err;
-    CHECK_EQ_INT(taml_export_best(study, "child-topics", NULL, NULL, &m, &info, &err),
+    CHECK_EQ_INT(taml_export_best(study, "child-topics", NULL, NULL, NULL, &m, &info, &err),
                  TAML_EMISMATCH);
     CHECK(m == NULL);
     CHECK_CONTAINS(err.msg, "refusing to export");

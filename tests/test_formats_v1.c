@@ -215,9 +215,9 @@ static int schema_of(const char *path)
 
 /* A study of schema 1 (no trials.attempts) is read as it is: its finished
  * trials count one run, unfinished ones none, and the file is not touched;
- * opened for writing (a search continuing it) it is upgraded in place to
- * schema 2 with those same values stored. */
-TEST(v1_study_is_read_as_it_is_and_upgraded_to_schema_2_when_opened_to_continue)
+ * migrated (taml_store_upgrade, as a search continuing it does) it holds
+ * those same values in the column. */
+TEST(v1_study_is_read_as_it_is_and_migrated_with_one_run_per_finished_trial)
 {
     char *path = gunzip_fixture("mt-half.db");
     sqlite3 *db;
@@ -245,6 +245,8 @@ TEST(v1_study_is_read_as_it_is_and_upgraded_to_schema_2_when_opened_to_continue)
     CHECK_EQ_INT(schema_of(path), 1);
 
     CHECK_EQ_INT(taml_store_open(&s, path, 0, &err), 0);
+    CHECK_EQ_INT(schema_of(path), 1);
+    CHECK_EQ_INT(taml_store_upgrade(s, &err), 0);
     CHECK_EQ_INT(schema_of(path), TAML_STORE_SCHEMA);
     taml_store_iter *it;
     CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err), 0);

@@ -154,7 +154,7 @@ TEST(import_word2vec_binary_reads_vectors_and_refuses_truncation)
     /* More data than announced. */
     n = bin_fixture(buf, "1 2\n", 2);
     CHECK_EQ_INT(import_bin(buf, n, &m, &err), TAML_EFORMAT);
-    CHECK_CONTAINS(err.msg, "data after the 1 vectors");
+    CHECK_CONTAINS(err.msg, "data after the 1 vector the header");
     /* No header. */
     CHECK_EQ_INT(import_bin("cat \x01\x02", 6, &m, &err), TAML_EFORMAT);
     CHECK_CONTAINS(err.msg, "COUNT DIM");
@@ -197,10 +197,10 @@ TEST(import_refuses_bad_text_input_naming_file_and_line)
         const char *fmt, *data, *want;
     } cases[] = {
         {"glove", "a 1 2\nb 3 4\nc 5 6 7\n", "in.txt:3: 3 values after the word, expected 2"},
-        {"glove", "a 1 2\nb 3\n", "in.txt:2: 1 values after the word, expected 2"},
+        {"glove", "a 1 2\nb 3\n", "in.txt:2: 1 value after the word, expected 2"},
         {"glove", "a 1 nan\n", "in.txt:1: value 2 of 'a' is NaN"},
         {"glove", "a 1 2\nb 1e999 2\n", "in.txt:2: value 1 of 'b' is infinite"},
-        {"glove", "a 1 2\nb 1 x2\n", "in.txt:2: 'x2' is not a number"},
+        {"glove", "a 1 2\nb 1 x2\n", "in.txt:2: \"x2\" is not a number"},
         {"glove", "a 1 2\ncaf\xe9 1 2\n", "in.txt:2: the word is not valid UTF-8 (byte 4"},
         {"glove", "", "empty file"},
         {"glove", "\n\n", "empty file"},
@@ -208,7 +208,7 @@ TEST(import_refuses_bad_text_input_naming_file_and_line)
         {"glove", ", 1 2\n... 3 4\n", "none of the 2 words"},
         {"word2vec-text", "a 1 2\n", "in.txt:1: expected the header \"COUNT DIM\""},
         {"word2vec-text", "3 2\na 1 2\nb 3 4\n", "announces 3 vectors, the file has 2 (truncated?)"},
-        {"word2vec-text", "1 2\na 1 2\nb 3 4\n", "announces 1 vectors, the file has 2"},
+        {"word2vec-text", "1 2\na 1 2\nb 3 4\n", "announces 1 vector, the file has 2"},
         {"word2vec-text", "2 3\na 1 2 3\nb 1 2\n", "in.txt:3: 2 values after the word, expected 3"},
         {"fasttext-vec", "", "empty file"},
     };

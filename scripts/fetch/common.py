@@ -202,7 +202,7 @@ def write_task(out_dir, name, rows, *, language, source, license, sources,
 
 
 def write_image_task(out_dir, name, images, labels, *, height, width, channels,
-                     source, license, sources, min_class=20, notes=()):
+                     source, license, sources, min_class=20, notes=(), classes=None):
     """Writes an image task as images.u8 (n * height * width * channels bytes,
     one byte per pixel and channel, row-major, images one after another),
     labels.u8 (n bytes, the class of each image as a number 0..255) and
@@ -211,7 +211,9 @@ def write_image_task(out_dir, name, images, labels, *, height, width, channels,
     too: an image seen twice kept once, an image seen with two labels
     dropped, classes under min_class dropped, a fixed-seed shuffle. images:
     sequence of bytes objects of height * width * channels each; labels:
-    ints. Returns the number of images written."""
+    ints. classes: None, or the names of label values 0, 1, ..., written as
+    classes.txt (one a line) and naming the dropped classes in meta.txt.
+    Returns the number of images written."""
     notes = list(notes)
     size = height * width * channels
     first, seen = {}, {}
@@ -233,13 +235,17 @@ def write_image_task(out_dir, name, images, labels, *, height, width, channels,
         counts[label] = counts.get(label, 0) + 1
     small = sorted(l for l, c in counts.items() if c < min_class)
     if small:
-        notes.append(f"classes under {min_class} examples dropped: {', '.join(map(str, small))}")
+        named = [classes[l] if classes and l < len(classes) else str(l) for l in small]
+        notes.append(f"classes under {min_class} examples dropped: {', '.join(named)}")
     rows = sorted((i, l) for i, l in first.items() if l not in small)
     random.Random(SEED).shuffle(rows)
     os.makedirs(out_dir, exist_ok=True)
-    for f in ("SOURCES", "images.u8", "labels.u8"):
+    for f in ("SOURCES", "images.u8", "labels.u8", "classes.txt"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
+    if classes is not None:
+        with open(os.path.join(out_dir, "classes.txt"), "w", encoding="utf-8") as f:
+            f.write("".join(c + "\n" for c in classes))
     with open(os.path.join(out_dir, "images.u8"), "wb") as f:
         for img, _ in rows:
             f.write(img)

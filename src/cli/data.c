@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "data/task.h"
 
@@ -122,16 +123,19 @@ static void print_text(const taml_task *t, double load_s, double cpu_s, int timi
     if (classes) {
         int64_t *count = class_counts(t);
         printf("  %8s %8s %8s  class\n", "train", "valid", "test");
+        /* quoted and escaped: "sport" and "sport " are two classes */
+        char q[256];
         for (int32_t c = 0; c < t->n_classes; c++)
             printf("  %8lld %8lld %8lld  %s\n", (long long)count[3 * c], (long long)count[3 * c + 1],
-                   (long long)count[3 * c + 2], t->class_names[c]);
+                   (long long)count[3 * c + 2],
+                   taml_text_quote(q, sizeof q, t->class_names[c], strlen(t->class_names[c])));
         free(count);
     }
     printf("majority      %.4f of train (class '%s')\n", taml_task_majority_share(t), t->class_names[maj]);
     if (t->kind == TAML_TASK_TEXT) {
-        printf("dictionary    %d words (all splits)\n", t->n_words);
-        printf("wide vocab    %d features (train words, min count %d, cap %d)\n", t->n_wide, t->wide_min_count,
-               t->wide_max);
+        printf("dictionary    %d %s (all splits)\n", t->n_words, taml_text_plural(t->n_words, "word", "words"));
+        printf("wide vocab    %d %s (train words, min count %d, cap %d)\n", t->n_wide,
+               taml_text_plural(t->n_wide, "feature", "features"), t->wide_min_count, t->wide_max);
         printf("tokens/text   %.1f (mean, all splits)\n", taml_task_mean_tokens(t));
     }
     printf("language      %s\n", t->language[0] ? t->language : "-");

@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "core/strmap.h"
 #include "core/util.h"
 #include "data/task.h"
@@ -154,12 +155,14 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
         free(path);
         return taml_cli_fail(&err);
     }
-    printf("%s: %" PRId64 " words x %d from %s (%s) in %.2fs\n", path, st.exact + st.mapped,
-           (int)st.dim, file, format, st.seconds);
+    int64_t words = st.exact + st.mapped;
+    printf("%s: %" PRId64 " %s x %d from %s (%s) in %.2fs\n", path, words,
+           taml_text_plural(words, "word", "words"), (int)st.dim, file, format, st.seconds);
     printf("  read %" PRId64 "; kept %" PRId64 " as is, %" PRId64
            " after dropping separators; dropped %" PRId64 " not one token, %" PRId64
-           " duplicates after lower-casing\n",
-           st.read, st.exact, st.mapped, st.not_one_token, st.duplicate);
+           " %s after lower-casing\n",
+           st.read, st.exact, st.mapped, st.not_one_token, st.duplicate,
+           taml_text_plural(st.duplicate, "duplicate", "duplicates"));
     free(path);
     return 0;
 }
@@ -202,6 +205,13 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
     char *dir = taml_cli_module_dir(cli, given);
     char **names = NULL;
     size_t n = 0;
+    struct stat sb;
+    if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) { /* none at all is an empty library */
+        fprintf(stderr, "taml: %s: not a directory; expected the module library (NAME.tamlm files)\n",
+                dir);
+        free(dir);
+        return 1;
+    }
     DIR *d = opendir(dir);
     if (d) {
         struct dirent *e;
@@ -341,10 +351,9 @@ static int cmd_neighbours(const taml_cli *cli, int argc, char **argv)
     if (!word) return taml_args_required(&a, "WORD");
     one_token t = {.n = 0};
     taml_tokenise(word, strlen(word), keep_first, &t);
-    if (t.n != 1) {
-        fprintf(stderr, "taml: '%s' is %d tokens for the tokeniser, not one\n", word, t.n);
-        return 1;
-    }
+    if (t.n != 1) /* a bad argument: a usage error */
+        return taml_args_error(&a, "WORD: '%s' is %d %s for the tokeniser, not one", word, t.n,
+                               taml_text_plural(t.n, "token", "tokens"));
     taml_module *m;
     taml_err err;
     if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
@@ -428,7 +437,7 @@ static int cmd_coverage(const taml_cli *cli, int argc, char **argv)
         return taml_cli_fail(&err);
     }
     if (t->kind != TAML_TASK_TEXT) {
-        fprintf(stderr, "taml: %s is not a text task\n", dir);
+        fprintf(stderr, "taml: %s: an image task; coverage counts a text task's words\n", dir);
         taml_task_free(t);
         taml_module_close(m);
         return 1;
@@ -520,8 +529,9 @@ static int cmd_tokenise(const taml_cli *cli, int argc, char **argv)
             return 1;
         }
         rc = tokenise_stream(f, stdout);
+        int e = errno;
         fclose(f);
-        if (rc) fprintf(stderr, "taml: %s: read error\n", files[i]);
+        if (rc) fprintf(stderr, "taml: %s: cannot read: %s\n", files[i], strerror(e));
     }
     free(files);
     if (fflush(stdout) != 0) rc = -1;

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "core/text.h"
 #include "nn/blas.h"
 #include "nn/model.h"
 #include "search/export.h"
@@ -19,8 +20,8 @@ static const char usage[] =
     "  weights, the embedding rows of the task's words only, every dense weight,\n"
     "  and where it came from; `taml predict` reads it.\n"
     "  --task-dir DIR  where the task is now (default: the directory the study recorded)\n"
-    "  --modules DIR   the embedding-module library the search used (default\n"
-    "                  $TAML_MODULES or data/modules)\n";
+    "  --modules DIR   the embedding-module library (default: the one the search\n"
+    "                  recorded, else $TAML_MODULES or data/modules)\n";
 
 enum { O_TASK = 256, O_TASK_DIR, O_MODULES };
 
@@ -50,20 +51,24 @@ int taml_cmd_export(const taml_cli *cli, int argc, char **argv)
     if (!task) return taml_args_required(&a, "--task");
     if (!outp) return taml_args_required(&a, "-o");
     taml_blas_init(&cli->env.blas); /* one thread, the kernels the search used */
-    char *module_dir = taml_cli_module_dir(cli, modules);
+    /* the library: --modules, else the one the study recorded, else
+     * $TAML_MODULES or data/modules */
+    char *default_dir = taml_cli_module_dir(cli, NULL);
     taml_err err;
     taml_err_clear(&err);
     taml_model *m = NULL;
     taml_export_info info;
-    int rc = taml_export_best(study, task, task_dir, module_dir, &m, &info, &err);
-    free(module_dir);
+    int rc = taml_export_best(study, task, task_dir, modules, default_dir, &m, &info, &err);
+    free(default_dir);
     if (rc) return taml_cli_fail(&err);
     rc = taml_model_save(m, outp, &err);
     taml_model_free(m);
     if (rc) return taml_cli_fail(&err);
-    printf("exported task %s, trial %lld of %lld (%s; valid %.4f, test %.4f; retrained in %.2f s, "
-           "accuracies equal to the recorded ones) to %s\n  config %s\n",
-           task, (long long)info.trial, (long long)info.candidates, info.state, info.valid_acc,
+    printf("exported task %s, trial %lld (the best of %lld finished %s with a model; %s; valid "
+           "%.4f, test %.4f; retrained in %.2f s, accuracies equal to the recorded ones) to %s\n"
+           "  config %s\n",
+           task, (long long)info.trial, (long long)info.candidates,
+           taml_text_plural(info.candidates, "trial", "trials"), info.state, info.valid_acc,
            info.test_acc, info.train_s, outp, info.config);
     return 0;
 }

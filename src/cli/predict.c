@@ -78,6 +78,12 @@ static int predict_images(taml_model *m, const char *path, const out_opts *o, do
     size_t size = 0;
     if (taml_read_file(path, &data, &size, &err)) return taml_cli_fail(&err);
     size_t P = (size_t)mi->height * mi->width * mi->channels;
+    if (size == 0) {
+        fprintf(stderr, "taml predict: %s: empty; expected %dx%dx%d images (%zu bytes each)\n", path,
+                mi->height, mi->width, mi->channels, P);
+        free(data);
+        return 1;
+    }
     if (size % P) {
         fprintf(stderr,
                 "taml predict: %s: %zu bytes is not a whole number of %dx%dx%d images (%zu bytes "
@@ -214,15 +220,15 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
     } else {
         double *proba = taml_malloc(sizeof *proba * (size_t)mi->n_classes);
         int32_t *order = taml_malloc(sizeof *order * (size_t)mi->n_classes);
-        if (mi->image && !images) {
-            fprintf(stderr, "taml predict: %s is an image model (%dx%dx%d): give --images FILE\n",
-                    model_path, mi->height, mi->width, mi->channels);
-            status = 2;
-        } else if (!mi->image && images) {
-            fprintf(stderr, "taml predict: %s is a text model: it reads texts on stdin, not --images\n",
-                    model_path);
-            status = 2;
-        } else status = images ? predict_images(m, images, &o, proba, order)
+        /* the model decides which input it reads: a usage error, as the
+         * argument layer's (message, usage, exit 2) */
+        if (mi->image && !images)
+            status = taml_args_error(&a, "%s is an image model (%dx%dx%d): give --images FILE",
+                                     model_path, mi->height, mi->width, mi->channels);
+        else if (!mi->image && images)
+            status = taml_args_error(&a, "%s is a text model: it reads texts on stdin, not --images",
+                                     model_path);
+        else status = images ? predict_images(m, images, &o, proba, order)
                                : predict_texts(m, &o, proba, order);
         free(proba);
         free(order);

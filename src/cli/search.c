@@ -16,6 +16,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "core/version.h"
 #include "ctrl/controller.h"
@@ -189,11 +190,12 @@ static int print_summary(const char *study, taml_err *err)
         printf("%s: %s search, seed %" PRIu64 "\n", study, st.method, st.seed);
         for (int32_t k = 0; k < st.n_tasks; k++) {
             if (best[k])
-                printf("  %-28s %5lld trials  best valid %.4f  test %.4f  (trial %lld)\n",
-                       st.task_names[k], (long long)n[k], bv[k], bt[k], (long long)best[k]);
+                printf("  %-28s %5lld %-6s  best valid %.4f  test %.4f  (trial %lld)\n",
+                       st.task_names[k], (long long)n[k], taml_text_plural(n[k], "trial", "trials"),
+                       bv[k], bt[k], (long long)best[k]);
             else
-                printf("  %-28s %5lld trials  no finished trial with an accuracy\n",
-                       st.task_names[k], (long long)n[k]);
+                printf("  %-28s %5lld %-6s  no finished trial with an accuracy\n",
+                       st.task_names[k], (long long)n[k], taml_text_plural(n[k], "trial", "trials"));
         }
     }
     free(n);
@@ -355,7 +357,8 @@ typedef struct search_child {
 
 static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
                       const char *const *task_dirs, const char *module_dir,
-                      const taml_space *space, taml_search_opts *o, taml_err *err)
+                      const taml_space *space, const char *space_path, taml_search_opts *o,
+                      taml_err *err)
 {
     c->hook = cli->hooks->search_child;
     int rc;
@@ -366,8 +369,11 @@ static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
         return TAML_OK;
     }
     if ((rc = taml_child_runner_new(&c->runner, n_tasks, task_dirs, module_dir, err))) return rc;
-    if ((rc = taml_child_runner_check_space(c->runner, space, err))) return rc;
+    if ((rc = taml_child_runner_check_space(c->runner, space,
+                                            space_path ? space_path : "the default space", err)))
+        return rc;
     c->names = taml_child_runner_names(c->runner);
+    o->task_identity = taml_child_runner_identities(c->runner);
     o->child = taml_child_runner_job;
     o->child_ctx = c->runner;
     return TAML_OK;
@@ -412,13 +418,16 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     }
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
+    o.from_path = sa.from;
+    o.modules_dir = module_dir;
     if (!isnan(sa.ctrl_lr) || !isnan(sa.ctrl_entropy)) {
         /* the options given replace those of the controller the study starts
          * from (a transfer's source; else the defaults), the others are kept */
         taml_ctrl_opts_default(&ctrl_opts);
         if (from_blob) {
             taml_ctrl *src = NULL;
-            if (taml_ctrl_load(&src, space, from_blob, o.from_size, &err)) goto fail;
+            if (taml_ctrl_load_named(&src, space, from_blob, o.from_size, sa.from, &err))
+                goto fail;
             ctrl_opts = *taml_ctrl_get_opts(src);
             taml_ctrl_free(src);
         }
@@ -427,7 +436,8 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
         o.ctrl_opts = &ctrl_opts;
     }
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
-    if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, &o, &err))
+    if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
+                   &err))
         goto fail;
     o.taml_version = TAML_VERSION;
     o.log = print_log;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "core/text.h"
+
 double taml_now(void)
 {
     struct timespec ts;
@@ -34,11 +36,12 @@ int taml_read_file(const char *path, char **data, size_t *size, taml_err *err)
         n += got;
         if (got == 0) break;
     }
-    int bad = ferror(f);
+    int bad = ferror(f), e = errno;
     fclose(f);
     if (bad) {
         free(buf);
-        return taml_err_set(err, TAML_EIO, "%s: read error", path);
+        return taml_err_set(err, TAML_EIO, "%s: cannot read: %s", path,
+                            e == EISDIR ? "a directory, not a file" : strerror(e));
     }
     buf[n] = '\0';
     *data = buf;
@@ -51,7 +54,8 @@ FILE *taml_file_atomic_open(const char *path, char **tmp, taml_err *err)
     *tmp = taml_asprintf("%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(*tmp, "wb");
     if (!f) {
-        taml_err_set(err, TAML_EIO, "%s: cannot create: %s", *tmp, strerror(errno));
+        taml_err_set(err, TAML_EIO, "%s: cannot create it (through %s): %s", path, *tmp,
+                     taml_text_errno(errno));
         free(*tmp);
         *tmp = NULL;
     }
@@ -69,10 +73,14 @@ int taml_file_atomic_commit(FILE *f, char *tmp, const char *path, int failed, ta
         e = errno;
     }
     if (bad) {
-        rc = taml_err_set(err, TAML_EIO, "%s: write failed: %s", tmp, strerror(e));
+        /* failed: the caller's fwrite set errno (a full disk shows there first) */
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot write it (through %s): %s; the file was "
+                          "left as it was",
+                          path, tmp, taml_text_errno(e));
         unlink(tmp);
     } else if (rename(tmp, path) != 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot rename into place: %s", path,
+                          taml_text_errno(errno));
         unlink(tmp);
     }
     free(tmp);
@@ -179,6 +187,49 @@ uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size)
         h *= 0x100000001b3ULL;
     }
     return h;
+}
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+/* The finaliser of MurmurHash3 (public domain): every input bit reaches
+ * every output bit. */
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* A word of 8 bytes, little-endian whatever the host (compilers make it one
+ * load on a little-endian one). */
+static uint64_t load_le64(const unsigned char *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+           (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+           (uint64_t)p[7] << 56;
+}
+
+uint64_t taml_hash64(uint64_t h, const void *data, size_t size)
+{
+    /* One multiply-rotate chain over 8-byte words (the word's own multiply is
+     * off the chain), the length folded in so that a prefix differs from the
+     * whole, and a finaliser that spreads the last word's bits. */
+    const uint64_t k1 = 0x9e3779b97f4a7c15ULL, k2 = 0xc2b2ae3d27d4eb4fULL;
+    const unsigned char *p = data;
+    h ^= (uint64_t)size * k2;
+    for (; size >= 8; p += 8, size -= 8) h = rotl64(h ^ (load_le64(p) * k1), 29) * k2;
+    if (size) {
+        unsigned char tail[8] = {0};
+        memcpy(tail, p, size);
+        h = rotl64(h ^ (load_le64(tail) * k1), 29) * k2;
+    }
+    return fmix64(h);
 }
 
 char *taml_home(const char *override)

@@ -43,6 +43,12 @@ uint32_t taml_crc32(uint32_t crc, const void *data, size_t size);
 /* 64-bit FNV-1a hash, continuing from h (start with TAML_FNV_INIT). */
 #define TAML_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size);
+/* A fast 64-bit hash of data (8 bytes a step, about 5 GB/s), continuing from
+ * h (start with any seed, e.g. TAML_FNV_INIT): for telling data apart where
+ * FNV-1a's byte a step would cost too much (a task's every text, at load).
+ * Not a cryptographic hash. The same bytes give the same value on every
+ * host (the words are read little-endian). */
+uint64_t taml_hash64(uint64_t h, const void *data, size_t size);
 
 /* The directory holding taml's own files (scripts/, ...): override when it
  * is given and not empty (the CLI passes $TAML_HOME), else the repository

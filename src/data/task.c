@@ -176,6 +176,37 @@ int taml_task_meta_int(const taml_task *t, const char *dir, const char *key, lon
     return 1;
 }
 
+/* --------------------------------------------------------- the identity */
+
+/* The digests of task.h's taml_task_identity; the text loader has already
+ * set content[] from the texts as it read them. */
+static void fill_identity(taml_task *t)
+{
+    taml_task_identity *id = &t->identity;
+    uint64_t seed = TAML_FNV_INIT;
+    id->image = t->kind == TAML_TASK_IMAGE;
+    for (int s = 0; s < 3; s++) id->n_split[s] = t->n_split[s];
+    id->n_classes = t->n_classes;
+    id->classes = taml_hash64(seed, &t->n_classes, sizeof t->n_classes);
+    for (int32_t c = 0; c < t->n_classes; c++) /* with the NUL: "a","bc" is not "ab","c" */
+        id->classes = taml_hash64(id->classes, t->class_names[c], strlen(t->class_names[c]) + 1);
+    size_t first = 0, px = (size_t)t->height * (size_t)t->width * (size_t)t->channels;
+    for (int s = 0; s < 3; s++) {
+        id->labels[s] = taml_hash64(seed, t->label + first, (size_t)t->n_split[s] * sizeof *t->label);
+        if (t->kind == TAML_TASK_IMAGE) {
+            int32_t shape[3] = {t->height, t->width, t->channels};
+            id->content[s] = taml_hash64(taml_hash64(seed, shape, sizeof shape),
+                                         t->pixels + first * px, (size_t)t->n_split[s] * px);
+        }
+        first += (size_t)t->n_split[s];
+    }
+    uint64_t h = taml_hash64(seed, &id->image, sizeof id->image);
+    h = taml_hash64(h, id->n_split, sizeof id->n_split);
+    h = taml_hash64(h, &id->classes, sizeof id->classes);
+    h = taml_hash64(h, id->labels, sizeof id->labels);
+    id->fingerprint = taml_hash64(h, id->content, sizeof id->content);
+}
+
 /* ------------------------------------------------------- the dispatcher */
 
 static char *meta_or(const taml_task *t, const char *key, const char *dflt)
@@ -201,7 +232,8 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
         return taml_err_set(err, TAML_EINVAL, "wide vocabulary options min count %d, cap %d; expected min count "
                             ">= 1 and cap >= 0", o.wide_min_count, o.wide_max);
     if (!taml_is_dir(dir))
-        return taml_err_set(err, TAML_ENOTFOUND, "%s: no such directory; expected a task directory", dir);
+        return taml_err_set(err, TAML_ENOTFOUND, "%s: %s; expected a task directory", dir,
+                            taml_is_file(dir) ? "a file, not a directory" : "no such directory");
     task_impl *ti = taml_calloc(1, sizeof *ti);
     taml_task *t = &ti->pub;
     t->dir = taml_strdup(dir);
@@ -250,6 +282,7 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
     t->language = meta_or(t, "language", "");
     t->source = meta_or(t, "source", "");
     t->license = meta_or(t, "license", "");
+    fill_identity(t);
     *out = t;
     return TAML_OK;
 fail:

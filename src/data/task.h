@@ -24,6 +24,23 @@
 typedef enum { TAML_TASK_TEXT = 0, TAML_TASK_IMAGE = 1 } taml_task_kind;
 enum { TAML_TRAIN = 0, TAML_VALID = 1, TAML_TEST = 2 };
 
+/* What a task's data is, in a few numbers: a study records it when it first
+ * loads a task and refuses to continue on other data under the same name
+ * (search/study.c). Computed at load (one pass of taml_hash64 over the
+ * texts as they are read, the labels and the pixels afterwards: a few
+ * milliseconds on the largest text task). Each digest covers one thing, so
+ * a difference can be named: the split sizes, the class names, a split's
+ * labels, a split's texts (byte for byte, in file order) or pixels. */
+typedef struct taml_task_identity {
+    uint64_t fingerprint; /* of everything below */
+    int32_t image;        /* 1: an image task (content is pixels), 0: text */
+    int32_t n_split[3];   /* examples in train, valid, test */
+    int32_t n_classes;
+    uint64_t classes;    /* the class names, in class order */
+    uint64_t labels[3];  /* each split's class indices, row by row */
+    uint64_t content[3]; /* each split's texts, or its pixels with the image shape */
+} taml_task_identity;
+
 typedef struct taml_task_opts {
     int32_t wide_min_count; /* a train token enters the wide vocabulary at this count (default 1) */
     int32_t wide_max;       /* at most this many wide features, most frequent first (default 1<<20) */
@@ -72,6 +89,8 @@ typedef struct taml_task {
      * the dictionary (with its hash lookups). */
     double seconds_read, seconds_check, seconds_tokenise;
     int32_t wide_min_count, wide_max; /* the options the wide vocabulary was built with */
+
+    taml_task_identity identity; /* the data's digests (see above) */
 } taml_task;
 
 /* Default options (min count 1, cap 1<<20: every train token, like the

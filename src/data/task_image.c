@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/text.h"
 #include "core/util.h"
 #include "core/utf8.h"
 #include "data/task_internal.h"
@@ -146,9 +147,10 @@ static int finish_image_classes(taml_task *t, const char *dir, const char *label
         }
         if (max_value >= n_names) {
             rc = taml_err_set(err, TAML_EFORMAT,
-                              "%s: %d class names, but %s holds label value %d; expected a name for each "
+                              "%s: %d class %s, but %s holds label value %d; expected a name for each "
                               "value",
-                              path, n_names, labels_path, max_value);
+                              path, n_names, taml_text_plural(n_names, "name", "names"), labels_path,
+                              max_value);
             goto out;
         }
     }
@@ -229,9 +231,9 @@ int taml_task_load_idx(taml_task *t, const char *dir, taml_err *err)
     t->n_split[TAML_TEST] = (int32_t)dims[2][0];
     if (t->n_split[TAML_VALID] == 0) {
         rc = taml_err_set(err, TAML_EINVAL,
-                          "%s: %d images give an empty valid split (the last tenth of the train "
+                          "%s: %d %s an empty valid split (the last tenth of the train "
                           "file); expected at least 10",
-                          path[0], n_train_file);
+                          path[0], n_train_file, taml_text_plural(n_train_file, "image gives", "images give"));
         goto out;
     }
     if (t->n_split[TAML_TEST] == 0) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/strmap.h"
 #include "core/util.h"
 #include "core/utf8.h"
@@ -50,6 +51,7 @@ typedef struct builder {
     int overflow; /* a count passed INT32_MAX */
     span *spans;
     int32_t cap_spans;
+    uint64_t *row_hash; /* (cap) taml_hash64 of each row's text: the task's content digests */
 } builder;
 
 /* The tokeniser's callback: the token's dictionary id (a new id at first
@@ -127,6 +129,7 @@ static void add_row(builder *b, int32_t label)
         b->cap = b->cap ? (b->cap > INT32_MAX / 2 ? INT32_MAX : 2 * b->cap) : 1024;
         b->label = taml_realloc(b->label, (size_t)b->cap * sizeof *b->label);
         b->tok_off = taml_realloc(b->tok_off, ((size_t)b->cap + 1) * sizeof *b->tok_off);
+        b->row_hash = taml_realloc(b->row_hash, (size_t)b->cap * sizeof *b->row_hash);
         if (b->n == 0) b->tok_off[0] = 0;
     }
     b->label[b->n++] = label;
@@ -232,6 +235,7 @@ static int load_tsv(builder *b, const char *path, int counting, int32_t *rows, t
         }
         b->spans[n_spans].off = (size_t)(tab + 1 - data);
         b->spans[n_spans].len = len - llen - 1;
+        b->row_hash[b->n - 1] = taml_hash64(TAML_FNV_INIT, tab + 1, len - llen - 1);
         n_spans++;
     }
     if (n_spans == 0) {
@@ -348,9 +352,9 @@ int taml_task_load_text(taml_task *t, const char *dir, const taml_task_opts *o, 
         t->n_split[TAML_TEST] = n - t->n_split[TAML_TRAIN] - t->n_split[TAML_VALID];
         if (t->n_split[TAML_VALID] == 0) {
             rc = taml_err_set(err, TAML_EINVAL,
-                              "%s: %d lines give an empty valid split (80/10/10 in file order, floor "
+                              "%s: %d %s an empty valid split (80/10/10 in file order, floor "
                               "for train and valid); expected at least 10 lines",
-                              all, n);
+                              all, n, taml_text_plural(n, "line gives", "lines give"));
             free(all);
             goto out;
         }
@@ -376,6 +380,11 @@ int taml_task_load_text(taml_task *t, const char *dir, const taml_task_opts *o, 
     task_impl_of(t)->word_index = b.dict;
     b.dict = NULL;
     build_wide(t, b.count, o->wide_min_count, o->wide_max);
+    /* the texts' digests: the rows' hashes, split by split (rows are in
+     * split order) */
+    for (int s = 0, first = 0; s < 3; first += t->n_split[s], s++)
+        t->identity.content[s] = taml_hash64(TAML_FNV_INIT, b.row_hash + first,
+                                             (size_t)t->n_split[s] * sizeof *b.row_hash);
 out:
     for (int s = 0; s < 3; s++) free(paths[s]);
     if (b.label_names && !t->class_names)
@@ -391,6 +400,7 @@ out:
     free(b.word_off);
     free(b.count);
     free(b.spans);
+    free(b.row_hash);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/text.h"
 #include "core/util.h"
 #include "core/utf8.h"
 #include "data/tokenise.h"
@@ -219,10 +220,16 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
         }
         snprintf(where, sizeof where, "%" PRId64, lineno);
         if (split_line(line, &word, &wlen, vals, vcap, &k, &bad) < 0) {
-            char *e = bad;
+            char *e = bad, shown[96];
             while (*e && !is_space(*e)) e++;
-            rc = taml_err_set(err, TAML_EFORMAT, "%s:%" PRId64 ": '%.*s' is not a number",
-                              im->path, lineno, (int)(e - bad > 40 ? 40 : e - bad), bad);
+            /* the bytes as they are, escaped: a binary float prints as \xNN */
+            taml_text_quote(shown, sizeof shown, bad, (size_t)(e - bad));
+            int binary = taml_text_looks_binary(line, (size_t)n);
+            rc = taml_err_set(err, TAML_EFORMAT, "%s:%" PRId64 ": %s is not a number%s", im->path,
+                              lineno, shown,
+                              binary ? "; the line holds binary bytes: a word2vec binary file? "
+                                       "try --format word2vec-bin"
+                                     : "");
             goto out;
         }
         if (im->dim == 0) {
@@ -233,8 +240,8 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
             }
             if (o->dim && k != o->dim) {
                 rc = taml_err_set(err, TAML_EFORMAT,
-                                  "%s:%" PRId64 ": %d values, expected dimension %d", im->path,
-                                  lineno, (int)k, (int)o->dim);
+                                  "%s:%" PRId64 ": %d %s, expected dimension %d", im->path,
+                                  lineno, (int)k, taml_text_plural(k, "value", "values"), (int)o->dim);
                 goto out;
             }
             if (k > vcap) { /* re-parse into a buffer of the right size */
@@ -245,9 +252,9 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
         }
         if (k != im->dim) {
             rc = taml_err_set(err, TAML_EFORMAT,
-                              "%s:%" PRId64 ": %d values after the word, expected %d (the "
+                              "%s:%" PRId64 ": %d %s after the word, expected %d (the "
                               "dimension of %s)",
-                              im->path, lineno, (int)k, (int)im->dim,
+                              im->path, lineno, (int)k, taml_text_plural(k, "value", "values"), (int)im->dim,
                               glove ? "the first line" : "the header");
             goto out;
         }
@@ -273,9 +280,10 @@ static int read_text(importer *im, FILE *f, const taml_import_opts *o, taml_err 
     }
     if (count >= 0 && !o->max_words && seen != count) {
         rc = taml_err_set(err, TAML_EFORMAT,
-                          "%s: the header announces %" PRId64 " vectors, the file has %" PRId64
+                          "%s: the header announces %" PRId64 " %s, the file has %" PRId64
                           "%s",
-                          im->path, count, seen, seen < count ? " (truncated?)" : "");
+                          im->path, count, taml_text_plural(count, "vector", "vectors"), seen,
+                          seen < count ? " (truncated?)" : "");
         goto out;
     }
 out:
@@ -333,8 +341,8 @@ static int read_bin(importer *im, FILE *f, const taml_import_opts *o, taml_err *
     if (e < count && !(o->max_words && e >= o->max_words)) {
         rc = taml_err_set(err, TAML_EFORMAT,
                           "%s: truncated: the header announces %" PRId64
-                          " vectors, entry %" PRId64 " is incomplete",
-                          im->path, count, e + 1);
+                          " %s, entry %" PRId64 " is incomplete",
+                          im->path, count, taml_text_plural(count, "vector", "vectors"), e + 1);
         goto out;
     }
     if (!o->max_words) {
@@ -342,8 +350,8 @@ static int read_bin(importer *im, FILE *f, const taml_import_opts *o, taml_err *
         while ((c = getc(f)) == '\n' || c == ' ') {}
         if (c != EOF)
             rc = taml_err_set(err, TAML_EFORMAT,
-                              "%s: data after the %" PRId64 " vectors the header announces",
-                              im->path, count);
+                              "%s: data after the %" PRId64 " %s the header announces",
+                              im->path, count, taml_text_plural(count, "vector", "vectors"));
     }
 out:
     free(word);
@@ -446,9 +454,11 @@ int taml_module_import(const char *path, const taml_import_opts *opts,
     if (rc == TAML_OK) rc = add_pending(&im, err);
     if (rc == TAML_OK && (!im.w || taml_module_writer_rows(im.w) == 0))
         rc = taml_err_set(err, TAML_EFORMAT,
-                          "%s: none of the %" PRId64 " words is a token of the tokeniser (all "
-                          "are punctuation or several tokens)",
-                          path, im.st.read);
+                          "%s: %s %" PRId64 " %s a token of the tokeniser (%s punctuation "
+                          "or several tokens)",
+                          path, im.st.read == 1 ? "the" : "none of the", im.st.read,
+                          im.st.read == 1 ? "word is not" : "words is",
+                          im.st.read == 1 ? "it is" : "all are");
     if (rc == TAML_OK) {
         /* The writer was made when the dimension became known; the metadata
          * keys it holds (all empty) are filled in now, in the same order. */

@@ -360,7 +360,8 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        rc = taml_err_set(err, TAML_EIO, "%s: not a regular file", path);
+        rc = taml_err_set(err, TAML_EIO, "%s: %s, not a module file", path,
+                          S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
         goto fail;
     }
     if (st.st_size == 0) { /* nothing to map */
@@ -386,6 +387,53 @@ fail:
     return rc;
 }
 
+/* The file a module name or path stands for (heap, *path), by the rule of
+ * module.h: a path when it looks like one (or names an existing file), else
+ * NAME.tamlm in the library. random-D and the empty name are the caller's. */
+static int resolve(const char *name_or_path, const char *library, char **path, taml_err *err)
+{
+    *path = NULL;
+    if (strchr(name_or_path, '/') || taml_is_file(name_or_path)) {
+        *path = taml_strdup(name_or_path);
+        return TAML_OK;
+    }
+    size_t n = strlen(name_or_path);
+    if (taml_is_dir(name_or_path))
+        return taml_err_set(err, TAML_EINVAL, "%s: a directory, not a module file (a module is "
+                                              "a .tamlm file, or a name in the library)",
+                            name_or_path);
+    if (n > 6 && !strcmp(name_or_path + n - 6, ".tamlm"))
+        return taml_err_set(err, TAML_ENOTFOUND,
+                            "%s: no such module file (a module is a path to a .tamlm file, or "
+                            "the name of one in the library: NAME for NAME.tamlm)",
+                            name_or_path);
+
+    if (!library || !*library)
+        return taml_err_set(err, TAML_ENOTFOUND,
+                            "module '%s' not found: it is neither a file nor random-D, and no "
+                            "module library was given to find it by name",
+                            name_or_path);
+    char *file = taml_asprintf("%s/%s.tamlm", library, name_or_path);
+    if (!taml_is_file(file) && !strncmp(name_or_path, "random-", 7) && n > 7 &&
+        strspn(name_or_path + 7, "0123456789") == n - 7) {
+        free(file);
+        return taml_err_set(err, TAML_EINVAL,
+                            "module '%s': random-D needs D in 1..%d (no leading zero), and the "
+                            "library has no module of that name",
+                            name_or_path, MAX_RANDOM_DIM);
+    }
+    if (!taml_is_file(file)) {
+        int rc = taml_err_set(err, TAML_ENOTFOUND,
+                              "module '%s' not found: no %s (`taml embed list` shows what the "
+                              "library holds, `taml embed build-defaults` builds the default one)",
+                              name_or_path, file);
+        free(file);
+        return rc;
+    }
+    *path = file;
+    return TAML_OK;
+}
+
 int taml_module_open(taml_module **out, const char *name_or_path, const char *library,
                      taml_err *err)
 {
@@ -404,26 +452,57 @@ int taml_module_open(taml_module **out, const char *name_or_path, const char *li
     }
     if (!*name_or_path)
         return taml_err_set(err, TAML_EINVAL, "empty module name");
-    /* A path when it looks like one (or names an existing file), else a name
-     * in the library directory. */
-    if (strchr(name_or_path, '/') || taml_is_file(name_or_path))
-        return open_file(out, name_or_path, err);
-    if (!library || !*library)
-        return taml_err_set(err, TAML_ENOTFOUND,
-                            "module '%s' not found: it is neither a file nor random-D, and no "
-                            "module library was given to find it by name",
-                            name_or_path);
-    char *file = taml_asprintf("%s/%s.tamlm", library, name_or_path);
-    int rc;
-    if (taml_is_file(file))
-        rc = open_file(out, file, err);
-    else
-        rc = taml_err_set(err, TAML_ENOTFOUND,
-                          "module '%s' not found: no %s (`taml embed list` shows what the "
-                          "library holds, `taml embed build-defaults` builds the default one)",
-                          name_or_path, file);
+    char *file;
+    int rc = resolve(name_or_path, library, &file, err);
+    if (rc) return rc;
+    rc = open_file(out, file, err);
     free(file);
     return rc;
+}
+
+int taml_module_stamp_get(taml_module_stamp *out, const char *name_or_path, const char *library,
+                          taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (taml_module_parse_random(name_or_path, NULL)) return 0;
+    if (!*name_or_path) return taml_err_set(err, TAML_EINVAL, "empty module name");
+    int rc = resolve(name_or_path, library, &out->path, err);
+    if (rc) return rc;
+    /* the magic and version at the start, the stored CRC at the end: where
+     * it is depends on the version (module.c's top) */
+    unsigned char head[16], tail[16];
+    FILE *f = fopen(out->path, "rb");
+    if (!f) {
+        rc = taml_err_set(err, errno == ENOENT ? TAML_ENOTFOUND : TAML_EIO, "%s: cannot open: %s",
+                          out->path, strerror(errno));
+        taml_module_stamp_deinit(out);
+        return rc;
+    }
+    int ok = fread(head, 1, sizeof head, f) == sizeof head && fseeko(f, 0, SEEK_END) == 0;
+    off_t size = ok ? ftello(f) : -1;
+    ok = ok && size >= (off_t)(V1_HEADER + V1_TRAILER) &&
+         fseeko(f, size - (off_t)sizeof tail, SEEK_SET) == 0 &&
+         fread(tail, 1, sizeof tail, f) == sizeof tail;
+    fclose(f);
+    uint32_t version = taml_bytes_load_u32(head + 8);
+    if (!ok || memcmp(head, MAGIC, 8) != 0 || (version != 1 && version != VERSION)) {
+        rc = taml_err_set(err, TAML_ECORRUPT,
+                          "%s: not a taml module of version 1 or %u (no \"" MAGIC "\" header, "
+                          "another version, or shorter than a module)",
+                          out->path, VERSION);
+        taml_module_stamp_deinit(out);
+        return rc;
+    }
+    out->size = (uint64_t)size;
+    out->crc32 = taml_bytes_load_u32(version == 1 ? tail : tail + 12);
+    return 1;
+}
+
+void taml_module_stamp_deinit(taml_module_stamp *s)
+{
+    if (!s) return;
+    free(s->path);
+    memset(s, 0, sizeof *s);
 }
 
 const char *taml_module_meta(const taml_module *m, const char *key)

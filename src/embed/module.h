@@ -63,6 +63,27 @@ const char *taml_module_word(const taml_module *m, int64_t r);
  * matrix, read-only. */
 const float *taml_module_vector(const taml_module *m, int64_t r);
 
+/* What tells one module file from another without opening it (which checks
+ * the whole file's CRC): the file a name resolves to, its size and the
+ * CRC-32 stored in it (every module file carries one: version 1 in its
+ * trailer, version 2 at its end), the one opening checks. A study records
+ * it for each module its space names and refuses another file under the
+ * same name. */
+typedef struct taml_module_stamp {
+    char *path;     /* heap: the file */
+    uint64_t size;  /* bytes */
+    uint32_t crc32; /* as stored in the file */
+} taml_module_stamp;
+
+/* The stamp of the module name_or_path (resolved as taml_module_open does).
+ * Returns 1 with *out filled, 0 for random-D (no file; *out empty), or a
+ * negative status: not found (ENOTFOUND, as taml_module_open says it),
+ * unreadable (EIO) or not a module file of a version this taml reads
+ * (ECORRUPT), each naming the file. taml_module_stamp_deinit frees it. */
+int taml_module_stamp_get(taml_module_stamp *out, const char *name_or_path, const char *library,
+                          taml_err *err);
+void taml_module_stamp_deinit(taml_module_stamp *s);
+
 /* If s names the built-in baseline ("random-D", D in [1, 65536]) returns 1
  * and sets *dim, else 0. */
 int taml_module_parse_random(const char *s, int32_t *dim);

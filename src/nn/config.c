@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/util.h"
 #include "nn/kernels.h"
 
@@ -15,11 +16,26 @@ static const char *const NAMES[] = {"embedding", "fine_tune", "layers", "hidden_
                                     "deep_l2", "wide_lr", "wide_l1", "samples"};
 enum { N_NAMES = 12 };
 
+/* A JSON number that does not fit a double (1e999) reads as infinity:
+ * that is out of range, not "not a number". */
+static int not_a_number(const cJSON *v, const char *name, const char *expected, taml_err *err)
+{
+    if (cJSON_IsNumber(v))
+        return taml_err_set(err, TAML_EINVAL,
+                            "config: \"%s\" is out of range (beyond the largest double, about "
+                            "1.8e308); expected %s",
+                            name, expected);
+    return taml_err_set(err, TAML_EINVAL, "config: \"%s\" must be %s", name, expected);
+}
+
 static int number(const cJSON *v, const char *name, double lo, double hi, int lo_open,
                   double *out, taml_err *err)
 {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return taml_err_set(err, TAML_EINVAL, "config: \"%s\" must be a number", name);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "a number in %s%g, %g]", lo_open ? "(" : "[", lo, hi);
+        return not_a_number(v, name, expected, err);
+    }
     double x = v->valuedouble;
     if ((lo_open ? !(x > lo) : !(x >= lo)) || !(x <= hi))
         return taml_err_set(err, TAML_EINVAL, "config: \"%s\" is %g; expected a number in %s%g, %g]",
@@ -31,6 +47,11 @@ static int number(const cJSON *v, const char *name, double lo, double hi, int lo
 static int integer(const cJSON *v, const char *name, double lo, double hi, int64_t *out,
                    taml_err *err)
 {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+        char expected[96];
+        snprintf(expected, sizeof expected, "a whole number in [%g, %g]", lo, hi);
+        return not_a_number(v, name, expected, err);
+    }
     double x = 0;
     int rc = number(v, name, lo, hi, 0, &x, err);
     if (rc) return rc;
@@ -55,9 +76,9 @@ static int weight_or_disable(const cJSON *v, const char *name, double *w, int *d
         return 0;
     }
     *disabled = 0;
-    int rc = number(v, name, 0, 1e6, 0, w, err);
-    if (rc) taml_err_set(err, TAML_EINVAL, "config: \"%s\" must be a number >= 0 or \"disable\"", name);
-    return rc;
+    if (cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble >= 0)
+        return number(v, name, 0, 1e6, 0, w, err);
+    return not_a_number(v, name, "a number in [0, 1e+06] or \"disable\"", err);
 }
 
 static int choice(const cJSON *v, const char *name, const char *const *opts, int n, int *out,
@@ -76,32 +97,23 @@ static int choice(const cJSON *v, const char *name, const char *const *opts, int
     return taml_err_set(err, TAML_EINVAL, "config: \"%s\" must be one of %s", name, list);
 }
 
-static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
+static int name_index(const char *name)
+{
+    for (int i = 0; i < N_NAMES; i++)
+        if (!strcmp(name, NAMES[i])) return i;
+    return -1;
+}
+
+/* Decision i (NAMES[i]) of value v into c. */
+static int parse_field(taml_child_config *c, int i, const cJSON *v, taml_err *err)
 {
     static const char *const ACTS[] = {"relu", "swish"};
     static const char *const NORMS[] = {"none", "batch_norm", "layer_norm"};
-    if (!cJSON_IsObject(root))
-        return taml_err_set(err, TAML_EINVAL, "config: expected a JSON object of the 12 decisions");
-    memset(c, 0, sizeof *c);
-    const cJSON *v;
-    cJSON_ArrayForEach(v, root)
-    {
-        int known = 0;
-        for (int i = 0; i < N_NAMES; i++) known |= !strcmp(v->string, NAMES[i]);
-        if (!known)
-            return taml_err_set(err, TAML_EINVAL,
-                                "config: unknown decision \"%s\"; expected embedding, fine_tune, "
-                                "layers, hidden_size, activation, normalization, dropout, "
-                                "deep_lr, deep_l2, wide_lr, wide_l1, samples",
-                                v->string);
-    }
-    for (int i = 1; i < N_NAMES; i++)
-        if (!cJSON_GetObjectItemCaseSensitive(root, NAMES[i]))
-            return taml_err_set(err, TAML_EINVAL, "config: missing decision \"%s\"", NAMES[i]);
     int rc = 0;
-    int64_t k;
-    v = cJSON_GetObjectItemCaseSensitive(root, "embedding");
-    if (v && !cJSON_IsNull(v)) {
+    int64_t k = 0;
+    switch (i) {
+    case 0: /* embedding: null is "not given" */
+        if (cJSON_IsNull(v)) return 0;
         if (!cJSON_IsString(v) || !v->valuestring[0] ||
             strlen(v->valuestring) >= sizeof c->embedding)
             return taml_err_set(err, TAML_EINVAL,
@@ -114,58 +126,143 @@ static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
                                     "offset %td); a module name or path has none",
                                     *q, (const char *)q - v->valuestring);
         strcpy(c->embedding, v->valuestring);
+        return 0;
+    case 1:
+        if (!cJSON_IsBool(v))
+            return taml_err_set(err, TAML_EINVAL, "config: \"fine_tune\" must be true or false");
+        c->fine_tune = cJSON_IsTrue(v);
+        return 0;
+    case 2:
+        rc = integer(v, "layers", 1, TAML_CHILD_MAX_LAYERS, &k, err);
+        c->layers = (int)k;
+        return rc;
+    case 3:
+        rc = integer(v, "hidden_size", 1, TAML_CHILD_MAX_HIDDEN, &k, err);
+        c->hidden_size = (int)k;
+        return rc;
+    case 4:
+        return choice(v, "activation", ACTS, 2, &c->activation, err);
+    case 5:
+        return choice(v, "normalization", NORMS, 3, &c->normalization, err);
+    case 6:
+        return number(v, "dropout", 0, 0.99, 0, &c->dropout, err);
+    case 7:
+        return number(v, "deep_lr", 0, 1e6, 1, &c->deep_lr, err);
+    case 8:
+        return weight_or_disable(v, "deep_l2", &c->deep_l2, &c->deep_disabled, err);
+    case 9:
+        return number(v, "wide_lr", 0, 1e6, 1, &c->wide_lr, err);
+    case 10:
+        return weight_or_disable(v, "wide_l1", &c->wide_l1, &c->wide_disabled, err);
+    default:
+        rc = integer(v, "samples", 1, 1e12, &k, err);
+        c->samples = k;
+        return rc;
     }
-    v = cJSON_GetObjectItemCaseSensitive(root, "fine_tune");
-    if (!cJSON_IsBool(v))
-        return taml_err_set(err, TAML_EINVAL, "config: \"fine_tune\" must be true or false");
-    c->fine_tune = cJSON_IsTrue(v);
-    if ((rc = integer(cJSON_GetObjectItemCaseSensitive(root, "layers"), "layers", 1,
-                      TAML_CHILD_MAX_LAYERS, &k, err)))
-        return rc;
-    c->layers = (int)k;
-    if ((rc = integer(cJSON_GetObjectItemCaseSensitive(root, "hidden_size"), "hidden_size", 1,
-                      TAML_CHILD_MAX_HIDDEN, &k, err)))
-        return rc;
-    c->hidden_size = (int)k;
-    if ((rc = choice(cJSON_GetObjectItemCaseSensitive(root, "activation"), "activation", ACTS, 2,
-                     &c->activation, err)))
-        return rc;
-    if ((rc = choice(cJSON_GetObjectItemCaseSensitive(root, "normalization"), "normalization",
-                     NORMS, 3, &c->normalization, err)))
-        return rc;
-    double d = 0;
-    if ((rc = number(cJSON_GetObjectItemCaseSensitive(root, "dropout"), "dropout", 0, 0.99, 0, &d,
-                     err)))
-        return rc;
-    c->dropout = d;
-    if ((rc = number(cJSON_GetObjectItemCaseSensitive(root, "deep_lr"), "deep_lr", 0, 1e6, 1,
-                     &c->deep_lr, err)))
-        return rc;
-    if ((rc = weight_or_disable(cJSON_GetObjectItemCaseSensitive(root, "deep_l2"), "deep_l2",
-                                &c->deep_l2, &c->deep_disabled, err)))
-        return rc;
-    if ((rc = number(cJSON_GetObjectItemCaseSensitive(root, "wide_lr"), "wide_lr", 0, 1e6, 1,
-                     &c->wide_lr, err)))
-        return rc;
-    if ((rc = weight_or_disable(cJSON_GetObjectItemCaseSensitive(root, "wide_l1"), "wide_l1",
-                                &c->wide_l1, &c->wide_disabled, err)))
-        return rc;
-    if ((rc = integer(cJSON_GetObjectItemCaseSensitive(root, "samples"), "samples", 1, 1e12, &k,
-                      err)))
-        return rc;
-    c->samples = k;
+}
+
+/* The member names of root: each known, none twice (cJSON keeps both of a
+ * repeated name, and the first would win silently). */
+static int check_names(const cJSON *root, taml_err *err)
+{
+    const cJSON *v;
+    cJSON_ArrayForEach(v, root)
+    {
+        if (name_index(v->string) < 0)
+            return taml_err_set(err, TAML_EINVAL,
+                                "config: unknown decision \"%s\"; expected embedding, fine_tune, "
+                                "layers, hidden_size, activation, normalization, dropout, "
+                                "deep_lr, deep_l2, wide_lr, wide_l1, samples",
+                                v->string);
+        for (const cJSON *w = root->child; w != v; w = w->next)
+            if (!strcmp(w->string, v->string))
+                return taml_err_set(err, TAML_EINVAL,
+                                    "config: decision \"%s\" is given twice; give each once",
+                                    v->string);
+    }
     return 0;
+}
+
+static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
+{
+    if (!cJSON_IsObject(root))
+        return taml_err_set(err, TAML_EINVAL, "config: expected a JSON object of the 12 decisions");
+    memset(c, 0, sizeof *c);
+    int rc = check_names(root, err);
+    if (rc) return rc;
+    for (int i = 1; i < N_NAMES; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(root, NAMES[i]))
+            return taml_err_set(err, TAML_EINVAL, "config: missing decision \"%s\"", NAMES[i]);
+    for (int i = 0; i < N_NAMES && !rc; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, NAMES[i]);
+        if (v) rc = parse_field(c, i, v, err);
+    }
+    return rc;
+}
+
+/* 1 when text[0..len) (not NUL-terminated) is only spaces and line ends. */
+static int is_blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') return 0;
+    return 1;
+}
+
+/* root of text, or NULL with the error: the byte where the JSON breaks,
+ * or the nesting limit when that is what stopped the parser. */
+static cJSON *parse_json(const char *text, size_t len, taml_err *err)
+{
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (root) return root;
+    size_t at = 0;
+    if (taml_text_json_depth(text, len, CJSON_NESTING_LIMIT, &at) > CJSON_NESTING_LIMIT)
+        taml_err_set(err, TAML_EFORMAT,
+                     "config: byte %zu: arrays and objects nested deeper than %d levels, the JSON "
+                     "reader's limit; a config is one flat object",
+                     at, CJSON_NESTING_LIMIT);
+    else if (is_blank(text, len))
+        taml_err_set(err, TAML_EFORMAT, "config: empty; expected a JSON object of the 12 decisions");
+    else {
+        const char *p = cJSON_GetErrorPtr();
+        long off = p && p >= text && p <= text + len ? (long)(p - text) : -1;
+        taml_err_set(err, TAML_EFORMAT, "config: not valid JSON (near byte %ld)", off);
+    }
+    return NULL;
 }
 
 int taml_child_config_parse(taml_child_config *out, const char *text, size_t len, taml_err *err)
 {
-    cJSON *root = cJSON_ParseWithLength(text, len);
-    if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at && at >= text && at <= text + len ? (long)(at - text) : -1;
-        return taml_err_set(err, TAML_EFORMAT, "config: not valid JSON (near byte %ld)", off);
-    }
+    cJSON *root = parse_json(text, len, err);
+    if (!root) return TAML_EFORMAT;
     int rc = parse_object(out, root, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int taml_child_config_decision(const char *name)
+{
+    return name_index(name);
+}
+
+const char *taml_child_config_decision_name(int i)
+{
+    TAML_ASSERT(i >= 0 && i < N_NAMES);
+    return NAMES[i];
+}
+
+int taml_child_config_check_decision(const char *text, size_t len, const char *name,
+                                     taml_err *err)
+{
+    int i = name_index(name);
+    if (i < 0)
+        return taml_err_set(err, TAML_EINVAL, "config: unknown decision \"%s\"", name);
+    cJSON *root = parse_json(text, len, err);
+    if (!root) return TAML_EFORMAT;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+    taml_child_config scratch;
+    memset(&scratch, 0, sizeof scratch);
+    int rc = v ? parse_field(&scratch, i, v, err)
+               : taml_err_set(err, TAML_EINVAL, "config: missing decision \"%s\"", name);
     cJSON_Delete(root);
     return rc;
 }

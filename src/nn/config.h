@@ -15,6 +15,7 @@
 #ifndef TAML_NN_CONFIG_H
 #define TAML_NN_CONFIG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -44,6 +45,19 @@ typedef struct taml_child_config {
  * missing name, a value of the wrong type or out of range), the message
  * naming the decision and what was expected. */
 int taml_child_config_parse(taml_child_config *out, const char *text, size_t len, taml_err *err);
+
+/* The child's decisions by name: the index of name in the order above
+ * (0 embedding .. 11 samples), or -1 when the child has no such decision;
+ * and the name of index i (0 .. TAML_CHILD_DECISIONS - 1). */
+#define TAML_CHILD_DECISIONS 12
+int taml_child_config_decision(const char *name);
+const char *taml_child_config_decision_name(int i);
+
+/* Checks only decision name's value in the config object text (len bytes)
+ * by the rules of taml_child_config_parse, whatever the other decisions
+ * hold (a search space checks each choice on its own). */
+int taml_child_config_check_decision(const char *text, size_t len, const char *name,
+                                     taml_err *err);
 
 /* Reads and parses a JSON file; errors name the path. */
 int taml_child_config_load(taml_child_config *out, const char *path, taml_err *err);

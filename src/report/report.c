@@ -23,6 +23,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/text.h"
 #include "ctrl/controller.h"
 #include "report/policy.h"
 #include "report/report.h"
@@ -448,8 +449,9 @@ static int task_choices(taml_svg_buf *b, const study_view *v, const taml_report_
      * same, exactly; the page stays shorter). */
     taml_svg_buf_puts(b, v->policy ? "<details><summary>" : "<details open=\"open\"><summary>");
     esc(b, v->s->label);
-    taml_svg_buf_printf(b, ": choices over trials (share in a moving window of %zu trials)"
-                           "</summary>\n<div class=\"figs\">\n", w);
+    taml_svg_buf_printf(b, ": choices over trials (share in a moving window of %zu %s)"
+                           "</summary>\n<div class=\"figs\">\n",
+                        w, taml_text_plural((long long)w, "trial", "trials"));
     for (size_t d = 0; d < na && rc == 0; d++) {
         size_t nc = decision_choices(v, k, d);
         if (nc == 0) continue;

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/text.h"
 #include "report/status.h"
 #include "report/svg.h"
 #include "search/metrics.h"
@@ -144,8 +145,10 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
 {
     taml_svg_buf b;
     taml_svg_buf_init(&b);
-    taml_svg_buf_printf(&b, "study %s: method %s, %zu task%s, %d trials per task asked\n", s->path,
-                        taml_search_method_name(s->method), s->n_tasks, s->n_tasks == 1 ? "" : "s", s->trials_per_task);
+    taml_svg_buf_printf(&b, "study %s: method %s, %zu %s, %d %s per task asked\n", s->path,
+                        taml_search_method_name(s->method), s->n_tasks,
+                        taml_text_plural((long long)s->n_tasks, "task", "tasks"), s->trials_per_task,
+                        taml_text_plural(s->trials_per_task, "trial", "trials"));
     if (against)
         taml_svg_buf_printf(&b,
                             "against %s (method %s): target = its valid accuracy-top%d after T "

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/util.h"
 #include "data/task.h"
 #include "embed/module.h"
@@ -19,6 +20,7 @@ struct taml_child_runner {
     int32_t n_tasks;
     char **names;
     taml_task **tasks;
+    taml_task_identity *identity; /* (n_tasks) */
     char *module_dir; /* the module library (NULL: none) */
 
     pthread_mutex_t mu; /* guards the module list */
@@ -37,11 +39,13 @@ int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *
     r->n_tasks = n_tasks;
     r->names = taml_calloc((size_t)n_tasks, sizeof *r->names);
     r->tasks = taml_calloc((size_t)n_tasks, sizeof *r->tasks);
+    r->identity = taml_calloc((size_t)n_tasks, sizeof *r->identity);
     r->module_dir = module_dir ? taml_strdup(module_dir) : NULL;
     int rc = TAML_OK;
     for (int32_t i = 0; i < n_tasks; i++) {
         if ((rc = taml_task_load(&r->tasks[i], task_dirs[i], NULL, err))) goto fail;
         r->names[i] = taml_strdup(r->tasks[i]->name);
+        r->identity[i] = r->tasks[i]->identity;
     }
     r->cache = taml_features_cache_new();
     *out = r;
@@ -66,6 +70,7 @@ void taml_child_runner_free(taml_child_runner *r)
         free(r->names[i]);
     }
     free(r->tasks);
+    free(r->identity);
     free(r->names);
     free(r->module_dir);
     pthread_mutex_destroy(&r->mu);
@@ -77,28 +82,60 @@ const char *const *taml_child_runner_names(const taml_child_runner *r)
     return (const char *const *)r->names;
 }
 
+const taml_task_identity *taml_child_runner_identities(const taml_child_runner *r)
+{
+    return r->identity;
+}
+
 int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *space,
-                                  taml_err *err)
+                                  const char *origin, taml_err *err)
 {
     (void)r; /* every runner trains the same child; kept for the contract's sake */
+    if (!origin) origin = "the search space";
     int n = taml_space_decisions(space), rc = TAML_OK;
+    static const char names[] = "fine_tune, layers, hidden_size, activation, normalization, "
+                                "dropout, deep_lr, deep_l2, wide_lr, wide_l1, samples";
+    /* the decisions first: one the child does not know, or one it needs
+     * that the space lacks, is the space's fault, not a choice's */
+    for (int d = 0; d < n; d++)
+        if (taml_child_config_decision(taml_space_name(space, d)) < 0)
+            return taml_err_set(err, TAML_EINVAL,
+                                "%s: decision '%s' is not one the child model has; its decisions "
+                                "are embedding (optional), %s",
+                                origin, taml_space_name(space, d), names);
+    for (int i = 1; i < TAML_CHILD_DECISIONS; i++)
+        if (taml_space_find(space, taml_child_config_decision_name(i)) < 0)
+            return taml_err_set(err, TAML_EINVAL,
+                                "%s: the space has no decision '%s'; the child model needs each "
+                                "of %s (embedding is optional)",
+                                origin, taml_child_config_decision_name(i), names);
+    /* then each choice on its own (the others at their first choice, which
+     * do not matter: each decision is checked alone) */
     int32_t *a = taml_calloc((size_t)n, sizeof *a);
     for (int d = 0; d < n && !rc; d++) {
         for (int c = 0; c < taml_space_choices(space, d) && !rc; c++) {
             a[d] = c;
             char *text = taml_space_config_text(space, a);
-            taml_child_config parsed;
-            rc = taml_child_config_parse(&parsed, text, strlen(text), err);
+            rc = taml_child_config_check_decision(text, strlen(text), taml_space_name(space, d),
+                                                  err);
             if (rc) {
                 char choice[64];
                 taml_space_choice_text(taml_space_choice(space, d, c), choice, sizeof choice);
-                taml_err_prefix(err, "the search space does not make valid child configurations "
-                                     "(decision '%s', choice %s)",
-                                taml_space_name(space, d), choice);
+                taml_err_prefix(err, "%s: the search space does not make valid child "
+                                     "configurations (decision '%s', choice %d of %d: %s)",
+                                origin, taml_space_name(space, d), c + 1,
+                                taml_space_choices(space, d), choice);
             }
             free(text);
         }
         a[d] = 0;
+    }
+    if (!rc) { /* and the whole: nothing the checks above miss */
+        char *text = taml_space_config_text(space, a);
+        taml_child_config parsed;
+        rc = taml_child_config_parse(&parsed, text, strlen(text), err);
+        if (rc) taml_err_prefix(err, "%s: the search space does not make valid child configurations", origin);
+        free(text);
     }
     free(a);
     return rc;
@@ -164,7 +201,8 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
     out->loss = res.final_loss;
     out->steps = res.steps;
     if (res.status == TAML_CHILD_DIVERGED)
-        snprintf(out->error, sizeof out->error, "diverged after %lld steps", (long long)res.steps);
+        snprintf(out->error, sizeof out->error, "diverged after %lld %s", (long long)res.steps,
+                 taml_text_plural(res.steps, "step", "steps"));
     else if (res.status == TAML_CHILD_INVALID)
         snprintf(out->error, sizeof out->error, "both towers disabled: majority-class accuracy");
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "data/task.h"
 #include "exec/pool.h"
 
 typedef struct taml_child_runner taml_child_runner;
@@ -24,13 +25,20 @@ int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *
 void taml_child_runner_free(taml_child_runner *r);
 /* The tasks' names, in the order given (owned by the runner). */
 const char *const *taml_child_runner_names(const taml_child_runner *r);
+/* The tasks' identities (data/task.h), in the order given (owned by the
+ * runner): what a study records of its data (taml_search_opts). */
+const taml_task_identity *taml_child_runner_identities(const taml_child_runner *r);
 /* Checks that every choice of the space makes a configuration the child
  * accepts (each choice in turn, the other decisions at their first choice),
  * so that a space missing a decision or holding a value out of range is
- * refused before the search starts rather than failing every trial. */
+ * refused before the search starts rather than failing every trial. The
+ * message starts with origin (the space's file, or NULL: "the search
+ * space") and names the decision and the choice at fault; a fault of every
+ * configuration (a decision missing, or unknown to the child) names no
+ * choice. */
 struct taml_space;
 int taml_child_runner_check_space(const taml_child_runner *r, const struct taml_space *space,
-                                  taml_err *err);
+                                  const char *origin, taml_err *err);
 /* A taml_job_fn: ctx is the runner. Parses the job's config, trains the
  * child with the job's seed and reports done / diverged / invalid with the
  * accuracies, or failed with the reason (bad config, missing module, ...). */

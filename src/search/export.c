@@ -15,21 +15,22 @@
 #include "nn/child.h"
 #include "nn/config.h"
 #include "nn/features.h"
+#include "search/search_internal.h"
 #include "store/store.h"
 
-/* Finds the task and its best trial; fills info (config, seed, ...) and
- * *method (heap). */
-static int find_best(const char *study_path, const char *task_name, taml_export_info *info,
-                     char **method, char **dir, taml_err *err)
+/* Finds the task and its best trial in the open study s; fills info
+ * (config, seed, ...), *idx_out (the task's index), *method, *dir and
+ * *modules_dir (heap; the last NULL when the study recorded none). */
+static int find_best(taml_store *s, const char *study_path, const char *task_name,
+                     taml_export_info *info, int32_t *idx_out, char **method, char **dir,
+                     char **modules_dir, taml_err *err)
 {
-    taml_store *s = NULL;
     taml_study st;
     memset(&st, 0, sizeof st);
     taml_store_iter *it = NULL;
     int32_t idx = -1; /* all before the first goto out */
     int found = 0;
-    int rc = taml_store_open(&s, study_path, TAML_STORE_READONLY, err);
-    if (rc) return rc;
+    int rc = TAML_OK;
     if (!taml_store_has_study(s)) {
         rc = taml_err_set(err, TAML_ENOTFOUND, "%s: holds no study", study_path);
         goto out;
@@ -47,6 +48,8 @@ static int find_best(const char *study_path, const char *task_name, taml_export_
                           study_path, task_name, names);
         goto out;
     }
+    *idx_out = idx;
+    if (st.modules_dir) *modules_dir = taml_strdup(st.modules_dir);
     *dir = taml_strdup(st.task_dirs[idx]);
     *method = taml_strdup(st.method);
     if ((rc = taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, err))) goto out;
@@ -73,7 +76,52 @@ static int find_best(const char *study_path, const char *task_name, taml_export_
 out:
     taml_store_iter_free(it);
     taml_study_deinit(&st);
-    taml_store_close(s);
+    return rc;
+}
+
+/* Refuses a task directory that holds other data than the study recorded
+ * for the task (when it recorded any), naming both. */
+static int check_task(taml_store *s, const char *study_path, int32_t idx, const taml_task *task,
+                      taml_err *err)
+{
+    taml_study_task was;
+    int rc = taml_store_task_data_get(s, idx, &was, err);
+    if (rc <= 0) return rc;
+    taml_study_task now = taml_search_data_of(&task->identity, task->dir);
+    char diff[512];
+    taml_search_data_diff(&was, &now, diff, sizeof diff);
+    rc = diff[0] ? taml_err_set(err, TAML_EMISMATCH,
+                                "%s: task '%s': %s holds other data than the study ran on (it "
+                                "recorded %s); they differ in %s: give --task-dir the directory it "
+                                "ran on",
+                                study_path, task->name, task->dir, was.dir, diff)
+                 : TAML_OK;
+    taml_study_task_deinit(&was);
+    return rc;
+}
+
+/* Refuses a module file that is not the one the study recorded under the
+ * name (when it recorded one), naming both. */
+static int check_module(taml_store *s, const char *study_path, const char *name,
+                        const char *module_dir, taml_err *err)
+{
+    taml_study_module was;
+    int rc = taml_store_module_get(s, name, &was, err);
+    if (rc <= 0) return rc;
+    taml_module_stamp now;
+    rc = taml_module_stamp_get(&now, name, module_dir, err);
+    if (rc == 1 && (now.crc32 != was.crc32 || now.size != was.size))
+        rc = taml_err_set(err, TAML_EMISMATCH,
+                          "%s: module '%s' is not the file the study ran on: it recorded %s "
+                          "(%llu bytes, CRC-32 %08x), now it is %s (%llu bytes, CRC-32 %08x): give "
+                          "--modules the library it ran with",
+                          study_path, name, was.path, (unsigned long long)was.size,
+                          (unsigned)was.crc32, now.path, (unsigned long long)now.size,
+                          (unsigned)now.crc32);
+    else if (rc >= 0)
+        rc = TAML_OK;
+    taml_module_stamp_deinit(&now);
+    taml_study_module_deinit(&was);
     return rc;
 }
 
@@ -103,20 +151,30 @@ static char *provenance(const char *study_path, const char *method, const taml_e
 }
 
 int taml_export_best(const char *study_path, const char *task_name, const char *task_dir,
-                     const char *module_dir, taml_model **out, taml_export_info *info,
-                     taml_err *err)
+                     const char *module_dir, const char *default_module_dir, taml_model **out,
+                     taml_export_info *info, taml_err *err)
 {
     *out = NULL;
     memset(info, 0, sizeof *info);
-    char *method = NULL, *recorded_dir = NULL, *prov = NULL;
+    char *method = NULL, *recorded_dir = NULL, *recorded_modules = NULL, *prov = NULL;
+    taml_store *s = NULL;
     taml_task *task = NULL;
     taml_module *module = NULL;
     taml_features *f = NULL;
     taml_child *c = NULL;
     double t0 = 0, valid = 0, test = 0; /* all before the first goto out */
     const char *state = NULL;
-    int rc = find_best(study_path, task_name, info, &method, &recorded_dir, err);
+    int32_t idx = -1;
+    int rc = taml_store_open(&s, study_path, TAML_STORE_READONLY, err);
     if (rc) goto out;
+    if ((rc = find_best(s, study_path, task_name, info, &idx, &method, &recorded_dir,
+                        &recorded_modules, err)))
+        goto out;
+    /* the library: --modules, else the one the study recorded (while it is
+     * there), else the caller's default */
+    if (!module_dir)
+        module_dir = recorded_modules && taml_is_dir(recorded_modules) ? recorded_modules
+                                                                       : default_module_dir;
     snprintf(info->task_dir, sizeof info->task_dir, "%s", task_dir ? task_dir : recorded_dir);
     if ((rc = taml_task_load(&task, info->task_dir, NULL, err))) {
         if (!task_dir)
@@ -130,6 +188,7 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
                           task->name, task_name);
         goto out;
     }
+    if ((rc = check_task(s, study_path, idx, task, err))) goto out;
     taml_child_config cfg;
     if ((rc = taml_child_config_parse(&cfg, info->config, strlen(info->config), err))) goto out;
     if (cfg.deep_disabled && cfg.wide_disabled) {
@@ -143,6 +202,7 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
                               (long long)info->trial);
             goto out;
         }
+        if ((rc = check_module(s, study_path, cfg.embedding, module_dir, err))) goto out;
         if ((rc = taml_module_open(&module, cfg.embedding, module_dir, err))) goto out;
     }
     if ((rc = taml_features_new(&f, task, module, err))) goto out;
@@ -171,8 +231,10 @@ out:
     taml_features_free(f);
     taml_module_close(module);
     taml_task_free(task);
+    taml_store_close(s);
     free(method);
     free(recorded_dir);
+    free(recorded_modules);
     free(prov);
     return rc;
 }

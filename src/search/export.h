@@ -32,15 +32,17 @@ typedef struct taml_export_info {
 /* Exports the best trial of task task_name in the study at study_path.
  * task_dir overrides the directory the study recorded for the task (NULL:
  * the recorded one, relative to the working directory as the search saw
- * it). Modules are opened by the config's name in module_dir
- * (taml_module_open: give the library the search used). provenance is stored in
- * the model (study, trial, seed, method, accuracies, module, task dir).
- * Errors: TAML_ENOTFOUND (no such task, or no trial with a model),
- * TAML_EMISMATCH (the retrained accuracies differ from the recorded ones, or
- * the task directory holds another task), and those of the store, task and
- * module loaders. */
+ * it). Modules are opened by the config's name in module_dir (taml_module_open)
+ * when given, else in the library the study recorded (while it exists),
+ * else in default_module_dir. provenance is stored in the model (study,
+ * trial, seed, method, accuracies, module, task dir). Errors: TAML_ENOTFOUND
+ * (no such task, or no trial with a model), TAML_EMISMATCH (the task
+ * directory holds another task, or other data than the study recorded for
+ * it; the module file is not the one it recorded; the retrained accuracies
+ * differ from the recorded ones), and those of the store, task and module
+ * loaders. */
 int taml_export_best(const char *study_path, const char *task_name, const char *task_dir,
-                     const char *module_dir, taml_model **out, taml_export_info *info,
-                     taml_err *err);
+                     const char *module_dir, const char *default_module_dir, taml_model **out,
+                     taml_export_info *info, taml_err *err);
 
 #endif

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/text.h"
+
 /* Rejects an accuracy that is not NaN and not in [0, 1]. */
 static int check_acc(const double *a, size_t n, const char *what, taml_err *err)
 {
@@ -117,9 +119,9 @@ int taml_metrics_target(const double *valid, size_t n, size_t top, size_t budget
     if (budget == 0) budget = n;
     if (budget > n)
         return taml_err_set(err, TAML_EINVAL,
-                            "metrics: the random study has %zu trials, fewer than the budget "
+                            "metrics: the random study has %zu %s, fewer than the budget "
                             "T = %zu asked for",
-                            n, budget);
+                            n, taml_text_plural((long long)n, "trial", "trials"), budget);
     if (budget == 0)
         return taml_err_set(err, TAML_EINVAL, "metrics: the random study has no trials");
     double *curve = taml_malloc(budget * sizeof *curve);
@@ -127,9 +129,11 @@ int taml_metrics_target(const double *valid, size_t n, size_t top, size_t budget
     int rc = taml_metrics_topn(valid, NULL, budget, top, curve, NULL, NULL, NULL, count, err);
     if (rc == 0 && count[budget - 1] < top)
         rc = taml_err_set(err, TAML_EINVAL,
-                          "metrics: the random study has %zu trials with an accuracy in its "
+                          "metrics: the random study has %zu %s with an accuracy in its "
                           "first %zu, fewer than the %zu a top-%zu target needs",
-                          count[budget - 1], budget, top, top);
+                          count[budget - 1],
+                          taml_text_plural((long long)count[budget - 1], "trial", "trials"), budget,
+                          top, top);
     if (rc == 0) *target = curve[budget - 1];
     free(curve);
     free(count);

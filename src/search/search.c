@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/rng.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
@@ -394,9 +396,17 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
      * are independent of SQLite's own (fcntl) locks, and readers (status,
      * report) do not take it. The kernel drops it when the process dies. */
     int rc = TAML_OK, stopping = 0; /* stopping: before the first goto out */
-    int lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int lock_fd = -1;
+    struct stat sb;
+    /* a transfer's source is checked before a new study's file exists, so
+     * that a damaged or foreign one leaves no file behind */
+    if ((stat(study_path, &sb) != 0 || sb.st_size == 0) &&
+        (rc = taml_search_check_source(&r, task_dirs, err)))
+        goto out;
+    lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot open: %s", study_path, strerror(errno));
+        rc = taml_err_set(err, TAML_EIO, "%s: cannot open or create the study file: %s",
+                          study_path, taml_text_errno(errno));
         goto out;
     }
     if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -468,8 +478,9 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         if ((rc = taml_search_checkpoint(&r, err))) goto out;
     }
     if (stopping)
-        taml_search_log(&r, "stopped: %lld of %lld trials finished; run the same command to continue",
-              (long long)r.done, (long long)r.total);
+        taml_search_log(&r, "stopped: %lld of %lld %s finished; run the same command to continue",
+                        (long long)r.done, (long long)r.total,
+                        taml_text_plural(r.total, "trial", "trials"));
 out:
     if (pool != o->pool) taml_pool_free(pool); /* waits for running children; their results are dropped */
     run_deinit(&r);

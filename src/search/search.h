@@ -40,6 +40,7 @@
 
 #include "core/err.h"
 #include "ctrl/controller.h"
+#include "data/task.h"
 #include "exec/pool.h"
 #include "search/method.h"
 #include "space/space.h"
@@ -75,9 +76,25 @@ typedef struct taml_search_opts {
      * checkpoints are cheaper, and resume stays exact either way. */
     int32_t checkpoint_every;
     /* transfer: the source controller (a taml_ctrl_save buffer), borrowed;
-     * needed only when the study is created. */
+     * needed only when the study is created, and checked before the study
+     * file is made. from_path (may be NULL) is where it was read from, for
+     * messages; when it is a study, the data it recorded for a task or a
+     * module the new study shares by name must be the same (see below). */
     const void *from_blob;
     size_t from_size;
+    const char *from_path;
+    /* The data the study runs on (docs/formats.md "The data a study ran
+     * on"). task_identity: (n_tasks) the loaded tasks' identities, in task
+     * order, recorded in a new study (or one that predates the records) and
+     * compared when it continues: other data under a task's name is refused
+     * (TAML_EMISMATCH, naming both directories and what differs); NULL:
+     * neither (a test double's tasks). modules_dir: the module library the
+     * space's module names are found in, recorded for export; each module
+     * file of the space's "embedding" choices is recorded by its stamp
+     * (embed/module.h) and another file under a recorded name is refused
+     * the same way (random-D, and names that are no file, have none). */
+    const taml_task_identity *task_identity;
+    const char *modules_dir;
     const taml_ctrl_opts *ctrl_opts; /* NULL = the controller's defaults */
     const char *taml_version;        /* recorded in a new study */
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
@@ -113,10 +130,13 @@ void taml_search_opts_default(taml_search_opts *o);
  * named (task_names, unique) and located (task_dirs, recorded for reports);
  * job.task is the index into them. Refuses (TAML_EMISMATCH) to continue a
  * study made with another method, space, task list, seed or order, saying
- * what differs. A failed child is recorded as a failed trial and the search
- * goes on, as is a trial whose worker died (after o->retries more runs) or
- * timed out; a store or transport failure stops it (what was committed
- * stays). */
+ * what differs, or with other data under a task's or a module's name (see
+ * task_identity above). A larger o->trials than the study recorded extends
+ * it (the new number is recorded); a smaller one runs it up to that number
+ * and leaves its record as it was. A failed child is recorded as a failed
+ * trial and the search goes on, as is a trial whose worker died (after
+ * o->retries more runs) or timed out; a store or transport failure stops it
+ * (what was committed stays). */
 int taml_search_run(const char *study_path, const taml_space *space, int32_t n_tasks,
                     const char *const *task_names, const char *const *task_dirs,
                     const taml_search_opts *o, taml_err *err);

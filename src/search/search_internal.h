@@ -4,9 +4,10 @@
  *   search.c  the loop: sample, dispatch, record results, apply updates,
  *             save checkpoints (taml_search_run)
  *   study.c   the study around it: create a new one, or check that a
- *             continued one is the study asked for and restore its
- *             controllers and per-trial state; the transfer source reader
- *             (taml_search_load_source)
+ *             continued one is the study asked for (and on its data) and
+ *             restore its controllers and per-trial state; the transfer
+ *             source reader (taml_search_load_source)
+ * (export.c shares the data comparison of study.c.)
  *
  * The run state below is the loop's memory of the study; study.c fills it
  * from the store, search.c advances it.
@@ -113,5 +114,18 @@ int taml_search_checkpoint(search_run *r, taml_err *err);
  * options, space and tasks (as taml_search_run set them) on entry. */
 int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
                            taml_err *err);
+/* The store's record (store.h) of identity id loaded from dir (borrowed). */
+taml_study_task taml_search_data_of(const taml_task_identity *id, const char *dir);
+/* What differs between recorded data was and the data now is, in the terms
+ * of docs/formats.md: the kind, the examples per split, else the classes;
+ * the labels and the texts (pixels) of each split. buf is "" when they are
+ * the same. (export.c uses it too.) */
+void taml_search_data_diff(const taml_study_task *was, const taml_study_task *now, char *buf,
+                           size_t cap);
+/* A transfer's source, before the study file is made: its controller must
+ * load into r's space (the message names o->from_path), and when it is a
+ * study, the data it recorded under a task or module name the new study
+ * shares must be the data now (EMISMATCH). OK for the other methods. */
+int taml_search_check_source(const search_run *r, const char *const *task_dirs, taml_err *err);
 
 #endif

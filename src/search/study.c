@@ -11,13 +11,16 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
+#include "embed/module.h"
 #include "search/search_internal.h"
 
 /* ------------------------------------------------------ setting up a study */
@@ -36,8 +39,9 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
     if (rc) return rc;
     r->n_ctrl = n;
     if (n != r->n_tasks)
-        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml controllers for %d tasks", source,
-                            (int)n, (int)r->n_tasks);
+        return taml_err_set(err, TAML_ECORRUPT, "%s: %d aml %s for %d %s", source, (int)n,
+                            taml_text_plural(n, "controller", "controllers"), (int)r->n_tasks,
+                            taml_text_plural(r->n_tasks, "task", "tasks"));
     return TAML_OK;
 }
 
@@ -116,6 +120,281 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
     return TAML_OK;
 }
 
+/* ------------------------------------------------ the data a study ran on */
+
+static const char *const split_names[3] = {"train", "valid", "test"};
+
+taml_study_task taml_search_data_of(const taml_task_identity *id, const char *dir)
+{
+    taml_study_task d = {.fingerprint = id->fingerprint, .image = id->image,
+                        .n_classes = id->n_classes, .classes = id->classes,
+                        .dir = (char *)dir};
+    for (int k = 0; k < 3; k++) {
+        d.n_split[k] = id->n_split[k];
+        d.labels[k] = id->labels[k];
+        d.content[k] = id->content[k];
+    }
+    return d;
+}
+
+static void appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used + 1 >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+/* The splits (" the train and test splits") whose digests differ in a vs b. */
+static void splits_differ(char *buf, size_t cap, const uint64_t *a, const uint64_t *b)
+{
+    int n = 0, which[3];
+    for (int k = 0; k < 3; k++)
+        if (a[k] != b[k]) which[n++] = k;
+    appendf(buf, cap, " of the ");
+    for (int i = 0; i < n; i++)
+        appendf(buf, cap, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ", split_names[which[i]]);
+    appendf(buf, cap, " %s", taml_text_plural(n, "split", "splits"));
+}
+
+void taml_search_data_diff(const taml_study_task *was, const taml_study_task *now, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (was->image != now->image) {
+        appendf(buf, cap, "the kind (%s then, %s now)", was->image ? "image" : "text",
+                now->image ? "image" : "text");
+        return;
+    }
+    if (memcmp(was->n_split, now->n_split, sizeof was->n_split)) {
+        appendf(buf, cap, "the examples per split (");
+        for (int k = 0, first = 1; k < 3; k++)
+            if (was->n_split[k] != now->n_split[k]) {
+                appendf(buf, cap, "%s%s %d then, %d now", first ? "" : "; ", split_names[k],
+                        (int)was->n_split[k], (int)now->n_split[k]);
+                first = 0;
+            }
+        appendf(buf, cap, ")");
+        return;
+    }
+    if (was->n_classes != now->n_classes)
+        appendf(buf, cap, "the classes (%d then, %d now)", (int)was->n_classes, (int)now->n_classes);
+    else if (was->classes != now->classes)
+        appendf(buf, cap, "the class names (%d of them then and now, but not the same)",
+                (int)now->n_classes);
+    if (memcmp(was->labels, now->labels, sizeof was->labels)) {
+        appendf(buf, cap, "%sthe labels", buf[0] ? "; " : "");
+        splits_differ(buf, cap, was->labels, now->labels);
+    }
+    if (memcmp(was->content, now->content, sizeof was->content)) {
+        appendf(buf, cap, "%sthe %s", buf[0] ? "; " : "", now->image ? "pixels" : "texts");
+        splits_differ(buf, cap, was->content, now->content);
+    }
+    if (!buf[0] && was->fingerprint != now->fingerprint)
+        appendf(buf, cap, "the fingerprint (%016" PRIx64 " then, %016" PRIx64 " now)",
+                was->fingerprint, now->fingerprint);
+}
+
+/* "train 80, valid 10, test 10 examples, 4 classes" */
+static void data_summary(const taml_study_task *d, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "train %d, valid %d, test %d examples, %d %s", (int)d->n_split[0],
+             (int)d->n_split[1], (int)d->n_split[2], (int)d->n_classes,
+             taml_text_plural(d->n_classes, "class", "classes"));
+}
+
+/* Refuses task `name` as data now when the record was says otherwise; what
+ * names whose record it is ("the study", "the transfer source X"). */
+static int check_task_data(const char *path, const char *what, const char *name,
+                           const taml_study_task *was, const taml_study_task *now, taml_err *err)
+{
+    char diff[512], then[128], cur[128];
+    taml_search_data_diff(was, now, diff, sizeof diff);
+    if (!diff[0]) return TAML_OK;
+    data_summary(was, then, sizeof then);
+    data_summary(now, cur, sizeof cur);
+    return taml_err_set(err, TAML_EMISMATCH,
+                        "%s: task '%s' is not the data %s ran on: %s recorded %s (%s), now %s "
+                        "holds %s; they differ in %s. Give the task directory it ran on, or "
+                        "another --study file (or another task name: meta.txt name=)",
+                        path, name, what, what, was->dir, then, now->dir, cur, diff);
+}
+
+/* Records the data of every task that has no record yet (a new study, or
+ * one made before taml recorded it) and refuses a task whose data is not
+ * what was recorded. */
+static int check_study_data(search_run *r, const char *const *task_dirs, int creating, taml_err *err)
+{
+    if (!r->o->task_identity) return TAML_OK;
+    const char *path = taml_store_path(r->store);
+    for (int32_t k = 0; k < r->n_tasks; k++) {
+        taml_study_task was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
+        int rc = taml_store_task_data_get(r->store, k, &was, err);
+        if (rc < 0) return rc;
+        if (rc == 1) {
+            rc = check_task_data(path, "the study", r->names[k], &was, &now, err);
+            taml_study_task_deinit(&was);
+            if (rc) return rc;
+            continue;
+        }
+        if ((rc = taml_store_task_data_put(r->store, k, &now, err))) return rc;
+        if (!creating)
+            taml_search_log(r,
+                            "task '%s': the study had no record of its data (made before taml "
+                            "recorded it); recorded %s now: the study continues only on this data",
+                            r->names[k], task_dirs[k]);
+    }
+    return TAML_OK;
+}
+
+/* "PATH (N bytes, CRC-32 X)" */
+static void module_summary(const char *path, uint64_t size, uint32_t crc, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s (%" PRIu64 " bytes, CRC-32 %08" PRIx32 ")", path, size, crc);
+}
+
+/* Refuses module stamp now under name when the record was is another file. */
+static int check_module(const char *path, const char *what, const char *name,
+                        const taml_study_module *was, const taml_module_stamp *now, taml_err *err)
+{
+    if (was->crc32 == now->crc32 && was->size == now->size) return TAML_OK;
+    char then[4200], cur[4200];
+    module_summary(was->path, was->size, was->crc32, then, sizeof then);
+    module_summary(now->path, now->size, now->crc32, cur, sizeof cur);
+    return taml_err_set(err, TAML_EMISMATCH,
+                        "%s: module '%s' is not the file %s ran on: %s recorded %s, now it is %s; "
+                        "they differ in %s. Give --modules the library it ran with, or another "
+                        "--study file",
+                        path, name, what, what, then, cur,
+                        was->crc32 != now->crc32 ? "the checksum" : "the size");
+}
+
+/* Calls fn for the stamp of each module file the space's "embedding"
+ * choices name (random-D and names that are no module file have none: a
+ * trial that picks one fails with its own message, as before). */
+typedef int (*module_fn)(void *ctx, const char *name, const taml_module_stamp *m, taml_err *err);
+static int each_module(const taml_space *space, const char *library, module_fn fn, void *ctx,
+                       taml_err *err)
+{
+    int d = taml_space_find(space, "embedding");
+    if (d < 0) return TAML_OK;
+    for (int c = 0; c < taml_space_choices(space, d); c++) {
+        const taml_choice *ch = taml_space_choice(space, d, c);
+        if (ch->kind != TAML_CHOICE_STRING) continue;
+        taml_module_stamp m;
+        taml_err ignored;
+        if (taml_module_stamp_get(&m, ch->str, library, &ignored) != 1) continue;
+        int rc = fn(ctx, ch->str, &m, err);
+        taml_module_stamp_deinit(&m);
+        if (rc) return rc;
+    }
+    return TAML_OK;
+}
+
+typedef struct module_check {
+    search_run *r;
+    int creating;
+} module_check;
+
+static int study_module(void *ctx, const char *name, const taml_module_stamp *m, taml_err *err)
+{
+    module_check *mc = ctx;
+    taml_store *store = mc->r->store;
+    taml_study_module was;
+    int rc = taml_store_module_get(store, name, &was, err);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        rc = check_module(taml_store_path(store), "the study", name, &was, m, err);
+        taml_study_module_deinit(&was);
+        return rc;
+    }
+    taml_study_module now = {.name = (char *)name, .path = m->path, .size = m->size,
+                              .crc32 = m->crc32};
+    if ((rc = taml_store_module_put(store, &now, err))) return rc;
+    if (!mc->creating)
+        taml_search_log(mc->r, "module '%s': the study had no record of its file; recorded %s",
+                        name, m->path);
+    return TAML_OK;
+}
+
+/* The module library as the study records it: an absolute path when it
+ * resolves (export may run elsewhere), else as given. Heap. */
+static char *library_path(const char *dir)
+{
+    char *abs = realpath(dir, NULL);
+    return abs ? abs : taml_strdup(dir);
+}
+
+/* Records (or checks) the study's modules and, when none is recorded, its
+ * module library. */
+static int check_study_modules(search_run *r, const taml_study *st, int creating, taml_err *err)
+{
+    int rc;
+    if (!creating && !st->modules_dir && r->o->modules_dir) {
+        char *dir = library_path(r->o->modules_dir);
+        rc = taml_store_set_modules_dir(r->store, dir, err);
+        if (!rc)
+            taml_search_log(r, "the study had no record of its module library; recorded %s", dir);
+        free(dir);
+        if (rc) return rc;
+    }
+    module_check mc = {.r = r, .creating = creating};
+    return each_module(r->space, r->o->modules_dir, study_module, &mc, err);
+}
+
+/* A transfer from a study shares its controller's tasks and modules by
+ * name: where both have one under a name, the data must be the same. */
+typedef struct source_check {
+    taml_store *src;
+    const char *path, *what;
+} source_check;
+
+static int source_module(void *ctx, const char *name, const taml_module_stamp *m, taml_err *err)
+{
+    source_check *sc = ctx;
+    taml_study_module was;
+    int rc = taml_store_module_get(sc->src, name, &was, err);
+    if (rc <= 0) return rc;
+    rc = check_module(sc->path, sc->what, name, &was, m, err);
+    taml_study_module_deinit(&was);
+    return rc;
+}
+
+static int check_source_data(const search_run *r, const char *const *task_dirs, taml_err *err)
+{
+    const char *from = r->o->from_path;
+    if (!from) return TAML_OK;
+    taml_store *src = NULL;
+    taml_err e2;
+    /* a checkpoint file records no data: nothing to compare */
+    if (taml_store_open(&src, from, TAML_STORE_READONLY, &e2)) return TAML_OK;
+    char *what = taml_asprintf("the transfer source %s", from);
+    taml_study st;
+    int rc = taml_store_study(src, &st, err);
+    for (int32_t k = 0; !rc && r->o->task_identity && k < r->n_tasks; k++) {
+        int32_t j = -1;
+        for (int32_t i = 0; i < st.n_tasks; i++)
+            if (!strcmp(st.task_names[i], r->names[k])) j = i;
+        if (j < 0) continue;
+        taml_study_task was, now = taml_search_data_of(&r->o->task_identity[k], task_dirs[k]);
+        if ((rc = taml_store_task_data_get(src, j, &was, err)) == 1) {
+            rc = check_task_data(from, what, r->names[k], &was, &now, err);
+            taml_study_task_deinit(&was);
+        }
+    }
+    if (!rc) {
+        source_check sc = {.src = src, .path = from, .what = what};
+        rc = each_module(r->space, r->o->modules_dir, source_module, &sc, err);
+    }
+    if (rc >= 0 && rc != TAML_OK) rc = TAML_OK;
+    taml_study_deinit(&st);
+    taml_store_close(src);
+    free(what);
+    return rc;
+}
+
 static int new_controllers(search_run *r, taml_err *err)
 {
     taml_ctrl_opts co;
@@ -131,7 +410,8 @@ static int new_controllers(search_run *r, taml_err *err)
         r->n_ctrl = 1;
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
         if ((rc = taml_ctrl_load_named(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size,
-                                       "transfer source", err)))
+                                       r->o->from_path ? r->o->from_path : "transfer source",
+                                       err)))
             return rc;
         if (r->o->ctrl_opts) {
             taml_ctrl_opts keep = *taml_ctrl_get_opts(r->ctrl[0]);
@@ -285,6 +565,19 @@ static int load_trials(search_run *r, taml_err *err)
     return TAML_OK;
 }
 
+/* A continued study asked for more trials per task than it recorded: it is
+ * extended, and the new number recorded (taml status shows it). */
+static int extend_trials(search_run *r, const taml_study *st, taml_err *err)
+{
+    if (r->o->trials <= st->trials_per_task) return TAML_OK;
+    int rc = taml_store_set_trials(r->store, r->o->trials, err);
+    if (!rc)
+        taml_search_log(r, "the study asked for %d %s per task; extended to %d (recorded)",
+                        (int)st->trials_per_task, taml_text_plural(st->trials_per_task, "trial", "trials"),
+                        (int)r->o->trials);
+    return rc;
+}
+
 int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
                            taml_err *err)
 {
@@ -295,18 +588,28 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
         if ((rc = taml_store_study(r->store, &st, err))) return rc;
         rc = check_same_study(r, &st, err);
         r->seed = st.seed;
+        /* only a study that passed is migrated (a refused one stays as it was) */
+        if (!rc) rc = taml_store_upgrade(r->store, err);
+        if (!rc && !(rc = taml_store_begin(r->store, err))) {
+            if (!(rc = check_study_data(r, task_dirs, 0, err)) &&
+                !(rc = check_study_modules(r, &st, 0, err)) && !(rc = extend_trials(r, &st, err)))
+                rc = taml_store_commit(r->store, err);
+            else
+                taml_store_rollback(r->store);
+        }
         taml_study_deinit(&st);
         if (rc) return rc;
         if (run_has_ctrl(r) && (rc = restore(r, err))) return rc;
         if (run_has_ctrl(r) && r->o->ctrl_opts && (rc = check_same_learning(r, err))) return rc;
         int64_t n = 0;
         if ((rc = taml_store_requeue(r->store, &n, err))) return rc;
-        if (n) taml_search_log(r, "%lld trials were running when the search stopped: they run again",
-                     (long long)n);
+        if (n) taml_search_log(r, "%lld %s running when the search stopped: they run again",
+                               (long long)n, n == 1 ? "trial was" : "trials were");
         return load_trials(r, err);
     }
     char *space_json = taml_space_to_json(r->space), *fp = fingerprint_hex(r->space);
     char *opts = options_json(r);
+    char *modules_dir = r->o->modules_dir ? library_path(r->o->modules_dir) : NULL;
     taml_study st = {.method = (char *)taml_search_method_name(r->method),
                      .seed = r->seed,
                      .space_json = space_json,
@@ -314,11 +617,14 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
                      .trials_per_task = r->o->trials,
                      .options_json = opts,
                      .taml_version = (char *)(r->o->taml_version ? r->o->taml_version : ""),
+                     .modules_dir = modules_dir,
                      .n_tasks = r->n_tasks,
                      .task_names = (char **)r->names,
                      .task_dirs = (char **)task_dirs};
     rc = taml_store_begin(r->store, err);
     if (!rc) rc = taml_store_create(r->store, &st, err);
+    if (!rc) rc = check_study_data(r, task_dirs, 1, err);
+    if (!rc) rc = check_study_modules(r, &st, 1, err);
     if (!rc && run_has_ctrl(r)) {
         rc = new_controllers(r, err);
         if (!rc) rc = register_tasks(r, err);
@@ -331,7 +637,19 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
     free(space_json);
     free(fp);
     free(opts);
+    free(modules_dir);
     return rc;
+}
+
+int taml_search_check_source(const search_run *r, const char *const *task_dirs, taml_err *err)
+{
+    if (r->method != TAML_SEARCH_TRANSFER || !r->o->from_blob) return TAML_OK;
+    taml_ctrl *c = NULL;
+    int rc = taml_ctrl_load_named(&c, r->space, r->o->from_blob, r->o->from_size,
+                                  r->o->from_path ? r->o->from_path : "transfer source", err);
+    taml_ctrl_free(c);
+    if (rc) return rc;
+    return check_source_data(r, task_dirs, err);
 }
 
 /* ------------------------------------------------- the transfer source */
@@ -341,6 +659,8 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
 static int is_sqlite_file(const char *path, taml_err *err)
 {
     static const char magic[16] = "SQLite format 3";
+    if (taml_is_dir(path))
+        return taml_err_set(err, TAML_EIO, "%s: a directory, not a study or checkpoint file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return taml_err_set(err, TAML_EIO, "%s: cannot open: %s", path, strerror(errno));
     char head[16];

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/util.h"
 
 typedef struct decision {
@@ -220,6 +221,17 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
     if (!origin) origin = "space";
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+    size_t deep = 0;
+    if (!root && taml_text_json_depth(text, strlen(text), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s:%d: arrays and objects nested deeper than %d levels, the JSON "
+                            "reader's limit; a space is one object of lists",
+                            origin, line_of(text, text + deep), CJSON_NESTING_LIMIT);
+    if (!root && text[strspn(text, " \t\r\n")] == '\0')
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s: empty; a space is one object such as {\"layers\": [1, 2, 3], "
+                            "\"activation\": [\"relu\", \"swish\"]}",
+                            origin);
     if (!root) {
         const char *at = end ? end : cJSON_GetErrorPtr();
         int line = at ? line_of(text, at) : 1;
@@ -274,7 +286,8 @@ int taml_space_from_json(taml_space **out, const char *text, const char *origin,
                 ch->num = v->valuedouble;
                 if (!isfinite(ch->num)) {
                     rc = taml_err_set(err, TAML_EINVAL,
-                                      "%s: decision '%s' choice %d is not a finite number",
+                                      "%s: decision '%s' choice %d is a number out of range "
+                                      "(beyond the largest double, about 1.8e308)",
                                       origin, dd->name, c + 1);
                     goto done;
                 }
@@ -453,7 +466,8 @@ int taml_space_diff(const taml_space *a, const taml_space *b, char *buf, size_t 
     int differences = 0;
     if (cap) buf[0] = 0;
     if (a->n != b->n) {
-        appendf(buf, cap, &used, "%d decisions vs %d", a->n, b->n);
+        appendf(buf, cap, &used, "%d %s vs %d", a->n, taml_text_plural(a->n, "decision", "decisions"),
+                b->n);
         differences++;
     }
     int n = a->n < b->n ? a->n : b->n;
@@ -553,6 +567,13 @@ int taml_space_actions_from_config(const taml_space *s, const char *config_json,
 {
     const char *end = NULL;
     cJSON *config = cJSON_ParseWithOpts(config_json, &end, 1);
+    size_t deep = 0;
+    if (!config &&
+        taml_text_json_depth(config_json, strlen(config_json), CJSON_NESTING_LIMIT, &deep) > CJSON_NESTING_LIMIT)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "config: byte %zu: arrays and objects nested deeper than %d levels, "
+                            "the JSON reader's limit; expected an object {decision: value}",
+                            deep, CJSON_NESTING_LIMIT);
     if (!config) {
         const char *at = end ? end : cJSON_GetErrorPtr();
         return taml_err_set(err, TAML_EFORMAT,

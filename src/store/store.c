@@ -7,11 +7,13 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* "TAML" in ASCII: PRAGMA application_id of every study file. */
@@ -22,7 +24,7 @@ struct taml_store {
     char *path;
     int depth; /* nesting of taml_store_begin */
     int readonly;
-    int schema; /* the file's schema version (read-only opens leave an old one as it is) */
+    int64_t schema; /* the file's schema version (below TAML_STORE_SCHEMA: read only, unmigrated) */
 };
 
 struct taml_store_iter {
@@ -65,21 +67,45 @@ double taml_store_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Translates the connection's last error into err; returns TAML_EDB. */
+/* Translates the connection's last error into err (TAML_EDB, or
+ * TAML_ECORRUPT for a damaged file), saying what the store was doing and,
+ * for the failures a user acts on, what happened in words: a damaged file,
+ * a full disk, a file that cannot be written. */
 static int db_fail(taml_store *s, taml_err *err, const char *what)
 {
-    int code = sqlite3_extended_errcode(s->db);
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
     const char *msg = sqlite3_errmsg(s->db);
-    int rc = TAML_EDB;
-    if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT) rc = TAML_ECORRUPT;
-    return taml_err_set(err, rc, "%s: %s: %s", s->path, what, msg);
+    /* SQLite's I/O errors keep the system's errno: a full disk shows as
+     * "disk I/O error" (the -shm file of a WAL study cannot grow) */
+    int sys = sqlite3_system_errno(s->db);
+    if (code == SQLITE_IOERR && (sys == ENOSPC || sys == EDQUOT)) code = SQLITE_FULL;
+    if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: the study file is damaged (SQLite: %s, while %s); restore it "
+                            "from a copy, or use another --study file",
+                            s->path, msg, what);
+    if (code == SQLITE_FULL)
+        return taml_err_set(err, TAML_EDB,
+                            "%s: the disk is full (SQLite: %s) while %s; what was committed "
+                            "before is kept",
+                            s->path, msg, what);
+    if (code == SQLITE_READONLY)
+        return taml_err_set(err, TAML_EDB, "%s: cannot write the study file (SQLite: %s) while %s",
+                            s->path, msg, what);
+    if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR)
+        return taml_err_set(err, TAML_EDB, "%s: cannot read or write the study file (SQLite: %s%s%s) "
+                            "while %s",
+                            s->path, msg, sys ? ": " : "", sys ? strerror(sys) : "", what);
+    return taml_err_set(err, TAML_EDB, "%s: %s: %s", s->path, what, msg);
 }
 
 static int exec_sql(taml_store *s, const char *sql, taml_err *err)
 {
     char *emsg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &emsg) != SQLITE_OK) {
-        int rc = db_fail(s, err, sql);
+        char what[96];
+        snprintf(what, sizeof what, "running %.*s%s", 60, sql, strlen(sql) > 60 ? "..." : "");
+        int rc = db_fail(s, err, what);
         sqlite3_free(emsg);
         return rc;
     }
@@ -90,7 +116,7 @@ static int prepare(taml_store *s, sqlite3_stmt **st, const char *sql, taml_err *
 {
     if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
         *st = NULL;
-        return db_fail(s, err, "prepare");
+        return db_fail(s, err, "preparing a query");
     }
     return TAML_OK;
 }
@@ -109,16 +135,15 @@ static int query_i64(taml_store *s, const char *sql, int64_t *out, taml_err *err
         *out = 0;
         rc = TAML_OK;
     } else {
-        rc = db_fail(s, err, sql);
+        char what[96];
+        snprintf(what, sizeof what, "running %s", sql);
+        rc = db_fail(s, err, what);
     }
     sqlite3_finalize(st);
     return rc;
 }
 
-/* The schema of version 1, as the first taml wrote it. A new file is
- * created at version 1 and brought to TAML_STORE_SCHEMA by the steps below,
- * exactly as an old study is: each change is written once. */
-static const char *schema_v1_sql =
+static const char *schema_sql =
     "CREATE TABLE study ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
     "  method TEXT NOT NULL, seed INTEGER NOT NULL, space_json TEXT NOT NULL,"
@@ -144,65 +169,110 @@ static const char *schema_v1_sql =
     "  task INTEGER NOT NULL REFERENCES tasks(idx), baseline REAL, sigma REAL,"
     "  PRIMARY KEY (checkpoint, task));";
 
-/* The steps from one schema version to the next: step k takes a study from
- * version k + 1 to k + 2. A search opening an older study (read-write)
- * applies the missing steps in one transaction with the new user_version;
- * read-only opens (status, report, export) change nothing and read an old
- * study as the SQL of trial_columns says. */
+/* The steps from one schema version to the next. A study file is made with
+ * schema_sql (version 1) and every step after it; a file of an older
+ * version gets the steps it lacks from taml_store_upgrade, in one
+ * transaction with the version bump (a reader of an older file sees what it
+ * has: every reader below checks s->schema before touching what a step
+ * added). Steps only add: a file never loses a column or a row by being
+ * migrated. */
 static const struct migration {
-    const char *what; /* for the error when a step fails */
-    const char *sql;
+    int64_t to;      /* the version the step makes */
+    const char *sql; /* the step */
 } migrations[] = {
-    /* 1 -> 2: trials.attempts, the runs of a trial that ended (with a result,
-     * its worker's death or a timeout: exec/proc.h); a run cut short by the
-     * search's own end is not one. Trials finished before had one run each,
-     * unfinished ones none. */
-    {"adding trials.attempts",
-     "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
-     "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
+    /* The data a study ran on (src/search/study.c checks it when the study
+     * continues or is transferred from): the module library's directory
+     * (export's default), each task's data as digests with the directory
+     * it was loaded from (data/task.h's taml_task_identity; each 64-bit
+     * digest as 16 hex digits), each embedding module the space names as
+     * the file it was found at, its size and its stored CRC-32. */
+    {2, "ALTER TABLE study ADD COLUMN modules_dir TEXT;"
+        "CREATE TABLE task_data ("
+        "  task INTEGER PRIMARY KEY REFERENCES tasks(idx),"
+        "  fingerprint TEXT NOT NULL, dir TEXT NOT NULL,"
+        "  kind TEXT NOT NULL CHECK (kind IN ('text','image')),"
+        "  train INTEGER NOT NULL, valid INTEGER NOT NULL, test INTEGER NOT NULL,"
+        "  classes INTEGER NOT NULL, classes_digest TEXT NOT NULL,"
+        "  labels_train TEXT NOT NULL, labels_valid TEXT NOT NULL, labels_test TEXT NOT NULL,"
+        "  content_train TEXT NOT NULL, content_valid TEXT NOT NULL, content_test TEXT NOT NULL,"
+        "  recorded REAL NOT NULL);"
+        "CREATE TABLE modules ("
+        "  name TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,"
+        "  crc32 INTEGER NOT NULL, recorded REAL NOT NULL);"},
+    /* trials.attempts: the runs of a trial that ended (with a result, its
+     * worker process's death or a timeout: exec/proc.h); a run cut short by
+     * the search's own end is not one. Trials finished before had one run
+     * each, unfinished ones none. */
+    {3, "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
+        "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
 };
-_Static_assert(sizeof migrations / sizeof migrations[0] == TAML_STORE_SCHEMA - 1,
-               "one migration step per schema version after the first");
 
-/* Brings the study from schema version `from` to TAML_STORE_SCHEMA (the
- * caller's transaction). */
+/* Runs the steps from version `from` on (inside the caller's transaction). */
 static int migrate(taml_store *s, int64_t from, taml_err *err)
 {
-    for (int64_t v = from; v < TAML_STORE_SCHEMA; v++) {
-        int rc = exec_sql(s, migrations[v - 1].sql, err);
-        if (rc)
-            return taml_err_prefix(err, "%s: upgrading the study from schema %lld to %lld (%s)",
-                                   s->path, (long long)v, (long long)v + 1,
-                                   migrations[v - 1].what);
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+        if (migrations[i].to <= from) continue;
+        int rc = exec_sql(s, migrations[i].sql, err);
+        if (rc) return taml_err_prefix(err, "migrating the study to schema %lld", (long long)migrations[i].to);
     }
     char pragma[64];
-    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", TAML_STORE_SCHEMA);
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d;", TAML_STORE_SCHEMA);
     return exec_sql(s, pragma, err);
 }
 
+int taml_store_upgrade(taml_store *s, taml_err *err)
+{
+    if (s->schema >= TAML_STORE_SCHEMA) return TAML_OK;
+    if (s->readonly)
+        return taml_err_set(err, TAML_EINVAL, "%s: opened to read: cannot migrate it to schema %d",
+                            s->path, TAML_STORE_SCHEMA);
+    /* another process may have done it first: the version is read again
+     * under the write lock */
+    int64_t ver = 0;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    if ((rc = query_i64(s, "PRAGMA user_version", &ver, err)) ||
+        (ver < TAML_STORE_SCHEMA && (rc = migrate(s, ver, err)))) {
+        exec_sql(s, "ROLLBACK", NULL);
+        return rc;
+    }
+    if ((rc = exec_sql(s, "COMMIT", err))) {
+        exec_sql(s, "ROLLBACK", NULL);
+        return rc;
+    }
+    s->schema = TAML_STORE_SCHEMA;
+    return TAML_OK;
+}
+
 /* Checks the file is a taml study this build can read, creating the schema
- * in a new empty file and upgrading an older one opened for writing. */
+ * in a new empty file (an older one is migrated by taml_store_upgrade). */
 static int check_or_init_schema(taml_store *s, taml_err *err)
 {
     int64_t app = 0, ver = 0, n_objects = 0;
     int rc = query_i64(s, "PRAGMA application_id", &app, err);
-    if (rc) return taml_err_prefix(err, "not a taml study (not an SQLite database, or damaged)");
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
+    if (rc && code != SQLITE_NOTADB && code != SQLITE_CORRUPT)
+        return rc; /* the file could not be read (db_fail said why: a full disk, ...) */
+    if (rc)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "%s: not a taml study (not an SQLite database, or damaged: %s)",
+                            s->path, sqlite3_errmsg(s->db));
     if ((rc = query_i64(s, "PRAGMA user_version", &ver, err))) return rc;
     if ((rc = query_i64(s, "SELECT count(*) FROM sqlite_master", &n_objects, err))) return rc;
     if (app == 0 && ver == 0 && n_objects == 0) {
         if (s->readonly)
             return taml_err_set(err, TAML_ENOTFOUND, "%s: empty file, no study in it", s->path);
-        char pragma[128];
-        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d; PRAGMA user_version = 1;",
-                 TAML_STORE_APP_ID);
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA application_id = %d;", TAML_STORE_APP_ID);
         if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err))) return rc;
-        if ((rc = exec_sql(s, schema_v1_sql, err)) || (rc = exec_sql(s, pragma, err)) ||
+        if ((rc = exec_sql(s, schema_sql, err)) || (rc = exec_sql(s, pragma, err)) ||
             (rc = migrate(s, 1, err))) {
             exec_sql(s, "ROLLBACK", NULL);
             return rc;
         }
+        if ((rc = exec_sql(s, "COMMIT", err))) return rc;
         s->schema = TAML_STORE_SCHEMA;
-        return exec_sql(s, "COMMIT", err);
+        return TAML_OK;
     }
     if (app != TAML_STORE_APP_ID)
         return taml_err_set(err, TAML_EFORMAT,
@@ -216,17 +286,8 @@ static int check_or_init_schema(taml_store *s, taml_err *err)
                             s->path, (long long)ver, TAML_STORE_SCHEMA);
     if (ver < 1)
         return taml_err_set(err, TAML_EFORMAT, "%s: taml study with no schema version", s->path);
-    s->schema = (int)ver;
-    if (ver == TAML_STORE_SCHEMA || s->readonly) return TAML_OK;
-    /* re-read inside the write lock: another process may have upgraded it */
-    if ((rc = exec_sql(s, "BEGIN IMMEDIATE", err))) return rc;
-    if ((rc = query_i64(s, "PRAGMA user_version", &ver, err)) ||
-        (ver < TAML_STORE_SCHEMA && (rc = migrate(s, ver, err)))) {
-        exec_sql(s, "ROLLBACK", NULL);
-        return rc;
-    }
-    s->schema = TAML_STORE_SCHEMA;
-    return exec_sql(s, "COMMIT", err);
+    s->schema = ver;
+    return TAML_OK;
 }
 
 int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err)
@@ -239,6 +300,16 @@ int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err
     if (!s->readonly && (flags & TAML_STORE_CREATE)) oflags |= SQLITE_OPEN_CREATE;
     oflags |= SQLITE_OPEN_NOMUTEX; /* one connection per thread; the store is not shared */
     int rc = TAML_OK;
+    struct stat sb;
+    int exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        rc = taml_err_set(err, TAML_EINVAL, "%s: a directory, not a study file", path);
+        goto fail;
+    }
+    if (!exists && !(oflags & SQLITE_OPEN_CREATE)) {
+        rc = taml_err_set(err, TAML_ENOTFOUND, "%s: no such study file", path);
+        goto fail;
+    }
     if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
         if (!s->db) {
             rc = taml_err_set(err, TAML_EDB, "%s: cannot open: out of memory", path);
@@ -322,6 +393,7 @@ void taml_study_deinit(taml_study *s)
     free(s->space_fingerprint);
     free(s->options_json);
     free(s->taml_version);
+    free(s->modules_dir);
     for (int32_t i = 0; i < s->n_tasks; i++) {
         if (s->task_names) free(s->task_names[i]);
         if (s->task_dirs) free(s->task_dirs[i]);
@@ -343,8 +415,8 @@ int taml_store_create(taml_store *s, const taml_study *study, taml_err *err)
     }
     if ((rc = prepare(s, &st,
                       "INSERT INTO study (id, method, seed, space_json, space_fingerprint,"
-                      " trials_per_task, options_json, taml_version, created)"
-                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      " trials_per_task, options_json, taml_version, created, modules_dir)"
+                      " VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       err)))
         goto out;
     sqlite3_bind_text(st, 1, study->method, -1, SQLITE_STATIC);
@@ -355,6 +427,10 @@ int taml_store_create(taml_store *s, const taml_study *study, taml_err *err)
     sqlite3_bind_text(st, 6, study->options_json ? study->options_json : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 7, study->taml_version ? study->taml_version : "", -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 8, taml_store_now());
+    if (study->modules_dir)
+        sqlite3_bind_text(st, 9, study->modules_dir, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 9);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = db_fail(s, err, "writing the study settings");
         goto out;
@@ -389,9 +465,13 @@ int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
+    /* modules_dir: since schema 2 (a file of schema 1 opened to read has none) */
     int rc = prepare(s, &st,
-                     "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
-                     " options_json, taml_version, created FROM study WHERE id = 1",
+                     s->schema >= 2
+                         ? "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
+                           " options_json, taml_version, created, modules_dir FROM study WHERE id = 1"
+                         : "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
+                           " options_json, taml_version, created, NULL FROM study WHERE id = 1",
                      err);
     if (rc) return rc;
     int32_t cap = 0; /* before the first goto out */
@@ -409,6 +489,7 @@ int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
     out->options_json = col_strdup(st, 5);
     out->taml_version = col_strdup(st, 6);
     out->created = sqlite3_column_double(st, 7);
+    out->modules_dir = col_strdup(st, 8);
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = prepare(s, &st, "SELECT idx, name, dir FROM tasks ORDER BY idx", err))) goto out;
@@ -431,6 +512,182 @@ int taml_store_study(taml_store *s, taml_study *out, taml_err *err)
 out:
     sqlite3_finalize(st);
     if (rc) taml_study_deinit(out);
+    return rc;
+}
+
+int taml_store_set_trials(taml_store *s, int32_t trials_per_task, taml_err *err)
+{
+    TAML_ASSERT(trials_per_task >= 1);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "UPDATE study SET trials_per_task = ? WHERE id = 1", err);
+    if (rc) return rc;
+    sqlite3_bind_int(st, 1, trials_per_task);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(s, err, "recording the trials asked for");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_set_modules_dir(taml_store *s, const char *dir, taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "UPDATE study SET modules_dir = ? WHERE id = 1", err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = db_fail(s, err, "recording the module library");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ------------------------------------------------ the data a study ran on */
+
+static void bind_hex(sqlite3_stmt *st, int i, uint64_t v)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)v);
+    sqlite3_bind_text(st, i, hex, -1, SQLITE_TRANSIENT);
+}
+
+/* Column i as 16 hex digits into *v; 0, or -1 when it is not. */
+static int col_hex(sqlite3_stmt *st, int i, uint64_t *v)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    if (!t || strlen(t) != 16 || strspn(t, "0123456789abcdef") != 16) return -1;
+    *v = strtoull(t, NULL, 16);
+    return 0;
+}
+
+void taml_study_task_deinit(taml_study_task *d)
+{
+    if (!d) return;
+    free(d->dir);
+    memset(d, 0, sizeof *d);
+}
+
+int taml_store_task_data_get(taml_store *s, int32_t task, taml_study_task *out, taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (s->schema < 2) return 0; /* an older study opened to read: nothing recorded */
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "SELECT fingerprint, dir, train, valid, test, classes, classes_digest,"
+                     " labels_train, labels_valid, labels_test, content_train, content_valid,"
+                     " content_test, recorded, kind FROM task_data WHERE task = ?",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_int(st, 1, task);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        int bad = col_hex(st, 0, &out->fingerprint) || col_hex(st, 6, &out->classes);
+        for (int k = 0; k < 3; k++) {
+            out->n_split[k] = sqlite3_column_int(st, 2 + k);
+            bad |= col_hex(st, 7 + k, &out->labels[k]) || col_hex(st, 10 + k, &out->content[k]);
+        }
+        out->n_classes = sqlite3_column_int(st, 5);
+        out->dir = col_strdup(st, 1);
+        out->recorded = sqlite3_column_double(st, 13);
+        const char *kind = (const char *)sqlite3_column_text(st, 14);
+        out->image = kind && !strcmp(kind, "image");
+        rc = 1;
+        if (bad) {
+            taml_study_task_deinit(out);
+            rc = taml_err_set(err, TAML_ECORRUPT,
+                              "%s: task %d's recorded data: a digest is not 16 hex digits",
+                              s->path, (int)task);
+        }
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, err, "reading a task's recorded data");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_task_data_put(taml_store *s, int32_t task, const taml_study_task *d, taml_err *err)
+{
+    TAML_ASSERT(s->schema >= 2);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "INSERT INTO task_data (task, fingerprint, dir, train, valid, test, classes,"
+                     " classes_digest, labels_train, labels_valid, labels_test, content_train,"
+                     " content_valid, content_test, recorded, kind)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_int(st, 1, task);
+    bind_hex(st, 2, d->fingerprint);
+    sqlite3_bind_text(st, 3, d->dir ? d->dir : "", -1, SQLITE_STATIC);
+    for (int k = 0; k < 3; k++) {
+        sqlite3_bind_int(st, 4 + k, d->n_split[k]);
+        bind_hex(st, 9 + k, d->labels[k]);
+        bind_hex(st, 12 + k, d->content[k]);
+    }
+    sqlite3_bind_int(st, 7, d->n_classes);
+    bind_hex(st, 8, d->classes);
+    sqlite3_bind_double(st, 15, taml_store_now());
+    sqlite3_bind_text(st, 16, d->image ? "image" : "text", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int code = sqlite3_extended_errcode(s->db);
+        rc = code == SQLITE_CONSTRAINT_PRIMARYKEY || code == SQLITE_CONSTRAINT_FOREIGNKEY
+                 ? taml_err_set(err, TAML_EINVAL, "%s: task %d has no place for its data (%s)",
+                                s->path, (int)task,
+                                code == SQLITE_CONSTRAINT_PRIMARYKEY ? "already recorded"
+                                                                     : "no such task")
+                 : db_fail(s, err, "recording a task's data");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+void taml_study_module_deinit(taml_study_module *m)
+{
+    if (!m) return;
+    free(m->name);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+}
+
+int taml_store_module_get(taml_store *s, const char *name, taml_study_module *out, taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (s->schema < 2) return 0;
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, "SELECT name, path, size, crc32, recorded FROM modules WHERE name = ?",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        out->name = col_strdup(st, 0);
+        out->path = col_strdup(st, 1);
+        out->size = (uint64_t)sqlite3_column_int64(st, 2);
+        out->crc32 = (uint32_t)sqlite3_column_int64(st, 3);
+        out->recorded = sqlite3_column_double(st, 4);
+        rc = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, err, "reading a module's record");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_module_put(taml_store *s, const taml_study_module *m, taml_err *err)
+{
+    TAML_ASSERT(s->schema >= 2 && m->name && m->path);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "INSERT INTO modules (name, path, size, crc32, recorded) VALUES (?, ?, ?, ?, ?)",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, m->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)m->size);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)m->crc32);
+    sqlite3_bind_double(st, 5, taml_store_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY
+                 ? taml_err_set(err, TAML_EINVAL, "%s: module '%s' is already recorded", s->path,
+                                m->name)
+                 : db_fail(s, err, "recording a module");
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -662,12 +919,12 @@ int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
     "id, task, method, config_json, actions, seed, state, valid_acc, test_acc, loss, steps,"   \
     " queued_at, started_at, finished_at, train_seconds, worker, error, update_seq"
 
-/* The columns read_trial reads, for the file's schema: a study of schema 1
- * opened read-only has no attempts column; its trials had one run each if
- * finished (what the upgrade would write). */
+/* The columns read_trial reads, for the file's schema: a study older than
+ * schema 3 not (yet) migrated has no attempts column; its trials had one
+ * run each if finished (what the migration writes). */
 static const char *trial_columns(const taml_store *s)
 {
-    return s->schema >= 2 ? TRIAL_COLUMNS_V1 ", attempts"
+    return s->schema >= 3 ? TRIAL_COLUMNS_V1 ", attempts"
                           : TRIAL_COLUMNS_V1 ", CASE WHEN state IN ('done','diverged','invalid',"
                                              "'failed') THEN 1 ELSE 0 END";
 }

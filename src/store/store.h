@@ -20,13 +20,16 @@
  *   tasks              idx, name, dir
  *   trials             id, task, method, config JSON, actions, seed, state,
  *                      valid/test accuracy, loss, steps, timings, worker,
- *                      error, update_seq, attempts (schema 2)
+ *                      error, update_seq, attempts (schema 3)
  *   checkpoints        id, after_seq, blob (the controller, as saved by ctrl)
  *   baselines          checkpoint, task, baseline, sigma
+ *   task_data          task, fingerprint, dir, examples per split, classes, and
+ *                      the digests of the class names and of each split's labels
+ *                      and texts or pixels (schema 2)
+ *   modules            name, path, size, crc32: each module file of the space
+ *                      (schema 2)
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
- * version. A study written by a newer schema is refused. An older one is
- * upgraded in place when it is opened for writing (a search continuing it;
- * store.c lists the steps), and read as it is otherwise.
+ * version. A study written by a newer schema is refused.
  */
 #ifndef TAML_STORE_STORE_H
 #define TAML_STORE_STORE_H
@@ -36,9 +39,13 @@
 
 #include "core/err.h"
 
-/* The schema this build writes and the newest it reads: 1, the first; 2
- * adds trials.attempts. */
-#define TAML_STORE_SCHEMA 2
+/* The schema this build writes and the newest it reads. Version 2 adds the
+ * data a study ran on (study.modules_dir and the task_data and modules
+ * tables below); version 3 adds trials.attempts. A file of an older version
+ * is read as it is, with nothing recorded and each finished trial counted
+ * as one run, until taml_store_upgrade migrates it (store.c's migrations[]:
+ * steps that only add). */
+#define TAML_STORE_SCHEMA 3
 
 typedef struct taml_store taml_store;
 
@@ -101,6 +108,7 @@ typedef struct taml_study {
     char *options_json;      /* other settings that fix the result (JSON object) */
     char *taml_version;      /* version of taml that created the study */
     double created;          /* Unix seconds (set by taml_store_create) */
+    char *modules_dir;       /* the module library the search used; NULL: not recorded */
     int32_t n_tasks;
     char **task_names; /* (n_tasks) in task index order */
     char **task_dirs;  /* (n_tasks) the directories they were loaded from */
@@ -146,6 +154,12 @@ enum {
 int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err);
 /* Closes; NULL is a no-op. */
 void taml_store_close(taml_store *s);
+/* Migrates a study file of an older schema to TAML_STORE_SCHEMA (one
+ * transaction; a no-op when it is there). The search calls it once a
+ * continued study has passed its checks, so that a study it refuses is left
+ * as it was; the records below (task data, modules, modules_dir) need it. A
+ * store opened to read cannot be migrated (EINVAL). */
+int taml_store_upgrade(taml_store *s, taml_err *err);
 const char *taml_store_path(const taml_store *s);
 
 /* Groups calls into one transaction (they nest: only the outermost commits).
@@ -160,6 +174,49 @@ int taml_store_has_study(taml_store *s);
 int taml_store_create(taml_store *s, const taml_study *study, taml_err *err);
 /* Reads the settings into *out (heap copies; taml_study_deinit). */
 int taml_store_study(taml_store *s, taml_study *out, taml_err *err);
+
+/* Records a new number of trials per task asked for (a study extended by a
+ * larger --trials). */
+int taml_store_set_trials(taml_store *s, int32_t trials_per_task, taml_err *err);
+/* Records the module library of a study that has none recorded (made before
+ * schema 2). */
+int taml_store_set_modules_dir(taml_store *s, const char *dir, taml_err *err);
+
+/* The data a task of the study was when the study recorded it: the fields
+ * of data/task.h's taml_task_identity, with the directory it was loaded
+ * from. For taml_store_task_data_put, dir is borrowed; _get fills a heap
+ * copy that taml_study_task_deinit frees. */
+typedef struct taml_study_task {
+    uint64_t fingerprint;
+    int32_t image;      /* 1: an image task (column kind: 'image'), 0: text ('text') */
+    int32_t n_split[3]; /* examples in train, valid, test */
+    int32_t n_classes;
+    uint64_t classes, labels[3], content[3]; /* the digests */
+    char *dir;
+    double recorded; /* Unix seconds (set by _put) */
+} taml_study_task;
+void taml_study_task_deinit(taml_study_task *d);
+/* Task index task's recorded data into *out: 1 when recorded, 0 when not
+ * (a study made before schema 2, until a search continues it), negative on
+ * error. */
+int taml_store_task_data_get(taml_store *s, int32_t task, taml_study_task *out, taml_err *err);
+/* Records it (once per task: a second call fails with EINVAL). */
+int taml_store_task_data_put(taml_store *s, int32_t task, const taml_study_task *d, taml_err *err);
+
+/* An embedding module as the study recorded it: the name the space gives,
+ * the file it was found at, the file's size and its stored CRC-32 (see
+ * embed/module.h's taml_module_stamp). Strings as for taml_study_task. */
+typedef struct taml_study_module {
+    char *name, *path;
+    uint64_t size;
+    uint32_t crc32;
+    double recorded;
+} taml_study_module;
+void taml_study_module_deinit(taml_study_module *m);
+/* The record of module name: 1, 0 when none, negative on error. */
+int taml_store_module_get(taml_store *s, const char *name, taml_study_module *out, taml_err *err);
+/* Records it (once per name: a second call fails with EINVAL). */
+int taml_store_module_put(taml_store *s, const taml_study_module *m, taml_err *err);
 
 /* Adds a PENDING trial from t->task, method, config_json, actions, seed and
  * sets t->id, t->state, t->queued_at. */
