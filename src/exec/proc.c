@@ -389,11 +389,12 @@ static void reap(int ctl, wproc *ws, int32_t n)
         for (int32_t i = 0; i < n; i++) {
             wproc *w = &ws[i];
             if (w->pid != pid) continue;
-            /* it is dead: its pipe ends after what it wrote */
-            if (w->err_fd >= 0) {
-                fcntl(w->err_fd, F_SETFL, 0);
-                while (drain_stderr(w)) {
-                }
+            /* it is dead: what it wrote is in the pipe (read without
+             * waiting: a process it started could hold the pipe open) */
+            if (w->err_fd >= 0 && drain_stderr(w)) {
+                if (w->line_len) line_end(w);
+                close(w->err_fd);
+                w->err_fd = -1;
             }
             ctl_msg m = {.type = CTL_EXITED, .slot = i, .pid = (int32_t)pid, .status = status};
             snprintf(m.text, sizeof m.text, "%s", w->last);
@@ -406,8 +407,15 @@ static void reap(int ctl, wproc *ws, int32_t n)
 static _Noreturn void server_main(int ctl, pid_t parent, const taml_proc_opts *o, taml_job_fn fn,
                                   void *ctx)
 {
-    /* what P holds (the study, its lock, other pools' sockets) is not S's */
-    if (ctl != 3) dup2(ctl, 3);
+    /* what P holds (the study, its lock, other pools' sockets) is not S's;
+     * a control socket on 0..2 (P had closed one) gives way to /dev/null */
+    if (ctl != 3) {
+        dup2(ctl, 3);
+        if (ctl < 3) {
+            int nul = open("/dev/null", O_RDWR);
+            if (nul >= 0 && nul != ctl) dup2(nul, ctl);
+        }
+    }
     ctl = 3;
     close_from(4);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
