@@ -88,10 +88,34 @@ $(BUILD)/taml-tests: $(TEST_OBJ) $(BUILD)/libtaml.a
 $(BUILD)/taml-fake: $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
 
-# Tests run from the repository root (fixtures are in tests/fixtures/).
-# TESTS=pattern runs only the tests whose name contains the pattern.
-test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake
-	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake $(BUILD)/taml-tests $(TESTS)
+# The runner's own check (tests/test_runner.c): tests that crash, hang and
+# fail on purpose, under the same runner (tests/runner_check/).
+$(BUILD)/tests/runner-check: tests/runner_check/runner_check.c $(BUILD)/tests/runner.o $(BUILD)/libtaml.a | $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/runner.o $(BUILD)/libtaml.a $(LDLIBS)
+
+# Tests run from the repository root (fixtures are in tests/fixtures/), each
+# in a process of its own with a time limit (TAML_TEST_TIMEOUT seconds,
+# default 600). TESTS=pattern runs only the tests whose name contains the
+# pattern.
+test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner-check
+	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake TAML_RUNNER_CHECK=$(BUILD)/tests/runner-check \
+	  $(BUILD)/taml-tests $(TESTS)
+
+# The threaded tests under ThreadSanitizer (CI): the thread pool, the search
+# on worker threads (and on borrowed executors), the features cache shared
+# by threads, a task read by many threads, a store reader beside its
+# writer, and the CLI with --isolation thread; also the process backend
+# (it has no threads, but its fork server must fork cleanly under TSan).
+# The kill-at-random-points tests are left out: under TSan each takes
+# minutes and they test no thread that these do not.
+TSAN_TESTS := pool_ feature_cache search_random search_deterministic search_multitask \
+              search_resume search_transfer search_first_checkpoint search_on_a_borrowed \
+              search_stops_on task_loaded_task_and_tokeniser store_reader \
+              isolation_cli_processes_and_threads
+.PHONY: test-tsan
+test-tsan:
+	$(MAKE) SANITIZE=thread test TESTS="$(TSAN_TESTS)"
 
 # `make check` (run by CI): the rules the build enforces rather than memory.
 # (a) the layering of src/: each folder includes only the folders below it,

@@ -330,7 +330,8 @@ TEST(search_cli_refuses_bad_arguments_with_usage_and_status_2)
         {OK " -- --trials", "taml search: unexpected argument '--trials'"},
         {OK " --task", "taml search: --task needs a value"},
         {OK " --deterministic=yes", "--deterministic takes no value"},
-        {OK " --t 3", "option '--t' is ambiguous (--task, --trials)"},
+        {OK " --t 3", "option '--t' is ambiguous (--task, --trials, --trial-retries, --trial-timeout, "
+                             "--trial-memory)"},
     };
 #undef OK
     taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
