@@ -165,6 +165,7 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 # target links libFuzzer's main (no replay.c). FUZZ_NAMES picks targets.
 FUZZ_SECONDS ?= 600
 FUZZ_NAMES ?= task module config ctrl study model wire cnn
+# FUZZ_JOBS=1 runs one target at a time (leaves a core free)
 LF_BUILD := build-libfuzzer
 LF_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 .PHONY: fuzz-long
