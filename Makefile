@@ -44,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller check
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -63,6 +63,12 @@ $(BUILD)/%.o: %.c | $(SETUP)
 # loops of run-time length and -fno-math-errno lets sqrtf vectorise. Neither
 # changes a result (no -ffast-math: same IEEE operations in the same order).
 $(BUILD)/src/nn/%.o $(BUILD)/src/ctrl/%.o: CFLAGS += -O3 -fno-math-errno
+# The image-module kernels' AVX2 / AVX-512 builds (src/nn/cnn_kernels.c) fuse
+# multiply and add into FMA instructions: half the arithmetic of the
+# depthwise and direct convolutions. It changes the last bits of the
+# features against the baseline build (which has no FMA to fuse into), as
+# OpenBLAS's own kernels differ by CPU; nothing else is compiled this way.
+$(BUILD)/src/nn/cnn_kernels.o: CFLAGS += -ffp-contract=fast
 
 $(BUILD)/libtaml.a: $(LIB_OBJ)
 	@rm -f $@
@@ -82,10 +88,34 @@ $(BUILD)/taml-tests: $(TEST_OBJ) $(BUILD)/libtaml.a
 $(BUILD)/taml-fake: $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(FAKE_OBJ) $(CLI_CMD_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
 
-# Tests run from the repository root (fixtures are in tests/fixtures/).
-# TESTS=pattern runs only the tests whose name contains the pattern.
-test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake
-	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake $(BUILD)/taml-tests $(TESTS)
+# The runner's own check (tests/test_runner.c): tests that crash, hang and
+# fail on purpose, under the same runner (tests/runner_check/).
+$(BUILD)/tests/runner-check: tests/runner_check/runner_check.c $(BUILD)/tests/runner.o $(BUILD)/libtaml.a | $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/runner.o $(BUILD)/libtaml.a $(LDLIBS)
+
+# Tests run from the repository root (fixtures are in tests/fixtures/), each
+# in a process of its own with a time limit (TAML_TEST_TIMEOUT seconds,
+# default 600). TESTS=pattern runs only the tests whose name contains the
+# pattern.
+test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner-check
+	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake TAML_RUNNER_CHECK=$(BUILD)/tests/runner-check \
+	  $(BUILD)/taml-tests $(TESTS)
+
+# The threaded tests under ThreadSanitizer (CI): the thread pool, the search
+# on worker threads (and on borrowed executors), the features cache shared
+# by threads, a task read by many threads, a store reader beside its
+# writer, and the CLI with --isolation thread; also the process backend
+# (it has no threads, but its fork server must fork cleanly under TSan).
+# The kill-at-random-points tests are left out: under TSan each takes
+# minutes and they test no thread that these do not.
+TSAN_TESTS := pool_ feature_cache search_random search_deterministic search_multitask \
+              search_resume search_transfer search_first_checkpoint search_on_a_borrowed \
+              search_stops_on task_loaded_task_and_tokeniser store_reader \
+              isolation_cli_processes_and_threads
+.PHONY: test-tsan
+test-tsan:
+	$(MAKE) SANITIZE=thread test TESTS="$(TSAN_TESTS)"
 
 # `make check` (run by CI): the rules the build enforces rather than memory.
 # (a) the layering of src/: each folder includes only the folders below it,
@@ -134,7 +164,8 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(BUILD)/fuzz/replay.o $(BUILD)/libtaml.a | 
 # library is built by Clang into build-libfuzzer/ with coverage hooks, each
 # target links libFuzzer's main (no replay.c). FUZZ_NAMES picks targets.
 FUZZ_SECONDS ?= 600
-FUZZ_NAMES ?= task module config ctrl study model wire
+FUZZ_NAMES ?= task module config ctrl study model wire cnn
+# FUZZ_JOBS=1 runs one target at a time (leaves a core free)
 LF_BUILD := build-libfuzzer
 LF_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 .PHONY: fuzz-long
@@ -151,6 +182,12 @@ fuzz-long:
 # The child model's speed against the PyTorch reference (bench/bench_child.py).
 bench-child: $(BUILD)/bench/bench_child
 	bench/bench_child.py --bin $(BUILD)/bench/bench_child
+
+# Image-module feature extraction against PyTorch (and TF.js in node when
+# the package cache has it), 1 thread; GFLOP/s per op type against the
+# SGEMM peak (bench/bench_vision.py).
+bench-vision: $(BUILD)/bench/bench_vision $(BUILD)/taml
+	bench/bench_vision.py --bin $(BUILD)/bench/bench_vision --taml $(BUILD)/taml
 
 # The controller's cost per trial (sample + update) next to Optuna 3.1's TPE
 # on the same 12-decision space (the anchor script, Debian python3-optuna).

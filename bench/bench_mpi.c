@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     taml_fake_child fake = {.sleep_us = sleep_ms * 1000};
     int rc = 0;
     if (taml_mpi_rank(m) != 0) {
-        if (taml_mpi_serve(m, 1, taml_fake_child_run, &fake, fp, &err)) {
+        if (taml_mpi_serve(m, 1, taml_fake_child_run, &fake, NULL, fp, &err)) {
             fprintf(stderr, "bench_mpi: %s\n", err.msg);
             rc = 1;
         }

@@ -22,7 +22,7 @@
  *                                corpus (fuzz/corpus/module/) and prints a tally
  *   clang -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -DTAML_LIBFUZZER -Isrc \
  *     fuzz/fuzz_module.c src/core/[a-z]*.c src/data/tokenise.c src/embed/[a-z]*.c \
- *     -lutf8proc -lz -lm -o fuzz_module && ./fuzz_module -max_total_time=300 fuzz/corpus/module
+ *     -lcjson -lutf8proc -lz -lm -o fuzz_module && ./fuzz_module -max_total_time=300 fuzz/corpus/module
  *                              -> coverage-guided fuzzing with libFuzzer
  */
 #include <stdint.h>

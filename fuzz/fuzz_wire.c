@@ -3,8 +3,11 @@
  *
  * One input = one message. Every decoder is tried; at most one may accept it,
  * and what it accepts must re-encode to exactly the input (the encoding is
- * canonical), so no decoder can accept a message it misreads. Anything else
- * aborts; sanitizers catch reads outside the buffer.
+ * canonical), so no decoder can accept a message it misreads; and the frame
+ * size a stream reader takes from the first 24 bytes (exec/proc.c's
+ * sockets) is the length of every message accepted, and within the limit
+ * whenever it is given. Anything else aborts; sanitizers catch reads outside
+ * the buffer.
  *
  * Two builds:
  *   make fuzz                 -> build/fuzz/fuzz_wire FILE|DIR...: replays a
@@ -71,6 +74,10 @@ static int run_one(const uint8_t *msg, size_t n)
         taml_wire_stop_encode(&again, &len);
     }
     must(ok <= 1, "two decoders accepted one message");
+    size_t frame = 0;
+    int framed = n >= TAML_WIRE_FRAME_HEAD && taml_wire_frame_size(msg, &frame, &err) == 0;
+    if (framed) must(frame >= 32 && frame <= TAML_WIRE_MAX_MSG, "a frame size out of range");
+    if (ok) must(framed && frame == n, "an accepted message's frame size is not its length");
     if (ok) must(len == n && memcmp(again, msg, n) == 0, "an accepted message re-encodes differently");
     free(again);
     return ok;

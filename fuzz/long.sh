@@ -2,8 +2,8 @@
 # fuzz/long.sh BUILD SECONDS [NAME...] - `make fuzz-long`: every fuzz target
 # built for libFuzzer (BUILD/fuzz/lf_NAME, by the Makefile) runs SECONDS of
 # wall time (fuzz_ctrl, which holds two parsers - search spaces and
-# controller checkpoints, chosen by its first byte - runs twice as long), at
-# most two at a time (the machine's cores), each on a scratch copy of its
+# controller checkpoints, chosen by its first byte - runs twice as long),
+# FUZZ_JOBS at a time (default 2, the machine's cores), each on a scratch copy of its
 # corpus (fuzz/corpus/NAME is only read: new inputs stay in BUILD/fuzz-long/),
 # crashes and leaks kept as BUILD/fuzz-long/NAME/crash-* etc. Prints, and
 # writes to BUILD/fuzz-long/summary.md, a table: target, seconds, inputs run,
@@ -12,7 +12,7 @@ set -eu
 BUILD=$1
 SECONDS_EACH=$2
 shift 2
-NAMES=${*:-"task module config ctrl study model wire"}
+NAMES=${*:-"task module config ctrl study model wire cnn"}
 OUT=$BUILD/fuzz-long
 mkdir -p "$OUT"
 run_one() {
@@ -33,13 +33,14 @@ run_one() {
     crashes=$(ls "$dir" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
     printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$secs" "${runs:-?}" "${cov:-?}" "$size" "$crashes" > "$dir/row.md"
 }
-# two at a time
+# FUZZ_JOBS at a time (1 or 2: the machine's cores; 2 unless told)
+JOBS=${FUZZ_JOBS:-2}
 set -- $NAMES
 while [ $# -gt 0 ]; do
     a=$1; shift
     run_one "$a" &
     pa=$!
-    if [ $# -gt 0 ]; then b=$1; shift; run_one "$b" & pb=$!; wait $pb; fi
+    if [ "$JOBS" -gt 1 ] && [ $# -gt 0 ]; then b=$1; shift; run_one "$b" & pb=$!; wait $pb; fi
     wait $pa
 done
 {

@@ -9,8 +9,10 @@
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/rng.h"
 #include "core/util.h"
@@ -28,6 +30,76 @@ static double preference(int32_t task, const char *name, const char *value)
     return (double)(h >> 11) * 0x1.0p-53;
 }
 
+int taml_fake_child_faults(taml_fake_child *f, const char *spec)
+{
+    static const struct {
+        const char *name;
+        taml_fake_fault_kind kind;
+    } kinds[] = {{"segv", TAML_FAKE_SEGV}, {"segv-once", TAML_FAKE_SEGV_ONCE},
+                 {"hang", TAML_FAKE_HANG}, {"alloc", TAML_FAKE_ALLOC}};
+    f->n_faults = 0;
+    for (const char *p = spec; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end || f->n_faults == TAML_FAKE_FAULTS_MAX) return -1;
+        size_t k = 0, n = sizeof kinds / sizeof kinds[0];
+        while (k < n && (strlen(kinds[k].name) != (size_t)(eq - p) ||
+                         strncmp(kinds[k].name, p, (size_t)(eq - p))))
+            k++;
+        char *stop;
+        long long id = strtoll(eq + 1, &stop, 10);
+        if (k == n || stop != end || id < 1) return -1;
+        f->faults[f->n_faults].kind = kinds[k].kind;
+        f->faults[f->n_faults].trial = id;
+        f->n_faults++;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* Does what trial id's fault says, if it has one: most never return; a
+ * fault that could not happen returns why (the trial then fails with it). */
+static const char *misbehave(const taml_fake_child *f, int64_t id)
+{
+    for (int i = 0; i < f->n_faults; i++) {
+        if (f->faults[i].trial != id) continue;
+        switch (f->faults[i].kind) {
+        case TAML_FAKE_SEGV_ONCE: {
+            char *mark = taml_asprintf("%s/segv-once-%lld", f->fault_dir ? f->fault_dir : ".",
+                                       (long long)id);
+            FILE *m = fopen(mark, "r");
+            free(mark);
+            if (m) { /* it crashed before: this run is fine */
+                fclose(m);
+                break;
+            }
+            mark = taml_asprintf("%s/segv-once-%lld", f->fault_dir ? f->fault_dir : ".",
+                                 (long long)id);
+            m = fopen(mark, "w");
+            free(mark);
+            if (m) fclose(m);
+        }
+            /* fall through */
+        case TAML_FAKE_SEGV: {
+            volatile int *volatile null = NULL; /* volatile: the store cannot be elided */
+            *null = 1;                          /* a null write, as a bug makes */
+            break;
+        }
+        case TAML_FAKE_HANG:
+            for (;;) pause();
+        case TAML_FAKE_ALLOC: {
+            /* 64 MiB at a time, never touched (so no real memory is used if
+             * no limit stops it), up to 64 GiB, then it reports itself */
+            void *volatile sink = NULL;
+            for (int k = 0; k < 1024; k++) sink = taml_malloc((size_t)64 << 20);
+            (void)sink;
+            return "fake child: allocated 64 GiB and no memory limit stopped it";
+        }
+        }
+    }
+    return NULL;
+}
+
 void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out)
 {
     const taml_fake_child *f = ctx;
@@ -35,6 +107,12 @@ void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_jo
     if (f && f->sleep_us > 0) {
         struct timespec ts = {f->sleep_us / 1000000, (long)(f->sleep_us % 1000000) * 1000L};
         nanosleep(&ts, NULL);
+    }
+    const char *no_fault = f ? misbehave(f, job->id) : NULL;
+    if (no_fault) {
+        out->status = TAML_TRIAL_FAILED;
+        snprintf(out->error, sizeof out->error, "%s", no_fault);
+        return;
     }
     cJSON *cfg = cJSON_Parse(job->config_json);
     if (!cfg || !cJSON_IsObject(cfg)) {

@@ -14,11 +14,34 @@
 
 #include "exec/pool.h"
 
+/* How a chosen trial misbehaves, for the tests of worker processes
+ * (exec/proc.h): the faults a real child could have. */
+typedef enum taml_fake_fault_kind {
+    TAML_FAKE_SEGV = 1,  /* writes through a null pointer: dies of SIGSEGV */
+    TAML_FAKE_SEGV_ONCE, /* the same on its first run only (a marker file in fault_dir) */
+    TAML_FAKE_HANG,      /* never returns */
+    TAML_FAKE_ALLOC,     /* allocates without bound (taml_malloc: aborts when it fails) */
+} taml_fake_fault_kind;
+
+#define TAML_FAKE_FAULTS_MAX 16
+
 /* A deterministic synthetic reward of (task, config, seed) with a known
- * optimum, after sleeping sleep_us microseconds. */
+ * optimum, after sleeping sleep_us microseconds; the trials listed in
+ * faults misbehave instead (after the sleep). */
 typedef struct taml_fake_child {
     int32_t sleep_us;
+    int n_faults;
+    struct {
+        taml_fake_fault_kind kind;
+        int64_t trial; /* the job's id */
+    } faults[TAML_FAKE_FAULTS_MAX];
+    const char *fault_dir; /* where SEGV_ONCE keeps its markers (borrowed) */
 } taml_fake_child;
+
+/* Reads faults from spec, "KIND=ID[,KIND=ID...]" with KIND segv, segv-once,
+ * hang or alloc (e.g. "segv=3,hang=5"); "" or NULL: none. Returns 0, or -1
+ * for a spec it cannot read. */
+int taml_fake_child_faults(taml_fake_child *f, const char *spec);
 
 /* A taml_job_fn: ctx points to a taml_fake_child (NULL: no sleep). Reports
  * done with the synthetic accuracies, invalid when both towers are disabled

@@ -3,13 +3,16 @@
  * tests/fake_child.h in `taml search` when TAML_FAKE_CHILD=US is set (US:
  * microseconds each trial sleeps; 0 is allowed). Then tasks are not loaded:
  * a task is any existing directory, named by its base name. Without
- * TAML_FAKE_CHILD it is taml itself.
+ * TAML_FAKE_CHILD it is taml itself. TAML_FAKE_FAULTS=KIND=ID,... makes
+ * trial ID misbehave (segv, segv-once, hang, alloc: tests/fake_child.h),
+ * segv-once keeping its markers in TAML_FAKE_FAULT_DIR.
  *
  * For the tests that run whole searches as a user does, thousands of trials
  * in seconds, and kill them (tests/test_search_cli.c, tests/test_report.c,
  * tests/mpi/test_mpi.c; `make test` passes its path as TAML_FAKE_BIN). The
  * real build/taml has no fake child and reads no TAML_FAKE_CHILD. */
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +26,7 @@ typedef struct fake_ctx {
     char **names;
 } fake_ctx;
 
-static int32_t sleep_us; /* from TAML_FAKE_CHILD, read in main */
+static taml_fake_child child; /* from TAML_FAKE_CHILD and TAML_FAKE_FAULTS, read in main */
 
 static void fake_close(void *ctx)
 {
@@ -37,7 +40,7 @@ static int fake_open(void **ctx, int32_t n_tasks, const char *const *task_dirs,
                      const char *const **names, taml_err *err)
 {
     fake_ctx *f = taml_calloc(1, sizeof *f);
-    f->child.sleep_us = sleep_us;
+    f->child = child;
     f->names = taml_calloc((size_t)n_tasks, sizeof *f->names);
     for (int32_t i = 0; i < n_tasks; i++) {
         if (!taml_is_dir(task_dirs[i])) {
@@ -64,6 +67,11 @@ int main(int argc, char **argv)
     static const taml_cli_hooks hooks = {.search_child = &fake};
     const char *us = getenv("TAML_FAKE_CHILD");
     if (!us || !*us) return taml_cli_main(argc, argv, NULL);
-    sleep_us = atoi(us);
+    child.sleep_us = atoi(us);
+    if (taml_fake_child_faults(&child, getenv("TAML_FAKE_FAULTS"))) {
+        fprintf(stderr, "taml-fake: TAML_FAKE_FAULTS: not KIND=ID[,KIND=ID...]\n");
+        return 2;
+    }
+    child.fault_dir = getenv("TAML_FAKE_FAULT_DIR");
     return taml_cli_main(argc, argv, &hooks);
 }

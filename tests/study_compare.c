@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "ctrl/bundle.h"
 #include "ctrl/controller.h"
 #include "store/store.h"
@@ -146,4 +147,28 @@ int same_studies(const char *a, const char *b, int64_t *n_trials)
     taml_store_close(sb);
     if (n_trials) *n_trials = n;
     return same;
+}
+
+char *study_trial_lines(const char *path)
+{
+    taml_store *s;
+    taml_err err;
+    if (taml_store_open(&s, path, TAML_STORE_READONLY, &err)) return NULL;
+    taml_store_iter *it;
+    if (taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err)) {
+        taml_store_close(s);
+        return NULL;
+    }
+    char *all = taml_strdup("");
+    taml_trial t;
+    while (taml_store_iter_next(it, &t, &err) == 1) {
+        char *more = taml_asprintf("%s%lld %s %d %.17g %s\n", all, (long long)t.id,
+                                   taml_trial_state_name(t.state), (int)t.attempts, t.valid_acc,
+                                   t.error ? t.error : "-");
+        free(all);
+        all = more;
+    }
+    taml_store_iter_free(it);
+    taml_store_close(s);
+    return all;
 }

@@ -12,4 +12,10 @@
  * first difference. */
 int same_studies(const char *a, const char *b, int64_t *n_trials);
 
+/* Every trial of the study at path as a line "id state attempts valid
+ * error" ("-" for no error), in id order (heap; caller frees; NULL when the
+ * study cannot be read): what same_studies leaves out, the runs a trial
+ * took and what its retries said, to compare as text. */
+char *study_trial_lines(const char *path);
+
 #endif

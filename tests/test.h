@@ -4,9 +4,10 @@
  *
  * Tests register themselves (a constructor per TEST), so a new test file in tests/
  * needs no list to edit. The runner (tests/runner.c) runs every test whose
- * name contains one of its arguments (all when none), each in the same
- * process, and ends with the line "N passed, N failed". A failing CHECK
- * prints file:line and the values, and ends that test.
+ * name contains one of its arguments (all when none), each in a process of
+ * its own with a time limit, and ends with the line "N passed, N failed". A
+ * failing CHECK prints file:line and the values, and ends that test; a
+ * test that crashes or hangs is reported with the signal or the timeout.
  */
 #ifndef TAML_TEST_H
 #define TAML_TEST_H
@@ -72,7 +73,7 @@ _Noreturn void taml_test_fail(const char *file, int line, const char *fmt, ...)
     } while (0)
 
 /* A fresh empty directory under $TMPDIR for this test; removed after the test
- * passes. Heap string owned by the runner. */
+ * passes, kept (and named) when it fails. Owned by the runner. */
 const char *taml_test_tmpdir(void);
 
 #endif

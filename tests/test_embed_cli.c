@@ -10,19 +10,6 @@
 #include "test.h"
 #include "testutil.h"
 
-/* Runs `taml ARGS` (a shell fragment) with TAML_MODULES=lib; returns the exit
- * status and stdout+stderr in *out (heap). */
-static int taml(const char *lib, const char *args, char **out)
-{
-    char *abs = realpath(taml_test_bin(), NULL); /* the command runs in the tmpdir */
-    CHECK(abs != NULL);
-    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s", taml_test_tmpdir(), lib, abs,
-                              args);
-    int rc = taml_test_run(cmd, out);
-    free(cmd);
-    free(abs);
-    return rc;
-}
 
 static const char glove[] = "The 1 0 0\nfilm 0.9 0.1 0\nmovie 0.9 0.11 0\ncat 0 0 1\ndog 0 0.1 0.9\n"
                             "good 0 1 0\n";
@@ -34,31 +21,31 @@ TEST(embed_cli_imports_lists_and_describes_a_module)
     char *in = taml_path_join(root, "v.txt");
     CHECK(taml_write_file_atomic(in, glove, strlen(glove), NULL) == 0);
     char *out;
-    CHECK_EQ_INT(taml(lib, "embed import v.txt --format glove --name en-tiny --language en "
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import v.txt --format glove --name en-tiny --language en "
                            "--corpus 'a fixture' --tokens 42 --algorithm hand --meta build_key=k1",
                       &out), 0);
     CHECK_CONTAINS(out, "en-tiny.tamlm: 6 words x 3");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed list", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed list", &out), 0);
     CHECK_CONTAINS(out, "en-tiny");
     CHECK_CONTAINS(out, "a fixture");
     CHECK_CONTAINS(out, "random-D");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed info en-tiny", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed info en-tiny", &out), 0);
     CHECK_CONTAINS(out, "corpus_tokens   42");
     CHECK_CONTAINS(out, "build_key       k1");
     CHECK_CONTAINS(out, "first words     the film movie cat dog good");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed neighbours en-tiny Film -k 2", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed neighbours en-tiny Film -k 2", &out), 0);
     CHECK_CONTAINS(out, "nearest to 'film'");
     char *movie = strstr(out, "movie"), *the = strstr(out, "  the");
     CHECK(movie && the && movie < the); /* movie first, then the */
     CHECK(!strstr(out, "cat"));
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed neighbours en-tiny zebra", &out), 1);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed neighbours en-tiny zebra", &out), 1);
     CHECK_CONTAINS(out, "does not know 'zebra'");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed info no-such-module", &out), 1);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed info no-such-module", &out), 1);
     CHECK_CONTAINS(out, "module 'no-such-module' not found");
     free(out);
     free(in);
@@ -72,32 +59,32 @@ TEST(embed_cli_reports_task_coverage_and_refuses_bad_imports)
     char *in = taml_path_join(root, "v2.txt");
     CHECK(taml_write_file_atomic(in, glove, strlen(glove), NULL) == 0);
     char *out;
-    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --name tiny --language en", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import v2.txt --format glove --name tiny --language en", &out), 0);
     free(out);
     char *cwd = getcwd(NULL, 0);
     char *cmd = taml_asprintf("embed coverage tiny --task '%s/tests/fixtures/tasks/film-mini'", cwd);
-    CHECK_EQ_INT(taml(lib, cmd, &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
     CHECK_CONTAINS(out, "tiny on film-mini");
     CHECK_CONTAINS(out, "  all ");
     free(out);
     free(cmd);
     cmd = taml_asprintf("embed coverage random-8 --task '%s/tests/fixtures/tasks/film-mini'", cwd);
-    CHECK_EQ_INT(taml(lib, cmd, &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
     CHECK_CONTAINS(out, "100.0%");
     free(out);
     free(cmd);
     free(cwd);
-    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --language en", &out), 2);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import v2.txt --format glove --language en", &out), 2);
     CHECK_CONTAINS(out, "taml embed import: --name is required");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format word2vec-text --name x --language en",
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import v2.txt --format word2vec-text --name x --language en",
                       &out), 1);
     CHECK_CONTAINS(out, "v2.txt:1: expected the header");
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed import v2.txt --format glove --name random-5 --language en",
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed import v2.txt --format glove --name random-5 --language en",
                       &out), 2);
     free(out);
-    CHECK_EQ_INT(taml(lib, "embed frobnicate", &out), 2);
+    CHECK_EQ_INT(taml_test_taml_in(lib, "embed frobnicate", &out), 2);
     free(out);
     free(in);
     free(lib);
@@ -106,14 +93,14 @@ TEST(embed_cli_reports_task_coverage_and_refuses_bad_imports)
 TEST(embed_cli_tokenise_writes_one_line_of_tokens_per_line)
 {
     char *out;
-    CHECK_EQ_INT(taml("/nonexistent", "embed tokenise < /dev/null", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in("/nonexistent", "embed tokenise < /dev/null", &out), 0);
     CHECK_STR(out, "");
     free(out);
     const char *root = taml_test_tmpdir();
     char *in = taml_path_join(root, "text.txt");
     const char *text = "Hello, World! It's K\xc3\x96NIG.\n---\nno_newline at end";
     CHECK(taml_write_file_atomic(in, text, strlen(text), NULL) == 0);
-    CHECK_EQ_INT(taml("/nonexistent", "embed tokenise text.txt", &out), 0);
+    CHECK_EQ_INT(taml_test_taml_in("/nonexistent", "embed tokenise text.txt", &out), 0);
     CHECK_STR(out, "hello world it s k\xc3\xb6nig\nno newline at end\n");
     free(out);
     free(in);

@@ -1061,7 +1061,11 @@ TEST(a_study_of_an_older_schema_reads_as_before_and_its_migration_adds_the_ensem
     char *path = gunzip_fixture("mt-full.db");
     const char *rows = "SELECT method, seed, space_json, space_fingerprint, trials_per_task,"
                        " options_json, taml_version, created FROM study; SELECT * FROM tasks";
-    char *trials = query_text(path, "SELECT * FROM trials ORDER BY id");
+    /* schema 1's columns of trials (schema 3 adds attempts, checked below) */
+    const char *trial_rows = "SELECT id, task, method, config_json, actions, seed, state, valid_acc,"
+                             " test_acc, loss, steps, queued_at, started_at, finished_at,"
+                             " train_seconds, worker, error, update_seq FROM trials ORDER BY id";
+    char *trials = query_text(path, trial_rows);
     char *study = query_text(path, rows);
     char *ckpt = query_text(path, "SELECT id, after_seq, length(blob) FROM checkpoints");
     /* read as it is, it has no ensemble, and none can be put in it */
@@ -1097,8 +1101,11 @@ TEST(a_study_of_an_older_schema_reads_as_before_and_its_migration_adds_the_ensem
     snprintf(want_v, sizeof want_v, "%d\n", TAML_STORE_SCHEMA);
     CHECK_STR(v, want_v);
     free(v);
-    char *after = query_text(path, "SELECT * FROM trials ORDER BY id");
+    char *after = query_text(path, trial_rows);
     CHECK_STR(after, trials);
+    free(after);
+    after = query_text(path, "SELECT count(*), sum(attempts) FROM trials");
+    CHECK_STR(after, "12|12\n"); /* every trial of the fixture finished, one run each */
     free(after);
     after = query_text(path, rows);
     CHECK_STR(after, study);

@@ -6,6 +6,7 @@
  * the old code's uninterrupted ones, the model predicts what it predicted,
  * the module finds every word with its vector. */
 #include <stdint.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,76 @@ TEST(v1_half_studies_continued_equal_the_old_codes_uninterrupted_ones)
                     6);
     continues_equal("aml-half.db", "aml-full.db",
                     "--task tests/fixtures/tasks/child-topics --method aml", 8);
+}
+
+/* The user_version of the study at path (opened apart from the store). */
+static int schema_of(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int v = -1;
+    CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* A study of schema 1 (no trials.attempts) is read as it is: its finished
+ * trials count one run, unfinished ones none, and the file is not touched;
+ * migrated (taml_store_upgrade, as a search continuing it does) it holds
+ * those same values in the column. */
+TEST(v1_study_is_read_as_it_is_and_migrated_with_one_run_per_finished_trial)
+{
+    char *path = gunzip_fixture("mt-half.db");
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "INSERT INTO trials (task, method, config_json, actions, seed, state,"
+                       " queued_at) SELECT task, method, config_json, actions, seed + 1,"
+                       " 'pending', queued_at FROM trials WHERE id = 1",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_EQ_INT(schema_of(path), 1);
+    taml_store *s;
+    taml_err err;
+    taml_trial t;
+    CHECK_EQ_INT(taml_store_open(&s, path, TAML_STORE_READONLY, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_get(s, 1, &t, &err), 0);
+    CHECK_EQ_INT(t.state, TAML_TRIAL_DONE);
+    CHECK_EQ_INT(t.attempts, 1);
+    taml_trial_deinit(&t);
+    CHECK_EQ_INT(taml_store_trial_get(s, 7, &t, &err), 0);
+    CHECK_EQ_INT(t.state, TAML_TRIAL_PENDING);
+    CHECK_EQ_INT(t.attempts, 0);
+    taml_trial_deinit(&t);
+    taml_store_close(s);
+    CHECK_EQ_INT(schema_of(path), 1);
+
+    CHECK_EQ_INT(taml_store_open(&s, path, 0, &err), 0);
+    CHECK_EQ_INT(schema_of(path), 1);
+    CHECK_EQ_INT(taml_store_upgrade(s, &err), 0);
+    CHECK_EQ_INT(schema_of(path), TAML_STORE_SCHEMA);
+    taml_store_iter *it;
+    CHECK_EQ_INT(taml_store_iter_new(s, TAML_ITER_BY_ID, 0, &it, &err), 0);
+    int n = 0;
+    while (taml_store_iter_next(it, &t, &err) == 1) {
+        CHECK_EQ_INT(t.attempts, t.state == TAML_TRIAL_PENDING ? 0 : 1);
+        n++;
+    }
+    taml_store_iter_free(it);
+    CHECK_EQ_INT(n, 7);
+    taml_store_close(s);
+    /* the column itself holds them (not the read-only fallback) */
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    sqlite3_stmt *st;
+    CHECK(sqlite3_prepare_v2(db, "SELECT sum(attempts) FROM trials", -1, &st, NULL) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    CHECK_EQ_INT(sqlite3_column_int(st, 0), 6);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(path);
 }
 
 __attribute__((noinline)) static char *slurp(const char *path, size_t *n)

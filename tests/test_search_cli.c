@@ -330,7 +330,8 @@ TEST(search_cli_refuses_bad_arguments_with_usage_and_status_2)
         {OK " -- --trials", "taml search: unexpected argument '--trials'"},
         {OK " --task", "taml search: --task needs a value"},
         {OK " --deterministic=yes", "--deterministic takes no value"},
-        {OK " --t 3", "option '--t' is ambiguous (--task, --trials)"},
+        {OK " --t 3", "option '--t' is ambiguous (--task, --trials, --trial-retries, --trial-timeout, "
+                             "--trial-memory)"},
     };
 #undef OK
     taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
@@ -348,11 +349,16 @@ TEST(search_cli_refuses_bad_arguments_with_usage_and_status_2)
  * pass the usage checks (the search then fails on the missing task, 1). */
 TEST(search_cli_accepts_the_ends_of_its_ranges)
 {
+    /* a space of its own, so that no module library is needed */
+    char *space = taml_path_join(taml_test_tmpdir(), "ends-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
     char *cmd = taml_asprintf("%s search --study x.db --task no-such-dir --method aml --trials "
                               "1000000 --workers 4096 --deterministic --lag 1000000 --seed "
-                              "18446744073709551615 --ctrl-lr 0.999 --entropy-weight 0 2>&1; "
-                              "echo \"rc=$?\"",
-                              taml_test_bin());
+                              "18446744073709551615 --ctrl-lr 0.999 --entropy-weight 0 --space %s "
+                              "2>&1; echo \"rc=$?\"",
+                              taml_test_bin(), space);
+    free(space);
     char *out;
     CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
     CHECK_CONTAINS(out, "no-such-dir");

@@ -547,3 +547,65 @@ TEST(store_refuses_a_trial_with_an_unknown_state)
     taml_store_close(s);
     free(path);
 }
+
+/* attempts counts the runs that ended: a finish and a retry (the worker
+ * process died) add one, a requeue (the search died) none; a retry records
+ * its note, which a result without an error of its own keeps. */
+TEST(store_attempts_count_finished_and_retried_runs_not_requeued_ones)
+{
+    char *path = study_path("att.db");
+    taml_store *s = new_study(path, 1);
+    CHECK(s);
+    taml_err err;
+    int64_t id = add_trial(s, 0, 1);
+    taml_trial t;
+    CHECK_EQ_INT(taml_store_trial_get(s, id, &t, &err), 0);
+    CHECK_EQ_INT(t.attempts, 0);
+    taml_trial_deinit(&t);
+    int32_t att = -1;
+    CHECK_EQ_INT(taml_store_trial_retry(s, id, "x", &att, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "trial 1 is pending and cannot become pending");
+    CHECK_EQ_INT(taml_store_trial_start(s, id, 3, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_retry(s, id, "attempt 1 of 3: it died", &att, &err), 0);
+    CHECK_EQ_INT(att, 1);
+    CHECK_EQ_INT(taml_store_trial_get(s, id, &t, &err), 0);
+    CHECK_EQ_INT(t.state, TAML_TRIAL_PENDING);
+    CHECK_EQ_INT(t.worker, -1);
+    CHECK_STR(t.error, "attempt 1 of 3: it died");
+    taml_trial_deinit(&t);
+    int64_t n = 0;
+    CHECK_EQ_INT(taml_store_trial_start(s, id, 0, &err), 0);
+    CHECK_EQ_INT(taml_store_requeue(s, &n, &err), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(taml_store_trial_start(s, id, 1, &err), 0);
+    taml_trial r = {.state = TAML_TRIAL_DONE, .valid_acc = 0.5, .test_acc = 0.4, .loss = 1,
+                    .worker = 1};
+    CHECK_EQ_INT(taml_store_trial_finish(s, id, &r, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_get(s, id, &t, &err), 0);
+    CHECK_EQ_INT(t.state, TAML_TRIAL_DONE);
+    CHECK_EQ_INT(t.attempts, 2);
+    CHECK_STR(t.error, "attempt 1 of 3: it died");
+    taml_trial_deinit(&t);
+    CHECK_EQ_INT(taml_store_trial_retry(s, id, "x", &att, &err), TAML_EINVAL);
+    CHECK_CONTAINS(err.msg, "is done and cannot become pending");
+    /* a failure's own error replaces the note */
+    int64_t b = add_trial(s, 0, 2);
+    CHECK_EQ_INT(taml_store_trial_start(s, b, 0, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_retry(s, b, "attempt 1 of 2: it died", NULL, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_start(s, b, 0, &err), 0);
+    r = (taml_trial){.state = TAML_TRIAL_FAILED, .valid_acc = NAN, .test_acc = NAN, .loss = NAN,
+                     .worker = -1, .error = "attempt 2 of 2, the last allowed: it died"};
+    CHECK_EQ_INT(taml_store_trial_finish(s, b, &r, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_get(s, b, &t, &err), 0);
+    CHECK_EQ_INT(t.attempts, 2);
+    CHECK_STR(t.error, "attempt 2 of 2, the last allowed: it died");
+    taml_trial_deinit(&t);
+    /* the column refuses nonsense */
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE trials SET attempts = -1 WHERE id = 1", NULL, NULL, NULL) ==
+          SQLITE_CONSTRAINT);
+    sqlite3_close(db);
+    taml_store_close(s);
+    free(path);
+}

@@ -99,7 +99,8 @@ TEST(train_cli_refuses_bad_configs_modules_and_arguments_with_a_clear_message)
     CHECK_EQ_INT(taml("train --task tests/fixtures/tasks/idx-mini --config " CFG " --module random-100",
                       &out),
                  1);
-    CHECK_CONTAINS(out, "the only image module is \"pixels\"");
+    CHECK_CONTAINS(out, "module 'random-100' is a text module (word vectors); task 'idx-mini' is an "
+                        "image task: it needs an image module");
     free(out);
 }
 

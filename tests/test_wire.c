@@ -443,3 +443,49 @@ TEST(wire_tasks_fingerprint_depends_on_names_and_order)
     CHECK(fa != taml_wire_tasks_fp(3, c));
     CHECK(fa != taml_wire_tasks_fp(1, a));
 }
+
+/* A stream reader learns a message's size from its first 24 bytes: the
+ * size of every message encoded, and a refusal, naming the field, of a
+ * header that is not a taml message's, of another version, and of a length
+ * over the limit or too short to hold the type. */
+TEST(wire_frame_size_is_each_messages_length_and_refuses_bad_headers)
+{
+    void *m;
+    size_t n, size;
+    taml_err err;
+    job_msg(&m, &n);
+    CHECK_EQ_INT(taml_wire_frame_size(m, &size, &err), 0);
+    CHECK_EQ_INT(size, n);
+    unsigned char head[TAML_WIRE_FRAME_HEAD];
+    memcpy(head, m, sizeof head);
+    free(m);
+    result_msg(&m, &n);
+    CHECK_EQ_INT(taml_wire_frame_size(m, &size, &err), 0);
+    CHECK_EQ_INT(size, n);
+    free(m);
+    taml_wire_stop_encode(&m, &n);
+    CHECK_EQ_INT(taml_wire_frame_size(m, &size, &err), 0);
+    CHECK_EQ_INT(size, n);
+    CHECK_EQ_INT(n, 32);
+    free(m);
+
+    unsigned char bad[TAML_WIRE_FRAME_HEAD];
+    memcpy(bad, head, sizeof bad);
+    bad[0] = 'X';
+    CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), TAML_EFORMAT);
+    CHECK_CONTAINS(err.msg, "offset 0: magic");
+    CHECK_EQ_INT(size, 0);
+    memcpy(bad, head, sizeof bad);
+    bad[8] = 9;
+    CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "offset 8: version: 9");
+    memcpy(bad, head, sizeof bad);
+    taml_bytes_store_u64(bad + 16, (uint64_t)TAML_WIRE_MAX_BODY + 5);
+    CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), TAML_EFORMAT);
+    CHECK_CONTAINS(err.msg, "offset 16: length");
+    taml_bytes_store_u64(bad + 16, (uint64_t)TAML_WIRE_MAX_BODY + 4);
+    CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), 0);
+    CHECK_EQ_INT(size, TAML_WIRE_MAX_MSG);
+    taml_bytes_store_u64(bad + 16, 3);
+    CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), TAML_EFORMAT);
+}

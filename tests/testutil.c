@@ -77,3 +77,15 @@ void taml_test_python_selftest(const char *script, int min_tests)
     CHECK_MSG(ran >= min_tests, "%s ran %d tests; expected at least %d", script, ran, min_tests);
     free(out);
 }
+
+int taml_test_taml_in(const char *lib, const char *args, char **out)
+{
+    char *abs = realpath(taml_test_bin(), NULL); /* the command runs in the tmpdir */
+    CHECK(abs != NULL);
+    char *cmd = taml_asprintf("cd '%s' && TAML_MODULES='%s' '%s' %s", taml_test_tmpdir(), lib, abs,
+                              args);
+    int rc = taml_test_run(cmd, out);
+    free(cmd);
+    free(abs);
+    return rc;
+}

@@ -14,6 +14,11 @@
  * Fails the calling test when the shell cannot be started. */
 int taml_test_run(const char *cmd, char **out);
 
+/* Runs `$TAML_BIN args` (a shell fragment) in the test's tmpdir with
+ * TAML_MODULES=lib (a module library); returns the exit status and stdout
+ * and stderr in *out (heap), as taml_test_run. */
+int taml_test_taml_in(const char *lib, const char *args, char **out);
+
 /* The path of the taml binary from $TAML_BIN; fails the calling test when it
  * is not set (the tests must be run with `make test`). */
 const char *taml_test_bin(void);

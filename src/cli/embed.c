@@ -27,6 +27,9 @@ static const char usage_text[] =
     "                         [--algorithm TEXT] [--source TEXT] [--license TEXT]\n"
     "                         [--matrix FILE.f32] [--dim D] [--max-words N] [--meta KEY=VALUE]...\n"
     "                         [-o PATH]   (default: <library>/NAME.tamlm)\n"
+    "       taml embed import cnn.json --format cnn --name NAME [--matrix weights.f32]\n"
+    "                         [--source TEXT] [--license TEXT] [--meta KEY=VALUE]... [-o PATH]\n"
+    "                         (an image module: a CNN's graph and weights, docs/modules.md)\n"
     "       taml embed list [--dir DIR]\n"
     "       taml embed info MODULE\n"
     "       taml embed neighbours MODULE WORD [-k K]\n"
@@ -64,6 +67,47 @@ static const struct option import_options[] = {
     {0},
 };
 
+/* -o PATH, else <library>/NAME.tamlm (the library made if missing); NULL
+ * with err when it cannot be made. */
+static char *output_path(const taml_cli *cli, const char *out, const char *name, taml_err *err)
+{
+    if (out) return taml_strdup(out);
+    char *dir = taml_cli_module_dir(cli, NULL);
+    if (taml_mkdirs(dir, err) < 0) {
+        free(dir);
+        return NULL;
+    }
+    char *base = taml_asprintf("%s.tamlm", name);
+    char *path = taml_path_join(dir, base);
+    free(base);
+    free(dir);
+    return path;
+}
+
+/* `--format cnn`: an image module from cnn.json + weights.f32. */
+static int import_cnn(const taml_cli *cli, const char *file, const char *out,
+                      const taml_module_info *info, const taml_import_opts *vo)
+{
+    taml_cnn_import_opts o = {.name = info->name, .matrix_path = vo->matrix_path,
+                              .source = info->source, .license = info->license,
+                              .meta = vo->meta, .n_meta = vo->n_meta};
+    taml_err err;
+    char *path = output_path(cli, out, info->name, &err);
+    if (!path) return taml_cli_fail(&err);
+    taml_cnn_import_stats st;
+    int rc = taml_module_import_cnn(file, &o, path, &st, &err);
+    if (rc < 0) {
+        free(path);
+        return taml_cli_fail(&err);
+    }
+    printf("%s: image module, %d ops at %d x %d, %d features, %.1f MFLOPs per image, %" PRId64
+           " weights, from %s (cnn) in %.2fs\n",
+           path, (int)st.ops, (int)st.input_size, (int)st.input_size, (int)st.dim, st.mflops,
+           st.weights, file, st.seconds);
+    free(path);
+    return 0;
+}
+
 /* meta: room for argc "key=value" strings (freed by the caller). */
 static int import_args(const taml_cli *cli, int argc, char **argv, const char **meta)
 {
@@ -72,6 +116,7 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
     taml_import_opts o = {0};
     o.meta = meta;
     int64_t n;
+    const char *text_only = NULL; /* an option --format cnn does not take */
     taml_args a;
     taml_args_init(&a, "embed import", usage_text, argc, argv, "o:", import_options);
     for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
@@ -90,12 +135,15 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
             break;
         case O_LANGUAGE:
             info.language = a.arg;
+            text_only = "--language";
             break;
         case O_CORPUS:
             info.corpus = a.arg;
+            text_only = "--corpus";
             break;
         case O_ALGORITHM:
             info.algorithm = a.arg;
+            text_only = "--algorithm";
             break;
         case O_SOURCE:
             info.source = a.arg;
@@ -115,40 +163,38 @@ static int import_args(const taml_cli *cli, int argc, char **argv, const char **
         case O_TOKENS:
             if (taml_args_int(&a, 0, INT64_MAX, &n)) return a.status;
             info.corpus_tokens = n;
+            text_only = "--tokens";
             break;
         case O_MAX_WORDS:
             if (taml_args_int(&a, 0, INT64_MAX, &n)) return a.status;
             o.max_words = n;
+            text_only = "--max-words";
             break;
         case O_DIM:
             if (taml_args_int(&a, 1, DIM_MAX, &n)) return a.status;
             o.dim = (int32_t)n;
+            text_only = "--dim";
             break;
         }
     }
     if (!file) return taml_args_required(&a, "FILE");
     if (!format) return taml_args_required(&a, "--format");
     if (!info.name || !*info.name) return taml_args_required(&a, "--name");
+    if (!strcmp(format, "cnn")) {
+        if (text_only)
+            return taml_args_error(&a, "%s is for word vectors, not for --format cnn", text_only);
+        if (taml_module_parse_random(info.name, NULL) || strchr(info.name, '/'))
+            return taml_args_error(&a, "--name: '%s' cannot be a module name", info.name);
+        return import_cnn(cli, file, out, &info, &o);
+    }
     if (!info.language) return taml_args_required(&a, "--language");
     if (taml_module_parse_random(info.name, NULL) || strchr(info.name, '/'))
         return taml_args_error(&a, "--name: '%s' cannot be a module name", info.name);
     taml_err err;
     if (taml_vec_format_parse(format, &o.format, &err) < 0)
         return taml_args_error(&a, "--format: %s", err.msg);
-    char *path = NULL;
-    if (out) {
-        path = taml_strdup(out);
-    } else {
-        char *dir = taml_cli_module_dir(cli, NULL);
-        if (taml_mkdirs(dir, &err) < 0) {
-            free(dir);
-            return taml_cli_fail(&err);
-        }
-        char *base = taml_asprintf("%s.tamlm", info.name);
-        path = taml_path_join(dir, base);
-        free(base);
-        free(dir);
-    }
+    char *path = output_path(cli, out, info.name, &err);
+    if (!path) return taml_cli_fail(&err);
     taml_import_stats st;
     int rc = taml_module_import(file, &o, &info, path, &st, &err);
     if (rc < 0) {
@@ -226,6 +272,8 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
     printf("%-16s %-4s %5s %9s %14s  %-22s %s\n", "name", "lang", "dim", "words", "corpus tokens",
            "algorithm", "corpus");
     int bad = 0;
+    char **images = NULL; /* the image modules' rows, printed in a table of their own */
+    size_t n_images = 0;
     for (size_t i = 0; i < n; i++) {
         char *path = taml_path_join(dir, names[i]);
         taml_module *m;
@@ -233,6 +281,15 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
         if (taml_module_open(&m, path, NULL, &err) < 0) {
             printf("%-16.*s DAMAGED: %s\n", (int)(strlen(names[i]) - 6), names[i], err.msg);
             bad = 1;
+        } else if (taml_module_kind(m) == TAML_MODULE_IMAGE) {
+            const taml_image_graph *g = taml_module_image(m);
+            char pool[32];
+            images = taml_realloc(images, (n_images + 1) * sizeof *images);
+            images[n_images++] = taml_asprintf(
+                "%-16s %5d %-8s %6d %9.1f  %s (%s)", taml_module_name(m), (int)g->input_size,
+                taml_image_pooling_describe(g, pool, sizeof pool), (int)taml_module_dim(m),
+                g->mflops, taml_module_meta(m, "network"), taml_module_meta(m, "cut"));
+            taml_module_close(m);
         } else {
             printf("%-16s %-4s %5d %9" PRId64 " %14" PRId64 "  %-22s %s\n", taml_module_name(m),
                    taml_module_language(m), (int)taml_module_dim(m), taml_module_rows(m),
@@ -245,6 +302,16 @@ static int cmd_list(const taml_cli *cli, int argc, char **argv)
     }
     printf("%-16s %-4s %5s %9s %14s  %-22s %s\n", "random-D", "any", "D", "all", "0",
            "none (built in)", "N(0, 1/D) vector seeded from the word's bytes");
+    if (n_images) {
+        printf("\nimage modules (CNN feature extractors):\n");
+        printf("%-16s %5s %-8s %6s %9s  %s\n", "name", "input", "pooling", "dim",
+               "MFLOPs", "network (cut layer)");
+        for (size_t i = 0; i < n_images; i++) {
+            printf("%s\n", images[i]);
+            free(images[i]);
+        }
+    }
+    free(images);
     if (!n) fprintf(stderr, "(no modules in %s: `taml embed build-defaults` builds them)\n", dir);
     free(names);
     free(dir);
@@ -282,6 +349,53 @@ static int open_module(const taml_cli *cli, taml_module **m, const char *name, t
     return rc;
 }
 
+/* `embed info` of an image module: the graph's summary, cost by op type,
+ * then the metadata. */
+static void info_image(const taml_module *m, double open_seconds)
+{
+    const taml_image_graph *g = taml_module_image(m);
+    char pool[32];
+    taml_image_shape cut = taml_image_graph_shape(g, g->output);
+    printf("name            %s\n", taml_module_name(m));
+    printf("path            %s\n", taml_module_path(m));
+    printf("kind            image (CNN feature extractor)\n");
+    printf("input           %d x %d x 3 (task images resized to it, grey copied to RGB; the "
+           "graph runs from %d x %d)\n",
+           (int)g->input_size, (int)g->input_size, (int)g->min_input, (int)g->min_input);
+    printf("input scaling   x * (%g, %g, %g) + (%g, %g, %g)\n", (double)g->scale[0],
+           (double)g->scale[1], (double)g->scale[2], (double)g->shift[0], (double)g->shift[1],
+           (double)g->shift[2]);
+    printf("cut             tensor %d (%s), %d x %d x %d\n", (int)g->output,
+           g->ops[g->output - 1].name, (int)cut.h, (int)cut.w, (int)cut.c);
+    printf("pooling         %s\n", taml_image_pooling_describe(g, pool, sizeof pool));
+    printf("dimension       %d\n", (int)taml_module_dim(m));
+    printf("cost            %.1f MFLOPs per image (2 x multiply-adds)\n", g->mflops);
+    int count[TAML_IMAGE_N_OPS] = {0}, run = 0;
+    double mflops[TAML_IMAGE_N_OPS] = {0};
+    for (int32_t k = 0; k < g->n_ops; k++) {
+        const taml_image_op *op = &g->ops[k];
+        if (!op->needed) continue;
+        run++;
+        count[op->kind]++;
+        mflops[op->kind] += taml_image_op_mflops(op);
+    }
+    printf("ops             %d run of %d in the graph:", run, (int)g->n_ops);
+    for (int i = 0; i < TAML_IMAGE_N_OPS; i++) {
+        if (!count[i]) continue;
+        printf(" %d %s", count[i], taml_image_op_name((taml_image_op_kind)i));
+        if (mflops[i] > 0) printf(" (%.1f MFLOPs)", mflops[i]);
+    }
+    printf("\nweights         %lld floats\n", (long long)g->n_weights);
+    for (size_t i = 0; i < taml_module_meta_count(m); i++) {
+        const char *k, *v;
+        taml_module_meta_at(m, i, &k, &v);
+        if (strcmp(k, "name") && strcmp(k, "kind")) printf("%-15s %s\n", k, v);
+    }
+    struct stat st;
+    if (stat(taml_module_path(m), &st) == 0) printf("file bytes      %lld\n", (long long)st.st_size);
+    printf("open seconds    %.3f (map + checksum + graph check)\n", open_seconds);
+}
+
 static int cmd_info(const taml_cli *cli, int argc, char **argv)
 {
     const char *name = NULL;
@@ -293,6 +407,11 @@ static int cmd_info(const taml_cli *cli, int argc, char **argv)
     double t0 = taml_now();
     if (open_module(cli, &m, name, &err) < 0) return taml_cli_fail(&err);
     double t = taml_now() - t0;
+    if (taml_module_kind(m) == TAML_MODULE_IMAGE) {
+        info_image(m, t);
+        taml_module_close(m);
+        return 0;
+    }
     printf("name            %s\n", taml_module_name(m));
     printf("path            %s\n", taml_module_is_random(m) ? "(built in)" : taml_module_path(m));
     printf("dimension       %d\n", (int)taml_module_dim(m));

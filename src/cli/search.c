@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "core/version.h"
 #include "ctrl/controller.h"
+#include "exec/proc.h"
 #include "nn/blas.h"
 #include "search/child.h"
 #include "search/ensemble.h"
@@ -33,13 +34,20 @@
 #define TRIALS_MAX 1000000
 #define WORKERS_MAX 4096
 #define LAG_MAX 1000000
+/* Retries: a few are for a worker killed from outside (the OOM killer); a
+ * child that crashes every time needs none. Timeout: up to about 11 days.
+ * Memory: up to 4 TiB, in MiB. */
+#define RETRIES_MAX 100
+#define TIMEOUT_MAX 1e6
+#define MEMORY_MAX 4194304
 
 static const char *usage_text =
     "usage: taml search --study FILE.db --task DIR [--task DIR ...]\n"
     "                   --method random|aml|multitask|transfer --trials N\n"
     "                   [--workers K] [--seed S] [--from STUDY_OR_CHECKPOINT]\n"
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
-    "                   [--ctrl-lr X] [--entropy-weight X]\n"
+    "                   [--ctrl-lr X] [--entropy-weight X] [--isolation process|thread]\n"
+    "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
@@ -53,6 +61,15 @@ static const char *usage_text =
     "  --ctrl-lr X     the controller's Adam step size (default 1e-3; in (0, 1))\n"
     "  --entropy-weight X  its entropy bonus (default 0.03; in [0, 10)); both are kept\n"
     "                  by the study (and by a transfer from it unless given again)\n"
+    "  --isolation process|thread  children in worker processes (default: a crash, a\n"
+    "                  hang or running out of memory fails one trial, not the search)\n"
+    "                  or in threads of the search process\n"
+    "  --trial-retries N  runs again a trial whose worker process died, up to N times\n"
+    "                  (0..100, default 2), then records it as failed\n"
+    "  --trial-timeout SECONDS  kills a trial running longer (in (0, 1e6]) and records\n"
+    "                  it as failed (\"timed out\"); default: no limit\n"
+    "  --trial-memory MB  each worker process's memory (its data, MiB, 1..4194304); an\n"
+    "                  allocation past it fails that trial; default: no limit\n"
     "  --ensemble K    when the study is complete, build each task's ensemble of K\n"
     "                  trials (1..1000; default 0: none) on the workers and record its\n"
     "                  accuracies for `taml status` (as `taml export --ensemble K\n"
@@ -199,7 +216,8 @@ static int print_summary(const char *study, taml_err *err)
 
 enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ENSEMBLE, O_SELECTION, O_CANDIDATES
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
+    O_ENSEMBLE, O_SELECTION, O_CANDIDATES
 };
 
 static const struct option options[] = {
@@ -216,6 +234,10 @@ static const struct option options[] = {
     {"lag", required_argument, NULL, O_LAG},
     {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
     {"entropy-weight", required_argument, NULL, O_ENTROPY},
+    {"isolation", required_argument, NULL, O_ISOLATION},
+    {"trial-retries", required_argument, NULL, O_RETRIES},
+    {"trial-timeout", required_argument, NULL, O_TIMEOUT},
+    {"trial-memory", required_argument, NULL, O_MEMORY},
     {"ensemble", required_argument, NULL, O_ENSEMBLE},
     {"selection", required_argument, NULL, O_SELECTION},
     {"candidates", required_argument, NULL, O_CANDIDATES},
@@ -229,6 +251,9 @@ typedef struct search_args {
     const char **task_dirs; /* (argc) */
     int n_tasks;
     double ctrl_lr, ctrl_entropy; /* given on the command line, else NaN */
+    int threads;                  /* --isolation thread */
+    taml_proc_opts proc;          /* the worker processes' limits (workers: o->workers) */
+    const char *limit_flag;       /* the first --trial-* flag given, for the thread refusal */
     taml_ensemble_opts ensemble;  /* size 0: none */
     int selection_given;
 } search_args;
@@ -289,6 +314,25 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
+        case O_ISOLATION:
+            if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
+                return taml_args_error(&a, "--isolation: '%s' is not process or thread", a.arg);
+            sa->threads = !strcmp(a.arg, "thread");
+            break;
+        case O_RETRIES:
+            if (taml_args_int(&a, 0, RETRIES_MAX, &v)) return a.status;
+            o->retries = (int32_t)v;
+            if (!sa->limit_flag) sa->limit_flag = "--trial-retries";
+            break;
+        case O_TIMEOUT:
+            if (taml_args_real(&a, 0, 1, TIMEOUT_MAX, 0, &sa->proc.timeout)) return a.status;
+            if (!sa->limit_flag) sa->limit_flag = "--trial-timeout";
+            break;
+        case O_MEMORY:
+            if (taml_args_int(&a, 1, MEMORY_MAX, &v)) return a.status;
+            sa->proc.memory_mb = v;
+            if (!sa->limit_flag) sa->limit_flag = "--trial-memory";
+            break;
         case O_ENSEMBLE:
             if (taml_args_int(&a, 0, TAML_ENSEMBLE_MAX, &v)) return a.status;
             sa->ensemble.size = (int32_t)v;
@@ -323,6 +367,11 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
                                    "methods (aml, multitask, transfer)");
     if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
+    if (sa->threads && sa->limit_flag)
+        return taml_args_error(&a,
+                               "%s needs --isolation process: a thread cannot be killed, limited "
+                               "or replaced alone (a child that crashes takes the search with it)",
+                               sa->limit_flag);
     const taml_ensemble_opts *e = &sa->ensemble;
     if (sa->selection_given && !e->size)
         return taml_args_error(&a, "--selection and --candidates are for --ensemble K");
@@ -416,6 +465,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_space *space = NULL;
     search_child child = {0};
     taml_mpi *mpi = NULL;
+    taml_pool *local = NULL; /* the worker processes of this machine */
     void *from_blob = NULL;
     char **mods = NULL, *module_dir = NULL;
     struct view view = {.tty = isatty(2)};
@@ -466,13 +516,24 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     o.stop = &stop_flag;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    /* under mpirun: rank 0 searches on the other ranks' threads, which serve here */
+    /* Worker processes: forked now, before MPI (which starts threads) and
+     * before the study and its lock are opened (exec/proc.h says why). */
+    sa.proc.workers = o.workers;
+    if (!sa.threads && taml_proc_pool_new(&local, &sa.proc, o.child, o.child_ctx, &err)) goto fail;
+    /* under mpirun: rank 0 searches on the other ranks' workers, which serve here */
     served = taml_cli_search_mpi(&mpi, cli->env.mpi_launch_size, &o, sa.n_tasks, child.names,
-                                 &err);
+                                 local, &err);
     if (served < 0) goto fail;
     if (served) {
         rc = 0;
         goto done;
+    }
+    if (!o.pool) { /* one machine */
+        o.pool = local;
+        local = NULL;
+    } else { /* rank 0: the worker ranks run the children (only the server was started) */
+        taml_pool_free(local);
+        local = NULL;
     }
     if (taml_search_run(sa.study, space, sa.n_tasks, child.names, sa.task_dirs, &o, &err))
         goto fail;
@@ -489,6 +550,7 @@ fail:
     rc = 1;
 done:
     taml_pool_free(o.pool); /* under mpirun: stops the worker ranks */
+    taml_pool_free(local);
     taml_mpi_close(mpi);
     for (int i = 0; i < n_mods; i++) free(mods[i]);
     free(mods);

@@ -21,8 +21,9 @@ static const char usage[] =
     "  Trains one child model (the 12 decisions in CONFIG: a JSON file or an inline\n"
     "  JSON object, docs/formats.md \"Child configuration\") on the task in DIR and\n"
     "  prints valid and test accuracy, final training loss, steps, time and samples/s.\n"
-    "  --module M  embedding module (overrides the config's \"embedding\"; default\n"
-    "              random-100 for text, pixels for images)\n"
+    "  --module M  embedding module (overrides the config's \"embedding\"): a text\n"
+    "              module for a text task (default random-100); for an image task\n"
+    "              an image module, or pixels (the raw pixels; the default)\n"
     "  --seed S    initialisation, dropout and batch order (default 0)\n"
     "  --json      one JSON object instead of text\n";
 
@@ -85,16 +86,10 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
     if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
     snprintf(name_buf, sizeof name_buf, "%s", module_name ? module_name : cfg.embedding);
     name = name_buf[0] ? name_buf : NULL;
-    if (task->kind == TAML_TASK_IMAGE) {
-        if (name && strcmp(name, "pixels")) {
-            taml_err_set(&err, TAML_EINVAL,
-                         "train: image task %s: the only image module is \"pixels\", not \"%s\"",
-                         task->name, name);
-            goto done;
-        }
-        name = "pixels";
-    } else {
-        if (!name) name = "random-100";
+    if (!name) name = task->kind == TAML_TASK_IMAGE ? "pixels" : "random-100";
+    if (task->kind == TAML_TASK_TEXT || strcmp(name, "pixels") != 0) {
+        /* an image task under an image module, or a text task's module: the
+         * features refuse a module of the other kind, naming both */
         char *library = taml_cli_module_dir(cli, NULL);
         int open_rc = taml_module_open(&module, name, library, &err);
         free(library);

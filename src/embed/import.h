@@ -1,4 +1,5 @@
-/* embed/import.h - turning a standard word-vector file into a taml module.
+/* embed/import.h - turning a standard word-vector file, or a CNN's layer
+ * graph and weights (taml_module_import_cnn, at the end), into a taml module.
  *
  * Formats read (docs/modules.md "Importing a table"):
  *   word2vec-text   "COUNT DIM" line, then COUNT lines "word v1 .. vDIM"
@@ -76,5 +77,39 @@ typedef struct taml_import_stats {
 int taml_module_import(const char *path, const taml_import_opts *opts,
                        const taml_module_info *info, const char *out_path,
                        taml_import_stats *stats, taml_err *err);
+
+/* ---- Image modules: a CNN's graph (cnn.json) and weights (weights.f32) ----
+ *
+ * cnn.json is one object of format "taml-cnn-1" (written by scripts/modules/
+ * from nsfwjs's models; docs/modules.md lists its members): network, width
+ * (optional), source, license, trained_on, cut, input {size, min_input,
+ * scale[3], shift[3]}, pooling {kind: global | grid, grid}, ops (each {op,
+ * name, in, and the op's attributes: embed/image_graph.h}), output,
+ * weights_floats. The weights file holds exactly weights_floats float32
+ * little-endian, all finite. Every member is checked; an unknown one is
+ * refused (a misspelt attribute would otherwise be a silent default), and so
+ * is a graph whose shapes do not fit together at its input size. Errors name
+ * the file, the op (index and name) and the field:
+ *   m.json: op 3 (block_1_expand): k: expected [kh, kw]: 2 integers 1 .. 64
+ */
+typedef struct taml_cnn_import_opts {
+    const char *name;        /* the module's name (required) */
+    const char *matrix_path; /* NULL: the JSON's path with its extension -> .f32 */
+    const char *source, *license; /* NULL: the JSON's */
+    const char *const *meta; /* extra "key=value" metadata entries (n_meta) */
+    int n_meta;
+} taml_cnn_import_opts;
+
+typedef struct taml_cnn_import_stats {
+    int32_t ops, dim, input_size;
+    int64_t weights; /* floats */
+    double mflops;   /* per image */
+    double seconds;
+} taml_cnn_import_stats;
+
+/* Reads the graph at path and its weights and writes the image module to
+ * out_path (atomically). stats may be NULL. */
+int taml_module_import_cnn(const char *path, const taml_cnn_import_opts *opts,
+                           const char *out_path, taml_cnn_import_stats *stats, taml_err *err);
 
 #endif

@@ -8,19 +8,28 @@
  *
  *   0    envelope header (24 bytes): "TAMLMODL", u32 version 2, u32 flags 0,
  *        u64 payload length (the file is that + 28 bytes)
- *   24   section table (88 bytes)
+ *   24   section table (88 bytes; 104 for an image module)
  *          u32      dim
- *          u32      0
+ *          u32      kind: 0 text, 1 image
  *          u64      rows
  *          u64      meta_off, meta_len      "key=value\n" lines, UTF-8
  *          u64      words_off, words_len    rows NUL-terminated words
  *          u64      index_off               (rows + 1) u64 word offsets
  *          u64      hash_off, hash_cap      hash_cap slots {u32 tag, u32 row + 1}
  *          u64      matrix_off, matrix_len  (rows, dim) float32
+ *          image only:
+ *          u64      graph_off, graph_len    the layer graph (image_graph.h)
  *   112  the sections in the order above, zero padding between them so
  *        that the index and the hash table start at multiples of 8 and the
  *        matrix at a multiple of 64; the payload ends with the matrix
  *   end  u32 CRC-32 of every byte before it
+ *
+ * An image module (kind 1) has rows 0, dim = its features after pooling, no
+ * words, index or hash table (offsets and lengths 0), the graph section at a
+ * multiple of 8 after the metadata (from 128), and the weights as the matrix
+ * (n_weights float32, 64-aligned, read in place). Opening decodes the graph
+ * (a few kilobytes) and resolves every shape (embed/image_graph.h), so a
+ * graph that does not fit together is refused naming the file and the op.
  *
  * Version 1 (read only; the default library was built in it): a 128-byte
  * header "TAMLMODL" | u32 version 1 | u32 dim | u64 rows | u64 file_size |
@@ -55,11 +64,15 @@
 #include "core/strmap.h"
 #include "core/utf8.h"
 #include "core/util.h"
+#include "embed/image_graph.h"
 
 #define MAGIC "TAMLMODL"
 #define VERSION 2u
 #define WHAT "taml module"
 #define TABLE_END 112 /* version 2: the sections start here */
+#define TABLE_END_IMAGE 128 /* ... and here in an image module */
+#define OFF_MATRIX_LEN 104  /* the table's fields, for messages */
+#define OFF_GRAPH_OFF 112
 #define V1_END_MAGIC "TAMLMEND"
 #define V1_HEADER 128
 #define V1_TRAILER 16
@@ -69,6 +82,9 @@ struct taml_module {
     char *path;
     int32_t dim;
     int64_t rows;
+    int kind; /* TAML_MODULE_TEXT or TAML_MODULE_IMAGE */
+    uint32_t crc32; /* the CRC-32 stored in the file (checked at open); 0 for random-D */
+    taml_image_graph graph; /* image modules: decoded at open, weights in the map */
     int random; /* the built-in baseline: no file */
     char *random_name;
     /* The mapping and views into it. */
@@ -128,6 +144,7 @@ void taml_module_close(taml_module *m)
 {
     if (!m) return;
     if (m->map) munmap(m->map, m->map_size);
+    taml_image_graph_deinit(&m->graph);
     free_meta(m);
     free(m->path);
     free(m->random_name);
@@ -169,9 +186,10 @@ static int parse_meta(taml_module *m, uint64_t off, const char *text, size_t len
 /* The section table, read from either version's header; [lo, hi) is where
  * the sections may lie. */
 typedef struct layout {
-    uint64_t dim, rows;
+    uint64_t dim, kind, rows;
     uint64_t meta_off, meta_len, words_off, words_len, index_off, hash_off, hash_cap;
     uint64_t matrix_off, matrix_len;
+    uint64_t graph_off, graph_len; /* image modules */
     uint64_t lo, hi;
 } layout;
 
@@ -191,14 +209,52 @@ static void check_section(taml_bytes_reader *r, const layout *L, const char *fie
                         (unsigned long long)off, (unsigned long long)align);
 }
 
+/* An image module's table: no words, index or hash table; the weights'
+ * length is checked against the graph once it is decoded. */
+static void read_image_table(taml_bytes_reader *r, layout *L)
+{
+    if (taml_bytes_ok(r) && L->rows != 0)
+        taml_bytes_fail(r, TAML_ECORRUPT, "rows", "%llu in an image module (0 expected)",
+                        (unsigned long long)L->rows);
+    L->meta_off = taml_bytes_u64(r, "metadata offset");
+    L->meta_len = taml_bytes_u64(r, "metadata length");
+    check_section(r, L, "metadata length", L->meta_off, L->meta_len, 1);
+    static const char *const none[] = {"words offset", "words length", "word index offset",
+                                       "hash offset", "hash slots"};
+    for (int i = 0; i < 5; i++) {
+        uint64_t v = taml_bytes_u64(r, none[i]);
+        if (v != 0 && taml_bytes_ok(r))
+            taml_bytes_fail(r, TAML_ECORRUPT, none[i], "%llu in an image module (0 expected)",
+                            (unsigned long long)v);
+    }
+    L->matrix_off = taml_bytes_u64(r, "matrix offset");
+    L->matrix_len = taml_bytes_u64(r, "matrix length");
+    if (taml_bytes_ok(r) && L->matrix_len % 4)
+        taml_bytes_fail(r, TAML_ECORRUPT, "matrix length", "%llu bytes is not whole floats",
+                        (unsigned long long)L->matrix_len);
+    check_section(r, L, "matrix length", L->matrix_off, L->matrix_len, 64);
+    L->graph_off = taml_bytes_u64(r, "graph offset");
+    L->graph_len = taml_bytes_u64(r, "graph length");
+    check_section(r, L, "graph length", L->graph_off, L->graph_len, 8);
+}
+
 /* The table's fields from dim on, r at dim; version 1 has the file size
- * after rows (checked before: skipped), version 2 a zero after dim. */
+ * after rows (checked before: skipped), version 2 the kind after dim. */
 static void read_table(taml_bytes_reader *r, int version, layout *L)
 {
     L->dim = taml_bytes_u32(r, "dim");
-    if (version == 2 && taml_bytes_u32(r, "reserved") != 0)
-        taml_bytes_fail(r, TAML_ECORRUPT, "reserved", "not 0");
+    L->kind = version == 2 ? taml_bytes_u32(r, "kind") : TAML_MODULE_TEXT;
+    if (taml_bytes_ok(r) && L->kind != TAML_MODULE_TEXT && L->kind != TAML_MODULE_IMAGE)
+        taml_bytes_fail(r, TAML_ECORRUPT, "kind", "%llu (0 text or 1 image expected)",
+                        (unsigned long long)L->kind);
     L->rows = taml_bytes_u64(r, "rows");
+    if (L->kind == TAML_MODULE_IMAGE) {
+        if (taml_bytes_ok(r) && (L->dim < 1 || L->dim > (1u << 20)))
+            taml_bytes_fail(r, TAML_ECORRUPT, "dim", "%llu (1 .. 2^20 expected)",
+                            (unsigned long long)L->dim);
+        read_image_table(r, L);
+        return;
+    }
     if (taml_bytes_ok(r) && (L->dim < 1 || L->dim > (1u << 20) || L->rows > INT32_MAX))
         taml_bytes_fail(r, TAML_ECORRUPT, "rows", "bad shape (%llu rows, dim %llu)",
                         (unsigned long long)L->rows, (unsigned long long)L->dim);
@@ -279,8 +335,36 @@ static int open_v2(taml_module *m, layout *L, taml_err *err)
     if (rc) return rc;
     L->lo = TABLE_END;
     L->hi = TAML_ENVELOPE_HEAD + env.size;
+    /* The kind decides where the sections may start: peek at it. */
+    if (env.size >= 8 && taml_bytes_load_u32(m->map + 28) == TAML_MODULE_IMAGE)
+        L->lo = TABLE_END_IMAGE;
     read_table(&r, 2, L);
     return taml_bytes_status(&r, err);
+}
+
+/* An image module's graph: decoded from its section, its weights the
+ * matrix, every shape resolved; a refusal names the file and the offset,
+ * or the op. */
+static int open_graph(taml_module *m, const layout *L, taml_err *err)
+{
+    taml_bytes_reader r;
+    taml_bytes_reader_init(&r, m->map, (size_t)(L->graph_off + L->graph_len), m->path);
+    taml_bytes_take(&r, (size_t)L->graph_off, "header");
+    taml_image_graph_decode(&m->graph, &r);
+    taml_bytes_expect_end(&r, "the graph");
+    int rc = taml_bytes_status(&r, err);
+    if (rc) return rc;
+    taml_image_graph *g = &m->graph;
+    if ((uint64_t)g->n_weights != L->matrix_len / 4)
+        return taml_bytes_error(err, TAML_ECORRUPT, m->path, OFF_MATRIX_LEN, "matrix length",
+                                "%llu floats, the graph says %lld",
+                                (unsigned long long)(L->matrix_len / 4), (long long)g->n_weights);
+    g->weights = (const float *)(m->map + L->matrix_off);
+    if ((rc = taml_image_graph_resolve(g, m->path, err))) return rc;
+    if (g->dim != m->dim)
+        return taml_bytes_error(err, TAML_ECORRUPT, m->path, 24, "dim",
+                                "%d, the graph gives %d features", (int)m->dim, (int)g->dim);
+    return TAML_OK;
 }
 
 /* Checks the mapped file and sets the views; every offset a lookup can follow
@@ -311,6 +395,16 @@ static int validate(taml_module *m, taml_err *err)
     uint64_t rows = L.rows;
     m->dim = (int32_t)L.dim;
     m->rows = (int64_t)rows;
+    m->kind = (int)L.kind;
+    if (m->kind == TAML_MODULE_IMAGE) {
+        const char *meta = (const char *)p + L.meta_off;
+        size_t bad = taml_utf8_check(meta, L.meta_len);
+        if (bad != L.meta_len)
+            return taml_bytes_error(err, TAML_ECORRUPT, path, L.meta_off + bad, "metadata",
+                                    "not UTF-8");
+        if ((rc = parse_meta(m, L.meta_off, meta, L.meta_len, err))) return rc;
+        return open_graph(m, &L, err);
+    }
     m->words = (const char *)p + L.words_off;
     m->index = (const uint64_t *)(p + L.index_off);
     m->hash = (const uint32_t *)(p + L.hash_off);
@@ -380,6 +474,10 @@ static int open_file(taml_module **out, const char *path, taml_err *err)
     m->map_size = (size_t)st.st_size;
     rc = validate(m, err);
     if (rc < 0) goto fail;
+    /* validate checked it: version 1 keeps it in its 16-byte trailer,
+     * version 2 in the envelope's last 4 bytes */
+    m->crc32 = taml_bytes_load_u32(m->map + m->map_size -
+                                   (taml_bytes_load_u32(m->map + 8) == 1 ? 16 : 4));
     *out = m;
     return TAML_OK;
 fail:
@@ -534,7 +632,31 @@ const char *taml_module_language(const taml_module *m)
 }
 
 int32_t taml_module_dim(const taml_module *m) { return m->dim; }
+int taml_module_kind(const taml_module *m) { return m->kind; }
+
+const char *taml_module_kind_name(int kind)
+{
+    return kind == TAML_MODULE_IMAGE ? "image" : "text";
+}
+
+const taml_image_graph *taml_module_image(const taml_module *m)
+{
+    return m->kind == TAML_MODULE_IMAGE ? &m->graph : NULL;
+}
+
+int taml_module_expect_kind(const taml_module *m, int kind, const char *task, taml_err *err)
+{
+    if (m->kind == kind) return TAML_OK;
+    return taml_err_set(err, TAML_EMISMATCH,
+                        "module '%s' is %s; task '%s' is %s task: it needs %s module",
+                        taml_module_name(m),
+                        m->kind == TAML_MODULE_IMAGE ? "an image module (a CNN feature extractor)"
+                                                     : "a text module (word vectors)",
+                        task, kind == TAML_MODULE_IMAGE ? "an image" : "a text",
+                        kind == TAML_MODULE_IMAGE ? "an image" : "a text");
+}
 int64_t taml_module_rows(const taml_module *m) { return m->random ? 0 : m->rows; }
+uint32_t taml_module_checksum(const taml_module *m) { return m->crc32; }
 const char *taml_module_path(const taml_module *m) { return m->path; }
 int taml_module_is_random(const taml_module *m) { return m->random; }
 int64_t taml_module_corpus_tokens(const taml_module *m) { return m->corpus_tokens; }
@@ -597,6 +719,9 @@ int taml_module_lookup(const taml_module *m, const char *word, size_t len, float
 
 struct taml_module_writer {
     int32_t dim;
+    int kind;
+    taml_bytes_writer graph; /* image: the encoded graph section */
+    int64_t n_weights;       /* image: floats in vec */
     size_t n_meta, cap_meta;
     char **meta_key, **meta_val;
     taml_strmap *seen;
@@ -660,9 +785,26 @@ taml_module_writer *taml_module_writer_new(int32_t dim, const taml_module_info *
     return w;
 }
 
+taml_module_writer *taml_module_writer_new_image(const taml_image_graph *g, const char *name)
+{
+    TAML_ASSERT(g->dim >= 1 && g->dim <= (1 << 20) && g->n_weights >= 0);
+    taml_module_writer *w = taml_calloc(1, sizeof *w);
+    w->dim = g->dim;
+    w->kind = TAML_MODULE_IMAGE;
+    meta_put(w, "name", name);
+    meta_put(w, "kind", "image");
+    taml_bytes_writer_init(&w->graph);
+    taml_image_graph_encode(g, &w->graph);
+    w->n_weights = g->n_weights;
+    w->vec = taml_malloc((size_t)(g->n_weights ? g->n_weights : 1) * sizeof *w->vec);
+    if (g->n_weights) memcpy(w->vec, g->weights, (size_t)g->n_weights * sizeof *w->vec);
+    return w;
+}
+
 void taml_module_writer_free(taml_module_writer *w)
 {
     if (!w) return;
+    taml_bytes_writer_deinit(&w->graph);
     for (size_t i = 0; i < w->n_meta; i++) {
         free(w->meta_key[i]);
         free(w->meta_val[i]);
@@ -694,6 +836,8 @@ int taml_module_writer_set(taml_module_writer *w, const char *key, const char *v
 int taml_module_writer_add(taml_module_writer *w, const char *word, size_t len, const float *vec,
                            taml_err *err)
 {
+    if (w->kind == TAML_MODULE_IMAGE)
+        return taml_err_set(err, TAML_EINVAL, "an image module has no words");
     if (len == 0) return taml_err_set(err, TAML_EFORMAT, "empty word");
     size_t bad = taml_utf8_check(word, len);
     if (bad != len)
@@ -781,13 +925,21 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     uint64_t hash_off = index_off + (rows + 1) * 8;
     uint64_t matrix_off = taml_align_up(hash_off + cap * 8, 64);
     uint64_t matrix_len = rows * (uint64_t)w->dim * 4;
+    uint64_t graph_off = 0;
+    if (w->kind == TAML_MODULE_IMAGE) { /* no words, index, hash (module.c's top) */
+        meta_off = TABLE_END_IMAGE;
+        words_off = index_off = hash_off = cap = 0;
+        graph_off = taml_align_up(meta_off + meta_len, 8);
+        matrix_off = taml_align_up(graph_off + w->graph.n, 64);
+        matrix_len = (uint64_t)w->n_weights * 4;
+    }
     uint64_t payload = matrix_off + matrix_len - TAML_ENVELOPE_HEAD;
     taml_bytes_writer hdr;
     taml_bytes_writer_init(&hdr);
     taml_bytes_put_zeros(&hdr, TAML_ENVELOPE_HEAD);
     taml_envelope_header(hdr.p, MAGIC, VERSION, 0, payload);
     taml_bytes_put_u32(&hdr, (uint32_t)w->dim);
-    taml_bytes_put_u32(&hdr, 0);
+    taml_bytes_put_u32(&hdr, (uint32_t)w->kind);
     taml_bytes_put_u64(&hdr, rows);
     taml_bytes_put_u64(&hdr, meta_off);
     taml_bytes_put_u64(&hdr, meta_len);
@@ -798,7 +950,11 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     taml_bytes_put_u64(&hdr, cap);
     taml_bytes_put_u64(&hdr, matrix_off);
     taml_bytes_put_u64(&hdr, matrix_len);
-    TAML_ASSERT(hdr.n == TABLE_END);
+    if (w->kind == TAML_MODULE_IMAGE) {
+        taml_bytes_put_u64(&hdr, graph_off);
+        taml_bytes_put_u64(&hdr, w->graph.n);
+    }
+    TAML_ASSERT(hdr.n == (w->kind == TAML_MODULE_IMAGE ? TABLE_END_IMAGE : TABLE_END));
 
     int rc = TAML_OK;
     char *tmp;
@@ -811,10 +967,15 @@ int taml_module_writer_finish(taml_module_writer *w, const char *path, taml_err 
     }
     emit(&s, hdr.p, hdr.n);
     emit(&s, meta, meta_len);
-    emit(&s, w->words, w->words_len);
-    pad_to(&s, index_off);
-    emit(&s, w->index, (size_t)(rows + 1) * 8); /* host is little-endian (checked) */
-    emit(&s, hash, (size_t)cap * 8);
+    if (w->kind == TAML_MODULE_IMAGE) {
+        pad_to(&s, graph_off);
+        emit(&s, w->graph.p, w->graph.n);
+    } else {
+        emit(&s, w->words, w->words_len);
+        pad_to(&s, index_off);
+        emit(&s, w->index, (size_t)(rows + 1) * 8); /* host is little-endian (checked) */
+        emit(&s, hash, (size_t)cap * 8);
+    }
     pad_to(&s, matrix_off);
     emit(&s, w->vec, (size_t)matrix_len);
     taml_bytes_store_u32(crc, s.crc);

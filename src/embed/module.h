@@ -1,5 +1,6 @@
 /* embed/module.h - a pre-trained embedding module: a vocabulary and a float32
- * matrix (text), opened read-only with mmap and shared by every worker.
+ * matrix (text), or a CNN's layer graph and weights (image), opened read-only
+ * with mmap and shared by every worker.
  *
  * This is the small interface the child model uses; the file format (and
  * its version 1, still read) is described at the top of embed/module.c, the
@@ -13,8 +14,12 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "embed/image_graph.h"
 
 typedef struct taml_module taml_module;
+
+/* The two kinds of module (the file's section table says which). */
+enum { TAML_MODULE_TEXT = 0, TAML_MODULE_IMAGE = 1 };
 
 /* Opens a module by path, or by name: the file NAME.tamlm in the module
  * library directory `library` (the CLI's --modules, $TAML_MODULES or
@@ -29,9 +34,26 @@ void taml_module_close(taml_module *m);
 
 const char *taml_module_name(const taml_module *m);
 const char *taml_module_language(const taml_module *m);
+/* Text: the vectors' dimension; image: the features per image after pooling. */
 int32_t taml_module_dim(const taml_module *m);
+/* TAML_MODULE_TEXT (also random-D) or TAML_MODULE_IMAGE; its name ("text",
+ * "image"). */
+int taml_module_kind(const taml_module *m);
+const char *taml_module_kind_name(int kind);
+/* The layer graph of an image module (resolved at open, its weights in the
+ * mapped file; valid until the module is closed), NULL for a text module. */
+const taml_image_graph *taml_module_image(const taml_module *m);
+/* TAML_OK when m is of the kind a task needs, else TAML_EMISMATCH naming
+ * both: "module 'mnv2-b13e-96-g2' is an image module (a CNN feature
+ * extractor); task 'sst2' is a text task: it needs a text module". task
+ * names the task in the message. */
+int taml_module_expect_kind(const taml_module *m, int kind, const char *task, taml_err *err);
 /* Rows in the vocabulary (0 for random-D, which knows every word). */
 int64_t taml_module_rows(const taml_module *m);
+/* The CRC-32 of the file, as stored in it and checked when it was opened
+ * (the stamp's crc32, below); 0 for random-D. Identifies the module's
+ * contents, e.g. in the key of features cached on disk. */
+uint32_t taml_module_checksum(const taml_module *m);
 
 /* Copies the vector of word (a token as the tokeniser makes it, len bytes)
  * into out (dim floats) and returns 1, or returns 0 when the module does not
@@ -101,6 +123,11 @@ typedef struct taml_module_info {
 } taml_module_info;
 
 taml_module_writer *taml_module_writer_new(int32_t dim, const taml_module_info *info);
+/* A writer of an image module: g resolved (taml_image_graph_resolve), its
+ * graph encoded and its n_weights weights copied now (g may go after this
+ * call). Metadata starts with name and kind=image; the importer adds the
+ * rest (taml_module_writer_set). taml_module_writer_add is refused. */
+taml_module_writer *taml_module_writer_new_image(const taml_image_graph *g, const char *name);
 void taml_module_writer_free(taml_module_writer *w);
 /* Stores an extra metadata entry (key: [a-z0-9_]+; value: one line of UTF-8).
  * Setting a key again replaces its value. */
@@ -109,7 +136,8 @@ int taml_module_writer_set(taml_module_writer *w, const char *key, const char *v
 /* Adds word (len bytes, valid UTF-8, no NUL/control bytes, not empty) with
  * vector vec (dim floats, all finite). Returns 1 when added, 0 when the word
  * was already there (ignored), or a negative status (TAML_EFORMAT) naming
- * what is wrong with the word or which component is not finite. */
+ * what is wrong with the word or which component is not finite (TAML_EINVAL
+ * for an image module's writer). */
 int taml_module_writer_add(taml_module_writer *w, const char *word, size_t len, const float *vec,
                            taml_err *err);
 int64_t taml_module_writer_rows(const taml_module_writer *w);

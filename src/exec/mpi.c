@@ -71,10 +71,10 @@ int taml_mpi_pool_new(taml_mpi *m, uint64_t tasks_fp, taml_pool **out, taml_err 
     return not_built(err);
 }
 
-int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint64_t tasks_fp,
-                   taml_err *err)
+int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, taml_pool *local,
+                   uint64_t tasks_fp, taml_err *err)
 {
-    (void)m, (void)threads, (void)fn, (void)ctx, (void)tasks_fp;
+    (void)m, (void)threads, (void)fn, (void)ctx, (void)local, (void)tasks_fp;
     return not_built(err);
 }
 
@@ -606,18 +606,19 @@ static int send_bye(taml_mpi *m, sendq *q, int status, const char *why, taml_err
     return sendq_post(m, q, 0, msg, len, err);
 }
 
-int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint64_t tasks_fp,
-                   taml_err *err)
+int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, taml_pool *given,
+                   uint64_t tasks_fp, taml_err *err)
 {
     if (m->rank == 0)
         return taml_err_set(err, TAML_EINVAL, "MPI: rank 0 runs the search, it does not serve");
     sendq q = {0};
-    taml_pool *local = NULL;
+    taml_pool *local = given;
+    if (given) threads = taml_pool_workers(given);
     taml_err e; /* this loop's failure, copied to err at the end */
     taml_err_clear(&e);
     taml_wire_hello h = {.threads = threads > 0 ? threads : 1, .tasks_fp = tasks_fp};
     if (gethostname(h.host, sizeof h.host - 1) != 0) snprintf(h.host, sizeof h.host, "?");
-    if (taml_pool_new(&local, threads, fn, ctx, &e)) {
+    if (!local && taml_pool_new(&local, threads, fn, ctx, &e)) {
         /* said in HELLO: rank 0 then stops the search before sending jobs */
         h.status = e.code;
         snprintf(h.error, sizeof h.error, "%s", e.msg);
@@ -634,7 +635,12 @@ int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint
         if ((rc = sendq_reap(&q, &e))) break;
         /* results first: they free the slots rank 0 is waiting for */
         int progressed = 0;
-        while (local && taml_pool_wait(local, &res, 0) == 1) {
+        int w0;
+        while (local && (w0 = taml_pool_wait(local, &res, 0)) != 0) {
+            if (w0 < 0) {
+                rc = taml_err_set(&e, w0, "its workers failed: %s", taml_pool_error(local));
+                break;
+            }
             if ((rc = taml_wire_result_encode(&res, &msg, &len, &e))) break;
             if ((rc = sendq_post(m, &q, 0, msg, len, &e))) break;
             progressed = 1;
@@ -680,6 +686,10 @@ int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint
         if (local && taml_pool_pending(local) > 0) {
             int busy = taml_pool_pending(local) >= threads;
             int w = taml_pool_wait(local, &res, busy ? 0.05 : s);
+            if (w < 0) {
+                rc = taml_err_set(&e, w, "its workers failed: %s", taml_pool_error(local));
+                break;
+            }
             if (w == 1) {
                 if ((rc = taml_wire_result_encode(&res, &msg, &len, &e))) break;
                 if ((rc = sendq_post(m, &q, 0, msg, len, &e))) break;
@@ -693,7 +703,7 @@ int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint
     }
     /* STOP (or a failure): let the running children finish, drop their
      * results (rank 0 no longer wants them), and say BYE with the reason. */
-    taml_pool_free(local);
+    if (local != given) taml_pool_free(local);
     taml_err ignore;
     if (stopped) {
         rc = send_bye(m, &q, 0, NULL, &e);

@@ -76,10 +76,14 @@ int taml_mpi_size(const taml_mpi *m);
 int taml_mpi_pool_new(taml_mpi *m, uint64_t tasks_fp, taml_pool **out, taml_err *err);
 
 /* Ranks >= 1: runs jobs from rank 0 on `threads` threads calling fn(ctx, ...)
- * (as taml_pool_new) until rank 0 sends STOP; returns 0 then. Returns a
- * negative status when rank 0's messages are malformed or MPI fails (after
+ * (as taml_pool_new), or on the pool `local` when it is not NULL (borrowed:
+ * exec/proc.h's worker processes, made before MPI started; then threads and
+ * fn are not used and the rank offers its workers), until rank 0 sends
+ * STOP; returns 0 then. A local pool's TAML_JOB_DIED and TAML_JOB_TIMEOUT
+ * results go to rank 0 as any other. Returns a negative status when rank
+ * 0's messages are malformed, the local pool fails or MPI fails (after
  * telling rank 0 why, when it can). */
-int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, uint64_t tasks_fp,
-                   taml_err *err);
+int taml_mpi_serve(taml_mpi *m, int32_t threads, taml_job_fn fn, void *ctx, taml_pool *local,
+                   uint64_t tasks_fp, taml_err *err);
 
 #endif

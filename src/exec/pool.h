@@ -9,10 +9,10 @@
  *
  * Workers here are POSIX threads sharing the process (read-only tasks and
  * modules are shared through `ctx`). The interface is a transport: another
- * backend (MPI ranks, issue 7's exec/mpi.c) can sit behind the same calls by
- * providing its own taml_pool_ops; a job and a result are plain data that
- * travel as bytes (the config is a JSON string), with no pointers into the
- * submitter's memory.
+ * backend (worker processes, exec/proc.h; MPI ranks, exec/mpi.h) sits
+ * behind the same calls by providing its own taml_pool_ops; a job and a
+ * result are plain data that travel as bytes (the config is a JSON string),
+ * with no pointers into the submitter's memory.
  *
  *   main thread                         worker threads (K)
  *   taml_pool_submit --> [job queue] --> fn(ctx, worker, job, result)
@@ -36,8 +36,16 @@ typedef struct taml_job {
 
 /* What a job returns. status is a final trial state of store/store.h's
  * machine (done, diverged, invalid, failed), kept as an int here so that the
- * executor does not depend on the store. */
+ * executor does not depend on the store, or one of the two statuses below
+ * that only a backend gives (never a job function): the job has no outcome
+ * because its worker process died or ran out of time (exec/proc.h), and
+ * the error says how. They travel on the wire like the others (an MPI rank
+ * whose children run in processes passes them on). */
 #define TAML_JOB_ERR TAML_ERR_MSG
+enum {
+    TAML_JOB_DIED = 32,    /* the worker died while it ran the job: the search may run it again */
+    TAML_JOB_TIMEOUT = 33, /* the job ran past the time limit and its worker was killed */
+};
 typedef struct taml_job_result {
     int64_t id;     /* the job's id */
     int32_t task;   /* the job's task */

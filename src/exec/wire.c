@@ -290,6 +290,27 @@ int taml_wire_bye_decode(const void *msg, size_t len, taml_wire_bye *b, taml_err
     return rc;
 }
 
+int taml_wire_frame_size(const void *head, size_t *size, taml_err *err)
+{
+    *size = 0;
+    const unsigned char *h = head;
+    if (memcmp(h, MAGIC, 8) != 0)
+        return taml_err_set(err, TAML_EFORMAT, "message: offset 0: magic: not \"%s\"", MAGIC);
+    uint32_t version = taml_bytes_load_u32(h + 8);
+    if (version != TAML_WIRE_VERSION)
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "message: offset 8: version: %u, this taml speaks %d", version,
+                            TAML_WIRE_VERSION);
+    uint64_t payload = taml_bytes_load_u64(h + 16);
+    if (payload < 4 || payload > TAML_WIRE_MAX_MSG - TAML_WIRE_FRAME_HEAD - TAML_WIRE_TRAILER)
+        return taml_err_set(err, TAML_EFORMAT,
+                            "message: offset 16: length: %llu payload bytes, not in 4..%u",
+                            (unsigned long long)payload,
+                            (unsigned)(TAML_WIRE_MAX_MSG - TAML_WIRE_FRAME_HEAD - TAML_WIRE_TRAILER));
+    *size = TAML_WIRE_FRAME_HEAD + (size_t)payload + TAML_WIRE_TRAILER;
+    return TAML_OK;
+}
+
 uint64_t taml_wire_tasks_fp(int32_t n_tasks, const char *const *names)
 {
     uint64_t h = taml_fnv1a(TAML_FNV_INIT, &n_tasks, sizeof n_tasks);

@@ -1,6 +1,8 @@
 /* exec/wire.h - the bytes the MPI transport (exec/mpi.c) sends between rank 0
- * and the worker ranks: a versioned, checksummed encoding of the executor's
- * jobs and results (exec/pool.h) and of the few control messages around them.
+ * and the worker ranks, and the process backend (exec/proc.c) between the
+ * search process and its workers: a versioned, checksummed encoding of the
+ * executor's jobs and results (exec/pool.h) and of the few control messages
+ * around them.
  *
  * It lives apart from mpi.c and is compiled in every build, so the default
  * `make test` checks the codec (round trips, truncated, wrong-version,
@@ -102,6 +104,16 @@ int taml_wire_job_decode(const void *msg, size_t len, taml_job *job, char **conf
 int taml_wire_result_decode(const void *msg, size_t len, taml_job_result *res, taml_err *err);
 int taml_wire_stop_decode(const void *msg, size_t len, taml_err *err);
 int taml_wire_bye_decode(const void *msg, size_t len, taml_wire_bye *b, taml_err *err);
+
+/* For a stream transport (exec/proc.c's sockets), where a receiver must
+ * know a message's size before it has all of it: the whole size of the
+ * message whose first TAML_WIRE_FRAME_HEAD bytes are head, from the payload
+ * length in its envelope header. A negative status (TAML_EFORMAT, or
+ * TAML_EMISMATCH for another version) when head is not a taml message's or
+ * says more than TAML_WIRE_MAX_MSG. The whole message is checked later by
+ * its decoder, as any other. */
+#define TAML_WIRE_FRAME_HEAD 24
+int taml_wire_frame_size(const void *head, size_t *size, taml_err *err);
 
 /* A fingerprint of a study's task list (count and names in order), so that
  * rank 0 can check that every worker rank loaded the same tasks. */

@@ -105,8 +105,15 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     s.act = cfg->activation;
     s.norm = cfg->normalization;
     s.dropout = deep && cfg->dropout > 0;
-    /* nothing to fine-tune for images (pixels) or when the module knows none
-     * of the task's words (the deep input is then the zero vector) */
+    /* Image modules are never fine-tuned (docs/modules.md says why): a config
+     * asking for it is refused, not silently trained frozen. Text: nothing
+     * to fine-tune when the module knows none of the task's words (the deep
+     * input is then the zero vector). */
+    if (image && deep && cfg->fine_tune)
+        return taml_err_set(err, TAML_EINVAL,
+                            "child: fine_tune is true, but an image task's extractor (%s) is "
+                            "never fine-tuned: give fine_tune false",
+                            f->module ? taml_module_name(f->module) : "pixels");
     int fine_tune = deep && cfg->fine_tune && !image && f->n_rows > 0;
     if (deep) s.D = f->dim;
     if (fine_tune) {
@@ -114,7 +121,9 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
         s.emb_cap = (int)(f->deep_batch_max < f->n_rows ? f->deep_batch_max : f->n_rows);
         if (s.emb_cap < 1) s.emb_cap = 1;
     }
-    if (wide && image) s.wide_dense = f->dim;
+    /* an image task's wide tower reads the raw pixels, whatever the deep
+     * tower's extractor */
+    if (wide && image) s.wide_dense = t->height * t->width * t->channels;
     else if (wide && t->n_wide > 0) {
         s.wide_rows = t->n_wide;
         s.wide_cap = (int)(f->wide_batch_max < t->n_wide ? f->wide_batch_max : t->n_wide);
@@ -205,11 +214,14 @@ static void gather(taml_child *c, const int32_t *ex, int nb)
     taml_net_t *n = &c->net;
     int D = n->s.D;
     if (c->image) {
-        int P = c->f->dim;
+        int P = c->task->height * c->task->width * c->task->channels;
         const uint8_t *px = c->task->pixels;
+        const float *feat = c->f->pooled; /* an image module's features, or NULL: pixels */
         for (int b = 0; b < nb; b++) {
             const uint8_t *p = px + (size_t)ex[b] * P;
-            if (c->deep)
+            if (c->deep && feat)
+                memcpy(n->x0 + (size_t)b * D, feat + (size_t)ex[b] * D, (size_t)D * 4);
+            else if (c->deep)
                 for (int j = 0; j < P; j++) n->x0[(size_t)b * P + j] = p[j] * (1.0f / 255.0f);
             if (c->wide)
                 for (int j = 0; j < P; j++) n->xw[(size_t)b * P + j] = p[j] * (1.0f / 255.0f);

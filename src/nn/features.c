@@ -2,6 +2,7 @@
  * features.h). */
 #include "nn/features.h"
 #include "nn/blas.h"
+#include "nn/image_features.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,21 +31,35 @@ static int64_t batch_max(const int64_t *off, int32_t n_train)
     return s;
 }
 
-int taml_features_new(taml_features **out, const taml_task *t, const taml_module *m,
-                      taml_err *err)
+static int features_new(taml_features **out, const taml_task *t, const taml_module *m,
+                        const taml_image_features_opts *image_opts, taml_err *err)
 {
     *out = NULL;
     taml_features *f = taml_calloc(1, sizeof *f);
     f->task = t;
     f->module = m;
     if (t->kind == TAML_TASK_IMAGE) {
-        f->dim = t->height * t->width * t->channels;
+        if (m) { /* an image module: its pooled CNN features of every image */
+            int rc = taml_image_features_compute(&f->pooled, &f->dim, t, m, image_opts, err);
+            if (rc) {
+                free(f);
+                return rc;
+            }
+            *out = f;
+            return 0;
+        }
+        f->dim = t->height * t->width * t->channels; /* "pixels": the raw pixels */
         if (f->dim <= 0) {
             free(f);
             return taml_err_set(err, TAML_EINVAL, "features: image task %s has no pixels", t->name);
         }
         *out = f;
         return 0;
+    }
+    if (taml_module_kind(m) != TAML_MODULE_TEXT) {
+        int rc = taml_module_expect_kind(m, TAML_MODULE_TEXT, t->name, err);
+        free(f);
+        return rc;
     }
     if (!m) {
         free(f);
@@ -102,6 +117,12 @@ int taml_features_new(taml_features **out, const taml_task *t, const taml_module
     return 0;
 }
 
+int taml_features_new(taml_features **out, const taml_task *t, const taml_module *m,
+                      taml_err *err)
+{
+    return features_new(out, t, m, NULL, err);
+}
+
 void taml_features_free(taml_features *f)
 {
     if (!f) return;
@@ -116,6 +137,7 @@ void taml_features_free(taml_features *f)
 
 struct taml_features_cache {
     pthread_mutex_t lock;
+    taml_image_features_opts image_opts;
     taml_features **items;
     size_t n, cap;
 };
@@ -132,6 +154,13 @@ taml_features_cache *taml_features_cache_new(void)
     return c;
 }
 
+void taml_features_cache_set_image_opts(taml_features_cache *c, const taml_image_features_opts *o)
+{
+    pthread_mutex_lock(&c->lock);
+    c->image_opts = *o;
+    pthread_mutex_unlock(&c->lock);
+}
+
 void taml_features_cache_free(taml_features_cache *c)
 {
     if (!c) return;
@@ -145,7 +174,6 @@ int taml_features_cache_get(taml_features_cache *c, const taml_task *task,
                             const taml_module *module, const taml_features **out, taml_err *err)
 {
     *out = NULL;
-    if (task->kind == TAML_TASK_IMAGE) module = NULL;
     int rc = 0;
     pthread_mutex_lock(&c->lock);
     for (size_t i = 0; i < c->n && !*out; i++)
@@ -154,7 +182,7 @@ int taml_features_cache_get(taml_features_cache *c, const taml_task *task,
         /* computed under the lock: concurrent first requests for one pair must not
          * compute it twice, and first requests are rare */
         taml_features *f = NULL;
-        rc = taml_features_new(&f, task, module, err);
+        rc = features_new(&f, task, module, &c->image_opts, err);
         if (rc == 0) {
             if (c->n == c->cap) {
                 c->cap = c->cap ? 2 * c->cap : 8;

@@ -16,11 +16,13 @@
 #include "core/err.h"
 #include "data/task.h"
 #include "embed/module.h"
+#include "nn/image_features.h"
 
 typedef struct taml_features {
     const taml_task *task;
-    const taml_module *module; /* NULL for image tasks (the "pixels" extractor) */
-    int32_t dim;               /* deep input width: module dim, or pixels per image */
+    const taml_module *module; /* image tasks: an image module, or NULL for "pixels" */
+    int32_t dim;               /* deep input width: module dim (text: its vectors, image: its
+                                * pooled CNN features), or pixels per image ("pixels") */
 
     /* Text tasks only (NULL/0 for images). */
     int32_t n_rows;    /* task words the module knows */
@@ -29,14 +31,19 @@ typedef struct taml_features {
     int32_t *deep_ids; /* row ids (tokens the module does not know are skipped) */
     int64_t *wide_off; /* (n + 1) example e's wide ids are wide_ids[wide_off[e] ..) */
     int32_t *wide_ids; /* task wide-feature ids (tokens outside the wide vocabulary skipped) */
-    float *pooled;     /* (n, dim) mean of each example's rows; zero when it has none */
+    float *pooled;     /* (n, dim) mean of each example's rows; zero when it has none.
+                        * Image tasks under an image module: every image's pooled CNN
+                        * features (nn/image_features.h); NULL for "pixels" */
     int64_t deep_batch_max; /* most module rows any 100 train examples hold (with repeats) */
     int64_t wide_batch_max; /* the same for wide ids */
     double token_coverage;  /* share of all tokens the module knows */
 } taml_features;
 
-/* Computes the features of (task, module); module is ignored (may be NULL) for
- * image tasks, required for text tasks. The task and module must outlive the
+/* Computes the features of (task, module). Text tasks need a text module;
+ * image tasks take an image module (its CNN features, computed on the
+ * machine's cores and cached on disk beside the task: nn/image_features.h)
+ * or NULL (the raw pixels). A module of the other kind is refused
+ * (TAML_EMISMATCH, naming both). The task and module must outlive the
  * result. */
 int taml_features_new(taml_features **out, const taml_task *task, const taml_module *module,
                       taml_err *err);
@@ -46,6 +53,10 @@ typedef struct taml_features_cache taml_features_cache;
 /* Also loads the BLAS (taml_blas_init): make the cache before starting
  * worker threads. */
 taml_features_cache *taml_features_cache_new(void);
+/* Options of the image features the cache computes (threads, disk cache,
+ * progress callback: nn/image_features.h); copied. Set them before the
+ * first request. */
+void taml_features_cache_set_image_opts(taml_features_cache *c, const taml_image_features_opts *o);
 /* Frees the cache and every features object it handed out. */
 void taml_features_cache_free(taml_features_cache *c);
 /* The features of (task, module), computed on the first request for that pair

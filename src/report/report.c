@@ -225,7 +225,9 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
     }
     taml_svg_buf_puts(b, "</table>\n<p class=\"note\">accuracy-top10: the mean accuracy of the "
                          "10 trials with the best validation accuracy so far (ties go to the "
-                         "earlier trial; failed trials count as trials but never rank; diverged "
+                         "earlier trial; failed trials, among them those whose worker process "
+                         "died on every attempt or that timed out, count as trials but never "
+                         "rank; diverged "
                          "and invalid ones count with their recorded accuracies). Error bars "
                          "and bands are &#177; 2 s.e.m. over those 10 models. Ensemble: the "
                          "mean probabilities of the ensemble of a task's trials the study "

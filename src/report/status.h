@@ -18,6 +18,8 @@
 typedef struct taml_status_row {
     const char *task; /* borrowed from the study */
     size_t trials;    /* finished trials */
+    /* failed: also the trials whose worker process died on every allowed
+     * attempt, and those that timed out (store/store.h) */
     size_t failed, diverged, invalid, unfinished;
     int64_t best_id;  /* the trial with the best validation accuracy (ties: earliest), or 0 */
     double best_valid, best_test; /* that trial's accuracies (the test split never selects) */

@@ -183,6 +183,9 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
                               "the configuration names no embedding module (a text task needs one)");
         else
             rc = get_module(r, cfg.embedding, &module, &err);
+    } else if (!rc && cfg.embedding[0] && strcmp(cfg.embedding, "pixels") != 0) {
+        /* an image task under an image module (features.c checks the kind) */
+        rc = get_module(r, cfg.embedding, &module, &err);
     }
     if (!rc) rc = taml_features_cache_get(r->cache, task, module, &f, &err);
     taml_child_result res;

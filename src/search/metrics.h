@@ -21,7 +21,10 @@
  *             config, e.g. the majority-class accuracy): the search spent a
  *             trial on it and the controller was rewarded with it.
  *   failed    valid = NaN: it counts as a trial on the x-axis (the budget was
- *             spent) but can never be among the best N.
+ *             spent) but can never be among the best N. So do the trials
+ *             failed because their worker process died on every allowed
+ *             attempt or ran past the time limit (store/store.h): they are
+ *             failed trials like any other.
  *   pending, running: not finished, not passed at all.
  *
  * accuracy-topN after t trials: among the first t trials with a valid

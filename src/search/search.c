@@ -35,6 +35,7 @@ void taml_search_opts_default(taml_search_opts *o)
     o->trials = 10;
     o->workers = 1;
     o->seed = 1;
+    o->retries = 2;
 }
 
 void taml_search_log(search_run *r, const char *fmt, ...)
@@ -57,6 +58,8 @@ void taml_search_grow(search_run *r, int64_t need)
     r->acts = taml_realloc(r->acts, (size_t)cap * (size_t)r->n_dec * sizeof *r->acts);
     r->flags = taml_realloc(r->flags, (size_t)cap);
     r->reward = taml_realloc(r->reward, (size_t)cap * sizeof *r->reward);
+    r->attempts = taml_realloc(r->attempts, (size_t)cap * sizeof *r->attempts);
+    memset(r->attempts + r->cap, 0, (size_t)(cap - r->cap) * sizeof *r->attempts);
     /* the ring is re-laid flat, oldest first, in its new size */
     int64_t *fifo = taml_malloc((size_t)cap * sizeof *fifo);
     for (int64_t i = 0; i < r->fifo_len; i++) fifo[i] = r->fifo[(r->fifo_head + i) % r->cap];
@@ -71,6 +74,14 @@ void taml_search_queue(search_run *r, int64_t id)
 {
     /* ids in the fifo are distinct and < cap, so it never overflows */
     r->fifo[(r->fifo_head + r->fifo_len) % r->cap] = id;
+    r->fifo_len++;
+}
+
+/* Puts id back at the head of the queue: a trial run again goes first. */
+static void queue_front(search_run *r, int64_t id)
+{
+    r->fifo_head = (r->fifo_head + r->cap - 1) % r->cap;
+    r->fifo[r->fifo_head] = id;
     r->fifo_len++;
 }
 
@@ -228,21 +239,54 @@ void taml_search_count_finished(search_run *r, int32_t task, double valid)
     if (isfinite(valid) && !(r->best_valid[task] >= valid)) r->best_valid[task] = valid;
 }
 
+/* Trial id's worker process died (res->error says how) with retries left:
+ * the trial goes back to pending with its attempt counted, committed before
+ * it is given out again (at the head of the queue). */
+static int retry_trial(search_run *r, const taml_job_result *res, taml_err *err)
+{
+    int64_t id = res->id;
+    int32_t runs = r->o->retries + 1;
+    char *why = taml_asprintf("attempt %d of %d: %s", (int)r->attempts[id] + 1, (int)runs,
+                              res->error);
+    int32_t attempts = 0;
+    int rc = taml_store_trial_retry(r->store, id, why, &attempts, err);
+    free(why);
+    if (rc) return rc;
+    r->attempts[id] = attempts;
+    r->inflight--;
+    queue_front(r, id);
+    taml_search_log(r, "trial %lld %s: %s (worker %d): it runs again (attempt %d of %d)",
+                    (long long)id, r->names[r->task[id]], res->error, (int)res->worker,
+                    (int)attempts + 1, (int)runs);
+    return TAML_OK;
+}
+
 /* Commits one result: the trial, its update (asynchronous), the updates it
- * unblocks (deterministic), and a checkpoint when one is due. */
+ * unblocks (deterministic), and a checkpoint when one is due. A result of
+ * a worker that died is a retry while retries are left. */
 static int on_result(search_run *r, const taml_job_result *res, taml_err *err)
 {
     int64_t id = res->id;
     TAML_ASSERT(id >= 1 && id < r->next_id && !(r->flags[id] & RUN_FINISHED));
+    if (res->status == TAML_JOB_DIED && r->attempts[id] < r->o->retries)
+        return retry_trial(r, res, err);
     int status = res->status;
+    char lost[TAML_JOB_ERR + 96] = ""; /* a death or a timeout, as recorded */
+    if (status == TAML_JOB_DIED)
+        snprintf(lost, sizeof lost, "attempt %d of %d, the last allowed (--trial-retries %d): %s",
+                 (int)r->attempts[id] + 1, (int)r->o->retries + 1, (int)r->o->retries, res->error);
+    else if (status == TAML_JOB_TIMEOUT)
+        snprintf(lost, sizeof lost, "%s", res->error);
     if (!taml_trial_state_final((taml_trial_state)status)) {
-        /* a child that returned no final state is a bug there; record it */
+        /* a death or a timeout, or a child that returned no final state (a
+         * bug there): recorded as failed */
         status = TAML_TRIAL_FAILED;
     }
     int reward_ok = status != TAML_TRIAL_FAILED && isfinite(res->valid_acc);
     r->flags[id] |= RUN_FINISHED | (reward_ok ? 0 : RUN_NOREWARD);
     r->reward[id] = res->valid_acc;
     r->inflight--;
+    r->attempts[id]++;
 
     int rc = taml_store_begin(r->store, err);
     if (rc) return rc;
@@ -253,7 +297,7 @@ static int on_result(search_run *r, const taml_job_result *res, taml_err *err)
                     .steps = res->steps,
                     .train_seconds = res->train_seconds,
                     .worker = res->worker,
-                    .error = res->error[0] ? (char *)res->error : NULL};
+                    .error = lost[0] ? lost : res->error[0] ? (char *)res->error : NULL};
     if (status == TAML_TRIAL_FAILED && !t.error) t.error = "the child failed without a message";
     if (!r->deterministic && (rc = taml_search_apply(r, id, 0, err))) goto fail;
     t.update_seq = (r->flags[id] & RUN_NOREWARD) || !run_has_ctrl(r) ? 0 : r->deterministic ? 0 : r->seq;
@@ -275,6 +319,7 @@ static int on_result(search_run *r, const taml_job_result *res, taml_err *err)
     t.seed = trial_seed(r, id);
     t.n_actions = r->n_dec;
     t.actions = r->acts + (size_t)id * (size_t)r->n_dec;
+    t.attempts = r->attempts[id];
     progress(r, &t);
     return TAML_OK;
 fail:
@@ -293,6 +338,7 @@ static void run_deinit(search_run *r)
     free(r->acts);
     free(r->flags);
     free(r->reward);
+    free(r->attempts);
     free(r->fifo);
     free(r->best_valid);
     free(r->task_done);
@@ -311,6 +357,8 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if (o->workers < 1 || o->workers > 4096)
         return taml_err_set(err, TAML_EINVAL, "--workers: %d is not in 1..4096", (int)o->workers);
     if (o->lag < 0) return taml_err_set(err, TAML_EINVAL, "--lag: %d is not >= 0", (int)o->lag);
+    if (o->retries < 0 || o->retries > 100)
+        return taml_err_set(err, TAML_EINVAL, "--trial-retries: %d is not in 0..100", (int)o->retries);
     if (!o->child) return taml_err_set(err, TAML_EINVAL, "no child function given");
     for (int32_t i = 0; i < n_tasks; i++)
         for (int32_t j = 0; j < i; j++)

@@ -100,9 +100,18 @@ typedef struct taml_search_opts {
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
     taml_job_fn child;
     void *child_ctx;
-    /* An executor made by the caller (e.g. exec/mpi.h's ranks), borrowed,
-     * with taml_pool_workers == workers; NULL: threads of `workers`. */
+    /* An executor made by the caller (exec/proc.h's worker processes,
+     * exec/mpi.h's ranks), borrowed, with taml_pool_workers == workers;
+     * NULL: threads of `workers`. */
     taml_pool *pool;
+    /* How often a trial whose worker process died (TAML_JOB_DIED) runs
+     * again before it is recorded as failed: 0..100 (default 2). Each death
+     * is committed (attempts + 1, the error) before the trial is given out
+     * again, so a search killed meanwhile resumes as if it never was. A
+     * trial that timed out (TAML_JOB_TIMEOUT) is failed at once: it would
+     * run as long again. Not kept by the study: like the workers, it is a
+     * setting of the run. */
+    int32_t retries;
     /* Optional observers, called on the calling thread. */
     void (*progress)(void *user, const taml_search_progress *p);
     void (*log)(void *user, const char *line);
@@ -113,7 +122,7 @@ typedef struct taml_search_opts {
     volatile int *stop;
 } taml_search_opts;
 
-/* Fills the defaults: random, 10 trials, 1 worker, seed 1, async. */
+/* Fills the defaults: random, 10 trials, 1 worker, seed 1, async, 2 retries. */
 void taml_search_opts_default(taml_search_opts *o);
 
 /* Creates (or continues) the study in the store at study_path and runs it
@@ -125,8 +134,9 @@ void taml_search_opts_default(taml_search_opts *o);
  * task_identity above). A larger o->trials than the study recorded extends
  * it (the new number is recorded); a smaller one runs it up to that number
  * and leaves its record as it was. A failed child is recorded as a failed
- * trial and the search goes on; a store failure stops it (what was
- * committed stays). */
+ * trial and the search goes on, as is a trial whose worker died (after
+ * o->retries more runs) or timed out; a store or transport failure stops it
+ * (what was committed stays). */
 int taml_search_run(const char *study_path, const taml_space *space, int32_t n_tasks,
                     const char *const *task_names, const char *const *task_dirs,
                     const taml_search_opts *o, taml_err *err);

@@ -57,6 +57,7 @@ typedef struct search_run {
     int32_t *acts;    /* (cap, n_dec) */
     uint8_t *flags;   /* (cap) RUN_* */
     double *reward;   /* (cap) */
+    int32_t *attempts; /* (cap) runs of the trial that ended, as the store counts them */
     int64_t next_id;  /* the next id to sample */
     int64_t resolved; /* deterministic: trials 1..resolved are applied or reward-less */
     int64_t seq;      /* last controller update number */

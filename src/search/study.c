@@ -537,6 +537,7 @@ static int load_trials(search_run *r, taml_err *err)
                (size_t)r->n_dec * sizeof(int32_t));
         r->flags[t.id] = RUN_SAMPLED;
         r->reward[t.id] = t.valid_acc;
+        r->attempts[t.id] = t.attempts;
         r->next_id++;
         if (t.state == TAML_TRIAL_PENDING) {
             taml_search_queue(r, t.id);

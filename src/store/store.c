@@ -199,10 +199,16 @@ static const struct migration {
         "CREATE TABLE modules ("
         "  name TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,"
         "  crc32 INTEGER NOT NULL, recorded REAL NOT NULL);"},
+    /* trials.attempts: the runs of a trial that ended (with a result, its
+     * worker process's death or a timeout: exec/proc.h); a run cut short by
+     * the search's own end is not one. Trials finished before had one run
+     * each, unfinished ones none. */
+    {3, "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
+        "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
     /* Ensembles (search/ensemble.h): per task the one recorded last, how it
      * was selected, its size, the trials it chose from, its accuracies, and
      * its members with their weights. Two new tables; nothing else changes. */
-    {3, "CREATE TABLE ensembles ("
+    {4, "CREATE TABLE ensembles ("
         "  task INTEGER PRIMARY KEY REFERENCES tasks(idx),"
         "  selection TEXT NOT NULL CHECK (selection IN ('top','greedy')),"
         "  size INTEGER NOT NULL CHECK (size >= 1), candidates INTEGER NOT NULL,"
@@ -832,8 +838,9 @@ int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml
     sqlite3_stmt *st;
     int rc = prepare(s, &st,
                      "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
-                     " steps = ?, train_seconds = ?, error = ?, update_seq = ?, finished_at = ?,"
-                     " worker = coalesce(?, worker) WHERE id = ? AND state = 'running'",
+                     " steps = ?, train_seconds = ?, error = coalesce(?, error), update_seq = ?,"
+                     " finished_at = ?, worker = coalesce(?, worker), attempts = attempts + 1"
+                     " WHERE id = ? AND state = 'running'",
                      err);
     if (rc) return rc;
     sqlite3_bind_text(st, 1, taml_trial_state_name(r->state), -1, SQLITE_STATIC);
@@ -886,6 +893,31 @@ int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *e
     return rc;
 }
 
+int taml_store_trial_retry(taml_store *s, int64_t id, const char *error, int32_t *attempts,
+                           taml_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "UPDATE trials SET state = 'pending', started_at = NULL, worker = NULL,"
+                     " error = ?, attempts = attempts + 1 WHERE id = ? AND state = 'running'"
+                     " RETURNING attempts",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, error ? error : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        if (attempts) *attempts = sqlite3_column_int(st, 0);
+        step = sqlite3_step(st);
+    } else if (step == SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return refused_transition(s, id, TAML_TRIAL_PENDING, err);
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, err, "returning a trial to pending");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
 {
     int rc = exec_sql(s,
@@ -896,9 +928,19 @@ int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
     return rc;
 }
 
-#define TRIAL_COLUMNS                                                                          \
+#define TRIAL_COLUMNS_V1                                                                       \
     "id, task, method, config_json, actions, seed, state, valid_acc, test_acc, loss, steps,"   \
     " queued_at, started_at, finished_at, train_seconds, worker, error, update_seq"
+
+/* The columns read_trial reads, for the file's schema: a study older than
+ * schema 3 not (yet) migrated has no attempts column; its trials had one
+ * run each if finished (what the migration writes). */
+static const char *trial_columns(const taml_store *s)
+{
+    return s->schema >= 3 ? TRIAL_COLUMNS_V1 ", attempts"
+                          : TRIAL_COLUMNS_V1 ", CASE WHEN state IN ('done','diverged','invalid',"
+                                             "'failed') THEN 1 ELSE 0 END";
+}
 
 static double col_real(sqlite3_stmt *st, int i)
 {
@@ -937,6 +979,7 @@ static int read_trial(taml_store *s, sqlite3_stmt *st, taml_trial *t, taml_err *
     t->worker = sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 15);
     t->error = col_strdup(st, 16);
     t->update_seq = sqlite3_column_int64(st, 17);
+    t->attempts = sqlite3_column_int(st, 18);
     return TAML_OK;
 }
 
@@ -954,7 +997,9 @@ int taml_store_trial_get(taml_store *s, int64_t id, taml_trial *out, taml_err *e
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st;
-    int rc = prepare(s, &st, "SELECT " TRIAL_COLUMNS " FROM trials WHERE id = ?", err);
+    char *sql = taml_asprintf("SELECT %s FROM trials WHERE id = ?", trial_columns(s));
+    int rc = prepare(s, &st, sql, err);
+    free(sql);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, id);
     int step = sqlite3_step(st);
@@ -1137,11 +1182,12 @@ int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_
     *out = NULL;
     taml_store_iter *it = taml_calloc(1, sizeof *it);
     it->s = s;
-    const char *sql = order == TAML_ITER_BY_SEQ
-                          ? "SELECT " TRIAL_COLUMNS " FROM trials WHERE update_seq > ?"
-                            " ORDER BY update_seq"
-                          : "SELECT " TRIAL_COLUMNS " FROM trials ORDER BY id";
+    char *sql = taml_asprintf(order == TAML_ITER_BY_SEQ
+                                  ? "SELECT %s FROM trials WHERE update_seq > ? ORDER BY update_seq"
+                                  : "SELECT %s FROM trials ORDER BY id",
+                              trial_columns(s));
     int rc = prepare(s, &it->st, sql, err);
+    free(sql);
     if (rc) {
         free(it);
         return rc;
@@ -1189,7 +1235,7 @@ void taml_store_ensemble_deinit(taml_store_ensemble *e)
 int taml_store_ensemble_put(taml_store *s, const taml_store_ensemble *e, taml_err *err)
 {
     TAML_ASSERT(e->selection);
-    if (s->schema < 3)
+    if (s->schema < 4)
         return taml_err_set(err, TAML_EINVAL, "%s: schema %lld has no ensembles (taml_store_upgrade "
                             "adds them)", s->path, (long long)s->schema);
     if (e->n_members < 1)
@@ -1267,7 +1313,7 @@ int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *ou
                             taml_err *err)
 {
     memset(out, 0, sizeof *out);
-    if (s->schema < 3) return 0; /* an older study opened to read: nothing recorded */
+    if (s->schema < 4) return 0; /* an older study opened to read: nothing recorded */
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "SELECT selection, size, candidates, trials, valid_acc, test_acc, created,"

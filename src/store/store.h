@@ -20,7 +20,7 @@
  *   tasks              idx, name, dir
  *   trials             id, task, method, config JSON, actions, seed, state,
  *                      valid/test accuracy, loss, steps, timings, worker,
- *                      error, update_seq
+ *                      error, update_seq, attempts (schema 3)
  *   checkpoints        id, after_seq, blob (the controller, as saved by ctrl)
  *   baselines          checkpoint, task, baseline, sigma
  *   task_data          task, fingerprint, dir, examples per split, classes, and
@@ -30,8 +30,8 @@
  *                      (schema 2)
  *   ensembles          per task, the ensemble recorded last: its selection,
  *                      size, the trials it chose from, valid and test
- *                      accuracy (schema 3)
- *   ensemble_members   task, position, trial, weight (schema 3)
+ *                      accuracy (schema 4)
+ *   ensemble_members   task, position, trial, weight (schema 4)
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
  * version. A study written by a newer schema is refused.
  */
@@ -45,11 +45,12 @@
 
 /* The schema this build writes and the newest it reads. Version 2 adds the
  * data a study ran on (study.modules_dir and the task_data and modules
- * tables below), version 3 the recorded ensembles; a file of an older
- * version is read as it is, with nothing recorded, until
- * taml_store_upgrade migrates it (store.c's migrations[]: steps that only
- * add). */
-#define TAML_STORE_SCHEMA 3
+ * tables below); version 3 adds trials.attempts; version 4 the recorded
+ * ensembles (the ensembles and ensemble_members tables). A file of an older
+ * version is read as it is, with nothing recorded and each finished trial
+ * counted as one run, until taml_store_upgrade migrates it (store.c's
+ * migrations[]: steps that only add). */
+#define TAML_STORE_SCHEMA 4
 
 typedef struct taml_store taml_store;
 
@@ -57,16 +58,30 @@ typedef struct taml_store taml_store;
  *
  *                 taml_store_trial_start        taml_store_trial_finish
  *   (add) --> PENDING -------------------> RUNNING -----------------+--> DONE
- *                ^                            |                     +--> DIVERGED
- *                |   taml_store_requeue       |                     +--> INVALID
- *                +----------------------------+                     +--> FAILED
- *                   (resume after a crash: the trial runs again
- *                    with the same config and seed)
+ *              ^  ^                         |  |                    +--> DIVERGED
+ *              |  |  taml_store_requeue     |  |                    +--> INVALID
+ *              |  +-------------------------+  |                    +--> FAILED
+ *              |     (the search died: the     |
+ *              |      run is not counted)      |
+ *              |                               |
+ *              +-------------------------------+
+ *                 taml_store_trial_retry
+ *                 (its worker process died: attempts + 1, error says how)
  *
- * DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
+ * Either way back to PENDING, the trial runs again with the same config and
+ * seed. DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
  * changes again, except that the search records when the controller applied
  * its reward (update_seq). DIVERGED and INVALID trials still have a reward
- * (an accuracy); FAILED ones do not (the error text says why).
+ * (an accuracy); FAILED ones do not (the error text says why: the child's
+ * error, a worker process that died on its last allowed attempt, or a
+ * trial stopped by the time limit, "timed out: ..."; all count alike, on
+ * the x-axis but never in a ranking, see search/metrics.h).
+ *
+ * attempts counts the runs that ended: finish and retry add one, requeue
+ * none, so a search killed and resumed counts what one never interrupted
+ * does. A finished trial has attempts >= 1 (more when its worker died
+ * before); its error keeps the last retry's note when its own result has
+ * none.
  */
 typedef enum taml_trial_state {
     TAML_TRIAL_PENDING = 0,
@@ -123,8 +138,9 @@ typedef struct taml_trial {
     double queued_at, started_at, finished_at; /* Unix seconds */
     double train_seconds;                      /* the child's own wall time */
     int32_t worker;                            /* worker that ran it (last run) */
-    char *error;                               /* why it failed / was invalid */
+    char *error;                               /* why it failed / was invalid, or a retry's note */
     int64_t update_seq; /* 1, 2, ...: order in which the controller applied its reward */
+    int32_t attempts;   /* runs that ended (see the state machine) */
 } taml_trial;
 
 /* Frees the strings and arrays of a trial filled by the store. */
@@ -214,14 +230,20 @@ int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err);
  * is not pending. */
 int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err);
 /* RUNNING -> r->state (a final state), with r's valid_acc, test_acc, loss,
- * steps, train_seconds, error, update_seq (0 = not applied yet) and worker
- * (when >= 0: the worker is often known only when the result comes back);
- * sets finished_at. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
+ * steps, train_seconds, error (NULL keeps the one recorded by a retry),
+ * update_seq (0 = not applied yet) and worker (when >= 0: the worker is
+ * often known only when the result comes back); sets finished_at and adds
+ * one to attempts. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
  * r->state is not final (a bug in the caller). */
 int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err);
 /* Records that the controller applied trial id's reward as update number seq.
  * The trial must be final and not yet applied. */
 int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err);
+/* RUNNING -> PENDING for trial id, whose worker process died while it ran:
+ * attempts + 1 (the new count in *attempts, may be NULL), error (the how,
+ * borrowed) recorded. Fails (EINVAL) if the trial is not running. */
+int taml_store_trial_retry(taml_store *s, int64_t id, const char *error, int32_t *attempts,
+                           taml_err *err);
 /* RUNNING -> PENDING for every running trial (a search that died left them);
  * *n (may be NULL) gets how many. */
 int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err);
@@ -295,12 +317,12 @@ typedef struct taml_store_ensemble {
 
 void taml_store_ensemble_deinit(taml_store_ensemble *e);
 /* Records e as task e->task's ensemble, replacing the one recorded before
- * (one transaction; schema 3: taml_store_upgrade first). Fails (TAML_EINVAL)
+ * (one transaction; schema 4: taml_store_upgrade first). Fails (TAML_EINVAL)
  * for a task or member trial the study does not hold, no member or a
  * weight < 1. */
 int taml_store_ensemble_put(taml_store *s, const taml_store_ensemble *e, taml_err *err);
 /* Task task's recorded ensemble into *out: 1 when there is one, 0 when none
- * (also in a study of a schema before 3, opened to read), negative on error. */
+ * (also in a study of a schema before 4, opened to read), negative on error. */
 int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *out,
                             taml_err *err);
 

@@ -6,7 +6,10 @@
  *
  * Proves: a deterministic study over MPI ranks equals the single-machine
  * study with the same seed, bit for bit, whatever the ranks and threads
- * (with real children on fixture tasks too);
+ * (with real children on fixture tasks too; the ranks' children in worker
+ * processes, the single machine's on threads); children that crash, crash
+ * once and hang in the ranks' worker processes are retried and timed out
+ * as on one machine;
  * a worker rank killed in the middle of a run (Open MPI then aborts the job)
  * loses nothing: the next run, on one machine or over MPI, completes the
  * study equal to one never interrupted. */
@@ -76,10 +79,13 @@ static char *tmp(const char *name)
 }
 
 /* Starts `[mpirun -n ranks --oversubscribe] taml search` on the study (ranks
- * 0: no mpirun) with the fake child sleeping child_us per trial; output goes
- * to the log. Returns the pid. */
-static pid_t start(const setup *s, int ranks, const char *study, int trials, int workers,
-                   const char *lag, int child_us)
+ * 0: no mpirun) with the fake child sleeping child_us per trial, the flags
+ * in extra (NULL-terminated, may be NULL) and TAML_FAKE_FAULTS=faults (NULL:
+ * none, then TAML_FAKE_FAULT_DIR is the test's directory); output goes to
+ * the log. Returns the pid. */
+static pid_t start_with(const setup *s, int ranks, const char *study, int trials, int workers,
+                        const char *lag, int child_us, const char *const *extra,
+                        const char *faults)
 {
     const char *bin = taml_test_fake_bin();
     char n[16], tr[16], wk[16], us[16];
@@ -103,7 +109,12 @@ static pid_t start(const setup *s, int ranks, const char *study, int trials, int
         argv[a++] = "--lag";
         argv[a++] = lag;
     }
+    for (int i = 0; extra && extra[i] && a < 39; i++) argv[a++] = extra[i];
     argv[a] = NULL;
+    /* segv-once keeps its markers beside the study: a study's own */
+    char *study_dir = taml_asprintf("%s.faults", study);
+    taml_err derr;
+    CHECK_EQ_INT(taml_mkdirs(study_dir, &derr), 0);
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -112,10 +123,21 @@ static pid_t start(const setup *s, int ranks, const char *study, int trials, int
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("TAML_FAKE_CHILD", us, 1);
+        if (faults) {
+            setenv("TAML_FAKE_FAULTS", faults, 1);
+            setenv("TAML_FAKE_FAULT_DIR", study_dir, 1);
+        }
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
+    free(study_dir);
     return pid;
+}
+
+static pid_t start(const setup *s, int ranks, const char *study, int trials, int workers,
+                   const char *lag, int child_us)
+{
+    return start_with(s, ranks, study, trials, workers, lag, child_us, NULL, NULL);
 }
 
 /* Waits for pid; returns its exit status, or 128 + signal. */
@@ -210,9 +232,11 @@ TEST(mpi_deterministic_study_over_3_ranks_equals_the_single_machine_study)
     setup s;
     setup_init(&s);
     char *one = tmp("det-one.db"), *mpi = tmp("det-mpi.db");
-    /* 2 worker ranks x 1 thread = 2 workers, so the default lag is 2 as on
-     * one machine with --workers 2 */
-    CHECK_EQ_INT(run(&s, 0, one, 20, 2, NULL), 0);
+    /* 2 worker ranks x 1 worker = 2 workers, so the default lag is 2 as on
+     * one machine with --workers 2; the ranks' children run in worker
+     * processes (the default), the single machine's on threads */
+    static const char *const threads[] = {"--isolation", "thread", NULL};
+    CHECK_EQ_INT(finish(start_with(&s, 0, one, 20, 2, NULL, 1000, threads, NULL)), 0);
     CHECK_EQ_INT(run(&s, 3, mpi, 20, 1, NULL), 0);
     int64_t n = 0;
     CHECK(same_studies(one, mpi, &n));
@@ -220,6 +244,38 @@ TEST(mpi_deterministic_study_over_3_ranks_equals_the_single_machine_study)
     CHECK_EQ_INT(finished_trials(mpi), 40);
     /* both worker ranks did trials, under distinct worker indices */
     CHECK_EQ_INT(workers_seen(mpi), 0x3);
+    free(one);
+    free(mpi);
+    setup_deinit(&s);
+}
+
+/* Children that segfault (always, or once), hang and time out on the
+ * worker ranks' worker processes: each death travels to rank 0, which
+ * retries as on one machine, and the study is the single machine's, with
+ * the same attempts and errors. */
+TEST(mpi_worker_processes_retry_and_time_out_trials_as_one_machine_does)
+{
+    setup s;
+    setup_init(&s);
+    char *one = tmp("faults-one.db"), *mpi = tmp("faults-mpi.db");
+    static const char *const limits[] = {"--trial-timeout", "1", NULL};
+    const char *faults = "segv=3,hang=5,segv-once=9";
+    CHECK_EQ_INT(finish(start_with(&s, 0, one, 8, 2, NULL, 1000, limits, faults)), 0);
+    CHECK_EQ_INT(finish(start_with(&s, 3, mpi, 8, 1, NULL, 1000, limits, faults)), 0);
+    int64_t n = 0;
+    CHECK(same_studies(one, mpi, &n));
+    CHECK_EQ_INT(n, 16);
+    char *a = study_trial_lines(one), *b = study_trial_lines(mpi);
+    CHECK_STR(a, b);
+    CHECK(a && b);
+    CHECK_CONTAINS(a, "\n3 failed 3 nan attempt 3 of 3, the last allowed (--trial-retries 2): "
+                      "its worker process ");
+    CHECK_CONTAINS(a, "\n5 failed 1 nan timed out: still running after 1 s, its worker process "
+                      "was killed\n");
+    CHECK_CONTAINS(a, "\n9 done 2 0.");
+    CHECK_CONTAINS(a, " attempt 1 of 3: its worker process ");
+    free(a);
+    free(b);
     free(one);
     free(mpi);
     setup_deinit(&s);
