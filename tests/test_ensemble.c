@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "core/bytes.h"
@@ -376,11 +377,11 @@ TEST(damaged_ensemble_files_are_refused_naming_the_file_the_member_and_the_field
     refused_with(copy, size + 4, TAML_ECORRUPT, "the last member: 4 unexpected bytes after it");
     /* a newer version */
     memcpy(copy, b, size);
-    taml_bytes_store_u32(copy + 8, TAML_MODEL_VERSION_ENSEMBLE + 1);
+    taml_bytes_store_u32(copy + 8, 99); /* past any version a branch plans (3, 4) */
     taml_err err;
     taml_model *m;
     CHECK_EQ_INT(taml_model_decode(&m, copy, size, "m.taml", &err), TAML_EMISMATCH);
-    CHECK_CONTAINS(err.msg, "m.taml: offset 8: version: model file format version 3");
+    CHECK_CONTAINS(err.msg, "m.taml: offset 8: version: model file format version 99");
     /* through the command line: exit 1 with the message */
     char *path = tmp("bad.taml"), *cmd, *out;
     memcpy(copy, b, size);
@@ -390,6 +391,36 @@ TEST(damaged_ensemble_files_are_refused_naming_the_file_the_member_and_the_field
     cmd = taml_asprintf("echo hello | %s predict %s", taml_test_bin(), path);
     CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
     CHECK_CONTAINS(out, "bad.taml: offset 24: the number of members: 0");
+    free(out);
+    free(cmd);
+    /* member 2 cut short inside its payload, the container and the member
+     * each made consistent around the cut (a size and a checksum that fit):
+     * predict names the file, the member and the offset inside it where the
+     * bytes ran out */
+    size_t m2s = member_at(b, 1), m2len = (size_t)taml_bytes_load_u64(b + m2s), cut = 40;
+    size_t cut_size = size - cut;
+    memcpy(copy, b, m2s + 8 + m2len - cut);
+    memcpy(copy + m2s + 8 + m2len - cut, b + m2s + 8 + m2len, size - (m2s + 8 + m2len));
+    taml_bytes_store_u64(copy + m2s, m2len - cut);
+    fc_reseal(copy + m2s + 8, m2len - cut);
+    fc_reseal(copy, cut_size);
+    CHECK(taml_write_file_atomic(path, copy, cut_size, &err) == 0);
+    CHECK_EQ_INT(taml_test_run(cmd = taml_asprintf("echo hello | %s predict %s", taml_test_bin(),
+                                                   path), &out), 1);
+    CHECK_CONTAINS(out, "bad.taml: member 2 of 3: offset ");
+    CHECK_CONTAINS(out, ": truncated (needs ");
+    free(out);
+    free(cmd);
+    /* ... and the container alone cut inside member 2 (resealed): its size
+     * field runs past the bytes there are */
+    memcpy(copy, b, m2s + 8 + 100);
+    fc_reseal(copy, m2s + 8 + 100 + 4);
+    CHECK(taml_write_file_atomic(path, copy, m2s + 8 + 100 + 4, &err) == 0);
+    CHECK_EQ_INT(taml_test_run(cmd = taml_asprintf("echo hello | %s predict %s", taml_test_bin(),
+                                                   path), &out), 1);
+    snprintf(want, sizeof want, "bad.taml: offset %zu: the size of member 2: ", m2s);
+    CHECK_CONTAINS(out, want);
+    CHECK_CONTAINS(out, " bytes; 100 are left");
     free(out);
     free(cmd);
     free(path);
@@ -1007,6 +1038,39 @@ TEST(ensemble_requests_that_cannot_be_met_are_refused_saying_why)
     CHECK_CONTAINS(out, "--ensemble retrains the real child");
     free(out);
     free(cmd);
+    /* search --ensemble K past the trials there are: the study is complete
+     * and kept, the task's ensemble is refused saying why (exit 1) */
+    char *small = tmp("small.db"), *study_space = tmp("space.json"); /* make_study's */
+    cmd = taml_asprintf("%s search --study %s --task " TASK_DIR " --method random --trials 3 "
+                        "--workers 1 --seed 7 --space %s --ensemble 5",
+                        taml_test_bin(), small, study_space);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
+    CHECK_CONTAINS(out, "the ensemble of task child-topics: ");
+    CHECK_CONTAINS(out, "fewer than the 5 --ensemble asks for");
+    free(out);
+    free(cmd);
+    cmd = taml_asprintf("%s status %s", taml_test_bin(), small);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "child-topics       3       0");
+    CHECK_CONTAINS(out, "ensemble \"-\": none recorded");
+    free(out);
+    free(cmd);
+    /* a study with no completed trial (every one failed): refused, K = 1 too */
+    CHECK(sqlite3_open(small, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "UPDATE trials SET state = 'failed', valid_acc = NULL, test_acc = NULL,"
+                           " loss = NULL, error = 'made to fail by the test'",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    args = taml_asprintf("export %s --task child-topics --ensemble 1 -o %s/none.taml", small,
+                         taml_test_tmpdir());
+    taml_test_cli_says(args, 1, "small.db: task \"child-topics\" has no finished trial with a "
+                                "model yet (done or diverged)");
+    free(args);
+    char *none = tmp("none.taml");
+    CHECK(access(none, F_OK) != 0); /* and no model file is left behind */
+    free(none);
+    free(small);
+    free(study_space);
     free(study);
 }
 
