@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "core/bytes.h"
 #include "core/util.h"
@@ -28,6 +27,7 @@
 #include "search/ensemble.h"
 #include "search/export.h"
 #include "store/store.h"
+#include "fixture_files.h"
 #include "format_check.h"
 #include "test.h"
 #include "testutil.h"
@@ -45,62 +45,10 @@ static const char space_text[] =
 
 static char *tmp(const char *name) { return taml_path_join(taml_test_tmpdir(), name); }
 
-static char *slurp(const char *path)
-{
-    char *data = NULL;
-    size_t size = 0;
-    taml_err err;
-    if (taml_read_file(path, &data, &size, &err)) return taml_strdup("");
-    return data;
-}
-
 /* ------------------------------------------------------------ fixtures */
 
-/* One split of the fixture's all.tsv (split in file order as the loader
- * does): texts and labels. */
-typedef struct split {
-    int n;
-    char **text, **label;
-    size_t *len;
-} split;
-
-static void load_split(split *s, int which)
-{
-    char *data = slurp(TASK_DIR "/all.tsv");
-    int n = 0;
-    for (char *p = data; *p; p++) n += *p == '\n';
-    int lo = which == TAML_VALID ? n * 8 / 10 : n * 8 / 10 + n / 10;
-    int hi = which == TAML_VALID ? lo + n / 10 : n;
-    s->n = hi - lo;
-    s->text = taml_calloc((size_t)s->n, sizeof *s->text);
-    s->label = taml_calloc((size_t)s->n, sizeof *s->label);
-    s->len = taml_calloc((size_t)s->n, sizeof *s->len);
-    char *line = data;
-    for (int i = 0; i < n; i++) {
-        char *nl = strchr(line, '\n');
-        *nl = 0;
-        if (i >= lo && i < hi) {
-            char *tab = strchr(line, '\t');
-            *tab = 0;
-            s->label[i - lo] = taml_strdup(line);
-            s->text[i - lo] = taml_strdup(tab + 1);
-            s->len[i - lo] = strlen(tab + 1);
-        }
-        line = nl + 1;
-    }
-    free(data);
-}
-
-static void split_free(split *s)
-{
-    for (int i = 0; i < s->n; i++) free(s->text[i]), free(s->label[i]);
-    free(s->text);
-    free(s->label);
-    free(s->len);
-}
-
 /* m's probabilities of the split's texts (heap, n x C). */
-static double *proba_of(taml_model *m, const split *s)
+static double *proba_of(taml_model *m, const taml_test_split *s)
 {
     const taml_model_info *mi = taml_model_info_get(m);
     double *p = taml_malloc(sizeof *p * (size_t)s->n * mi->n_classes);
@@ -111,7 +59,7 @@ static double *proba_of(taml_model *m, const split *s)
 }
 
 /* The share of the split's texts whose most probable class is their label. */
-static double accuracy_of(const taml_model *m, const double *p, const split *s)
+static double accuracy_of(const taml_model *m, const double *p, const taml_test_split *s)
 {
     const taml_model_info *mi = taml_model_info_get(m);
     int hits = 0;
@@ -204,8 +152,8 @@ TEST(ensemble_predicts_the_weighted_mean_of_its_members_probabilities_bit_for_bi
 {
     taml_model *m[3], *alone[3];
     three_members(m);
-    split sp;
-    load_split(&sp, TAML_TEST);
+    taml_test_split sp;
+    taml_test_split_load(&sp, TASK_DIR "/all.tsv", TAML_TEST);
     int32_t C = taml_model_info_get(m[0])->n_classes;
     /* each member exported alone (a version-1 file) and read back */
     double *p[3];
@@ -301,17 +249,7 @@ TEST(ensemble_predicts_the_weighted_mean_of_its_members_probabilities_bit_for_bi
     free(texts);
     taml_model_free(back);
     taml_model_free(e);
-    split_free(&sp);
-}
-
-static int decode_model(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
-{
-    (void)ctx;
-    taml_model *m;
-    int rc = taml_model_decode(&m, buf, n, source, err);
-    CHECK(rc < 0 ? m == NULL : m != NULL);
-    taml_model_free(m);
-    return rc;
+    taml_test_split_free(&sp);
 }
 
 /* The offset of member k's size field (k from 0) in an ensemble's bytes. */
@@ -340,9 +278,9 @@ TEST(damaged_ensemble_files_are_refused_naming_the_file_the_member_and_the_field
     ensemble_bytes(&buf, &size);
     unsigned char *b = buf, *copy = taml_malloc(size + 8);
     /* every cut, every cut resealed, every changed byte */
-    fc_truncations(b, size, "m.taml", 97, decode_model, NULL);
-    fc_resealed_truncations(b, size, "m.taml", 97, decode_model, NULL);
-    fc_flips(b, size, "m.taml", 0, 89, decode_model, NULL);
+    fc_truncations(b, size, "m.taml", 97, fc_model_decode, NULL);
+    fc_resealed_truncations(b, size, "m.taml", 97, fc_model_decode, NULL);
+    fc_flips(b, size, "m.taml", 0, 89, fc_model_decode, NULL);
     /* no member */
     memcpy(copy, b, size);
     taml_bytes_store_u32(copy + 24, 0);
@@ -721,9 +659,9 @@ static taml_model *single_model(const char *study, int64_t id, int rank)
 static void check_against_members(const char *study, taml_model *e, const taml_ensemble_result *r,
                                   const int64_t *ranked, int n_ranked)
 {
-    split sv, st;
-    load_split(&sv, TAML_VALID);
-    load_split(&st, TAML_TEST);
+    taml_test_split sv, st;
+    taml_test_split_load(&sv, TASK_DIR "/all.tsv", TAML_VALID);
+    taml_test_split_load(&st, TASK_DIR "/all.tsv", TAML_TEST);
     double *pv = proba_of(e, &sv), *pt = proba_of(e, &st);
     CHECK_MSG(accuracy_of(e, pv, &sv) == r->rec.valid_acc, "valid %.17g, recorded %.17g",
               accuracy_of(e, pv, &sv), r->rec.valid_acc);
@@ -748,8 +686,8 @@ static void check_against_members(const char *study, taml_model *e, const taml_e
     free(want);
     free(pv);
     free(pt);
-    split_free(&sv);
-    split_free(&st);
+    taml_test_split_free(&sv);
+    taml_test_split_free(&st);
 }
 
 TEST(export_ensemble_members_are_the_best_trials_retrained_and_its_accuracies_its_predictions)
@@ -795,8 +733,8 @@ TEST(export_ensemble_members_are_the_best_trials_retrained_and_its_accuracies_it
     CHECK_MSG(taml_ensemble_build(study, "child-topics", &o, &e, &r, &err) == 0, "%s", err.msg);
     CHECK_STR(r.rec.selection, "greedy");
     CHECK(r.rec.size == 4 && r.rec.candidates == 8);
-    split sv;
-    load_split(&sv, TAML_VALID);
+    taml_test_split sv;
+    taml_test_split_load(&sv, TASK_DIR "/all.tsv", TAML_VALID);
     taml_task *task;
     CHECK(taml_task_load(&task, TASK_DIR, NULL, &err) == 0);
     int32_t C = task->n_classes, nv = sv.n;
@@ -821,7 +759,7 @@ TEST(export_ensemble_members_are_the_best_trials_retrained_and_its_accuracies_it
     CHECK(sum >= 1 && sum <= 4 && (r.rec.n_members == 8 || order[r.rec.n_members] == -1));
     check_against_members(study, e, &r, ranked, 8);
     free(lib);
-    split_free(&sv);
+    taml_test_split_free(&sv);
     taml_task_free(task);
     taml_ensemble_result_deinit(&r);
     taml_model_free(e);
@@ -1076,28 +1014,6 @@ TEST(ensemble_requests_that_cannot_be_met_are_refused_saying_why)
 
 /* ------------------------------------------------------------ the study's record */
 
-/* Unpacks tests/fixtures/NAME.gz (NAME: DIR/FILE) into the test's
- * directory as FILE (heap path). */
-static char *gunzip_fixture(const char *name)
-{
-    char *gz = taml_asprintf("tests/fixtures/%s.gz", name);
-    const char *base = strrchr(name, '/');
-    char *out = tmp(base ? base + 1 : name);
-    gzFile in = gzopen(gz, "rb");
-    CHECK_MSG(in != NULL, "cannot open %s", gz);
-    FILE *f = fopen(out, "wb");
-    CHECK(f != NULL);
-    char buf[1 << 16];
-    int got;
-    while ((got = gzread(in, buf, sizeof buf)) > 0)
-        CHECK((size_t)fwrite(buf, 1, (size_t)got, f) == (size_t)got);
-    CHECK(got == 0);
-    gzclose(in);
-    CHECK(fclose(f) == 0);
-    free(gz);
-    return out;
-}
-
 /* The rows of a query as text, one line each (heap). */
 static char *query_text(const char *path, const char *sql)
 {
@@ -1149,6 +1065,17 @@ static char *every_row(const char *path, const char *columns_of)
     return out;
 }
 
+/* A record of task 0's ensemble of one member, trial 1 (static storage). */
+static taml_store_ensemble one_member_record(void)
+{
+    static int64_t member = 1;
+    static int32_t weight = 1;
+    return (taml_store_ensemble){.task = 0, .selection = "top", .size = 1, .candidates = 1,
+                                 .trials = 4, .n_members = 1, .member = &member,
+                                 .weight = &weight, .valid_acc = 0.5, .test_acc = 0.25,
+                                 .taml_version = "test"};
+}
+
 /* The study fixture NAME (tests/fixtures/NAME.gz, of schema `schema`),
  * unpacked, read as it is and migrated: read, it has no ensemble, none can
  * be put in it, the report shows none and the file stays as it was;
@@ -1157,7 +1084,7 @@ static char *every_row(const char *path, const char *columns_of)
  * new. Returns its path (heap). */
 static char *migrated_fixture(const char *name, int schema)
 {
-    char *path = gunzip_fixture(name);
+    char *path = taml_test_gunzip_fixture(name);
     char want_v[16];
     snprintf(want_v, sizeof want_v, "%d\n", schema);
     char *v = query_text(path, "PRAGMA user_version");
@@ -1172,12 +1099,7 @@ static char *migrated_fixture(const char *name, int schema)
     CHECK_CONTAINS(rows, "== trials (");
     taml_store *s;
     taml_err err;
-    taml_store_ensemble e;
-    int64_t member = 1;
-    int32_t weight = 1;
-    taml_store_ensemble put = {.task = 0, .selection = "top", .size = 1, .candidates = 1,
-                               .trials = 4, .n_members = 1, .member = &member, .weight = &weight,
-                               .valid_acc = 0.5, .test_acc = 0.25, .taml_version = "test"};
+    taml_store_ensemble e, put = one_member_record();
     char says[80];
     snprintf(says, sizeof says, "schema %d has no ensembles (taml_store_upgrade adds them)", schema);
     for (int flags = 0; flags <= TAML_STORE_READONLY; flags += TAML_STORE_READONLY) {
@@ -1247,7 +1169,7 @@ TEST(studies_of_schemas_1_2_and_3_read_as_before_and_migrate_keeping_every_row)
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++) {
         free(migrated_fixture(fixtures[i].name, fixtures[i].schema));
         /* unpacked again: `taml export --record` migrates the study it records in */
-        char *path = gunzip_fixture(fixtures[i].name);
+        char *path = taml_test_gunzip_fixture(fixtures[i].name);
         char *cmd = taml_asprintf("%s export %s --task child-topics --ensemble 2 --record && "
                                   "%s status %s", taml_test_bin(), path, taml_test_bin(), path),
              *out;
@@ -1268,12 +1190,7 @@ TEST(a_migrated_study_records_its_ensembles_replacing_the_one_before_and_refuses
     char *path = migrated_fixture("v1/mt-full.db", 1);
     taml_store *s;
     taml_err err;
-    taml_store_ensemble e;
-    int64_t member = 1;
-    int32_t weight = 1;
-    taml_store_ensemble put = {.task = 0, .selection = "top", .size = 1, .candidates = 1,
-                               .trials = 4, .n_members = 1, .member = &member, .weight = &weight,
-                               .valid_acc = 0.5, .test_acc = 0.25, .taml_version = "test"};
+    taml_store_ensemble e, put = one_member_record();
     /* record, read back, replace; refusals leave the record as it was */
     CHECK(taml_store_open(&s, path, 0, &err) == 0);
     CHECK_MSG(taml_store_ensemble_put(s, &put, &err) == 0, "%s", err.msg);
