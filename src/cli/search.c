@@ -71,7 +71,7 @@ static const char *usage_text =
     "  --trial-memory MB  each worker process's memory (its data, MiB, 1..4194304); an\n"
     "                  allocation past it fails that trial; default: no limit\n"
     "  --ensemble K    when the study is complete, build each task's ensemble of K\n"
-    "                  trials (1..1000; default 0: none) on the workers and record its\n"
+    "                  trials (1..1000; default 0: none) on --workers threads, record its\n"
     "                  accuracies for `taml status` (as `taml export --ensemble K\n"
     "                  --record`, which also writes its model); --selection and\n"
     "                  --candidates as there\n"
