@@ -968,17 +968,19 @@ TEST(ensemble_requests_that_cannot_be_met_are_refused_saying_why)
     snprintf(want, sizeof want, "fewer than the %d --ensemble asks for", n_models + 1);
     taml_test_cli_says(args, 1, want);
     free(args);
-    /* taml-fake's child cannot be retrained */
+    /* taml-fake's child cannot be retrained (the space is given: CI has no
+     * module library) */
+    char *study_space = tmp("space.json"); /* make_study's */
     char *cmd = taml_asprintf("TAML_FAKE_CHILD=0 %s search --study %s/f.db --task " TASK_DIR
-                              " --method random --trials 2 --ensemble 1",
-                              taml_test_fake_bin(), taml_test_tmpdir()), *out;
+                              " --method random --trials 2 --space %s --ensemble 1",
+                              taml_test_fake_bin(), taml_test_tmpdir(), study_space), *out;
     CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
     CHECK_CONTAINS(out, "--ensemble retrains the real child");
     free(out);
     free(cmd);
     /* search --ensemble K past the trials there are: the study is complete
      * and kept, the task's ensemble is refused saying why (exit 1) */
-    char *small = tmp("small.db"), *study_space = tmp("space.json"); /* make_study's */
+    char *small = tmp("small.db");
     cmd = taml_asprintf("%s search --study %s --task " TASK_DIR " --method random --trials 3 "
                         "--workers 1 --seed 7 --space %s --ensemble 5",
                         taml_test_bin(), small, study_space);
