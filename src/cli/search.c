@@ -124,8 +124,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The module names of the library directory (files NAME.tamlm), sorted. */
-static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
+int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -413,7 +412,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (sa.space_path) {
         if (taml_space_load(&space, sa.space_path, &err)) goto fail;
     } else {
-        if (list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
+        if (taml_cli_list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
         if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
     }
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
