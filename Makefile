@@ -120,12 +120,13 @@ $(BUILD)/tests/runner-check: tests/runner_check/runner_check.c $(BUILD)/tests/ru
 # default 600). TESTS=pattern runs only the tests whose name contains the
 # pattern.
 # The install test (tests/install_check.sh) runs `make install` with the
-# build's own variables (TAML_MAKE_VARS) and builds programs with its flags.
+# build's own variables (TAML_MAKE_VARS) and builds programs with its flags
+# (TAML_CC_FLAGS; tests/test_api.c links examples/ with TAML_LIB).
 test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner-check \
       $(BUILD)/libtaml.so.$(V_FULL)
 	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake TAML_RUNNER_CHECK=$(BUILD)/tests/runner-check \
 	  TAML_MAKE_VARS="$(if $(SANITIZE),SANITIZE=$(SANITIZE)) $(if $(MPI),MPI=$(MPI))" \
-	  TAML_CC_FLAGS="$(if $(SANITIZE),-fsanitize=$(SANITIZE))" \
+	  TAML_CC_FLAGS="$(if $(SANITIZE),-fsanitize=$(SANITIZE))" TAML_LIB=$(BUILD)/libtaml.a \
 	  $(BUILD)/taml-tests $(TESTS)
 
 # The threaded tests under ThreadSanitizer (CI): the thread pool, the search

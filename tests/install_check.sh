@@ -8,7 +8,8 @@
 #      expected one (a man page per command of `taml --help`, no header of
 #      src/, share/taml/ holds scripts/ only); uninstall leaves no file.
 #   2. PREFIX=TMP/usr: a C program built with `pkg-config --cflags --libs
-#      taml` (shared) and `--static` runs and agrees with the header; the
+#      taml` (shared) and `--static` runs and agrees with the header, and so
+#      does examples/ask_tell.c (the whole public API); the
 #      installed taml finds its home under PREFIX/share/taml; man pages lint
 #      clean; uninstall leaves no file.
 set -eu
@@ -79,6 +80,13 @@ cc -std=c11 -Wall -Werror $CCF $(pkg-config --cflags taml) -o "$T/hello-static" 
   "$P/lib/libtaml.a" $(pkg-config --libs-only-other --static taml) $(pkg-config --static --libs-only-l taml | sed 's/-ltaml//') \
   || fail "cannot build a program with the static library"
 "$T/hello-static" > /dev/null || fail "the static program failed"
+# the example of the public API, built against the installed library
+# shellcheck disable=SC2046,SC2086
+cc -std=c11 -Wall -Werror $CCF $(pkg-config --cflags taml) -o "$T/ask_tell" examples/ask_tell.c $(pkg-config --libs taml) \
+  || fail "cannot build examples/ask_tell.c with pkg-config"
+out=$(LD_LIBRARY_PATH="$P/lib" "$T/ask_tell" "$T/api.db" tests/fixtures/tasks/child-topics 2 "$T/m.taml" 2>&1) \
+  || fail "examples/ask_tell failed: $out"
+case $out in *"trial 2 done"*"exported $T/m.taml"*) ;; *) fail "examples/ask_tell says: $out" ;; esac
 # the installed taml finds its own files under PREFIX/share/taml
 out=$(env -u TAML_HOME -u TAML_DATA -u TAML_MODULES "$P/bin/taml" data list 2>&1 || true)
 case $out in *"$P/share/taml/data/tasks"*) ;; *) fail "installed taml looks elsewhere for its tasks: $out" ;; esac

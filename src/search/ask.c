@@ -169,6 +169,21 @@ static int nothing_due(const search_run *r, const char *path, int32_t task, taml
                         path, which, (long long)out, out == 1 ? "trial is" : "trials are");
 }
 
+int taml_search_ask_prepare(const char *path, const taml_ask_setup *setup, taml_err *err)
+{
+    session s;
+    int rc = session_open(&s, path, setup, 0, err);
+    search_run *r = &s.r;
+    if (!rc && !(rc = taml_store_begin(r->store, err))) {
+        if ((rc = taml_search_advance(r, err)))
+            taml_store_rollback(r->store);
+        else
+            rc = taml_store_commit(r->store, err);
+    }
+    session_close(&s);
+    return rc;
+}
+
 int taml_search_ask(const char *path, const taml_ask_setup *setup, const char *task, int requeue,
                     taml_asked *out, taml_err *err)
 {

@@ -73,6 +73,11 @@ typedef struct taml_told {
     const char *error;      /* FAILED: why (NULL: "told as failed"); borrowed */
 } taml_told;
 
+/* Makes the study at path from setup when the file holds none, or checks
+ * that setup is the study's (NULL: the study must exist, ENOTFOUND
+ * otherwise), and samples what is due; hands out nothing. */
+int taml_search_ask_prepare(const char *path, const taml_ask_setup *setup, taml_err *err);
+
 /* Hands out a trial of the study at path and marks it running. setup: the
  * study's settings (required to create it; NULL opens a study that exists
  * with its own). task: a task name, NULL for any (the next trial due).
