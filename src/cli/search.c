@@ -23,6 +23,7 @@
 #include "exec/proc.h"
 #include "nn/blas.h"
 #include "search/child.h"
+#include "search/objective.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -47,6 +48,7 @@ static const char *usage_text =
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
     "                   [--ctrl-lr X] [--entropy-weight X] [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
+    "                   [--objective CMD]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -68,6 +70,10 @@ static const char *usage_text =
     "                  it as failed (\"timed out\"); default: no limit\n"
     "  --trial-memory MB  each worker process's memory (its data, MiB, 1..4194304); an\n"
     "                  allocation past it fails that trial; default: no limit\n"
+    "  --objective CMD each trial runs /bin/sh -c CMD (needs --space): the config JSON\n"
+    "                  on stdin, TAML_TRIAL, TAML_SEED, TAML_TASK (a --task as given: any\n"
+    "                  name) in its environment; it prints {\"valid\": V, \"test\": T} as\n"
+    "                  its last line; anything else is a failed trial (docs/cli.md)\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -208,7 +214,8 @@ static int print_summary(const char *study, taml_err *err)
 
 enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
+    O_OBJECTIVE
 };
 
 static const struct option options[] = {
@@ -229,13 +236,14 @@ static const struct option options[] = {
     {"trial-retries", required_argument, NULL, O_RETRIES},
     {"trial-timeout", required_argument, NULL, O_TIMEOUT},
     {"trial-memory", required_argument, NULL, O_MEMORY},
+    {"objective", required_argument, NULL, O_OBJECTIVE},
     TAML_ARGS_HELP,
     {0},
 };
 
 /* The command line of `taml search`. */
 typedef struct search_args {
-    const char *study, *method, *from, *space_path, *modules;
+    const char *study, *method, *from, *space_path, *modules, *objective;
     const char **task_dirs; /* (argc) */
     int n_tasks;
     double ctrl_lr, ctrl_entropy; /* given on the command line, else NaN */
@@ -274,6 +282,9 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             break;
         case O_MODULES:
             sa->modules = a.arg;
+            break;
+        case O_OBJECTIVE:
+            sa->objective = a.arg;
             break;
         case O_DETERMINISTIC:
             o->deterministic = 1;
@@ -338,6 +349,9 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
                                    "methods (aml, multitask, transfer)");
     if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
+    if (sa->objective && !sa->space_path)
+        return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
+                                   "built-in child's)");
     if (sa->threads && sa->limit_flag)
         return taml_args_error(&a,
                                "%s needs --isolation process: a thread cannot be killed, limited "
@@ -350,6 +364,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
 typedef struct search_child {
     const taml_cli_child *hook; /* NULL: the real child */
     taml_child_runner *runner;
+    taml_objective *objective; /* --objective */
     void *hook_ctx;
     const char *const *names;
 } search_child;
@@ -357,10 +372,19 @@ typedef struct search_child {
 static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
                       const char *const *task_dirs, const char *module_dir,
                       const taml_space *space, const char *space_path, taml_search_opts *o,
-                      taml_err *err)
+                      const char *sa_objective_cmd, double objective_timeout, taml_err *err)
 {
     c->hook = cli->hooks->search_child;
     int rc;
+    if (sa_objective_cmd) { /* an outside command is the trial (search/objective.h) */
+        if ((rc = taml_objective_new(&c->objective, sa_objective_cmd, n_tasks, task_dirs,
+                                     objective_timeout, err)))
+            return rc;
+        c->names = taml_objective_names(c->objective);
+        o->child = taml_objective_job;
+        o->child_ctx = c->objective;
+        return TAML_OK;
+    }
     if (c->hook) {
         if ((rc = c->hook->open(&c->hook_ctx, n_tasks, task_dirs, &c->names, err))) return rc;
         o->child = c->hook->run;
@@ -382,6 +406,7 @@ static void child_close(search_child *c)
 {
     if (c->hook && c->hook_ctx) c->hook->close(c->hook_ctx);
     taml_child_runner_free(c->runner);
+    taml_objective_free(c->objective);
 }
 
 int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
@@ -436,8 +461,11 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     }
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
-                   &err))
+                   sa.objective, sa.proc.timeout, &err))
         goto fail;
+    /* an objective keeps its own time limit (it kills the command's process
+     * group and says so); the worker's, a second later, is the backstop */
+    if (sa.objective && sa.proc.timeout > 0) sa.proc.timeout += 1;
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;
