@@ -44,7 +44,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check \
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check bench-asktell \
         shared install uninstall
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
@@ -268,6 +268,12 @@ bench-controller: $(BUILD)/bench/bench_controller
 	@if [ -n "$(OPTUNA_ANCHOR)" ] && [ -f "$(OPTUNA_ANCHOR)" ]; then \
 	  /usr/bin/python3 $(OPTUNA_ANCHOR) --samplers tpe --trials $(OPTUNA_TRIALS) --report 100 $(OPTUNA_TRIALS); \
 	else echo "bench-controller: no Optuna anchor at $(OPTUNA_ANCHOR) (set OPTUNA_ANCHOR=...)"; fi
+
+# The overhead per trial of ask/tell and --objective beside Optuna's ask/tell
+# on SQLite (bench/bench_ask_tell.py; the anchor gives the space).
+bench-asktell: $(BUILD)/bench/bench_ask_tell $(BUILD)/taml
+	/usr/bin/python3 bench/bench_ask_tell.py --bin $(BUILD)/bench/bench_ask_tell --taml $(BUILD)/taml \
+	  $(if $(OPTUNA_ANCHOR),--anchor $(OPTUNA_ANCHOR))
 
 # MPI (issue 7): `make MPI=1` builds build-mpi/taml with the MPI transport:
 # src/exec/mpi.c is compiled with mpicc and -DTAML_MPI, the programs are

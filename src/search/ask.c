@@ -21,6 +21,7 @@
 /* How long an ask or a tell waits for another holder of the study's lock. */
 #define LOCK_WAIT 30.0
 
+
 void taml_asked_deinit(taml_asked *a)
 {
     if (!a) return;
@@ -114,6 +115,7 @@ static int session_open(session *s, const char *path, const taml_ask_setup *setu
     taml_search_run_init(&s->r, space, n_tasks, names, &s->o);
     s->have_run = 1;
     s->r.keep_running = !requeue;
+    s->r.store_flags = TAML_STORE_KEEP_WAL;
     if ((rc = taml_search_lock(&s->r, path, dirs, LOCK_WAIT, &s->lock_fd, err))) return rc;
     if ((rc = taml_search_study_open(&s->r, path, dirs, err))) return rc;
     if (s->r.next_id - 1 > s->r.total) s->r.total = s->r.next_id - 1;

@@ -67,6 +67,7 @@ typedef struct search_run {
      * opened (ask/tell: they are out with their askers); 0: they were left
      * by a search that died and return to pending (search.h "Resume") */
     int keep_running;
+    int store_flags; /* more taml_store_open flags (ask/tell: TAML_STORE_KEEP_WAL) */
 
     int64_t *fifo; /* sampled, pending ids waiting for a worker (ring) */
     int64_t fifo_head, fifo_len;

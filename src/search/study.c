@@ -584,7 +584,7 @@ static int extend_trials(search_run *r, const taml_study *st, taml_err *err)
 int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
                            taml_err *err)
 {
-    int rc = taml_store_open(&r->store, path, TAML_STORE_CREATE, err);
+    int rc = taml_store_open(&r->store, path, TAML_STORE_CREATE | r->store_flags, err);
     if (rc) return rc;
     if (taml_store_has_study(r->store)) {
         taml_study st;
