@@ -69,12 +69,19 @@ static void tell(const held *h)
     free(args);
 }
 
-TEST(ask_tell_cli_loop_equals_taml_search_deterministic)
+/* The test's space as TMP/space.json; returns TMP. */
+static const char *write_space(void)
 {
     const char *d = taml_test_tmpdir();
     char *p = taml_path_join(d, "space.json");
-    taml_write_file_atomic(p, space_text, strlen(space_text), NULL);
+    CHECK_EQ_INT(taml_write_file_atomic(p, space_text, strlen(space_text), NULL), 0);
     free(p);
+    return d;
+}
+
+TEST(ask_tell_cli_loop_equals_taml_search_deterministic)
+{
+    const char *d = write_space();
     char *cwd = getcwd(NULL, 0);
     char *cmd = taml_asprintf("mkdir -p %s/t/alpha %s/t/beta && cd %s && TAML_FAKE_CHILD=0 %s/%s "
                               "search --study ref.db --task t/alpha --task t/beta --method "
@@ -121,10 +128,7 @@ TEST(ask_tell_cli_loop_equals_taml_search_deterministic)
 
 TEST(ask_tell_cli_refuse_bad_input_with_their_exit_statuses_and_store_nothing)
 {
-    const char *d = taml_test_tmpdir();
-    char *p = taml_path_join(d, "space.json");
-    taml_write_file_atomic(p, space_text, strlen(space_text), NULL);
-    free(p);
+    const char *d = write_space();
     char *out;
     CHECK_EQ_INT(taml_here("ask s.db", &out), 1);
     CHECK_CONTAINS(out, "s.db: no study here: the first ask of a study gives its settings");

@@ -13,6 +13,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/settings.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -142,19 +143,8 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
     if (aa->requeue) return taml_args_error(&a, "--requeue is for a study that exists (no --method)");
     if (aa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    int m = taml_search_method_parse(aa->method);
-    if (m < 0)
-        return taml_args_error(&a, "--method: '%s' is not random, aml, multitask or transfer",
-                               aa->method);
-    o->method = (taml_search_method)m;
-    if (m == TAML_SEARCH_TRANSFER && !aa->from) return taml_args_error(&a, "--method transfer needs --from");
-    if (m != TAML_SEARCH_TRANSFER && aa->from)
-        return taml_args_error(&a, "--from is only for --method transfer");
-    if ((!isnan(aa->ctrl_lr) || !isnan(aa->ctrl_entropy)) && m == TAML_SEARCH_RANDOM)
-        return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
-                                   "methods (aml, multitask, transfer)");
-    if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
-    return 0;
+    taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy};
+    return taml_cli_settings_check(&a, &st, o);
 }
 
 /* A task given as a directory is named by its base name. Heap. */
@@ -228,12 +218,9 @@ int taml_cmd_ask(const taml_cli *cli, int argc, char **argv)
         o.from_path = aa.from;
         o.modules_dir = module_dir;
         o.taml_version = TAML_VERSION;
-        if (!isnan(aa.ctrl_lr) || !isnan(aa.ctrl_entropy)) {
-            taml_ctrl_opts_default(&ctrl_opts);
-            if (!isnan(aa.ctrl_lr)) ctrl_opts.lr = aa.ctrl_lr;
-            if (!isnan(aa.ctrl_entropy)) ctrl_opts.entropy_weight = aa.ctrl_entropy;
-            o.ctrl_opts = &ctrl_opts;
-        }
+        taml_cli_settings st = {aa.method, aa.from, aa.ctrl_lr, aa.ctrl_entropy};
+        if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err))
+            goto fail;
         setup = (taml_ask_setup){.space = space, .n_tasks = aa.n_tasks,
                                  .task_names = (const char *const *)names,
                                  .task_dirs = aa.tasks, .opts = &o};

@@ -16,6 +16,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
+#include "cli/settings.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -336,19 +337,9 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (!sa->method) return taml_args_required(&a, "--method");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    int m = taml_search_method_parse(sa->method);
-    if (m < 0)
-        return taml_args_error(&a, "--method: '%s' is not random, aml, multitask or transfer",
-                               sa->method);
-    o->method = (taml_search_method)m;
-    if (m == TAML_SEARCH_TRANSFER && !sa->from)
-        return taml_args_error(&a, "--method transfer needs --from");
-    if (m != TAML_SEARCH_TRANSFER && sa->from)
-        return taml_args_error(&a, "--from is only for --method transfer");
-    if ((!isnan(sa->ctrl_lr) || !isnan(sa->ctrl_entropy)) && m == TAML_SEARCH_RANDOM)
-        return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
-                                   "methods (aml, multitask, transfer)");
-    if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
+    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy};
+    int rc = taml_cli_settings_check(&a, &st, o);
+    if (rc) return rc;
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
@@ -417,6 +408,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
+    taml_cli_settings st;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
@@ -444,21 +436,8 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     o.from_blob = from_blob;
     o.from_path = sa.from;
     o.modules_dir = module_dir;
-    if (!isnan(sa.ctrl_lr) || !isnan(sa.ctrl_entropy)) {
-        /* the options given replace those of the controller the study starts
-         * from (a transfer's source; else the defaults), the others are kept */
-        taml_ctrl_opts_default(&ctrl_opts);
-        if (from_blob) {
-            taml_ctrl *src = NULL;
-            if (taml_ctrl_load_named(&src, space, from_blob, o.from_size, sa.from, &err))
-                goto fail;
-            ctrl_opts = *taml_ctrl_get_opts(src);
-            taml_ctrl_free(src);
-        }
-        if (!isnan(sa.ctrl_lr)) ctrl_opts.lr = sa.ctrl_lr;
-        if (!isnan(sa.ctrl_entropy)) ctrl_opts.entropy_weight = sa.ctrl_entropy;
-        o.ctrl_opts = &ctrl_opts;
-    }
+    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
+    if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
                    sa.objective, sa.proc.timeout, &err))

@@ -97,13 +97,7 @@ static int session_open(session *s, const char *path, const taml_ask_setup *setu
         if (n_tasks < 1) return taml_err_set(err, TAML_EINVAL, "a study needs at least one task");
         if (s->o.trials < 1)
             return taml_err_set(err, TAML_EINVAL, "--trials: %d is not >= 1", (int)s->o.trials);
-        for (int32_t i = 0; i < n_tasks; i++)
-            for (int32_t k = 0; k < i; k++)
-                if (!strcmp(names[i], names[k]))
-                    return taml_err_set(err, TAML_EINVAL,
-                                        "task '%s' is given twice: a study's task names must be "
-                                        "distinct",
-                                        names[i]);
+        if ((rc = taml_search_check_names(n_tasks, names, err))) return rc;
     } else {
         if ((rc = settings_of(s, path, err))) return rc;
         space = s->space;

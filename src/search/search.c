@@ -338,6 +338,18 @@ void taml_search_run_deinit(search_run *r)
     taml_store_close(r->store);
 }
 
+int taml_search_check_names(int32_t n_tasks, const char *const *task_names, taml_err *err)
+{
+    for (int32_t i = 0; i < n_tasks; i++)
+        for (int32_t j = 0; j < i; j++)
+            if (!strcmp(task_names[i], task_names[j]))
+                return taml_err_set(err, TAML_EINVAL,
+                                    "task '%s' is given twice (tasks %d and %d): a study's task "
+                                    "names must be distinct",
+                                    task_names[i], (int)j + 1, (int)i + 1);
+    return TAML_OK;
+}
+
 void taml_search_run_init(search_run *r, const taml_space *space, int32_t n_tasks,
                           const char *const *task_names, const taml_search_opts *o)
 {
@@ -418,13 +430,8 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if (o->retries < 0 || o->retries > 100)
         return taml_err_set(err, TAML_EINVAL, "--trial-retries: %d is not in 0..100", (int)o->retries);
     if (!o->child) return taml_err_set(err, TAML_EINVAL, "no child function given");
-    for (int32_t i = 0; i < n_tasks; i++)
-        for (int32_t j = 0; j < i; j++)
-            if (!strcmp(task_names[i], task_names[j]))
-                return taml_err_set(err, TAML_EINVAL,
-                                    "task '%s' is given twice (tasks %d and %d): a study's task "
-                                    "names must be distinct",
-                                    task_names[i], (int)j + 1, (int)i + 1);
+    int rc0 = taml_search_check_names(n_tasks, task_names, err);
+    if (rc0) return rc0;
 
     search_run r;
     taml_search_run_init(&r, space, n_tasks, task_names, o);

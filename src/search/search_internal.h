@@ -94,6 +94,8 @@ static inline taml_ctrl *run_ctrl_of(search_run *r, int32_t task)
 
 /* ---- search.c -------------------------------------------------------- */
 
+/* EINVAL, naming it, when a task name is given twice. */
+int taml_search_check_names(int32_t n_tasks, const char *const *task_names, taml_err *err);
 /* Sets up r for a study of the space and tasks with options o (all
  * borrowed, kept by r), before taml_search_study_open; the deinit frees
  * what r holds (its controllers, arrays and store). */
