@@ -154,7 +154,7 @@ static void make_async(const char *path, taml_asked *first)
 TEST(ask_hands_out_several_trials_and_tell_applies_each_as_it_comes)
 {
     char *path = tmp("async.db");
-    taml_asked a[6];
+    taml_asked a[7]; /* 6 trials, and the ask that finds none */
     taml_err err;
     make_async(path, &a[0]);
     CHECK_EQ_INT(a[0].id, 1);
@@ -178,7 +178,7 @@ TEST(ask_hands_out_several_trials_and_tell_applies_each_as_it_comes)
     taml_store_close(s);
     for (int i = 1; i < n; i++)
         if (i != 2) CHECK_EQ_INT(tell_from_fake(path, &a[i]), 0);
-    CHECK_EQ_INT(taml_search_ask(path, NULL, NULL, 0, &a[0], &err), TAML_ENOTFOUND);
+    CHECK_EQ_INT(taml_search_ask(path, NULL, NULL, 0, &a[n], &err), TAML_ENOTFOUND);
     CHECK_CONTAINS(err.msg, "the study is complete: its 6 trials are told");
     for (int i = 0; i < n; i++) taml_asked_deinit(&a[i]);
     free(path);
@@ -270,6 +270,7 @@ TEST(tell_refuses_unknown_pending_told_and_out_of_range_and_loses_nothing)
         CHECK_EQ_INT(taml_search_tell(path, all, &ok, &err) == 0 ? all : -1, -1);
         CHECK_CONTAINS(err.msg, "is not out: it is pending (ask for it first)");
     }
+    taml_asked_deinit(&a);
     CHECK_EQ_INT(taml_search_ask(path, NULL, "delta", 0, &a, &err), TAML_EINVAL);
     CHECK_CONTAINS(err.msg, "no task 'delta' in the study (its tasks: alpha, beta)");
     taml_asked_deinit(&a);

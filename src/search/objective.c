@@ -176,6 +176,7 @@ static int run_command(const taml_objective *o, const taml_job *job, run_out *r)
     op[1] = ep[1] = -1;
     pfd = pidfd_open(pid, 0);
     fcntl(op[0], F_SETFL, O_NONBLOCK);
+    fcntl(op[0], F_SETPIPE_SZ, 1 << 20); /* fewer round trips for a long output (may fail) */
     fcntl(ep[0], F_SETFL, O_NONBLOCK);
     r->out = taml_malloc(cap);
     char buf[65536];
