@@ -243,7 +243,7 @@ fuzz-long:
 	$(MAKE) CC=clang BUILD=$(LF_BUILD) EXTRA_CFLAGS="$(LF_FLAGS)" $(LF_BUILD)/libtaml.a
 	@mkdir -p $(LF_BUILD)/fuzz
 	for n in $(FUZZ_NAMES); do \
-	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -DTAML_LIBFUZZER \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc -DTAML_LIBFUZZER \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $(LF_BUILD)/fuzz/lf_$$n fuzz/fuzz_$$n.c $(LF_BUILD)/libtaml.a $(LDLIBS) || exit 1; \
 	done
