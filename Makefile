@@ -22,7 +22,7 @@ JUMP_WARN := $(shell $(CC) -Wjump-misses-init -Werror -fsyntax-only -x c /dev/nu
 # (a function without one is static), and () means no arguments.
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes $(JUMP_WARN)
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Werror -pthread \
-           -Isrc $(EXTRA_CFLAGS)
+           -Iinclude -Isrc $(EXTRA_CFLAGS)
 LDLIBS  := -lsqlite3 -lcjson -lutf8proc -lz -lm -lpthread -ldl
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -31,7 +31,7 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/data/*.c src/embed/*.c src/nn/*.c \
               src/space/*.c src/ctrl/*.c src/search/*.c src/exec/*.c \
-              src/store/*.c src/report/*.c))
+              src/store/*.c src/report/*.c src/api/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 # tests/fake_main.c is the main() of build/taml-fake, not a test.
 TEST_SRC := $(filter-out tests/fake_main.c,$(sort $(wildcard tests/*.c)))
@@ -44,7 +44,8 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 FAKE_OBJ := $(BUILD)/tests/fake_main.o $(BUILD)/tests/fake_child.o
 SETUP    := build/.setup-ok
 
-.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check
+.PHONY: all test setup demo clean bench fuzz bench-child bench-controller bench-vision check bench-asktell \
+        shared install uninstall
 all: $(BUILD)/taml $(BUILD)/libtaml.a
 
 # The setup step installs missing Debian packages; it is quiet when all is there.
@@ -74,6 +75,26 @@ $(BUILD)/libtaml.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The shared library: the same sources compiled again with -fPIC into
+# $(BUILD)/pic/ (the static library and the binary keep their objects, so
+# nothing they compute changes), linked with its soname libtaml.so.MAJOR
+# (include/taml/version.h). `make shared` builds it; install needs it.
+VERSION_H := include/taml/version.h
+V_MAJOR := $(shell sed -n 's/^\#define TAML_VERSION_MAJOR //p' $(VERSION_H))
+V_FULL  := $(shell sed -n 's/^\#define TAML_VERSION "\(.*\)"/\1/p' $(VERSION_H))
+SONAME  := libtaml.so.$(V_MAJOR)
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/%.o: %.c | $(SETUP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(BUILD)/pic/src/nn/%.o $(BUILD)/pic/src/ctrl/%.o: CFLAGS += -O3 -fno-math-errno
+$(BUILD)/pic/src/nn/cnn_kernels.o: CFLAGS += -ffp-contract=fast
+$(BUILD)/libtaml.so.$(V_FULL): $(PIC_OBJ) src/api/exports.map
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/api/exports.map \
+	  -o $@ $(PIC_OBJ) $(LDLIBS)
+shared: $(BUILD)/libtaml.so.$(V_FULL)
+-include $(PIC_OBJ:.o=.d)
+
 $(BUILD)/taml: $(CLI_OBJ) $(BUILD)/libtaml.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libtaml.a $(LDLIBS)
 ifeq ($(BUILD),build)
@@ -98,8 +119,14 @@ $(BUILD)/tests/runner-check: tests/runner_check/runner_check.c $(BUILD)/tests/ru
 # in a process of its own with a time limit (TAML_TEST_TIMEOUT seconds,
 # default 600). TESTS=pattern runs only the tests whose name contains the
 # pattern.
-test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner-check
+# The install test (tests/install_check.sh) runs `make install` with the
+# build's own variables (TAML_MAKE_VARS) and builds programs with its flags
+# (TAML_CC_FLAGS; tests/test_api.c links examples/ with TAML_LIB).
+test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner-check \
+      $(BUILD)/libtaml.so.$(V_FULL)
 	TAML_BIN=$(BUILD)/taml TAML_FAKE_BIN=$(BUILD)/taml-fake TAML_RUNNER_CHECK=$(BUILD)/tests/runner-check \
+	  TAML_MAKE_VARS="$(if $(SANITIZE),SANITIZE=$(SANITIZE)) $(if $(MPI),MPI=$(MPI))" \
+	  TAML_CC_FLAGS="$(if $(SANITIZE),-fsanitize=$(SANITIZE))" TAML_LIB=$(BUILD)/libtaml.a \
 	  $(BUILD)/taml-tests $(TESTS)
 
 # The threaded tests under ThreadSanitizer (CI): the thread pool, the search
@@ -129,6 +156,49 @@ check: all $(BUILD)/taml-tests bench fuzz
 	scripts/check/layers
 	scripts/check/symbols $(BUILD)
 
+# `make install PREFIX=/usr/local` (DESTDIR honoured; `make uninstall` removes
+# exactly what it installed): the binary, both libraries, the public header
+# (include/taml/: taml.h and what it includes, nothing of src/), taml.pc
+# (written for this PREFIX), the
+# man pages (man/), and share/taml/: what an installed taml reads at run
+# time (scripts/setup, the task fetchers and the module library's build,
+# found through core/util.c's taml_home). INSTALL_FILES lists them once for
+# both targets and for the test that checks the list (tests/test_install.c).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+INC_FILES   := $(sort $(wildcard include/taml/*.h))
+MAN_FILES   := $(sort $(wildcard man/*.1))
+SHARE_FILES := scripts/setup $(sort $(wildcard scripts/fetch/*.py scripts/fetch/tasks/* \
+                 scripts/modules/*))
+D := $(DESTDIR)
+install: $(BUILD)/taml $(BUILD)/libtaml.a $(BUILD)/libtaml.so.$(V_FULL)
+	install -d $(D)$(PREFIX)/bin $(D)$(LIBDIR)/pkgconfig $(D)$(PREFIX)/include/taml \
+	  $(D)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/taml $(D)$(PREFIX)/bin/taml
+	install -m 644 $(BUILD)/libtaml.a $(D)$(LIBDIR)/libtaml.a
+	install -m 755 $(BUILD)/libtaml.so.$(V_FULL) $(D)$(LIBDIR)/libtaml.so.$(V_FULL)
+	ln -sf libtaml.so.$(V_FULL) $(D)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(D)$(LIBDIR)/libtaml.so
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$${prefix}/include' '' \
+	  'Name: taml' 'Description: Transfer Automatic Machine Learning: studies, ask/tell, train, predict' \
+	  'Version: $(V_FULL)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -ltaml' \
+	  'Libs.private: $(LDLIBS)' > $(D)$(LIBDIR)/pkgconfig/taml.pc
+	install -m 644 $(INC_FILES) $(D)$(PREFIX)/include/taml/
+	install -m 644 $(MAN_FILES) $(D)$(PREFIX)/share/man/man1/
+	for f in $(SHARE_FILES); do \
+	  install -d $(D)$(PREFIX)/share/taml/$$(dirname $$f) && \
+	  install -m $$([ -x $$f ] && echo 755 || echo 644) $$f $(D)$(PREFIX)/share/taml/$$f || exit 1; \
+	done
+uninstall:
+	rm -f $(D)$(PREFIX)/bin/taml $(D)$(LIBDIR)/libtaml.a $(D)$(LIBDIR)/libtaml.so \
+	  $(D)$(LIBDIR)/$(SONAME) $(D)$(LIBDIR)/libtaml.so.$(V_FULL) $(D)$(LIBDIR)/pkgconfig/taml.pc
+	rm -f $(INC_FILES:include/taml/%=$(D)$(PREFIX)/include/taml/%) \
+	  $(MAN_FILES:man/%=$(D)$(PREFIX)/share/man/man1/%)
+	rm -f $(SHARE_FILES:%=$(D)$(PREFIX)/share/taml/%)
+	for d in include/taml share/taml/scripts/fetch/tasks share/taml/scripts/fetch \
+	  share/taml/scripts/modules share/taml/scripts share/taml; do \
+	  [ ! -d $(D)$(PREFIX)/$$d ] || rmdir $(D)$(PREFIX)/$$d || exit 1; done
 # The README's first command: set up, then run the demo end to end.
 demo: all
 	scripts/demo
@@ -174,7 +244,7 @@ fuzz-long:
 	$(MAKE) CC=clang BUILD=$(LF_BUILD) EXTRA_CFLAGS="$(LF_FLAGS)" $(LF_BUILD)/libtaml.a
 	@mkdir -p $(LF_BUILD)/fuzz
 	for n in $(FUZZ_NAMES); do \
-	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Isrc -DTAML_LIBFUZZER \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Isrc -DTAML_LIBFUZZER \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	    -o $(LF_BUILD)/fuzz/lf_$$n fuzz/fuzz_$$n.c $(LF_BUILD)/libtaml.a $(LDLIBS) || exit 1; \
 	done
@@ -199,6 +269,12 @@ bench-controller: $(BUILD)/bench/bench_controller
 	@if [ -n "$(OPTUNA_ANCHOR)" ] && [ -f "$(OPTUNA_ANCHOR)" ]; then \
 	  /usr/bin/python3 $(OPTUNA_ANCHOR) --samplers tpe --trials $(OPTUNA_TRIALS) --report 100 $(OPTUNA_TRIALS); \
 	else echo "bench-controller: no Optuna anchor at $(OPTUNA_ANCHOR) (set OPTUNA_ANCHOR=...)"; fi
+
+# The overhead per trial of ask/tell and --objective beside Optuna's ask/tell
+# on SQLite (bench/bench_ask_tell.py; the anchor gives the space).
+bench-asktell: $(BUILD)/bench/bench_ask_tell $(BUILD)/taml
+	/usr/bin/python3 bench/bench_ask_tell.py --bin $(BUILD)/bench/bench_ask_tell --taml $(BUILD)/taml \
+	  $(if $(OPTUNA_ANCHOR),--anchor $(OPTUNA_ANCHOR))
 
 # MPI (issue 7): `make MPI=1` builds build-mpi/taml with the MPI transport:
 # src/exec/mpi.c is compiled with mpicc and -DTAML_MPI, the programs are

@@ -35,6 +35,8 @@ static const struct command {
     {"export", taml_cmd_export, "the best model of a study's task as a checked model file"},
     {"predict", taml_cmd_predict, "labels of new texts (or images) from an exported model"},
     {"search", taml_cmd_search, "run or continue a search study (random, aml, multitask, transfer)"},
+    {"ask", taml_cmd_ask, "hand out a trial of a study to train elsewhere (prints its config)"},
+    {"tell", taml_cmd_tell, "record an asked trial's accuracies (updates the controller)"},
 };
 
 static void usage(FILE *out)

@@ -78,6 +78,16 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv);
 struct taml_ensemble_result;
 void taml_cli_ensemble_print(const char *task, const struct taml_ensemble_result *r);
 
+/* `taml ask`, `taml tell`: a study's trials handed out and their results
+ * taken back (src/cli/ask.c). */
+int taml_cmd_ask(const taml_cli *cli, int argc, char **argv);
+int taml_cmd_tell(const taml_cli *cli, int argc, char **argv);
+
+/* The module names of the library directory dir (files NAME.tamlm), sorted
+ * (heap, the caller frees each and the array); ENOTFOUND, saying how to
+ * make one, when there is none (src/cli/search.c: the default space). */
+int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err);
+
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 

@@ -16,6 +16,7 @@
 #include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/search_mpi.h"
+#include "cli/settings.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "core/version.h"
@@ -24,6 +25,7 @@
 #include "nn/blas.h"
 #include "search/child.h"
 #include "search/ensemble.h"
+#include "search/objective.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -49,6 +51,7 @@ static const char *usage_text =
     "                   [--ctrl-lr X] [--entropy-weight X] [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
+    "                   [--objective CMD]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -75,6 +78,10 @@ static const char *usage_text =
     "                  accuracies for `taml status` (as `taml export --ensemble K\n"
     "                  --record`, which also writes its model); --selection and\n"
     "                  --candidates as there\n"
+    "  --objective CMD each trial runs /bin/sh -c CMD (needs --space): the config JSON\n"
+    "                  on stdin, TAML_TRIAL, TAML_SEED, TAML_TASK (a --task as given: any\n"
+    "                  name) in its environment; it prints {\"valid\": V, \"test\": T} as\n"
+    "                  its last line; anything else is a failed trial (docs/cli.md)\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -131,8 +138,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The module names of the library directory (files NAME.tamlm), sorted. */
-static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
+int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -217,7 +223,8 @@ static int print_summary(const char *study, taml_err *err)
 enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
-    O_ENSEMBLE, O_SELECTION, O_CANDIDATES
+    O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
+    O_OBJECTIVE
 };
 
 static const struct option options[] = {
@@ -241,13 +248,14 @@ static const struct option options[] = {
     {"ensemble", required_argument, NULL, O_ENSEMBLE},
     {"selection", required_argument, NULL, O_SELECTION},
     {"candidates", required_argument, NULL, O_CANDIDATES},
+    {"objective", required_argument, NULL, O_OBJECTIVE},
     TAML_ARGS_HELP,
     {0},
 };
 
 /* The command line of `taml search`. */
 typedef struct search_args {
-    const char *study, *method, *from, *space_path, *modules;
+    const char *study, *method, *from, *space_path, *modules, *objective;
     const char **task_dirs; /* (argc) */
     int n_tasks;
     double ctrl_lr, ctrl_entropy; /* given on the command line, else NaN */
@@ -288,6 +296,9 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             break;
         case O_MODULES:
             sa->modules = a.arg;
+            break;
+        case O_OBJECTIVE:
+            sa->objective = a.arg;
             break;
         case O_DETERMINISTIC:
             o->deterministic = 1;
@@ -354,19 +365,15 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (!sa->method) return taml_args_required(&a, "--method");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    int m = taml_search_method_parse(sa->method);
-    if (m < 0)
-        return taml_args_error(&a, "--method: '%s' is not random, aml, multitask or transfer",
-                               sa->method);
-    o->method = (taml_search_method)m;
-    if (m == TAML_SEARCH_TRANSFER && !sa->from)
-        return taml_args_error(&a, "--method transfer needs --from");
-    if (m != TAML_SEARCH_TRANSFER && sa->from)
-        return taml_args_error(&a, "--from is only for --method transfer");
-    if ((!isnan(sa->ctrl_lr) || !isnan(sa->ctrl_entropy)) && m == TAML_SEARCH_RANDOM)
-        return taml_args_error(&a, "--ctrl-lr and --entropy-weight are for the controller's "
-                                   "methods (aml, multitask, transfer)");
-    if (o->lag && !o->deterministic) return taml_args_error(&a, "--lag is only for --deterministic");
+    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy};
+    int rc = taml_cli_settings_check(&a, &st, o);
+    if (rc) return rc;
+    if (sa->objective && !sa->space_path)
+        return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
+                                   "built-in child's)");
+    if (sa->objective && sa->ensemble.size)
+        return taml_args_error(&a, "--ensemble retrains the built-in child's models; with "
+                                   "--objective there are none");
     if (sa->threads && sa->limit_flag)
         return taml_args_error(&a,
                                "%s needs --isolation process: a thread cannot be killed, limited "
@@ -415,6 +422,7 @@ static int build_ensembles(const char *study, const char *const *names, int32_t 
 typedef struct search_child {
     const taml_cli_child *hook; /* NULL: the real child */
     taml_child_runner *runner;
+    taml_objective *objective; /* --objective */
     void *hook_ctx;
     const char *const *names;
 } search_child;
@@ -422,10 +430,19 @@ typedef struct search_child {
 static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
                       const char *const *task_dirs, const char *module_dir,
                       const taml_space *space, const char *space_path, taml_search_opts *o,
-                      taml_err *err)
+                      const char *sa_objective_cmd, double objective_timeout, taml_err *err)
 {
     c->hook = cli->hooks->search_child;
     int rc;
+    if (sa_objective_cmd) { /* an outside command is the trial (search/objective.h) */
+        if ((rc = taml_objective_new(&c->objective, sa_objective_cmd, n_tasks, task_dirs,
+                                     objective_timeout, err)))
+            return rc;
+        c->names = taml_objective_names(c->objective);
+        o->child = taml_objective_job;
+        o->child_ctx = c->objective;
+        return TAML_OK;
+    }
     if (c->hook) {
         if ((rc = c->hook->open(&c->hook_ctx, n_tasks, task_dirs, &c->names, err))) return rc;
         o->child = c->hook->run;
@@ -447,6 +464,7 @@ static void child_close(search_child *c)
 {
     if (c->hook && c->hook_ctx) c->hook->close(c->hook_ctx);
     taml_child_runner_free(c->runner);
+    taml_objective_free(c->objective);
 }
 
 int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
@@ -458,6 +476,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
+    taml_cli_settings st;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
@@ -478,37 +497,27 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (sa.space_path) {
         if (taml_space_load(&space, sa.space_path, &err)) goto fail;
     } else {
-        if (list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
+        if (taml_cli_list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
         if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
     }
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
     o.from_path = sa.from;
     o.modules_dir = module_dir;
-    if (!isnan(sa.ctrl_lr) || !isnan(sa.ctrl_entropy)) {
-        /* the options given replace those of the controller the study starts
-         * from (a transfer's source; else the defaults), the others are kept */
-        taml_ctrl_opts_default(&ctrl_opts);
-        if (from_blob) {
-            taml_ctrl *src = NULL;
-            if (taml_ctrl_load_named(&src, space, from_blob, o.from_size, sa.from, &err))
-                goto fail;
-            ctrl_opts = *taml_ctrl_get_opts(src);
-            taml_ctrl_free(src);
-        }
-        if (!isnan(sa.ctrl_lr)) ctrl_opts.lr = sa.ctrl_lr;
-        if (!isnan(sa.ctrl_entropy)) ctrl_opts.entropy_weight = sa.ctrl_entropy;
-        o.ctrl_opts = &ctrl_opts;
-    }
+    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
+    if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
-                   &err))
+                   sa.objective, sa.proc.timeout, &err))
         goto fail;
     if (sa.ensemble.size && child.hook) {
         taml_err_set(&err, TAML_EINVAL, "--ensemble retrains the real child, and this search's "
                                         "child is a test double");
         goto fail;
     }
+    /* an objective keeps its own time limit (it kills the command's process
+     * group and says so); the worker's, a second later, is the backstop */
+    if (sa.objective && sa.proc.timeout > 0) sa.proc.timeout += 1;
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;

@@ -242,10 +242,19 @@ char *taml_home(const char *override)
         /* build/taml (or build-asan.../taml): the repository root is one level up. */
         char *dir = dirname(exe); /* .../build */
         char *root = taml_strdup(dirname(dir));
-        char *probe = taml_path_join(root, "scripts/setup");
-        int ok = taml_is_file(probe);
-        free(probe);
-        if (ok) return root;
+        /* the build tree's root, then an installed tree's share/taml */
+        static const char *const homes[] = {"", "share/taml"};
+        for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++) {
+            char *home = homes[i][0] ? taml_path_join(root, homes[i]) : taml_strdup(root);
+            char *probe = taml_path_join(home, "scripts/setup");
+            int ok = taml_is_file(probe);
+            free(probe);
+            if (ok) {
+                free(root);
+                return home;
+            }
+            free(home);
+        }
         free(root);
     }
     return taml_strdup(".");

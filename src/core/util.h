@@ -51,9 +51,11 @@ uint64_t taml_fnv1a(uint64_t h, const void *data, size_t size);
 uint64_t taml_hash64(uint64_t h, const void *data, size_t size);
 
 /* The directory holding taml's own files (scripts/, ...): override when it
- * is given and not empty (the CLI passes $TAML_HOME), else the repository
- * root found from the running executable (build/taml: one level up, when it
- * holds scripts/setup), else ".". Heap string. */
+ * is given and not empty (the CLI passes $TAML_HOME), else found from the
+ * running executable: the repository root for build/taml (one level up,
+ * when it holds scripts/setup), PREFIX/share/taml for an installed
+ * PREFIX/bin/taml (when that holds scripts/setup: `make install`), else
+ * ".". Heap string. */
 char *taml_home(const char *override);
 
 #endif

@@ -1,8 +1,9 @@
-/* core/version.h - taml's version: printed by `taml --version`, recorded in
- * every new study and in exported models. One definition for the whole tree. */
+/* core/version.h - taml's version for the sources under src/: the definition
+ * is the public one, include/taml/version.h (installed with the library's
+ * header), so that the binary, the library and the header agree. */
 #ifndef TAML_CORE_VERSION_H
 #define TAML_CORE_VERSION_H
 
-#define TAML_VERSION "0.1.0"
+#include <taml/version.h>
 
 #endif

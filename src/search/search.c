@@ -134,8 +134,7 @@ static int32_t task_of(const search_run *r, int64_t id)
     return (int32_t)((id - 1) % r->n_tasks);
 }
 
-/* Samples trial id (the next one) and stores it as pending. */
-static int sample_trial(search_run *r, int64_t id, taml_err *err)
+int taml_search_sample(search_run *r, int64_t id, taml_err *err)
 {
     TAML_ASSERT(id == r->next_id);
     taml_search_grow(r, id);
@@ -187,20 +186,17 @@ int taml_search_apply(search_run *r, int64_t id, int record, taml_err *err)
     return TAML_OK;
 }
 
-/* Takes every step the current state allows: deterministic mode applies
- * finished trials in id order, sampling trial m + lag right after trial m is
- * resolved; asynchronous mode samples as long as a worker would be idle. */
-static int advance(search_run *r, taml_err *err)
+int taml_search_advance(search_run *r, taml_err *err)
 {
     int rc;
     if (!r->deterministic) {
         while (r->next_id <= r->total && r->fifo_len + r->inflight < r->o->workers)
-            if ((rc = sample_trial(r, r->next_id, err))) return rc;
+            if ((rc = taml_search_sample(r, r->next_id, err))) return rc;
         return TAML_OK;
     }
     for (;;) {
         while (r->next_id <= r->total && r->next_id <= r->resolved + r->lag)
-            if ((rc = sample_trial(r, r->next_id, err))) return rc;
+            if ((rc = taml_search_sample(r, r->next_id, err))) return rc;
         int64_t m = r->resolved + 1;
         if (m >= r->next_id || !(r->flags[m] & RUN_FINISHED)) return TAML_OK;
         if (!(r->flags[m] & RUN_APPLIED) && (rc = taml_search_apply(r, m, 1, err))) return rc;
@@ -261,10 +257,7 @@ static int retry_trial(search_run *r, const taml_job_result *res, taml_err *err)
     return TAML_OK;
 }
 
-/* Commits one result: the trial, its update (asynchronous), the updates it
- * unblocks (deterministic), and a checkpoint when one is due. A result of
- * a worker that died is a retry while retries are left. */
-static int on_result(search_run *r, const taml_job_result *res, taml_err *err)
+int taml_search_record(search_run *r, const taml_job_result *res, taml_err *err)
 {
     int64_t id = res->id;
     TAML_ASSERT(id >= 1 && id < r->next_id && !(r->flags[id] & RUN_FINISHED));
@@ -302,7 +295,7 @@ static int on_result(search_run *r, const taml_job_result *res, taml_err *err)
     if (!r->deterministic && (rc = taml_search_apply(r, id, 0, err))) goto fail;
     t.update_seq = (r->flags[id] & RUN_NOREWARD) || !run_has_ctrl(r) ? 0 : r->deterministic ? 0 : r->seq;
     if ((rc = taml_store_trial_finish(r->store, id, &t, err))) goto fail;
-    if ((rc = advance(r, err))) goto fail;
+    if ((rc = taml_search_advance(r, err))) goto fail;
     if (run_has_ctrl(r) && r->seq - r->seq_ckpt >= r->ckpt_every && (rc = taml_search_checkpoint(r, err)))
         goto fail;
     if ((rc = taml_store_commit(r->store, err))) return rc;
@@ -327,7 +320,7 @@ fail:
     return rc;
 }
 
-static void run_deinit(search_run *r)
+void taml_search_run_deinit(search_run *r)
 {
     for (int i = 0; i < r->n_ctrl; i++) taml_ctrl_free(r->ctrl[i]);
     free(r->ctrl);
@@ -345,6 +338,83 @@ static void run_deinit(search_run *r)
     taml_store_close(r->store);
 }
 
+int taml_search_check_names(int32_t n_tasks, const char *const *task_names, taml_err *err)
+{
+    for (int32_t i = 0; i < n_tasks; i++)
+        for (int32_t j = 0; j < i; j++)
+            if (!strcmp(task_names[i], task_names[j]))
+                return taml_err_set(err, TAML_EINVAL,
+                                    "task '%s' is given twice (tasks %d and %d): a study's task "
+                                    "names must be distinct",
+                                    task_names[i], (int)j + 1, (int)i + 1);
+    return TAML_OK;
+}
+
+void taml_search_run_init(search_run *r, const taml_space *space, int32_t n_tasks,
+                          const char *const *task_names, const taml_search_opts *o)
+{
+    memset(r, 0, sizeof *r);
+    r->o = o;
+    r->space = space;
+    r->n_dec = taml_space_decisions(space);
+    r->n_tasks = n_tasks;
+    r->names = task_names;
+    r->method = o->method;
+    r->seed = o->seed;
+    r->deterministic = o->deterministic;
+    r->lag = o->deterministic ? (o->lag ? o->lag : o->workers) : 0;
+    r->ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 100;
+    r->next_id = 1;
+    r->total = (int64_t)o->trials * n_tasks;
+    r->ctrl_task = taml_calloc((size_t)n_tasks, sizeof *r->ctrl_task);
+    r->baseline = taml_malloc((size_t)n_tasks * sizeof *r->baseline);
+    r->sigma = taml_malloc((size_t)n_tasks * sizeof *r->sigma);
+    r->best_valid = taml_malloc((size_t)n_tasks * sizeof *r->best_valid);
+    r->task_done = taml_calloc((size_t)n_tasks, sizeof *r->task_done);
+    for (int32_t k = 0; k < n_tasks; k++) r->baseline[k] = r->sigma[k] = r->best_valid[k] = NAN;
+    r->t0 = taml_now();
+    taml_search_grow(r, r->total);
+}
+
+int taml_search_lock(const search_run *r, const char *study_path, const char *const *task_dirs,
+                     double wait, int *fd, taml_err *err)
+{
+    /* One search per study at a time: a second one would take the first
+     * one's running trials for crashed ones and re-run them. flock() locks
+     * are independent of SQLite's own (fcntl) locks, and readers (status,
+     * report) do not take it. The kernel drops it when the process dies. */
+    struct stat sb;
+    int rc;
+    *fd = -1;
+    /* a transfer's source is checked before a new study's file exists, so
+     * that a damaged or foreign one leaves no file behind */
+    if ((stat(study_path, &sb) != 0 || sb.st_size == 0) &&
+        (rc = taml_search_check_source(r, task_dirs, err)))
+        return rc;
+    int lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd < 0)
+        return taml_err_set(err, TAML_EIO, "%s: cannot open or create the study file: %s",
+                            study_path, taml_text_errno(errno));
+    /* ask and tell hold the lock for milliseconds: they wait for each other */
+    double until = taml_now() + wait;
+    int got;
+    while ((got = flock(lock_fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+           taml_now() < until)
+        usleep(2000);
+    if (got != 0) {
+        rc = errno == EWOULDBLOCK
+                 ? taml_err_set(err, TAML_EINVAL,
+                                "%s: another taml search is running on this study; wait for it "
+                                "or stop it (Ctrl-C) first",
+                                study_path)
+                 : taml_err_set(err, TAML_EIO, "%s: cannot lock: %s", study_path, strerror(errno));
+        close(lock_fd);
+        return rc;
+    }
+    *fd = lock_fd;
+    return TAML_OK;
+}
+
 int taml_search_run(const char *study_path, const taml_space *space, int32_t n_tasks,
                     const char *const *task_names, const char *const *task_dirs,
                     const taml_search_opts *o, taml_err *err)
@@ -360,64 +430,15 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     if (o->retries < 0 || o->retries > 100)
         return taml_err_set(err, TAML_EINVAL, "--trial-retries: %d is not in 0..100", (int)o->retries);
     if (!o->child) return taml_err_set(err, TAML_EINVAL, "no child function given");
-    for (int32_t i = 0; i < n_tasks; i++)
-        for (int32_t j = 0; j < i; j++)
-            if (!strcmp(task_names[i], task_names[j]))
-                return taml_err_set(err, TAML_EINVAL,
-                                    "task '%s' is given twice (tasks %d and %d): a study's task "
-                                    "names must be distinct",
-                                    task_names[i], (int)j + 1, (int)i + 1);
+    int rc0 = taml_search_check_names(n_tasks, task_names, err);
+    if (rc0) return rc0;
 
-    search_run r = {0};
-    r.o = o;
-    r.space = space;
-    r.n_dec = taml_space_decisions(space);
-    r.n_tasks = n_tasks;
-    r.names = task_names;
-    r.method = o->method;
-    r.seed = o->seed;
-    r.deterministic = o->deterministic;
-    r.lag = o->deterministic ? (o->lag ? o->lag : o->workers) : 0;
-    r.ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 100;
-    r.next_id = 1;
-    r.total = (int64_t)o->trials * n_tasks;
-    r.ctrl_task = taml_calloc((size_t)n_tasks, sizeof *r.ctrl_task);
-    r.baseline = taml_malloc((size_t)n_tasks * sizeof *r.baseline);
-    r.sigma = taml_malloc((size_t)n_tasks * sizeof *r.sigma);
-    r.best_valid = taml_malloc((size_t)n_tasks * sizeof *r.best_valid);
-    r.task_done = taml_calloc((size_t)n_tasks, sizeof *r.task_done);
-    for (int32_t k = 0; k < n_tasks; k++) r.baseline[k] = r.sigma[k] = r.best_valid[k] = NAN;
-    r.t0 = taml_now();
-    taml_search_grow(&r, r.total);
-
+    search_run r;
+    taml_search_run_init(&r, space, n_tasks, task_names, o);
     taml_pool *pool = NULL;
-    /* One search per study at a time: a second one would take the first
-     * one's running trials for crashed ones and re-run them. flock() locks
-     * are independent of SQLite's own (fcntl) locks, and readers (status,
-     * report) do not take it. The kernel drops it when the process dies. */
     int rc = TAML_OK, stopping = 0; /* stopping: before the first goto out */
     int lock_fd = -1;
-    struct stat sb;
-    /* a transfer's source is checked before a new study's file exists, so
-     * that a damaged or foreign one leaves no file behind */
-    if ((stat(study_path, &sb) != 0 || sb.st_size == 0) &&
-        (rc = taml_search_check_source(&r, task_dirs, err)))
-        goto out;
-    lock_fd = open(study_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (lock_fd < 0) {
-        rc = taml_err_set(err, TAML_EIO, "%s: cannot open or create the study file: %s",
-                          study_path, taml_text_errno(errno));
-        goto out;
-    }
-    if (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        rc = errno == EWOULDBLOCK
-                 ? taml_err_set(err, TAML_EINVAL,
-                                "%s: another taml search is running on this study; wait for it "
-                                "or stop it (Ctrl-C) first",
-                                study_path)
-                 : taml_err_set(err, TAML_EIO, "%s: cannot lock: %s", study_path, strerror(errno));
-        goto out;
-    }
+    if ((rc = taml_search_lock(&r, study_path, task_dirs, 0, &lock_fd, err))) goto out;
     rc = taml_search_study_open(&r, study_path, task_dirs, err);
     if (rc) goto out;
     if (r.next_id - 1 > r.total) {
@@ -436,7 +457,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         goto out;
     }
     if ((rc = taml_store_begin(r.store, err))) goto out;
-    if ((rc = advance(&r, err))) {
+    if ((rc = taml_search_advance(&r, err))) {
         taml_store_rollback(r.store);
         goto out;
     }
@@ -471,7 +492,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
             goto out;
         }
         if (got != 1) continue;
-        if ((rc = on_result(&r, &res, err))) goto out;
+        if ((rc = taml_search_record(&r, &res, err))) goto out;
     }
     if (run_has_ctrl(&r) && r.seq != r.seq_ckpt) {
         /* the final controller, so that transfer and reports start from it */
@@ -483,7 +504,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
                         taml_text_plural(r.total, "trial", "trials"));
 out:
     if (pool != o->pool) taml_pool_free(pool); /* waits for running children; their results are dropped */
-    run_deinit(&r);
+    taml_search_run_deinit(&r);
     if (lock_fd >= 0) close(lock_fd); /* releases the flock */
     return rc;
 }

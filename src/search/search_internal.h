@@ -63,6 +63,12 @@ typedef struct search_run {
     int64_t seq;      /* last controller update number */
     int64_t seq_ckpt; /* update number of the newest checkpoint */
 
+    /* 1: trials the store holds as running stay running when the study is
+     * opened (ask/tell: they are out with their askers); 0: they were left
+     * by a search that died and return to pending (search.h "Resume") */
+    int keep_running;
+    int store_flags; /* more taml_store_open flags (ask/tell: TAML_STORE_KEEP_WAL) */
+
     int64_t *fifo; /* sampled, pending ids waiting for a worker (ring) */
     int64_t fifo_head, fifo_len;
     int64_t inflight;
@@ -87,6 +93,32 @@ static inline taml_ctrl *run_ctrl_of(search_run *r, int32_t task)
 }
 
 /* ---- search.c -------------------------------------------------------- */
+
+/* EINVAL, naming it, when a task name is given twice. */
+int taml_search_check_names(int32_t n_tasks, const char *const *task_names, taml_err *err);
+/* Sets up r for a study of the space and tasks with options o (all
+ * borrowed, kept by r), before taml_search_study_open; the deinit frees
+ * what r holds (its controllers, arrays and store). */
+void taml_search_run_init(search_run *r, const taml_space *space, int32_t n_tasks,
+                          const char *const *task_names, const taml_search_opts *o);
+void taml_search_run_deinit(search_run *r);
+/* Takes the study file's lock (one writer at a time: a search, an ask or a
+ * tell), waiting up to wait seconds for another holder; creates the file.
+ * A transfer's source is checked first when the study is new. *fd: the
+ * lock (close it to release). EINVAL when another holds it still. */
+int taml_search_lock(const search_run *r, const char *study_path, const char *const *task_dirs,
+                     double wait, int *fd, taml_err *err);
+/* Samples trial id (the next one) and stores it as pending (queued). */
+int taml_search_sample(search_run *r, int64_t id, taml_err *err);
+/* Takes every step the current state allows: deterministic mode applies
+ * finished trials in id order, sampling trial m + lag right after trial m is
+ * resolved; asynchronous mode samples as long as a worker would be idle. */
+int taml_search_advance(search_run *r, taml_err *err);
+/* Commits one result of a running trial, in one transaction: the trial,
+ * its update (asynchronous), the updates it unblocks (deterministic), and a
+ * checkpoint when one is due. A result of a worker that died is a retry
+ * while retries are left. */
+int taml_search_record(search_run *r, const taml_job_result *res, taml_err *err);
 
 /* A line to the log observer, if any. */
 void taml_search_log(search_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -541,6 +541,9 @@ static int load_trials(search_run *r, taml_err *err)
         r->next_id++;
         if (t.state == TAML_TRIAL_PENDING) {
             taml_search_queue(r, t.id);
+        } else if (t.state == TAML_TRIAL_RUNNING) {
+            TAML_ASSERT(r->keep_running); /* else requeued: out with an asker */
+            r->inflight++;
         } else {
             TAML_ASSERT(taml_trial_state_final(t.state)); /* running ones were requeued */
             int ok = t.state != TAML_TRIAL_FAILED && isfinite(t.valid_acc);
@@ -581,7 +584,7 @@ static int extend_trials(search_run *r, const taml_study *st, taml_err *err)
 int taml_search_study_open(search_run *r, const char *path, const char *const *task_dirs,
                            taml_err *err)
 {
-    int rc = taml_store_open(&r->store, path, TAML_STORE_CREATE, err);
+    int rc = taml_store_open(&r->store, path, TAML_STORE_CREATE | r->store_flags, err);
     if (rc) return rc;
     if (taml_store_has_study(r->store)) {
         taml_study st;
@@ -602,7 +605,7 @@ int taml_search_study_open(search_run *r, const char *path, const char *const *t
         if (run_has_ctrl(r) && (rc = restore(r, err))) return rc;
         if (run_has_ctrl(r) && r->o->ctrl_opts && (rc = check_same_learning(r, err))) return rc;
         int64_t n = 0;
-        if ((rc = taml_store_requeue(r->store, &n, err))) return rc;
+        if (!r->keep_running && (rc = taml_store_requeue(r->store, &n, err))) return rc;
         if (n) taml_search_log(r, "%lld %s running when the search stopped: they run again",
                                (long long)n, n == 1 ? "trial was" : "trials were");
         return load_trials(r, err);

@@ -335,6 +335,7 @@ int taml_store_open(taml_store **out, const char *path, int flags, taml_err *err
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, 10000);
+    if (flags & TAML_STORE_KEEP_WAL) sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if ((rc = check_or_init_schema(s, err))) goto fail;
     if (!s->readonly && (rc = exec_sql(s, "PRAGMA journal_mode = WAL", err))) goto fail;
     if ((rc = exec_sql(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL", err)))

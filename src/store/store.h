@@ -150,6 +150,12 @@ void taml_trial_deinit(taml_trial *t);
 enum {
     TAML_STORE_CREATE = 1,   /* create the file when it does not exist */
     TAML_STORE_READONLY = 2, /* open for reading only (reports, status) */
+    /* many short sessions (ask, tell): the last close leaves the WAL for the
+     * next session instead of copying it into the database file (SQLite's
+     * checkpoint on close, several syncs); SQLite still checkpoints it every
+     * 1000 pages, and a close without the flag does. Durability is as
+     * before: a commit is in the WAL either way. */
+    TAML_STORE_KEEP_WAL = 4,
 };
 
 /* Opens the study file at path. A file that is not a taml study (not SQLite,

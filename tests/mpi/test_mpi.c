@@ -486,3 +486,33 @@ TEST(mpi_real_children_on_worker_ranks_give_the_single_machine_study)
     free(space);
     setup_deinit(&s);
 }
+
+TEST(mpi_objective_on_worker_ranks_gives_the_single_machine_study)
+{
+    /* taml search --objective over MPI: each worker rank runs the command
+     * in its own worker processes; the deterministic study equals the one
+     * machine's */
+    setup s;
+    setup_init(&s);
+    const char *bin = taml_test_bin();
+    char *one = tmp("obj-one.db"), *mpi = tmp("obj-mpi.db");
+    const char *args = "--task left --task right --method multitask --trials 8 --seed 5 "
+                       "--deterministic --lag 2 --space examples/objective_space.json "
+                       "--objective examples/objective.sh";
+    char *c1 = taml_asprintf("%s search --study %s %s --workers 2 >>%s 2>&1", bin, one, args,
+                             s.log);
+    char *c2 = taml_asprintf("mpirun -n 3 --oversubscribe %s search --study %s %s --workers 1 "
+                             ">>%s 2>&1",
+                             bin, mpi, args, s.log);
+    CHECK_EQ_INT(system(c1), 0);
+    CHECK_EQ_INT(system(c2), 0);
+    int64_t n = 0;
+    CHECK(same_studies(one, mpi, &n));
+    CHECK_EQ_INT(n, 16);
+    CHECK_EQ_INT(workers_seen(mpi), 0x3);
+    free(c1);
+    free(c2);
+    free(one);
+    free(mpi);
+    setup_deinit(&s);
+}

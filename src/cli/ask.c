@@ -1,0 +1,312 @@
+/* cli/ask.c - `taml ask` and `taml tell` (search/ask.h): a study's trials
+ * handed out to any training code, one per ask, and their accuracies told
+ * back. The first ask of a study makes it from the settings `taml search`
+ * takes (method, tasks, trials, space, seed, order); later asks and tells
+ * need the study file only. */
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "cli/cli.h"
+#include "cli/settings.h"
+#include "core/text.h"
+#include "core/util.h"
+#include "core/version.h"
+#include "ctrl/controller.h"
+#include "search/ask.h"
+#include "search/search.h"
+#include "space/space.h"
+#include "store/store.h"
+
+/* The ranges of `taml search`'s options (cli/search.c). */
+#define TRIALS_MAX 1000000
+#define LAG_MAX 1000000
+/* Exit status of an ask with nothing to hand out now (docs/cli.md). */
+#define EXIT_NOTHING 3
+
+static const char *ask_usage =
+    "usage: taml ask STUDY [--task NAME] [--json] [--requeue]\n"
+    "       taml ask STUDY --method random|aml|multitask|transfer --task NAME [--task NAME ...]\n"
+    "                --trials N [--space FILE.json] [--modules DIR] [--seed S]\n"
+    "                [--from STUDY_OR_CHECKPOINT] [--deterministic [--lag L]]\n"
+    "                [--ctrl-lr X] [--entropy-weight X] [--json]\n"
+    "  Hands out a trial of the study (marks it running) and prints one line:\n"
+    "  ID TAB TASK TAB SEED TAB CONFIG (the config as JSON, decisions by name);\n"
+    "  --json: one object {\"trial\", \"task\", \"seed\", \"config\"}. Train it, then\n"
+    "  `taml tell STUDY ID --valid X`. Several trials may be out at once.\n"
+    "  --task NAME   a trial of that task (without --method)\n"
+    "  --requeue     first hand back every trial out and never told (as after a\n"
+    "                crash): they are asked again, same config and seed\n"
+    "  With --method the flags are the study's settings, as `taml search` takes\n"
+    "  them (a task is a name, or a directory: its base name): the first ask\n"
+    "  makes the study, later ones must give the same (a larger --trials extends\n"
+    "  it). --deterministic: the same study as `taml search --deterministic` with\n"
+    "  the same seed and lag (default 1). Exit status 3: nothing to hand out now\n"
+    "  (the study is complete, or every trial due is out).\n";
+
+static const char *tell_usage =
+    "usage: taml tell STUDY TRIAL --valid X [--test Y] [--state done|diverged|invalid|failed]\n"
+    "                 [--error TEXT]\n"
+    "  Records the result of trial TRIAL (handed out by `taml ask`) and updates the\n"
+    "  controller. X and Y are accuracies in [0, 1]; --state failed needs no\n"
+    "  --valid (a failed trial has no reward; --error says why). A trial is told\n"
+    "  once.\n";
+
+enum {
+    O_TASK = 256, O_JSON, O_REQUEUE, O_METHOD, O_TRIALS, O_SPACE, O_MODULES, O_SEED, O_FROM,
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_VALID, O_TEST, O_STATE, O_ERROR
+};
+
+static const struct option ask_options[] = {
+    {"task", required_argument, NULL, O_TASK},
+    {"json", no_argument, NULL, O_JSON},
+    {"requeue", no_argument, NULL, O_REQUEUE},
+    {"method", required_argument, NULL, O_METHOD},
+    {"trials", required_argument, NULL, O_TRIALS},
+    {"space", required_argument, NULL, O_SPACE},
+    {"modules", required_argument, NULL, O_MODULES},
+    {"seed", required_argument, NULL, O_SEED},
+    {"from", required_argument, NULL, O_FROM},
+    {"deterministic", no_argument, NULL, O_DETERMINISTIC},
+    {"lag", required_argument, NULL, O_LAG},
+    {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
+    {"entropy-weight", required_argument, NULL, O_ENTROPY},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+typedef struct ask_args {
+    const char *study, *method, *space_path, *modules, *from;
+    const char **tasks; /* (argc) */
+    int n_tasks, json, requeue;
+    double ctrl_lr, ctrl_entropy; /* NaN: not given */
+} ask_args;
+
+static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, int *done)
+{
+    taml_args a;
+    taml_args_init(&a, "ask", ask_usage, argc, argv, "", ask_options);
+    int64_t v;
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        switch (c) {
+        case TAML_ARGS_EXIT:
+            *done = 1;
+            return a.status;
+        case TAML_ARGS_POSITIONAL:
+            if (aa->study) return taml_args_stray(&a);
+            aa->study = a.arg;
+            break;
+        case O_TASK: aa->tasks[aa->n_tasks++] = a.arg; break;
+        case O_JSON: aa->json = 1; break;
+        case O_REQUEUE: aa->requeue = 1; break;
+        case O_METHOD: aa->method = a.arg; break;
+        case O_SPACE: aa->space_path = a.arg; break;
+        case O_MODULES: aa->modules = a.arg; break;
+        case O_FROM: aa->from = a.arg; break;
+        case O_DETERMINISTIC: o->deterministic = 1; break;
+        case O_TRIALS:
+            if (taml_args_int(&a, 1, TRIALS_MAX, &v)) return a.status;
+            o->trials = (int32_t)v;
+            break;
+        case O_LAG:
+            if (taml_args_int(&a, 1, LAG_MAX, &v)) return a.status;
+            o->lag = (int32_t)v;
+            break;
+        case O_SEED:
+            if (taml_args_u64(&a, &o->seed)) return a.status;
+            o->seed_set = 1;
+            break;
+        case O_CTRL_LR:
+            if (taml_args_real(&a, 0, 1, 1, 1, &aa->ctrl_lr)) return a.status;
+            break;
+        case O_ENTROPY:
+            if (taml_args_real(&a, 0, 0, 10, 1, &aa->ctrl_entropy)) return a.status;
+            break;
+        }
+    }
+    if (!aa->study) return taml_args_required(&a, "STUDY");
+    int setting = o->trials || aa->space_path || aa->modules || aa->from || o->deterministic ||
+                  o->seed_set || !isnan(aa->ctrl_lr) || !isnan(aa->ctrl_entropy);
+    if (!aa->method) {
+        if (setting)
+            return taml_args_error(&a, "the study's settings (--trials, --space, --seed, ...) "
+                                       "come with --method");
+        if (aa->n_tasks > 1)
+            return taml_args_error(&a, "one --task NAME without --method (with it: the study's tasks)");
+        return 0;
+    }
+    if (aa->requeue) return taml_args_error(&a, "--requeue is for a study that exists (no --method)");
+    if (aa->n_tasks == 0) return taml_args_required(&a, "--task");
+    if (o->trials == 0) return taml_args_required(&a, "--trials");
+    taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy};
+    return taml_cli_settings_check(&a, &st, o);
+}
+
+/* A task given as a directory is named by its base name. Heap. */
+static char *task_name(const char *arg)
+{
+    char *copy = taml_strdup(arg);
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/') copy[--n] = '\0';
+    char *name = taml_strdup(basename(copy));
+    free(copy);
+    return name;
+}
+
+/* The space of a new study: --space, else the default over the modules. */
+static int new_space(const taml_cli *cli, const ask_args *aa, taml_space **space, char **module_dir,
+                     taml_err *err)
+{
+    *module_dir = taml_cli_module_dir(cli, aa->modules);
+    if (aa->space_path) return taml_space_load(space, aa->space_path, err);
+    char **mods = NULL;
+    int n = 0;
+    int rc = taml_cli_list_modules(*module_dir, &mods, &n, err);
+    if (!rc) rc = taml_space_new_default(space, (const char *const *)mods, n, err);
+    for (int i = 0; i < n; i++) free(mods[i]);
+    free(mods);
+    return rc;
+}
+
+static void print_asked(const taml_asked *t, int json)
+{
+    if (!json) {
+        printf("%" PRId64 "\t%s\t%" PRIu64 "\t%s\n", t->id, t->task_name, t->seed, t->config_json);
+        return;
+    }
+    cJSON *js = cJSON_CreateString(t->task_name);
+    char *name = cJSON_PrintUnformatted(js);
+    cJSON_Delete(js);
+    printf("{\"trial\":%" PRId64 ",\"task\":%s,\"seed\":%" PRIu64 ",\"config\":%s}\n", t->id, name,
+           t->seed, t->config_json);
+    free(name);
+}
+
+int taml_cmd_ask(const taml_cli *cli, int argc, char **argv)
+{
+    ask_args aa = {.tasks = taml_calloc((size_t)argc, sizeof(char *)), .ctrl_lr = NAN,
+                   .ctrl_entropy = NAN};
+    taml_search_opts o;
+    taml_search_opts_default(&o);
+    o.trials = 0;
+    o.seed_set = 0;
+    int done = 0;
+    taml_space *space = NULL;
+    char **names = NULL, *module_dir = NULL;
+    void *from_blob = NULL;
+    taml_ctrl_opts ctrl_opts;
+    taml_asked t = {0};
+    taml_ask_setup setup = {0};
+    const char *want = NULL;
+    int got;
+    taml_err err;
+    taml_err_clear(&err);
+    int rc = parse_ask(argc, argv, &aa, &o, &done);
+    if (rc || done) goto out;
+    rc = 1;
+    if (aa.method) {
+        if (new_space(cli, &aa, &space, &module_dir, &err)) goto fail;
+        names = taml_calloc((size_t)aa.n_tasks, sizeof *names);
+        for (int i = 0; i < aa.n_tasks; i++) names[i] = task_name(aa.tasks[i]);
+        if (aa.from && taml_search_load_source(aa.from, &from_blob, &o.from_size, &err)) goto fail;
+        o.from_blob = from_blob;
+        o.from_path = aa.from;
+        o.modules_dir = module_dir;
+        o.taml_version = TAML_VERSION;
+        taml_cli_settings st = {aa.method, aa.from, aa.ctrl_lr, aa.ctrl_entropy};
+        if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err))
+            goto fail;
+        setup = (taml_ask_setup){.space = space, .n_tasks = aa.n_tasks,
+                                 .task_names = (const char *const *)names,
+                                 .task_dirs = aa.tasks, .opts = &o};
+    }
+    want = !aa.method && aa.n_tasks == 1 ? aa.tasks[0] : NULL;
+    got = taml_search_ask(aa.study, aa.method ? &setup : NULL, want, aa.requeue, &t, &err);
+    if (got == TAML_ENOTFOUND && taml_is_file(aa.study) && strstr(err.msg, "no study here") == NULL) {
+        taml_cli_fail(&err);
+        rc = EXIT_NOTHING;
+        goto out;
+    }
+    if (got) goto fail;
+    print_asked(&t, aa.json);
+    rc = 0;
+    goto out;
+fail:
+    rc = taml_cli_fail(&err);
+out:
+    taml_asked_deinit(&t);
+    for (int i = 0; names && i < aa.n_tasks; i++) free(names[i]);
+    free(names);
+    free(from_blob);
+    free(module_dir);
+    taml_space_free(space);
+    free(aa.tasks);
+    return rc;
+}
+
+static const struct option tell_options[] = {
+    {"valid", required_argument, NULL, O_VALID},
+    {"test", required_argument, NULL, O_TEST},
+    {"state", required_argument, NULL, O_STATE},
+    {"error", required_argument, NULL, O_ERROR},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
+{
+    (void)cli;
+    taml_args a;
+    taml_args_init(&a, "tell", tell_usage, argc, argv, "", tell_options);
+    const char *study = NULL;
+    int64_t id = 0;
+    taml_told told = {.state = TAML_TRIAL_DONE, .valid = NAN, .test = NAN};
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        switch (c) {
+        case TAML_ARGS_EXIT:
+            return a.status;
+        case TAML_ARGS_POSITIONAL:
+            if (!study) {
+                study = a.arg;
+            } else if (!id) {
+                snprintf(a.flag, sizeof a.flag, "TRIAL");
+                if (taml_args_int(&a, 1, INT64_MAX, &id)) return a.status;
+            } else {
+                return taml_args_stray(&a);
+            }
+            break;
+        case O_VALID:
+            if (taml_args_real(&a, 0, 0, 1, 0, &told.valid)) return a.status;
+            break;
+        case O_TEST:
+            if (taml_args_real(&a, 0, 0, 1, 0, &told.test)) return a.status;
+            break;
+        case O_STATE: {
+            int st = taml_trial_state_parse(a.arg);
+            if (st < 0 || !taml_trial_state_final((taml_trial_state)st))
+                return taml_args_error(&a, "--state: '%s' is not done, diverged, invalid or failed",
+                                       a.arg);
+            told.state = (taml_trial_state)st;
+            break;
+        }
+        case O_ERROR:
+            told.error = a.arg;
+            break;
+        }
+    }
+    if (!study) return taml_args_required(&a, "STUDY");
+    if (!id) return taml_args_required(&a, "TRIAL");
+    if (told.state != TAML_TRIAL_FAILED && isnan(told.valid))
+        return taml_args_required(&a, "--valid");
+    if (told.error && told.state != TAML_TRIAL_FAILED)
+        return taml_args_error(&a, "--error is for --state failed");
+    taml_err err;
+    taml_err_clear(&err);
+    if (taml_search_tell(study, id, &told, &err)) return taml_cli_fail(&err);
+    return 0;
+}

@@ -1,0 +1,40 @@
+/* cli/settings.c - the study settings search and ask share (settings.h). */
+#include "cli/settings.h"
+
+#include <math.h>
+
+int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_search_opts *o)
+{
+    int m = taml_search_method_parse(s->method);
+    if (m < 0)
+        return taml_args_error(a, "--method: '%s' is not random, aml, multitask or transfer",
+                               s->method);
+    o->method = (taml_search_method)m;
+    if (m == TAML_SEARCH_TRANSFER && !s->from)
+        return taml_args_error(a, "--method transfer needs --from");
+    if (m != TAML_SEARCH_TRANSFER && s->from)
+        return taml_args_error(a, "--from is only for --method transfer");
+    if ((!isnan(s->ctrl_lr) || !isnan(s->ctrl_entropy)) && m == TAML_SEARCH_RANDOM)
+        return taml_args_error(a, "--ctrl-lr and --entropy-weight are for the controller's "
+                                  "methods (aml, multitask, transfer)");
+    if (o->lag && !o->deterministic) return taml_args_error(a, "--lag is only for --deterministic");
+    return 0;
+}
+
+int taml_cli_settings_ctrl(const taml_cli_settings *s, const taml_space *space, const void *from_blob,
+                           size_t from_size, taml_ctrl_opts *co, taml_search_opts *o, taml_err *err)
+{
+    if (isnan(s->ctrl_lr) && isnan(s->ctrl_entropy)) return TAML_OK;
+    taml_ctrl_opts_default(co);
+    if (from_blob) {
+        taml_ctrl *src = NULL;
+        int rc = taml_ctrl_load_named(&src, space, from_blob, from_size, s->from, err);
+        if (rc) return rc;
+        *co = *taml_ctrl_get_opts(src);
+        taml_ctrl_free(src);
+    }
+    if (!isnan(s->ctrl_lr)) co->lr = s->ctrl_lr;
+    if (!isnan(s->ctrl_entropy)) co->entropy_weight = s->ctrl_entropy;
+    o->ctrl_opts = co;
+    return TAML_OK;
+}

@@ -1,0 +1,127 @@
+/* tests/test_api.c - the public API (include/taml/taml.h) as a program uses
+ * it: examples/ask_tell.c built against the library, its ask/tell loop
+ * training the built-in child on a fixture task makes the same study as
+ * `taml search` with the same settings (one worker), and its exported
+ * model predicts; bad calls get the library's messages. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <taml/taml.h>
+
+#include "core/util.h"
+#include "study_compare.h"
+#include "test.h"
+#include "testutil.h"
+
+/* examples/ask_tell.c's space, as a file for `taml search --space`. */
+static const char *example_space =
+    "{\"embedding\":[\"random-16\"],\"fine_tune\":[false],\"layers\":[1,2],"
+    "\"hidden_size\":[16,64],\"activation\":[\"relu\"],\"normalization\":[\"none\"],"
+    "\"dropout\":[0.0],\"deep_lr\":[0.03,0.3],\"deep_l2\":[0],\"wide_lr\":[0.03,0.3],"
+    "\"wide_l1\":[0],\"samples\":[1000,3000]}";
+
+TEST(api_example_ask_tell_loop_equals_taml_search_and_its_model_predicts)
+{
+    const char *d = taml_test_tmpdir();
+    const char *task = "tests/fixtures/tasks/child-topics";
+    char *cmd = taml_asprintf("cc -std=c11 -Wall -Werror %s -Iinclude -o %s/ask_tell "
+                              "examples/ask_tell.c %s -lsqlite3 -lcjson -lutf8proc -lz -lm "
+                              "-lpthread -ldl && %s/ask_tell %s/api.db %s 6 %s/m.taml",
+                              getenv("TAML_CC_FLAGS") ? getenv("TAML_CC_FLAGS") : "", d,
+                              getenv("TAML_LIB") ? getenv("TAML_LIB") : "build/libtaml.a", d, d,
+                              task, d), *out;
+    int st = taml_test_run(cmd, &out);
+    CHECK_MSG(st == 0, "%s: exit %d:\n%s", cmd, st, out);
+    CHECK_CONTAINS(out, "trial 6 done valid");
+    CHECK_CONTAINS(out, "exported ");
+    free(out);
+    free(cmd);
+    char *space = taml_path_join(d, "space.json");
+    CHECK_EQ_INT(taml_write_file_atomic(space, example_space, strlen(example_space), NULL), 0);
+    cmd = taml_asprintf("%s search --study %s/ref.db --task %s --method aml --trials 6 --space %s "
+                        "--seed 7 --workers 1",
+                        taml_test_bin(), d, task, space);
+    st = taml_test_run(cmd, &out);
+    CHECK_MSG(st == 0, "%s: exit %d:\n%s", cmd, st, out);
+    free(out);
+    free(cmd);
+    char *a = taml_path_join(d, "api.db"), *b = taml_path_join(d, "ref.db");
+    int64_t n = 0;
+    CHECK(same_studies(a, b, &n));
+    CHECK_EQ_INT(n, 6);
+    /* the model the example exported says what `taml predict` says */
+    char *model = taml_path_join(d, "m.taml");
+    char msg[TAML_API_MSG];
+    taml_api_model *m;
+    CHECK_MSG(taml_api_model_open(&m, model, msg) == 0, "%s", msg);
+    int32_t nc, label;
+    const char *const *classes = taml_api_model_classes(m, &nc);
+    double proba[16];
+    CHECK(nc > 1 && nc <= 16);
+    CHECK_EQ_INT(taml_api_predict(m, "the cat sat on the mat", 22, &label, proba, msg), 0);
+    cmd = taml_asprintf("echo 'the cat sat on the mat' | %s predict %s", taml_test_bin(), model);
+    st = taml_test_run(cmd, &out);
+    CHECK_EQ_INT(st, 0);
+    char want[64];
+    snprintf(want, sizeof want, "%s\n", classes[label]);
+    CHECK_STR(out, want);
+    double sum = 0;
+    for (int32_t c = 0; c < nc; c++) sum += proba[c];
+    CHECK_NEAR(sum, 1, 1e-9);
+    free(out);
+    free(cmd);
+    taml_api_model_close(m);
+    free(model);
+    free(a);
+    free(b);
+    free(space);
+}
+
+TEST(api_calls_refuse_bad_input_with_the_library_message)
+{
+    char msg[TAML_API_MSG];
+    char *path = taml_path_join(taml_test_tmpdir(), "s.db");
+    taml_api_study *s = NULL;
+    CHECK_EQ_INT(taml_api_study_open(&s, path, NULL, msg), TAML_API_ENOTFOUND);
+    CHECK_CONTAINS(msg, "no study here");
+    CHECK(s == NULL);
+    const char *tasks[] = {"a"};
+    taml_api_settings st = {.method = "greedy", .n_tasks = 1, .tasks = tasks, .trials = 2,
+                            .space_json = example_space};
+    CHECK_EQ_INT(taml_api_study_open(&s, path, &st, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "method 'greedy' is not random, aml, multitask or transfer");
+    st.method = "random";
+    st.space_json = "{\"layers\": [1,";
+    CHECK_EQ_INT(taml_api_study_open(&s, path, &st, msg), TAML_API_EFORMAT);
+    st.space_json = example_space;
+    CHECK_MSG(taml_api_study_open(&s, path, &st, msg) == 0, "%s", msg);
+    taml_api_trial t;
+    CHECK_EQ_INT(taml_api_ask(s, "b", &t, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "no task 'b'");
+    CHECK_EQ_INT(taml_api_ask(s, NULL, &t, msg), 0);
+    CHECK_STR(t.task, "a");
+    CHECK_EQ_INT(taml_api_tell(s, t.id, "done", 2.0, NAN, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "valid 2 is not an accuracy in [0, 1]");
+    CHECK_EQ_INT(taml_api_tell(s, t.id, "lost", 0.5, NAN, msg), TAML_API_EINVAL);
+    CHECK_EQ_INT(taml_api_tell(s, t.id + 1, NULL, 0.5, NAN, msg), TAML_API_ENOTFOUND);
+    CHECK_EQ_INT(taml_api_tell(s, t.id, NULL, 0.5, NAN, msg), 0);
+    CHECK_EQ_INT(taml_api_tell(s, t.id, NULL, 0.5, NAN, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "told already");
+    taml_api_trial_deinit(&t);
+    taml_api_study_close(s);
+    taml_api_study_close(NULL);
+    /* settings again: checked against the study's */
+    st.trials = 2;
+    st.method = "aml";
+    CHECK_EQ_INT(taml_api_study_open(&s, path, &st, msg), TAML_API_EMISMATCH);
+    taml_api_result r;
+    CHECK_EQ_INT(taml_api_train("tests/fixtures/tasks/child-topics", "{\"layers\": 9}", NULL, 1, &r,
+                                msg),
+                 TAML_API_EINVAL);
+    CHECK(msg[0] != '\0');
+    CHECK_STR(taml_api_version(), TAML_VERSION);
+    free(path);
+}
