@@ -37,7 +37,11 @@ static int run_one(const uint8_t *data, size_t size)
         c.hidden_size > TAML_CHILD_MAX_HIDDEN || c.activation < 0 || c.activation > 1 ||
         c.normalization < 0 || c.normalization > 2 || !(c.dropout >= 0 && c.dropout < 1) ||
         !(c.deep_lr > 0) || !(c.wide_lr > 0) || !(c.deep_l2 >= 0) || !(c.wide_l1 >= 0) ||
-        c.samples < 1)
+        c.samples < 1 || c.word_ngrams < 1 || c.word_ngrams > TAML_NGRAM_WORD_MAX ||
+        (c.char_max ? c.char_min < 1 || c.char_min > c.char_max || c.char_max > TAML_NGRAM_CHAR_MAX
+                    : c.char_min != 0) ||
+        c.weighting < 0 || c.weighting > 2 || (c.subwords != 0 && c.subwords != 1) ||
+        c.buckets < 1 || c.buckets > TAML_NGRAM_BUCKETS_MAX)
         abort();
     char buf[1024];
     int n = taml_child_config_format(&c, buf, sizeof buf);

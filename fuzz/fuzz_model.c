@@ -20,6 +20,10 @@
  *     && ./fuzz_model -max_total_time=300 fuzz/corpus/model
  * The corpus: models exported from tiny studies of tests/fixtures/tasks
  * (text: frozen, fine-tuned, wide only, deep only with batch norm; image),
+ * and two of version 3 trained on child-topics with the v1 fixture module
+ * (ngrams-*: word bigrams, character 3-4-grams, log weighting, subwords;
+ * subwords-finetuned-*: subwords with a fine-tuned module, deep only;
+ * tfidf-*: word bigrams, character 1-2-grams, tfidf, wide only);
  * and ensembles of them (ensemble-*: three text members, weights 2, 1, 1).
  */
 #include <stdint.h>

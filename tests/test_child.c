@@ -207,7 +207,8 @@ static void whole_model_check(int act, int norm)
     int64_t doff[7] = {0, 2, 3, 3, 6, 8, 9}, woff[7] = {0, 1, 3, 4, 4, 6, 7};
     int32_t dids[9] = {0, 1, 1, 2, 3, 1, 4, 5, 5}, wids[7] = {0, 2, 1, 3, 0, 4, 2};
     int32_t ex[B] = {1, 0, 3, 2, 3}, labels[B] = {0, 2, 1, 1, 2};
-    taml_net_batch bt = {B, ex, labels, doff, dids, woff, wids};
+    taml_net_batch bt = {.B = B, .ex = ex, .labels = labels, .deep_off = doff, .deep_ids = dids,
+                         .wide_off = woff, .wide_ids = wids};
     struct netd_ctx ctx = {&n, &bt};
     taml_netd_zero_grad(&n);
     double loss = taml_netd_forward(&n, &bt, 1);

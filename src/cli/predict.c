@@ -252,6 +252,9 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
             if (!ki->image)
                 printf("words       %d wide, %d embedding rows (%s)\n", ki->n_wide_words,
                        ki->n_emb_rows, ki->fine_tuned ? "fine-tuned" : "frozen");
+            if (ki->n_gram_rows || ki->n_subword_rows)
+                printf("n-grams     %lld hashed word and character n-gram rows, %d subword rows\n",
+                       (long long)ki->n_gram_rows, ki->n_subword_rows);
             printf("config      %s\nprovenance  %s\n", ki->config_json, ki->provenance_json);
         }
         printf("tokeniser   rules version %u\n", mi->tokeniser_version);

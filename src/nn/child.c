@@ -17,6 +17,15 @@
  * its last good step at the cost of one read of the gradients per step.
  * (The reference checks the loss only; a finite loss with gradients above
  * 1e18 is counted as diverged here, which no real trial distinguishes.)
+ *
+ * Beyond the paper (docs/child-model.md "N-gram features"): the n-gram wide
+ * tower's table holds the rows of the config's parts one after another
+ * (words, word n-grams 2 .. n, character n-grams min .. max), and the
+ * subword vectors are a second sparse table of the deep tower, learned with
+ * its learning rate and L2 (initialised uniformly in +-1/D as fastText's
+ * input vectors, from their own random stream). Both live in the same
+ * block, carved only when the config uses them, so a paper config's block,
+ * and every number it computes, is what it was.
  */
 #include "nn/child.h"
 
@@ -32,6 +41,15 @@
 
 #define BATCH TAML_CHILD_BATCH
 #define GRAD_LIMIT 1e18f
+
+/* The state of the decisions beyond the paper (carved only when used). */
+enum { MAX_PARTS = TAML_NGRAM_WORD_MAX + TAML_NGRAM_CHAR_MAX };
+typedef struct child_text {
+    taml_net_part parts[MAX_PARTS]; /* the batch's n-gram parts */
+    const float *scale;             /* tfidf: each example's scale, else NULL */
+    const taml_subwords *sw;        /* NULL: no subword vectors */
+    float *acc_sub;                 /* (sub_rows, D) their accumulators */
+} child_text;
 
 struct taml_child {
     taml_child_config cfg;
@@ -50,6 +68,7 @@ struct taml_child {
     int32_t ex[BATCH], labels[BATCH];
     size_t bytes;
     int fitted;
+    child_text *tx; /* NULL for a paper config */
 };
 
 const char *taml_child_status_name(taml_child_status s)
@@ -135,6 +154,42 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
         s.wide_rows = 1;
         s.wide_cap = 1;
     }
+    /* the decisions beyond the paper: the parts and subwords they read */
+    const taml_ngrams_part *parts[MAX_PARTS];
+    const taml_subwords *sw = NULL;
+    const float *scale = NULL;
+    int rc = 0;
+    if (wide && !image && taml_child_config_ngrams(cfg)) {
+        int np = 0;
+        for (int k = 1; k <= cfg->word_ngrams && !rc; k++)
+            rc = taml_features_part(f, TAML_GRAM_WORD, k, cfg->buckets, &parts[np++], err);
+        for (int k = cfg->char_min; cfg->char_max > 0 && k <= cfg->char_max && !rc; k++)
+            rc = taml_features_part(f, TAML_GRAM_CHAR, k, cfg->buckets, &parts[np++], err);
+        if (!rc && cfg->weighting == TAML_WEIGHT_TFIDF)
+            rc = taml_features_tfidf_scale(f, cfg->word_ngrams, cfg->char_min, cfg->char_max,
+                                           cfg->buckets, &scale, err);
+        if (rc) return rc;
+        int64_t rows = 0, cap = 0;
+        for (int k = 0; k < np; k++) rows += parts[k]->rows, cap += parts[k]->batch_max;
+        if (rows > INT32_MAX)
+            return taml_err_set(err, TAML_EINVAL, "child: %lld n-gram rows; at most %d",
+                                (long long)rows, INT32_MAX);
+        s.wide_parts = np;
+        s.weighting = cfg->weighting;
+        s.wide_rows = rows > 0 ? rows : 1;
+        s.wide_cap = (int)(cap < s.wide_rows ? cap : s.wide_rows);
+        if (s.wide_cap < 1) s.wide_cap = 1;
+    }
+    if (deep && !image && cfg->subwords) {
+        if ((rc = taml_features_subwords(f, cfg->buckets, &sw, err))) return rc;
+        if (sw->rows == 0) sw = NULL; /* no word lacks a vector: the paper's deep input */
+    }
+    if (sw) {
+        s.sub_rows = sw->rows;
+        s.sub_cap = (int)(sw->batch_max < sw->rows ? sw->batch_max : sw->rows);
+        if (s.sub_cap < 1) s.sub_cap = 1;
+    }
+    int text_extra = s.wide_parts > 0 || s.sub_rows > 0;
 
     size_t net_bytes = taml_net_size(&s);
     size_t head = taml_align_up(sizeof(taml_child), 64);
@@ -148,9 +203,11 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     }
     size_t n_wide = wide ? (size_t)s.C + (size_t)s.wide_dense * s.C : 0;
     size_t n_wtab = (size_t)s.wide_rows * s.C, n_emb = (size_t)s.emb_rows * s.D;
+    size_t n_sub = (size_t)s.sub_rows * s.D;
     size_t bytes = head + taml_align_up(net_bytes, 64) + taml_align_up(n_deep * 4, 64) +
                    taml_align_up(n_wide * 4, 64) + taml_align_up(n_wtab * 4, 64) +
                    taml_align_up(n_emb * 4, 64) + taml_align_up((size_t)n_train * 4, 64);
+    if (text_extra) bytes += taml_align_up(sizeof(child_text), 64) + taml_align_up(n_sub * 4, 64);
     char *block = taml_try_aligned(bytes);
     if (!block)
         return taml_err_set(err, TAML_ENOMEM, "child: cannot allocate %zu bytes for this config",
@@ -171,6 +228,20 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
     c->acc_wtab = (float *)(void *)(block + off), off += taml_align_up(n_wtab * 4, 64);
     c->acc_emb = (float *)(void *)(block + off), off += taml_align_up(n_emb * 4, 64);
     c->perm = (int32_t *)(void *)(block + off), off += taml_align_up((size_t)n_train * 4, 64);
+    if (text_extra) {
+        c->tx = (child_text *)(void *)(block + off), off += taml_align_up(sizeof(child_text), 64);
+        memset(c->tx, 0, sizeof *c->tx);
+        c->tx->acc_sub = (float *)(void *)(block + off), off += taml_align_up(n_sub * 4, 64);
+        fill(c->tx->acc_sub, n_sub, 0.1f);
+        int32_t base = 0;
+        for (int k = 0; k < s.wide_parts; k++) {
+            c->tx->parts[k] = (taml_net_part){parts[k]->off, parts[k]->ids, parts[k]->cnt, base,
+                                              scale ? parts[k]->idf : NULL};
+            base += parts[k]->rows;
+        }
+        c->tx->sw = sw;
+        c->tx->scale = scale;
+    }
     TAML_ASSERT(off == bytes);
     fill(c->acc_deep, n_deep, 0.1f);
     fill(c->acc_wide, n_wide, 0.1f);
@@ -184,6 +255,14 @@ int taml_child_new(taml_child **out, const taml_child_config *cfg, const taml_fe
         for (int l = 0; l <= s.L; l++)
             glorot(&c->init_rng, c->net.w[l], l ? s.H : s.D, l == s.L ? s.C : s.H);
     if (fine_tune) memcpy(c->net.emb, f->rows, n_emb * sizeof(float));
+    if (sw) {
+        taml_rng r;
+        taml_rng_seed(&r, taml_rng_derive(seed, 4));
+        double limit = 1.0 / s.D;
+        for (size_t i = 0; i < n_sub; i++)
+            c->net.sub->table[i] = (float)(limit * (2 * taml_rng_uniform(&r) - 1));
+        c->net.sub->frozen = f->rows;
+    }
     for (int32_t i = 0; i < n_train; i++) c->perm[i] = i;
     c->pos = n_train; /* the first batch starts a new epoch */
     *out = c;
@@ -226,7 +305,7 @@ static void gather(taml_child *c, const int32_t *ex, int nb)
             if (c->wide)
                 for (int j = 0; j < P; j++) n->xw[(size_t)b * P + j] = p[j] * (1.0f / 255.0f);
         }
-    } else if (c->deep && !c->fine_tune) {
+    } else if (c->deep && !c->fine_tune && !n->sub) {
         /* pooled rows are random rows of a table that rarely fits in cache:
          * fetch every line of the row a few examples ahead */
         for (int b = 0; b < nb; b++) {
@@ -259,8 +338,16 @@ static void draw_masks(taml_child *c)
 static taml_net_batch make_batch(const taml_child *c, const int32_t *ex, const int32_t *labels,
                                  int nb)
 {
-    taml_net_batch bt = {nb, ex, labels, c->f->deep_off, c->f->deep_ids, c->f->wide_off,
-                         c->f->wide_ids};
+    taml_net_batch bt = {nb,   ex,   labels, c->f->deep_off, c->f->deep_ids, c->f->wide_off,
+                         c->f->wide_ids, NULL, NULL, NULL, NULL, NULL, NULL};
+    if (c->tx) {
+        bt.parts = c->tx->parts;
+        bt.wide_scale = c->tx->scale;
+        if (c->tx->sw) {
+            bt.sub_off = c->tx->sw->off, bt.sub_words = c->tx->sw->words;
+            bt.sub_woff = c->tx->sw->w_off, bt.sub_wrows = c->tx->sw->w_rows;
+        }
+    }
     return bt;
 }
 
@@ -275,6 +362,7 @@ static int step_is_safe(const taml_child *c)
         m = fmaxf(m, taml_optim_absmax(n->gwide.g, (size_t)n->gwide.n * n->gwide.width));
     if (n->s.emb_rows > 0)
         m = fmaxf(m, taml_optim_absmax(n->gemb.g, (size_t)n->gemb.n * n->gemb.width));
+    if (n->sub) m = fmaxf(m, taml_optim_absmax(n->sub->g.g, (size_t)n->sub->g.n * n->sub->g.width));
     if (n->s.D > 0 && n->s.norm == TAML_NORM_BATCH) {
         m = fmaxf(m, taml_optim_absmax(n->mean, (size_t)n->s.L * n->s.H));
         m = fmaxf(m, taml_optim_absmax(n->var, (size_t)n->s.L * n->s.H));
@@ -315,6 +403,8 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
         if (c->deep) {
             taml_optim_padagrad_dense(n->deep, c->acc_deep, n->ddeep, n->n_deep, dlr, 0, dl2);
             if (c->fine_tune) taml_optim_padagrad_sparse(n->emb, c->acc_emb, &n->gemb, dlr, 0, dl2);
+            if (n->sub)
+                taml_optim_padagrad_sparse(n->sub->table, c->tx->acc_sub, &n->sub->g, dlr, 0, dl2);
         }
         if (c->wide) {
             taml_optim_padagrad_dense(n->wide, c->acc_wide, n->dwide, n->n_wide, wlr, wl1, 0);

@@ -11,10 +11,47 @@
 #include "core/util.h"
 #include "nn/kernels.h"
 
+/* The paper's 12 (all required but "embedding"), then the optional
+ * text-feature decisions. */
 static const char *const NAMES[] = {"embedding", "fine_tune", "layers", "hidden_size",
                                     "activation", "normalization", "dropout", "deep_lr",
-                                    "deep_l2", "wide_lr", "wide_l1", "samples"};
-enum { N_NAMES = 12 };
+                                    "deep_l2", "wide_lr", "wide_l1", "samples",
+                                    "word_ngrams", "char_ngrams", "weighting", "subwords",
+                                    "buckets"};
+enum { N_PAPER = TAML_CHILD_DECISIONS, N_NAMES = TAML_CHILD_DECISIONS_ALL };
+static const char *const WEIGHTINGS[] = {"count", "binary", "log", "tfidf"};
+
+int taml_child_config_ngrams(const taml_child_config *c)
+{
+    return c->word_ngrams > 1 || c->char_max > 0 || c->weighting != TAML_WEIGHT_COUNT;
+}
+
+int taml_child_config_is_paper(const taml_child_config *c)
+{
+    return !taml_child_config_ngrams(c) && !c->subwords && c->buckets == TAML_NGRAM_BUCKETS_DEFAULT;
+}
+
+/* "none" or "MIN-MAX" with 1 <= MIN <= MAX <= TAML_NGRAM_CHAR_MAX. */
+static int char_range(const cJSON *v, int *lo, int *hi, taml_err *err)
+{
+    if (cJSON_IsString(v)) {
+        const char *s = v->valuestring;
+        if (!strcmp(s, "none")) {
+            *lo = *hi = 0;
+            return 0;
+        }
+        int a = 0, b = 0, used = 0;
+        if (sscanf(s, "%d-%d%n", &a, &b, &used) == 2 && (size_t)used == strlen(s) && s[0] >= '0' &&
+            s[0] <= '9' && 1 <= a && a <= b && b <= TAML_NGRAM_CHAR_MAX) {
+            *lo = a, *hi = b;
+            return 0;
+        }
+    }
+    return taml_err_set(err, TAML_EINVAL,
+                        "config: \"char_ngrams\" must be \"none\" or \"MIN-MAX\" with 1 <= MIN <= "
+                        "MAX <= %d (e.g. \"3-5\")",
+                        TAML_NGRAM_CHAR_MAX);
+}
 
 /* A JSON number that does not fit a double (1e999) reads as infinity:
  * that is out of range, not "not a number". */
@@ -154,9 +191,26 @@ static int parse_field(taml_child_config *c, int i, const cJSON *v, taml_err *er
         return number(v, "wide_lr", 0, 1e6, 1, &c->wide_lr, err);
     case 10:
         return weight_or_disable(v, "wide_l1", &c->wide_l1, &c->wide_disabled, err);
-    default:
+    case 11:
         rc = integer(v, "samples", 1, 1e12, &k, err);
         c->samples = k;
+        return rc;
+    case 12:
+        rc = integer(v, "word_ngrams", 1, TAML_NGRAM_WORD_MAX, &k, err);
+        c->word_ngrams = (int)k;
+        return rc;
+    case 13:
+        return char_range(v, &c->char_min, &c->char_max, err);
+    case 14:
+        return choice(v, "weighting", WEIGHTINGS, 4, &c->weighting, err);
+    case 15:
+        if (!cJSON_IsBool(v))
+            return taml_err_set(err, TAML_EINVAL, "config: \"subwords\" must be true or false");
+        c->subwords = cJSON_IsTrue(v);
+        return 0;
+    default:
+        rc = integer(v, "buckets", 1, TAML_NGRAM_BUCKETS_MAX, &k, err);
+        c->buckets = (int32_t)k;
         return rc;
     }
 }
@@ -172,7 +226,8 @@ static int check_names(const cJSON *root, taml_err *err)
             return taml_err_set(err, TAML_EINVAL,
                                 "config: unknown decision \"%s\"; expected embedding, fine_tune, "
                                 "layers, hidden_size, activation, normalization, dropout, "
-                                "deep_lr, deep_l2, wide_lr, wide_l1, samples",
+                                "deep_lr, deep_l2, wide_lr, wide_l1, samples (and optionally "
+                                "word_ngrams, char_ngrams, weighting, subwords, buckets)",
                                 v->string);
         for (const cJSON *w = root->child; w != v; w = w->next)
             if (!strcmp(w->string, v->string))
@@ -183,6 +238,16 @@ static int check_names(const cJSON *root, taml_err *err)
     return 0;
 }
 
+/* The text-feature decisions when absent: the paper's child. */
+static void config_text_defaults(taml_child_config *c)
+{
+    c->word_ngrams = 1;
+    c->char_min = c->char_max = 0;
+    c->weighting = TAML_WEIGHT_COUNT;
+    c->subwords = 0;
+    c->buckets = TAML_NGRAM_BUCKETS_DEFAULT;
+}
+
 static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
 {
     if (!cJSON_IsObject(root))
@@ -190,9 +255,10 @@ static int parse_object(taml_child_config *c, const cJSON *root, taml_err *err)
     memset(c, 0, sizeof *c);
     int rc = check_names(root, err);
     if (rc) return rc;
-    for (int i = 1; i < N_NAMES; i++)
+    for (int i = 1; i < N_PAPER; i++)
         if (!cJSON_GetObjectItemCaseSensitive(root, NAMES[i]))
             return taml_err_set(err, TAML_EINVAL, "config: missing decision \"%s\"", NAMES[i]);
+    config_text_defaults(c);
     for (int i = 0; i < N_NAMES && !rc; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, NAMES[i]);
         if (v) rc = parse_field(c, i, v, err);
@@ -298,12 +364,27 @@ int taml_child_config_format(const taml_child_config *c, char *buf, size_t size)
         cJSON_free(p);
         cJSON_Delete(s);
     }
+    /* the text-feature decisions, each only when not its default */
+    char extra[160] = "";
+    size_t x = 0;
+    if (c->word_ngrams != 1)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, ", \"word_ngrams\": %d", c->word_ngrams);
+    if (c->char_max > 0)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, ", \"char_ngrams\": \"%d-%d\"",
+                              c->char_min, c->char_max);
+    if (c->weighting != TAML_WEIGHT_COUNT)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, ", \"weighting\": \"%s\"",
+                              WEIGHTINGS[c->weighting]);
+    if (c->subwords) x += (size_t)snprintf(extra + x, sizeof extra - x, ", \"subwords\": true");
+    if (c->buckets != TAML_NGRAM_BUCKETS_DEFAULT)
+        x += (size_t)snprintf(extra + x, sizeof extra - x, ", \"buckets\": %lld",
+                              (long long)c->buckets);
     return snprintf(buf, size,
                     "{\"embedding\": %s, \"fine_tune\": %s, \"layers\": %d, \"hidden_size\": %d, "
                     "\"activation\": \"%s\", \"normalization\": \"%s\", \"dropout\": %.17g, "
                     "\"deep_lr\": %.17g, \"deep_l2\": %s, \"wide_lr\": %.17g, \"wide_l1\": %s, "
-                    "\"samples\": %lld}",
+                    "\"samples\": %lld%s}",
                     emb, c->fine_tune ? "true" : "false", c->layers, c->hidden_size,
                     ACTS[c->activation], NORMS[c->normalization], c->dropout, c->deep_lr, l2,
-                    c->wide_lr, l1, (long long)c->samples);
+                    c->wide_lr, l1, (long long)c->samples, extra);
 }

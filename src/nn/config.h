@@ -9,6 +9,16 @@
  * Every name is required except "embedding" (the module may be given apart,
  * e.g. `taml train --module`). Values may lie outside the paper's space (a
  * user may define another) but must make sense: see taml_child_config_parse.
+ *
+ * Beyond the paper, optional decisions of the text features (docs/
+ * child-model.md "N-gram features"; absent means the paper's child exactly):
+ *   "word_ngrams": 2          wide tower: word n-grams of 1 .. 2 words
+ *   "char_ngrams": "3-5"      wide tower: character n-grams of 3 .. 5 ("none")
+ *   "weighting": "log"        wide tower: "count", "binary", "log" (1 + ln count) or
+ *                             "tfidf" (log times idf, each example's L2 norm 1)
+ *   "subwords": true          deep tower: a word the module lacks is the mean
+ *                             of its learned character n-gram vectors
+ *   "buckets": 2097152        hash buckets of the hashed n-grams
  * The search layer turns its sampled actions into this JSON and calls the
  * same parser, so there is one place that decides what a valid config is.
  */
@@ -19,8 +29,11 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "nn/ngrams.h"
 
 #define TAML_CHILD_MAX_LAYERS 64
+/* Term weightings of the wide tower's features. */
+enum { TAML_WEIGHT_COUNT = 0, TAML_WEIGHT_BINARY = 1, TAML_WEIGHT_LOG = 2, TAML_WEIGHT_TFIDF = 3 };
 #define TAML_CHILD_MAX_HIDDEN 65536
 
 typedef struct taml_child_config {
@@ -38,7 +51,20 @@ typedef struct taml_child_config {
     double wide_l1;      /* >= 0; ignored when wide_disabled */
     int wide_disabled;   /* wide_l1 was "disable" */
     int64_t samples;     /* training examples seen, >= 1; steps = samples / 100 */
+    /* the text-feature decisions (defaults: the paper's child) */
+    int word_ngrams;     /* 1 .. TAML_NGRAM_WORD_MAX (1: words only) */
+    int char_min, char_max; /* character n-grams char_min .. char_max; 0, 0: none */
+    int weighting;       /* TAML_WEIGHT_* (count: a feature adds its row once per occurrence) */
+    int subwords;        /* 0 or 1 */
+    int32_t buckets;     /* 1 .. TAML_NGRAM_BUCKETS_MAX (default TAML_NGRAM_BUCKETS_DEFAULT) */
 } taml_child_config;
+
+/* 1 when cfg's wide tower reads more than the paper's bag of words (word or
+ * character n-grams, another weighting): the n-gram wide tower. */
+int taml_child_config_ngrams(const taml_child_config *cfg);
+/* 1 when cfg uses none of the decisions beyond the paper's 12 (the
+ * paper's child, bit for bit). */
+int taml_child_config_is_paper(const taml_child_config *cfg);
 
 /* Parses a JSON object (text, len bytes, need not be NUL-terminated) into
  * *out. Refused with TAML_EFORMAT (bad JSON) or TAML_EINVAL (an unknown or
@@ -47,9 +73,12 @@ typedef struct taml_child_config {
 int taml_child_config_parse(taml_child_config *out, const char *text, size_t len, taml_err *err);
 
 /* The child's decisions by name: the index of name in the order above
- * (0 embedding .. 11 samples), or -1 when the child has no such decision;
- * and the name of index i (0 .. TAML_CHILD_DECISIONS - 1). */
+ * (0 embedding .. 11 samples, then the optional 12 word_ngrams, 13
+ * char_ngrams, 14 weighting, 15 subwords, 16 buckets), or -1 when the child
+ * has no such decision; and the name of index i (0 .. TAML_CHILD_DECISIONS_ALL
+ * - 1). The first TAML_CHILD_DECISIONS are the paper's. */
 #define TAML_CHILD_DECISIONS 12
+#define TAML_CHILD_DECISIONS_ALL 17
 int taml_child_config_decision(const char *name);
 const char *taml_child_config_decision_name(int i);
 
@@ -63,7 +92,9 @@ int taml_child_config_check_decision(const char *text, size_t len, const char *n
 int taml_child_config_load(taml_child_config *out, const char *path, taml_err *err);
 
 /* Writes cfg as one-line JSON into buf (size bytes; 1024 always suffice);
- * parsing the result gives cfg back. Returns the length (as snprintf). */
+ * parsing the result gives cfg back. The text-feature decisions are written
+ * only when they differ from their defaults, so a paper config prints as it
+ * always has. Returns the length (as snprintf). */
 int taml_child_config_format(const taml_child_config *cfg, char *buf, size_t size);
 
 #endif

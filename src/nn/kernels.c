@@ -31,6 +31,7 @@
 #define GEMM taml_blas_sgemm
 #define EXP expf
 #define SQRT sqrtf
+#define LOG logf
 #include "nn/kernels_tmpl.h"
 #undef REAL
 #undef HOT
@@ -38,6 +39,7 @@
 #undef GEMM
 #undef EXP
 #undef SQRT
+#undef LOG
 
 #define REAL double
 #define HOT
@@ -45,4 +47,5 @@
 #define GEMM taml_blas_dgemm_ref
 #define EXP exp
 #define SQRT sqrt
+#define LOG log
 #include "nn/kernels_tmpl.h"

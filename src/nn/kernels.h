@@ -1,6 +1,7 @@
 /* nn/kernels.h - the child model's layers as plain kernels (dense, relu/swish,
  * dropout, batch and layer norm, softmax cross-entropy, mean-pooled
- * embedding, sparse wide tower) and the sparse-gradient container.
+ * embedding, sparse wide tower; beyond the paper the weighted n-gram wide
+ * tower and the subword deep input) and the sparse-gradient container.
  *
  * Each kernel exists twice from one source (kernels_tmpl.h, where the
  * contracts are documented): taml_kernel_* over float, which trains, and
@@ -63,6 +64,22 @@ void taml_kernel_wide_forward(float *out, const float *table, const float *bias,
 void taml_kernel_wide_backward(taml_kernel_sparse *g, float *dbias, const float *dout,
                                const int64_t *off, const int32_t *ids, const int32_t *ex, int B,
                                int C);
+/* the n-gram wide tower and the subword deep input (contracts in kernels_tmpl.h) */
+void taml_kernel_wide_part_forward(float *out, const float *table, const int64_t *off, const int32_t *ids,
+                              const int32_t *cnt, const float *idf, const float *scale, int32_t base,
+                              int weighting, const int32_t *ex, int B, int C);
+void taml_kernel_wide_part_backward(taml_kernel_sparse *g, const float *dout, const int64_t *off,
+                               const int32_t *ids, const int32_t *cnt, const float *idf,
+                               const float *scale, int32_t base, int weighting, const int32_t *ex, int B,
+                               int C);
+void taml_kernel_subword_mean_forward(float *out, const float *table, const int64_t *off,
+                                 const int32_t *ids, const float *sub, const int64_t *soff,
+                                 const int32_t *words, const int64_t *woff, const int32_t *wrows,
+                                 const int32_t *ex, int B, int D);
+void taml_kernel_subword_mean_backward(taml_kernel_sparse *gemb, taml_kernel_sparse *gsub, const float *dout,
+                                  const int64_t *off, const int32_t *ids, const int64_t *soff,
+                                  const int32_t *words, const int64_t *woff, const int32_t *wrows,
+                                  const int32_t *ex, int B, int D);
 
 /* ---- over double: the gradient checks (plain-loop DGEMM) ---- */
 
@@ -110,5 +127,21 @@ void taml_kerneld_wide_forward(double *out, const double *table, const double *b
 void taml_kerneld_wide_backward(taml_kerneld_sparse *g, double *dbias, const double *dout,
                                 const int64_t *off, const int32_t *ids, const int32_t *ex, int B,
                                 int C);
+/* the n-gram wide tower and the subword deep input (contracts in kernels_tmpl.h) */
+void taml_kerneld_wide_part_forward(double *out, const double *table, const int64_t *off, const int32_t *ids,
+                               const int32_t *cnt, const float *idf, const float *scale, int32_t base,
+                               int weighting, const int32_t *ex, int B, int C);
+void taml_kerneld_wide_part_backward(taml_kerneld_sparse *g, const double *dout, const int64_t *off,
+                                const int32_t *ids, const int32_t *cnt, const float *idf,
+                                const float *scale, int32_t base, int weighting, const int32_t *ex, int B,
+                                int C);
+void taml_kerneld_subword_mean_forward(double *out, const double *table, const int64_t *off,
+                                  const int32_t *ids, const double *sub, const int64_t *soff,
+                                  const int32_t *words, const int64_t *woff, const int32_t *wrows,
+                                  const int32_t *ex, int B, int D);
+void taml_kerneld_subword_mean_backward(taml_kerneld_sparse *gemb, taml_kerneld_sparse *gsub, const double *dout,
+                                   const int64_t *off, const int32_t *ids, const int64_t *soff,
+                                   const int32_t *words, const int64_t *woff, const int32_t *wrows,
+                                   const int32_t *ex, int B, int D);
 
 #endif

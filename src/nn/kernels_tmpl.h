@@ -378,3 +378,198 @@ HOT void KF(wide_backward)(KF(sparse) *g, REAL *dbias /* (C) */, const REAL *dou
     WIDE_BY_C(C, BWD)
 #undef BWD
 }
+
+/* ---- the n-gram wide tower and the subword deep input (beyond the paper) ---- */
+
+/* The weight of a feature seen c >= 1 times in an example: c (count),
+ * 1 (binary) or 1 + ln c (log, sklearn's sublinear tf; tfidf multiplies it
+ * by the feature's idf and the example's scale, see wide_part_forward). */
+static inline REAL KF(term_weight)(int32_t c, int weighting)
+{
+    if (weighting == 1 || c == 1) return 1;
+    return weighting >= 2 ? 1 + LOG((REAL)c) : (REAL)c;
+}
+
+/* The weight of entry t of an example whose scale is sc (tfidf only). */
+static inline REAL KF(entry_weight)(const int32_t *ids, const int32_t *cnt, const float *idf,
+                                    int64_t t, REAL sc, int weighting)
+{
+    REAL w = KF(term_weight)(cnt[t], weighting);
+    if (idf) w = w * (REAL)idf[ids[t]] * sc;
+    return w;
+}
+
+static inline __attribute__((always_inline)) void KF(part_fwd_ex)(REAL *o, const REAL *table,
+                                                                  const int32_t *ids,
+                                                                  const int32_t *cnt,
+                                                                  const float *idf, REAL sc,
+                                                                  int64_t lo, int64_t hi,
+                                                                  int weighting, int C)
+{
+    REAL s[16];
+    for (int j = 0; j < C; j++) s[j] = o[j];
+    if (weighting == 1) {
+        for (int64_t t = lo; t < hi; t++) {
+            if (t + 4 < hi) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
+            const REAL *row = table + (size_t)ids[t] * C;
+            for (int j = 0; j < C; j++) s[j] += row[j];
+        }
+    } else {
+        for (int64_t t = lo; t < hi; t++) {
+            if (t + 4 < hi) __builtin_prefetch(table + (size_t)ids[t + 4] * C);
+            const REAL *row = table + (size_t)ids[t] * C;
+            REAL w = KF(entry_weight)(ids, cnt, idf, t, sc, weighting);
+            for (int j = 0; j < C; j++) s[j] += w * row[j];
+        }
+    }
+    for (int j = 0; j < C; j++) o[j] = s[j];
+}
+
+/* One part of the n-gram wide tower: out[b] += sum over example ex[b]'s
+ * features (ids, each once, seen cnt times) of their weight times the table
+ * row base + id. tfidf (weighting 3): the weight is (1 + ln cnt) idf[id]
+ * scale[ex[b]] (idf and scale NULL for the other weightings). The bias is
+ * the caller's (added once over all parts). */
+HOT void KF(wide_part_forward)(REAL *out /* (B, C) */, const REAL *table /* (V, C) */,
+                               const int64_t *off, const int32_t *ids, const int32_t *cnt,
+                               const float *idf /* (rows) */, const float *scale /* (n) */,
+                               int32_t base, int weighting, const int32_t *ex /* (B) */, int B,
+                               int C)
+{
+    const REAL *tab = table + (size_t)base * C;
+    if (C > 16) {
+        for (int b = 0; b < B; b++) {
+            REAL *o = out + (size_t)b * C, sc = scale ? (REAL)scale[ex[b]] : 1;
+            for (int64_t t = off[ex[b]]; t < off[ex[b] + 1]; t++) {
+                const REAL *row = tab + (size_t)ids[t] * C;
+                REAL w = KF(entry_weight)(ids, cnt, idf, t, sc, weighting);
+                for (int j = 0; j < C; j++) o[j] += w * row[j];
+            }
+        }
+        return;
+    }
+#define FWD(CC)                                                                                 \
+    for (int b = 0; b < B; b++) {                                                               \
+        if (b + 2 < B) {                                                                        \
+            __builtin_prefetch(ids + off[ex[b + 2]]);                                           \
+            __builtin_prefetch(cnt + off[ex[b + 2]]);                                           \
+        }                                                                                       \
+        KF(part_fwd_ex)(out + (size_t)b * (CC), tab, ids, cnt, idf,                             \
+                        scale ? (REAL)scale[ex[b]] : 1, off[ex[b]], off[ex[b] + 1], weighting,  \
+                        (CC));                                                                  \
+    }
+    WIDE_BY_C(C, FWD)
+#undef FWD
+}
+
+static inline __attribute__((always_inline)) void KF(part_bwd_ex)(KF(sparse) *g, const REAL *d,
+                                                                  const int32_t *ids,
+                                                                  const int32_t *cnt,
+                                                                  const float *idf, REAL sc,
+                                                                  int64_t lo, int64_t hi,
+                                                                  int32_t base, int weighting,
+                                                                  int C)
+{
+    for (int64_t t = lo; t < hi; t++) {
+        int32_t r = base + ids[t], k = g->slot[r];
+        if (t + 4 < hi) __builtin_prefetch(g->slot + base + ids[t + 4]);
+        REAL *gr;
+        if (k < 0) { /* first touch: the row's gradient is this one (as sparse_row, unrolled) */
+            TAML_ASSERT(g->n < g->cap);
+            k = g->slot[r] = g->n++;
+            g->rows[k] = r;
+            gr = g->g + (size_t)k * C;
+            for (int j = 0; j < C; j++) gr[j] = 0;
+        } else {
+            gr = g->g + (size_t)k * C;
+        }
+        if (weighting == 1 || (cnt[t] == 1 && !idf)) {
+            for (int j = 0; j < C; j++) gr[j] += d[j];
+        } else {
+            REAL w = KF(entry_weight)(ids, cnt, idf, t, sc, weighting);
+            for (int j = 0; j < C; j++) gr[j] += w * d[j];
+        }
+    }
+}
+
+/* Adds each feature's weight times dout[b] to the gradient row base + id of
+ * example ex[b]'s features (the bias's gradient is the caller's). */
+HOT void KF(wide_part_backward)(KF(sparse) *g, const REAL *dout /* (B, C) */, const int64_t *off,
+                                const int32_t *ids, const int32_t *cnt, const float *idf,
+                                const float *scale, int32_t base, int weighting,
+                                const int32_t *ex, int B, int C)
+{
+    TAML_ASSERT(g->width == C);
+#define BWD(CC)                                                                                 \
+    for (int b = 0; b < B; b++)                                                                 \
+    KF(part_bwd_ex)(g, dout + (size_t)b * (CC), ids, cnt, idf, scale ? (REAL)scale[ex[b]] : 1,  \
+                    off[ex[b]], off[ex[b] + 1], base, weighting, (CC))
+    WIDE_BY_C(C, BWD)
+#undef BWD
+}
+
+/* The deep input with subwords: out[b] is the mean, over example ex[b]'s
+ * tokens that have a vector, of the token vectors: a module row table[id]
+ * for the rows ids[off[e] ..) of the tokens the module knows, and for each
+ * token words[soff[e] ..) it lacks, the mean of its n-gram vectors
+ * sub[wrows[woff[w] .. woff[w+1])]. No such token gives the zero vector.
+ * table may be NULL when no example has a module row. */
+HOT void KF(subword_mean_forward)(REAL *out /* (B, D) */, const REAL *table /* (R, D) */,
+                                  const int64_t *off, const int32_t *ids,
+                                  const REAL *sub /* (S, D) */, const int64_t *soff,
+                                  const int32_t *words, const int64_t *woff,
+                                  const int32_t *wrows, const int32_t *ex, int B, int D)
+{
+    for (int b = 0; b < B; b++) {
+        REAL *o = out + (size_t)b * D;
+        memset(o, 0, (size_t)D * sizeof(REAL));
+        int e = ex[b];
+        for (int64_t t = off[e]; t < off[e + 1]; t++) {
+            const REAL *row = table + (size_t)ids[t] * D;
+            for (int j = 0; j < D; j++) o[j] += row[j];
+        }
+        for (int64_t k = soff[e]; k < soff[e + 1]; k++) {
+            int32_t w = words[k];
+            REAL inv = (REAL)1 / (REAL)(woff[w + 1] - woff[w]);
+            for (int64_t q = woff[w]; q < woff[w + 1]; q++) {
+                const REAL *row = sub + (size_t)wrows[q] * D;
+                for (int j = 0; j < D; j++) o[j] += inv * row[j];
+            }
+        }
+        int64_t n = (off[e + 1] - off[e]) + (soff[e + 1] - soff[e]);
+        if (n > 0) {
+            REAL inv = (REAL)1 / (REAL)n;
+            for (int j = 0; j < D; j++) o[j] *= inv;
+        }
+    }
+}
+
+/* The gradients of subword_mean_forward: dout[b] / n to the module rows
+ * (gemb; NULL when the module is frozen) and dout[b] / (n m) to each n-gram
+ * row of a token with m of them (gsub). */
+HOT void KF(subword_mean_backward)(KF(sparse) *gemb, KF(sparse) *gsub, const REAL *dout /* (B, D) */,
+                                   const int64_t *off, const int32_t *ids, const int64_t *soff,
+                                   const int32_t *words, const int64_t *woff,
+                                   const int32_t *wrows, const int32_t *ex, int B, int D)
+{
+    for (int b = 0; b < B; b++) {
+        int e = ex[b];
+        int64_t n = (off[e + 1] - off[e]) + (soff[e + 1] - soff[e]);
+        if (n == 0) continue;
+        REAL inv = (REAL)1 / (REAL)n;
+        const REAL *d = dout + (size_t)b * D;
+        if (gemb)
+            for (int64_t t = off[e]; t < off[e + 1]; t++) {
+                REAL *gr = KF(sparse_row)(gemb, ids[t]);
+                for (int j = 0; j < D; j++) gr[j] += d[j] * inv;
+            }
+        for (int64_t k = soff[e]; k < soff[e + 1]; k++) {
+            int32_t w = words[k];
+            REAL s = inv / (REAL)(woff[w + 1] - woff[w]);
+            for (int64_t q = woff[w]; q < woff[w + 1]; q++) {
+                REAL *gr = KF(sparse_row)(gsub, wrows[q]);
+                for (int j = 0; j < D; j++) gr[j] += d[j] * s;
+            }
+        }
+    }
+}

@@ -15,8 +15,10 @@
 #include "data/task.h"
 #include "data/tokenise.h"
 #include "embed/module.h"
+#include "nn/features.h"
 #include "nn/model_internal.h"
 #include "nn/net.h"
+#include "nn/ngrams.h"
 
 #define BATCH TAML_MODEL_BATCH
 
@@ -53,6 +55,10 @@ static void fill_info(taml_model *m)
     i->n_wide_words = m->V;
     i->n_emb_rows = m->R;
     i->fine_tuned = m->fine_tuned;
+    i->n_gram_rows = 0;
+    for (int k = 0; k < m->n_parts; k++)
+        if (m->parts[k].bucket) i->n_gram_rows += m->parts[k].rows;
+    i->n_subword_rows = m->S;
 }
 
 static taml_strmap *word_map(char **words, int32_t n)
@@ -62,10 +68,39 @@ static taml_strmap *word_map(char **words, int32_t n)
     return map;
 }
 
+void taml_model_set_text(taml_model *m, const taml_child_config *cfg)
+{
+    m->version = taml_child_config_is_paper(cfg) ? TAML_MODEL_VERSION : TAML_MODEL_VERSION_TEXT;
+    m->word_ngrams = cfg->word_ngrams, m->char_min = cfg->char_min, m->char_max = cfg->char_max;
+    m->weighting = cfg->weighting, m->subwords = cfg->subwords, m->buckets = cfg->buckets;
+    m->n_parts = 0;
+    if (m->image || cfg->wide_disabled || !taml_child_config_ngrams(cfg)) return;
+    for (int k = 1; k <= cfg->word_ngrams; k++)
+        m->parts[m->n_parts].kind = TAML_GRAM_WORD, m->parts[m->n_parts++].n = k;
+    for (int k = cfg->char_min; cfg->char_max > 0 && k <= cfg->char_max; k++)
+        m->parts[m->n_parts].kind = TAML_GRAM_CHAR, m->parts[m->n_parts++].n = k;
+}
+
+static taml_ngrams_map *bucket_map(const uint32_t *bucket, int32_t n)
+{
+    taml_ngrams_map *map = taml_ngrams_map_new((size_t)(n > 0 ? n : 1));
+    for (int32_t i = 0; i < n; i++) taml_ngrams_map_put(map, bucket[i], i);
+    return map;
+}
+
 void taml_model_finish(taml_model *m)
 {
     if (m->V) m->wide_map = word_map(m->wide_words, m->V);
     if (m->R) m->emb_map = word_map(m->emb_words, m->R);
+    int32_t base = 0;
+    for (int k = 0; k < m->n_parts; k++) {
+        model_part *p = &m->parts[k];
+        p->base = base;
+        base += p->rows;
+        if (p->bucket) p->map = bucket_map(p->bucket, p->rows);
+    }
+    if (m->S) m->sub_map = bucket_map(m->sub_bucket, m->S);
+    if (m->net.sub) m->net.sub->frozen = m->rows;
     fill_info(m);
 }
 
@@ -83,6 +118,21 @@ void taml_model_free(taml_model *m)
     free(m->emb_words);
     taml_strmap_free(m->wide_map);
     taml_strmap_free(m->emb_map);
+    for (int k = 0; k < m->n_parts; k++) {
+        model_part *p = &m->parts[k];
+        free(p->bucket);
+        free(p->idf);
+        taml_ngrams_map_free(p->map);
+        free(p->ids);
+        free(p->cnt);
+        free(p->stamp);
+        free(p->where);
+    }
+    free(m->sub_bucket);
+    taml_ngrams_map_free(m->sub_map);
+    free(m->sub_woff);
+    free(m->sub_words);
+    free(m->sub_wrows);
     free(m->rows);
     free(m->block);
     free(m->deep_ids);
@@ -186,6 +236,8 @@ int taml_model_from_child(taml_model **out, const taml_child *c, const taml_chil
     m->shape.dropout = 0;
     if (m->shape.emb_rows > 0) m->shape.emb_cap = 1;
     if (m->shape.wide_rows > 0) m->shape.wide_cap = 1;
+    if (m->shape.sub_rows > 0) m->shape.sub_cap = 1;
+    taml_model_set_text(m, cfg);
     m->deep = m->shape.D > 0;
     m->wide = m->shape.wide_rows > 0 || m->shape.wide_dense > 0;
     m->fine_tuned = m->shape.emb_rows > 0;
@@ -198,12 +250,52 @@ int taml_model_from_child(taml_model **out, const taml_child *c, const taml_chil
         memcpy(n->wtab, cn->wtab, (size_t)m->shape.wide_rows * m->C * sizeof(float));
     if (m->fine_tuned)
         memcpy(n->emb, cn->emb, (size_t)m->shape.emb_rows * m->shape.D * sizeof(float));
+    if (m->shape.sub_rows > 0)
+        memcpy(n->sub->table, cn->sub->table, (size_t)m->shape.sub_rows * m->shape.D * sizeof(float));
     if (m->deep && m->shape.norm == TAML_NORM_BATCH) {
         size_t LH = (size_t)m->shape.L * m->shape.H;
         memcpy(n->rmean, cn->rmean, LH * sizeof(float));
         memcpy(n->rvar, cn->rvar, LH * sizeof(float));
     }
     int rc = TAML_OK;
+    int64_t part_rows = 0;
+    if (m->n_parts != m->shape.wide_parts) {
+        rc = taml_err_set(err, TAML_EINVAL, "model: the child has %d n-gram parts, its config %d",
+                          m->shape.wide_parts, m->n_parts);
+        goto fail;
+    }
+    for (int k = 0; k < m->n_parts; k++) {
+        model_part *p = &m->parts[k];
+        const taml_ngrams_part *fp;
+        if ((rc = taml_features_part(f, p->kind, p->n, m->buckets, &fp, err))) goto fail;
+        p->rows = fp->rows;
+        part_rows += p->rows;
+        if (fp->bucket) {
+            p->bucket = taml_malloc(sizeof *p->bucket * (size_t)(p->rows > 0 ? p->rows : 1));
+            memcpy(p->bucket, fp->bucket, sizeof *p->bucket * (size_t)p->rows);
+        }
+        if (m->weighting == TAML_WEIGHT_TFIDF) {
+            p->idf = taml_malloc(sizeof *p->idf * (size_t)(p->rows > 0 ? p->rows : 1));
+            memcpy(p->idf, fp->idf, sizeof *p->idf * (size_t)p->rows);
+        }
+    }
+    if (m->n_parts && (part_rows > 0 ? part_rows : 1) != m->shape.wide_rows) {
+        rc = taml_err_set(err, TAML_EINVAL, "model: the child's wide table has %lld rows for %lld n-grams",
+                          (long long)m->shape.wide_rows, (long long)part_rows);
+        goto fail;
+    }
+    if (m->shape.sub_rows > 0) {
+        const taml_subwords *sw;
+        if ((rc = taml_features_subwords(f, m->buckets, &sw, err))) goto fail;
+        m->S = sw->rows;
+        if (m->S != m->shape.sub_rows) {
+            rc = taml_err_set(err, TAML_EINVAL, "model: %d subword rows for the child's %d", m->S,
+                              m->shape.sub_rows);
+            goto fail;
+        }
+        m->sub_bucket = taml_malloc(sizeof *m->sub_bucket * (size_t)m->S);
+        memcpy(m->sub_bucket, sw->bucket, sizeof *m->sub_bucket * (size_t)m->S);
+    }
     if (!m->image && m->shape.wide_rows > 0) {
         /* wide id i is the dictionary word whose wide_of_word is i */
         m->V = t->n_wide;
@@ -289,9 +381,213 @@ static void on_token(const char *tok, size_t len, void *ctx)
 static void run_batch(taml_model *m, int nb, float *logits)
 {
     for (int b = 0; b < nb; b++) m->ex[b] = b;
-    taml_net_batch bt = {nb, m->ex, NULL, m->deep_off, m->deep_ids, m->wide_off, m->wide_ids};
+    taml_net_batch bt = {nb,   m->ex, NULL, m->deep_off, m->deep_ids, m->wide_off, m->wide_ids,
+                         NULL, NULL,  NULL, NULL,        NULL,        NULL};
+    if (m->n_parts) {
+        for (int k = 0; k < m->n_parts; k++)
+            m->bparts[k] = (taml_net_part){m->parts[k].off, m->parts[k].ids, m->parts[k].cnt,
+                                           m->parts[k].base, m->parts[k].idf};
+        bt.parts = m->bparts;
+        if (m->weighting == TAML_WEIGHT_TFIDF) bt.wide_scale = m->scale;
+    }
+    if (m->net.sub) {
+        bt.sub_off = m->sub_off, bt.sub_words = m->sub_words;
+        bt.sub_woff = m->sub_woff, bt.sub_wrows = m->sub_wrows;
+    }
     taml_net_forward(&m->net, &bt, 0);
     memcpy(logits, m->net.logits, (size_t)nb * m->C * sizeof(float));
+}
+
+/* ---- the n-gram and subword inputs (beyond the paper) ---- */
+
+/* The tokens of one text, copied (the tokeniser's are transient). */
+typedef struct tok_list {
+    char *chars;
+    size_t n_chars, cap_chars;
+    size_t *off;
+    size_t n, cap;
+} tok_list;
+
+static void on_token_keep(const char *tok, size_t len, void *ctx)
+{
+    tok_list *l = ctx;
+    if (l->n + 1 >= l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->off = taml_realloc(l->off, sizeof *l->off * l->cap);
+    }
+    while (l->n_chars + len > l->cap_chars) {
+        l->cap_chars = l->cap_chars ? 2 * l->cap_chars : 4096;
+        l->chars = taml_realloc(l->chars, l->cap_chars);
+    }
+    memcpy(l->chars + l->n_chars, tok, len);
+    l->off[l->n++] = l->n_chars;
+    l->n_chars += len;
+    l->off[l->n] = l->n_chars;
+}
+
+/* Adds row to text b's features of part p (each row once, counted). */
+static void part_add(model_part *p, int b, int32_t row)
+{
+    if (p->where[row] >= 0) {
+        p->cnt[p->where[row]]++;
+        return;
+    }
+    int64_t k = p->off[b + 1]++;
+    if ((size_t)k == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 1024;
+        p->ids = taml_realloc(p->ids, sizeof *p->ids * p->cap);
+        p->cnt = taml_realloc(p->cnt, sizeof *p->cnt * p->cap);
+    }
+    p->where[row] = k;
+    p->ids[k] = row;
+    p->cnt[k] = 1;
+}
+
+/* Text b of the batch: its tokens l into every input the model reads, in the
+ * order nn/features.c lists them (text order, each part's features in the
+ * order first seen), so that the child's evaluation is reproduced. */
+static void text_inputs(taml_model *m, int b, const tok_list *l, tok_ctx *c, uint64_t **hash,
+                        size_t *hash_cap, uint32_t **grams, size_t *grams_cap)
+{
+    if (l->n > *hash_cap) {
+        *hash_cap = l->n;
+        *hash = taml_realloc(*hash, sizeof **hash * *hash_cap);
+    }
+    for (int k = 0; k < m->n_parts; k++) m->parts[k].off[b + 1] = m->parts[k].off[b];
+    m->sub_off[b + 1] = m->sub_off[b];
+    for (size_t i = 0; i < l->n; i++) {
+        const char *tok = l->chars + l->off[i];
+        size_t len = l->off[i + 1] - l->off[i];
+        (*hash)[i] = taml_ngrams_token_hash(tok, len);
+        size_t need = taml_ngrams_char_max(len, 1, TAML_NGRAM_CHAR_MAX);
+        if (need > *grams_cap) {
+            *grams_cap = need;
+            *grams = taml_realloc(*grams, sizeof **grams * need);
+        }
+        int32_t r = m->emb_map ? taml_strmap_get(m->emb_map, tok, len) : -1;
+        if (r >= 0) push(&m->deep_ids, &m->deep_cap, &c->nd, r);
+        else if (m->sub_map) {
+            size_t ng = taml_ngrams_char_buckets(tok, len, TAML_SUBWORD_MIN, TAML_SUBWORD_MAX,
+                                                m->buckets, *grams);
+            int64_t w = m->sub_off[b + 1], start = m->sub_woff[w], k = start;
+            for (size_t g = 0; g < ng; g++) {
+                int32_t row = taml_ngrams_map_get(m->sub_map, (*grams)[g]);
+                if (row < 0) continue;
+                if ((size_t)k == m->sub_wcap) {
+                    m->sub_wcap = m->sub_wcap ? 2 * m->sub_wcap : 1024;
+                    m->sub_wrows = taml_realloc(m->sub_wrows, sizeof *m->sub_wrows * m->sub_wcap);
+                }
+                m->sub_wrows[k++] = row;
+            }
+            if (k > start) { /* a token with a vector: a word of its own */
+                if ((size_t)w + 1 >= m->sub_cap) {
+                    m->sub_cap = m->sub_cap ? 2 * m->sub_cap : 1024;
+                    m->sub_words = taml_realloc(m->sub_words, sizeof *m->sub_words * m->sub_cap);
+                    m->sub_woff = taml_realloc(m->sub_woff, sizeof *m->sub_woff * (m->sub_cap + 1));
+                }
+                m->sub_words[w] = (int32_t)w;
+                m->sub_woff[w + 1] = k;
+                m->sub_off[b + 1]++;
+            }
+        }
+        int32_t wid = m->wide_map ? taml_strmap_get(m->wide_map, tok, len) : -1;
+        if (!m->n_parts) {
+            if (wid >= 0) push(&m->wide_ids, &m->wide_cap, &c->nw, wid);
+            continue;
+        }
+        for (int k = 0; k < m->n_parts; k++) {
+            model_part *p = &m->parts[k];
+            if (p->kind == TAML_GRAM_WORD && p->n == 1) {
+                if (wid >= 0) part_add(p, b, wid);
+            } else if (p->kind == TAML_GRAM_CHAR) {
+                size_t ng = taml_ngrams_char_buckets(tok, len, p->n, p->n, m->buckets, *grams);
+                for (size_t g = 0; g < ng; g++) {
+                    int32_t row = taml_ngrams_map_get(p->map, (*grams)[g]);
+                    if (row >= 0) part_add(p, b, row);
+                }
+            } else if (i + 1 >= (size_t)p->n) { /* the word n-gram ending at token i */
+                int32_t row = taml_ngrams_map_get(
+                    p->map, taml_ngrams_word_bucket(*hash + i + 1 - p->n, p->n, m->buckets));
+                if (row >= 0) part_add(p, b, row);
+            }
+        }
+    }
+    /* forget the text's rows (the next text starts with none) */
+    for (int k = 0; k < m->n_parts; k++) {
+        model_part *p = &m->parts[k];
+        for (int64_t e = p->off[b]; e < p->off[b + 1]; e++) p->where[p->ids[e]] = -1;
+    }
+}
+
+/* The inputs of a batch of texts when the model reads n-grams or subwords. */
+static void batch_inputs(taml_model *m, int nb, const char *const *texts, const size_t *lens)
+{
+    for (int k = 0; k < m->n_parts; k++) {
+        model_part *p = &m->parts[k];
+        if (!p->where) {
+            p->where = taml_malloc(sizeof *p->where * (size_t)(p->rows > 0 ? p->rows : 1));
+            for (int32_t r = 0; r < p->rows; r++) p->where[r] = -1;
+        }
+        p->off[0] = 0;
+    }
+    m->sub_off[0] = 0;
+    if (!m->sub_woff) {
+        m->sub_cap = 1024;
+        m->sub_words = taml_malloc(sizeof *m->sub_words * m->sub_cap);
+        m->sub_woff = taml_malloc(sizeof *m->sub_woff * (m->sub_cap + 1));
+    }
+    m->sub_woff[0] = 0;
+    tok_ctx c = {m, 0, 0};
+    tok_list l = {0};
+    uint64_t *hash = NULL;
+    uint32_t *grams = NULL;
+    size_t hash_cap = 0, grams_cap = 0;
+    for (int b = 0; b < nb; b++) {
+        m->deep_off[b] = (int64_t)c.nd;
+        m->wide_off[b] = (int64_t)c.nw;
+        l.n = l.n_chars = 0;
+        taml_tokenise(texts[b], lens[b], on_token_keep, &l);
+        text_inputs(m, b, &l, &c, &hash, &hash_cap, &grams, &grams_cap);
+        if (m->weighting == TAML_WEIGHT_TFIDF && m->n_parts) {
+            /* as nn/features.c's taml_features_tfidf_scale: parts, then entries, in order */
+            double sum = 0;
+            for (int k = 0; k < m->n_parts; k++) {
+                const model_part *p = &m->parts[k];
+                for (int64_t q = p->off[b]; q < p->off[b + 1]; q++) {
+                    float v = taml_ngrams_tfidf(p->cnt[q], p->idf[p->ids[q]]);
+                    sum += (double)v * v;
+                }
+            }
+            m->scale[b] = taml_ngrams_scale(sum);
+        }
+    }
+    m->deep_off[nb] = (int64_t)c.nd;
+    m->wide_off[nb] = (int64_t)c.nw;
+    free(l.chars);
+    free(l.off);
+    free(hash);
+    free(grams);
+}
+
+/* The pooled input of a frozen module exactly as nn/features.c computes it
+ * (acc: D doubles of scratch). */
+static void pool_frozen(taml_model *m, int nb, double *acc)
+{
+    int32_t D = m->shape.D;
+    for (int b = 0; b < nb; b++) {
+        float *x = m->net.x0 + (size_t)b * D;
+        int64_t lo = m->deep_off[b], hi = m->deep_off[b + 1];
+        if (hi == lo) {
+            memset(x, 0, sizeof *x * (size_t)D);
+            continue;
+        }
+        memset(acc, 0, sizeof *acc * (size_t)D);
+        for (int64_t k = lo; k < hi; k++) {
+            const float *row = m->rows + (size_t)m->deep_ids[k] * D;
+            for (int32_t j = 0; j < D; j++) acc[j] += row[j];
+        }
+        for (int32_t j = 0; j < D; j++) x[j] = (float)(acc[j] / (double)(hi - lo));
+    }
 }
 
 /* The refusal of input of the other kind (texts to an image model, or
@@ -320,6 +616,12 @@ int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
     double *acc = taml_malloc(sizeof *acc * (size_t)(D > 0 ? D : 1));
     for (int32_t s = 0; s < n; s += BATCH) {
         int nb = n - s < BATCH ? n - s : BATCH;
+        if (m->n_parts || m->net.sub) {
+            batch_inputs(m, nb, texts + s, lens + s);
+            if (m->deep && !m->fine_tuned && !m->net.sub) pool_frozen(m, nb, acc);
+            run_batch(m, nb, logits + (size_t)s * m->C);
+            continue;
+        }
         tok_ctx c = {m, 0, 0};
         for (int b = 0; b < nb; b++) {
             m->deep_off[b] = (int64_t)c.nd;
@@ -328,23 +630,7 @@ int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
         }
         m->deep_off[nb] = (int64_t)c.nd;
         m->wide_off[nb] = (int64_t)c.nw;
-        if (m->deep && !m->fine_tuned) {
-            /* the pooled input exactly as nn/features.c computes it */
-            for (int b = 0; b < nb; b++) {
-                float *x = m->net.x0 + (size_t)b * D;
-                int64_t lo = m->deep_off[b], hi = m->deep_off[b + 1];
-                if (hi == lo) {
-                    memset(x, 0, sizeof *x * (size_t)D);
-                    continue;
-                }
-                memset(acc, 0, sizeof *acc * (size_t)D);
-                for (int64_t k = lo; k < hi; k++) {
-                    const float *row = m->rows + (size_t)m->deep_ids[k] * D;
-                    for (int32_t j = 0; j < D; j++) acc[j] += row[j];
-                }
-                for (int32_t j = 0; j < D; j++) x[j] = (float)(acc[j] / (double)(hi - lo));
-            }
-        }
+        if (m->deep && !m->fine_tuned) pool_frozen(m, nb, acc);
         run_batch(m, nb, logits + (size_t)s * m->C);
     }
     free(acc);

@@ -5,8 +5,12 @@
  * embedding rows of only the task's words the module knows (fine-tuned rows
  * when fine-tuned), every dense weight and the batch-norm running averages.
  *
- * File format, version 1 (all integers and floats little-endian): the
- * envelope of core/bytes.h, magic "TAMLCLSF", version 1, flags 0:
+ * File format (all integers and floats little-endian): the envelope of
+ * core/bytes.h, magic "TAMLCLSF", version 1 or 3, flags 0; a model is
+ * written in the lowest version that holds it: version 1 when its config
+ * has only the paper's decisions, else 3 (docs/formats.md "Model files";
+ * version 2 is the ensemble container, version 4 the image model).
+ * Version 1:
  *   "TAMLCLSF"  u32 version  u32 flags (0)  u64 N  | N payload bytes |  u32 CRC-32
  * (the CRC covers every byte before it; the layout has not changed since
  * version 1 was first written, before the envelope was shared). The
@@ -24,6 +28,12 @@
  *   deep (D > 0): text: u32 R, R x str words, f32 rows (R, D); then u64
  *   n_deep, f32 dense parameters (n_deep, laid out as nn/net.h does), and
  *   with batch norm f32 running mean (L, H) and running variance (L, H).
+ * Version 3 appends, for text models, the n-gram parts of the wide table
+ * (u32 P, then per part u32 kind, u32 n, u32 rows and, hashed, rows x u32
+ * bucket, and with tfidf weighting f32 idf (rows); the table's rows are the
+ * parts' in order) when the config asks
+ * for n-grams, and the subword vectors (u32 S, S x u32 bucket, f32 (S, D))
+ * when it asks for subwords and has a deep tower.
  * The payload must be consumed exactly. A model whose tokeniser version is
  * not this build's is refused: its words would not match the tokens.
  *
@@ -58,6 +68,7 @@
 
 #define TAML_MODEL_VERSION 1          /* a single model: what export writes for one */
 #define TAML_MODEL_VERSION_ENSEMBLE 2 /* a container of members */
+#define TAML_MODEL_VERSION_TEXT 3     /* a single text model with the text features beyond the paper */
 #define TAML_MODEL_MAX_MEMBERS 1000
 
 typedef struct taml_model taml_model;
@@ -81,6 +92,8 @@ typedef struct taml_model_info {
     int32_t n_wide_words;            /* text: words with a wide-tower row */
     int32_t n_emb_rows;              /* text: words with an embedding row */
     int fine_tuned;
+    int64_t n_gram_rows;             /* text: rows of hashed word and character n-grams */
+    int32_t n_subword_rows;          /* text: subword (character n-gram) vectors */
 } taml_model_info;
 
 /* Copies a trained child into a model. c must have been built from cfg and

@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "data/tokenise.h"
 #include "nn/model_internal.h"
+#include "nn/ngrams.h"
 
 /* not TAMLMODL: modules have it */
 static const char MAGIC[8] = {'T', 'A', 'M', 'L', 'C', 'L', 'S', 'F'};
@@ -51,7 +52,9 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
     }
     taml_bytes_writer b;
     taml_bytes_writer_init(&b);
-    size_t start = taml_envelope_begin(&b, MAGIC, TAML_MODEL_VERSION, 0);
+    /* the lowest version that holds the model: a paper config's model is
+     * version 1, byte for byte what taml wrote before version 3 */
+    size_t start = taml_envelope_begin(&b, MAGIC, (uint32_t)m->version, 0);
     const taml_net_shape *s = &m->shape;
     const taml_net_t *n = &m->net;
     taml_bytes_put_str32(&b, m->task_name);
@@ -91,6 +94,26 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
         if (s->norm == TAML_NORM_BATCH) {
             taml_bytes_put_f32s(&b, n->rmean, (size_t)s->L * s->H);
             taml_bytes_put_f32s(&b, n->rvar, (size_t)s->L * s->H);
+        }
+    }
+    if (m->version == TAML_MODEL_VERSION_TEXT && !m->image) {
+        /* the n-gram parts of the wide table, after its single words */
+        if (m->n_parts) {
+            taml_bytes_put_u32(&b, (uint32_t)m->n_parts);
+            for (int k = 0; k < m->n_parts; k++) {
+                const model_part *p = &m->parts[k];
+                taml_bytes_put_u32(&b, (uint32_t)p->kind);
+                taml_bytes_put_u32(&b, (uint32_t)p->n);
+                taml_bytes_put_u32(&b, (uint32_t)p->rows);
+                for (int32_t i = 0; p->bucket && i < p->rows; i++) taml_bytes_put_u32(&b, p->bucket[i]);
+                if (p->idf) taml_bytes_put_f32s(&b, p->idf, (size_t)p->rows);
+            }
+        }
+        /* the subword vectors */
+        if (m->deep && m->subwords) {
+            taml_bytes_put_u32(&b, (uint32_t)m->S);
+            for (int32_t i = 0; i < m->S; i++) taml_bytes_put_u32(&b, m->sub_bucket[i]);
+            if (m->S) taml_bytes_put_f32s(&b, n->sub->table, (size_t)m->S * s->D);
         }
     }
     taml_envelope_end(&b, start);
@@ -169,7 +192,80 @@ static void words(taml_bytes_reader *r, char ***out, int32_t count, const char *
     taml_strmap_free(seen);
 }
 
-static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
+/* A part's idfs (tfidf weighting): finite and at least 1. */
+static void decode_idf(const taml_model *m, taml_bytes_reader *r, model_part *p)
+{
+    if (m->weighting != TAML_WEIGHT_TFIDF || !taml_bytes_ok(r)) return;
+    p->idf = floats(r, NULL, (size_t)p->rows, "an n-gram part's idf");
+    for (int32_t i = 0; p->idf && i < p->rows && taml_bytes_ok(r); i++)
+        if (!(p->idf[i] >= 1))
+            taml_bytes_fail(r, TAML_EFORMAT, "an n-gram part's idf", "value #%d is %g (expected >= 1)",
+                            (int)i, p->idf[i]);
+}
+
+/* n buckets (u32 each): below the model's bucket count and distinct; heap
+ * (NULL when the bytes cannot hold them: refused before the allocation). */
+static uint32_t *decode_buckets(const taml_model *m, taml_bytes_reader *r, int32_t n,
+                                const char *what, const char *one)
+{
+    if ((size_t)n > taml_bytes_left(r) / 4) {
+        taml_bytes_take(r, (size_t)n * 4, what);
+        return NULL;
+    }
+    uint32_t *b = taml_malloc(sizeof *b * (size_t)(n > 0 ? n : 1));
+    taml_ngrams_map *map = taml_ngrams_map_new((size_t)n);
+    for (int32_t i = 0; i < n && taml_bytes_ok(r); i++) {
+        b[i] = taml_bytes_u32(r, one);
+        if (taml_bytes_ok(r) && b[i] >= (uint64_t)m->buckets)
+            taml_bytes_fail(r, TAML_EFORMAT, one, "%u (expected < %lld)", b[i],
+                            (long long)m->buckets);
+        else if (taml_bytes_ok(r) && taml_ngrams_map_put(map, b[i], i) != i)
+            taml_bytes_fail(r, TAML_EFORMAT, one, "%u appears twice", b[i]);
+    }
+    taml_ngrams_map_free(map);
+    return b;
+}
+
+/* Version 3's n-gram parts (in the config's order, m->parts[k].kind and .n
+ * set) and subword buckets; *sub the subword table (S, D), heap. */
+static void decode_text(taml_model *m, taml_bytes_reader *r, int32_t D, int64_t wide_rows,
+                        float **sub)
+{
+    if (m->n_parts) {
+        u32_in(r, m->n_parts, m->n_parts, "the n-gram parts");
+        int64_t total = 0;
+        for (int k = 0; k < m->n_parts && taml_bytes_ok(r); k++) {
+            model_part *p = &m->parts[k];
+            u32_in(r, p->kind, p->kind, "an n-gram part's kind");
+            u32_in(r, p->n, p->n, "an n-gram part's length");
+            int single = p->kind == 0 && p->n == 1;
+            p->rows = u32_in(r, single ? m->V : 0, single ? m->V : INT32_MAX, "an n-gram part's rows");
+            total += p->rows;
+            if (!taml_bytes_ok(r)) break;
+            if (single) {
+                decode_idf(m, r, p);
+                continue;
+            }
+            if (!(p->bucket = decode_buckets(m, r, p->rows, "an n-gram part's buckets",
+                                             "an n-gram bucket")))
+                break;
+            decode_idf(m, r, p);
+        }
+        if (taml_bytes_ok(r) && (total > 0 ? total : 1) != wide_rows)
+            taml_bytes_fail(r, TAML_EFORMAT, "an n-gram part's rows",
+                            "the parts hold %lld rows, the wide table %lld", (long long)total,
+                            (long long)wide_rows);
+    }
+    if (D && m->subwords && taml_bytes_ok(r)) {
+        m->S = u32_in(r, 0, INT32_MAX, "the subword rows");
+        if (!taml_bytes_ok(r)) return;
+        if (!(m->sub_bucket = decode_buckets(m, r, m->S, "the subword buckets", "a subword bucket")))
+            return;
+        if (taml_bytes_ok(r) && m->S) *sub = floats(r, NULL, (size_t)m->S * D, "the subword vectors");
+    }
+}
+
+static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version, taml_err *err)
 {
     m->task_name = text(r, 0, "the task name");
     m->config_json = text(r, 0, "the config");
@@ -220,6 +316,13 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
         taml_bytes_fail(r, TAML_EFORMAT, flags, "the config %s does not describe the stored network",
                         m->config_json);
     if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
+    taml_model_set_text(m, &cfg);
+    if ((uint32_t)m->version != version && version == TAML_MODEL_VERSION)
+        taml_bytes_fail(r, TAML_EFORMAT, flags,
+                        "the config %s uses decisions beyond the paper's, which version 1 cannot hold",
+                        m->config_json);
+    m->version = (int)version;
+    if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
 
     taml_net_shape *s = &m->shape;
     memset(s, 0, sizeof *s);
@@ -252,32 +355,46 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
     if (taml_bytes_ok(r) && n_deep != taml_model_deep_params(s))
         taml_bytes_fail(r, TAML_EFORMAT, "the deep parameter count", "%llu; the shape needs %zu",
                         (unsigned long long)n_deep, taml_model_deep_params(s));
-    /* the parameters must be there before the net is allocated for them */
+    /* the parameters must be there before anything is allocated for them */
     if (taml_bytes_ok(r) && D && n_deep > taml_bytes_left(r) / 4)
         taml_bytes_take(r, n_deep * 4, "the deep parameters");
+    float *deep = NULL, *rmean = NULL, *rvar = NULL, *sub = NULL;
+    size_t LH = (size_t)L * H;
+    if (taml_bytes_ok(r) && D) {
+        deep = floats(r, NULL, n_deep, "the deep parameters");
+        if (norm == TAML_NORM_BATCH && taml_bytes_ok(r)) {
+            rmean = floats(r, NULL, LH, "the running means");
+            if (taml_bytes_ok(r) && (rvar = floats(r, NULL, LH, "the running variances")))
+                for (size_t i = 0; i < LH && taml_bytes_ok(r); i++)
+                    if (!(rvar[i] >= 0))
+                        taml_bytes_fail(r, TAML_EFORMAT, "the running variances",
+                                        "value #%zu is negative", i);
+        }
+    }
+    if (taml_bytes_ok(r) && version == TAML_MODEL_VERSION_TEXT && !image)
+        decode_text(m, r, D, wide_rows, &sub);
+    taml_bytes_expect_end(r, "the last field of the payload");
     if (taml_bytes_ok(r)) {
+        s->wide_parts = m->n_parts;
+        s->weighting = m->weighting;
+        if (m->S) s->sub_rows = m->S, s->sub_cap = 1;
         taml_model_alloc_net(m);
         taml_net_t *n = &m->net;
         if (bias) memcpy(n->wide, bias, n->n_wide * sizeof(float));
         if (wtab) memcpy(n->wtab, wtab, (size_t)wide_rows * m->C * sizeof(float));
         if (emb) memcpy(n->emb, emb, (size_t)m->R * D * sizeof(float));
-        if (D) {
-            size_t LH = (size_t)L * H;
-            floats(r, n->deep, n_deep, "the deep parameters");
-            if (norm == TAML_NORM_BATCH && taml_bytes_ok(r)) {
-                floats(r, n->rmean, LH, "the running means");
-                if (floats(r, n->rvar, LH, "the running variances"))
-                    for (size_t i = 0; i < LH && taml_bytes_ok(r); i++)
-                        if (!(n->rvar[i] >= 0))
-                            taml_bytes_fail(r, TAML_EFORMAT, "the running variances",
-                                            "value #%zu is negative", i);
-            }
-        }
+        if (deep) memcpy(n->deep, deep, n_deep * sizeof(float));
+        if (rmean) memcpy(n->rmean, rmean, LH * sizeof(float));
+        if (rvar) memcpy(n->rvar, rvar, LH * sizeof(float));
+        if (sub) memcpy(n->sub->table, sub, (size_t)m->S * D * sizeof(float));
     }
-    taml_bytes_expect_end(r, "the last field of the payload");
     free(bias);
     free(wtab);
     free(emb);
+    free(deep);
+    free(rmean);
+    free(rvar);
+    free(sub);
     return taml_bytes_status(r, err);
 }
 
@@ -334,20 +451,20 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
     if (!source) source = "model";
     uint32_t version;
     if (taml_envelope_peek(buf, size, MAGIC, &version) && version != TAML_MODEL_VERSION &&
-        version != TAML_MODEL_VERSION_ENSEMBLE)
+        version != TAML_MODEL_VERSION_ENSEMBLE && version != TAML_MODEL_VERSION_TEXT)
         return taml_bytes_error(err, TAML_EMISMATCH, source, 8, "version",
                                 "model file format version %u; this taml reads versions %d "
-                                "(a model) and %d (an ensemble)%s",
+                                "(a model), %d (an ensemble) and %d (a text model with n-grams)%s",
                                 version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_ENSEMBLE,
-                                version > TAML_MODEL_VERSION_ENSEMBLE ? " (a newer taml wrote it)"
-                                                                      : "");
+                                TAML_MODEL_VERSION_TEXT,
+                                version > TAML_MODEL_VERSION_TEXT ? " (a newer taml wrote it)" : "");
     taml_envelope env;
     taml_bytes_reader r;
     int rc = taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, &r, err);
     if (rc) return rc;
     if (env.version == TAML_MODEL_VERSION_ENSEMBLE) return decode_ensemble(out, &r, source, err);
     taml_model *m = taml_calloc(1, sizeof *m);
-    if ((rc = decode_payload(m, &r, err))) {
+    if ((rc = decode_payload(m, &r, env.version, err))) {
         /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */
         taml_model_free(m);
         return rc;

@@ -11,12 +11,14 @@
 #define NF(name) taml_net_##name
 #define KF(name) taml_kernel_##name
 #define NET taml_net_t
+#define SUBT taml_net_sub
 #define GEMM taml_blas_sgemm
 #include "nn/net_tmpl.h"
 #undef REAL
 #undef NF
 #undef KF
 #undef NET
+#undef SUBT
 #undef GEMM
 #undef BN_EPS
 #undef LN_EPS
@@ -26,5 +28,6 @@
 #define NF(name) taml_netd_##name
 #define KF(name) taml_kerneld_##name
 #define NET taml_netd_t
+#define SUBT taml_netd_sub
 #define GEMM taml_blas_dgemm_ref
 #include "nn/net_tmpl.h"

@@ -13,6 +13,15 @@
  *          -> dense to C logits
  *   wide:  bias + sum of the (V, C) table's rows of the example's wide ids
  *   logits = deep + wide; loss = softmax cross-entropy summed over the batch.
+ * Beyond the paper (shape.wide_parts, shape.sub_rows; absent, the net is the
+ * paper's exactly):
+ *   n-gram wide tower: bias + sum over the batch's parts (word n-grams,
+ *          character n-grams) of weight(count) times the rows base + id
+ *   subwords: x0 is the mean over the tokens of the module rows of the
+ *          tokens the module knows and, for each token it lacks, the mean
+ *          of the token's n-gram vectors (a (sub_rows, D) table learned
+ *          with the deep tower; the module rows are emb when fine-tuning,
+ *          else the caller's frozen table).
  * Layer order is TF1's canned DNN (dense -> activation -> dropout -> norm).
  */
 #ifndef TAML_NN_NET_H
@@ -36,7 +45,22 @@ typedef struct taml_net_shape {
     int wide_cap;      /* most distinct wide rows one batch can touch */
     int wide_dense;    /* P > 0: the wide tower is a dense linear layer on xw (B, P)
                         * (image tasks: raw pixels) instead of a table */
+    int wide_parts;    /* > 0: the wide table's rows are those of the batch's n-gram parts */
+    int weighting;     /* TAML_WEIGHT_* of the n-gram parts */
+    int sub_rows;      /* > 0: subword vectors (sub_rows, D) in the deep input */
+    int sub_cap;       /* most distinct subword rows one batch can touch */
 } taml_net_shape;
+
+/* One n-gram part of a batch: per-example features (CSR over the whole task,
+ * nn/features.h's taml_ngrams_part) whose rows start at row base of the wide
+ * table. */
+typedef struct taml_net_part {
+    const int64_t *off;
+    const int32_t *ids;
+    const int32_t *cnt;
+    int32_t base;
+    const float *idf; /* (rows) tfidf weighting only, else NULL */
+} taml_net_part;
 
 /* A batch: example ids into per-example id lists (CSR over the whole task). */
 typedef struct taml_net_batch {
@@ -47,11 +71,29 @@ typedef struct taml_net_batch {
     const int32_t *deep_ids;
     const int64_t *wide_off; /* wide tower: example e's wide ids are wide_ids[wide_off[e] ..) */
     const int32_t *wide_ids;
+    const taml_net_part *parts; /* (shape.wide_parts) the n-gram wide tower's parts */
+    const float *wide_scale;    /* tfidf: each example's scale (indexed as the CSR), else NULL */
+    const int64_t *sub_off;     /* subwords (nn/features.h's taml_subwords): example e's */
+    const int32_t *sub_words;   /*   tokens the module lacks are sub_words[sub_off[e] ..), */
+    const int64_t *sub_woff;    /*   word w's n-gram rows sub_wrows[sub_woff[w] .. w + 1) */
+    const int32_t *sub_wrows;
 } taml_net_batch;
 
+/* The subword vectors of a net (carved from its block only when it has them). */
+#define TAML_NET_SUB_FIELDS(REAL, SPARSE)                                                     \
+    REAL *table;        /* (sub_rows, D) n-gram vectors */                                   \
+    SPARSE g;           /* their sparse gradient */                                          \
+    const REAL *frozen; /* (R, D) the module rows when not fine-tuning (the caller's) */
+typedef struct taml_net_sub {
+    TAML_NET_SUB_FIELDS(float, taml_kernel_sparse)
+} taml_net_sub;
+typedef struct taml_netd_sub {
+    TAML_NET_SUB_FIELDS(double, taml_kerneld_sparse)
+} taml_netd_sub;
+
 /* The net of one precision: REAL is float or double, SPARSE its kernels' sparse
- * gradient type. One body for both structs below. */
-#define TAML_NET_FIELDS(REAL, SPARSE)                                                         \
+ * gradient type, SUB its subword struct. One body for both structs below. */
+#define TAML_NET_FIELDS(REAL, SPARSE, SUB)                                                    \
     taml_net_shape s;                                                                         \
     REAL *deep, *ddeep; /* (n_deep) deep tower's dense parameters and gradients */           \
     size_t n_deep;                                                                            \
@@ -77,7 +119,8 @@ typedef struct taml_net_batch {
     REAL *rstd;                 /* (L, B) per-row 1/std (layer norm) */                      \
     const REAL *out[TAML_CHILD_MAX_LAYERS]; /* layer l's output (one of a, d, h) */          \
     REAL *g1, *g2, *dx0, *colsum;           /* backward scratch */                           \
-    int train;                              /* the last forward was a training pass */
+    int train;                              /* the last forward was a training pass */   \
+    SUB *sub;                               /* subwords (NULL without) */
 
 /* Both instantiations are written out (definitions: net_tmpl.h, compiled by
  * net.c with NF(name) = taml_net_##name and taml_netd_##name). */
@@ -85,7 +128,7 @@ typedef struct taml_net_batch {
 /* ---- over float: training ---- */
 
 typedef struct taml_net_t {
-    TAML_NET_FIELDS(float, taml_kernel_sparse)
+    TAML_NET_FIELDS(float, taml_kernel_sparse, taml_net_sub)
 } taml_net_t;
 /* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */
 size_t taml_net_size(const taml_net_shape *s);
@@ -96,7 +139,8 @@ void taml_net_init(taml_net_t *n, const taml_net_shape *s, void *block);
  * no dropout. Returns the loss summed over the batch when b->labels is set (and fills
  * dlogits = p - onehot), else 0. */
 double taml_net_forward(taml_net_t *n, const taml_net_batch *b, int train);
-/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */
+/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide
+ * (and sub->g). */
 void taml_net_backward(taml_net_t *n, const taml_net_batch *b);
 /* Zeroes ddeep, dwide and clears the sparse gradients. */
 void taml_net_zero_grad(taml_net_t *n);
@@ -106,7 +150,7 @@ void taml_net_update_running(taml_net_t *n);
 /* ---- over double: the whole-model gradient check ---- */
 
 typedef struct taml_netd_t {
-    TAML_NET_FIELDS(double, taml_kerneld_sparse)
+    TAML_NET_FIELDS(double, taml_kerneld_sparse, taml_netd_sub)
 } taml_netd_t;
 /* Bytes of memory the net needs for shape s (parameters, gradients, buffers). */
 size_t taml_netd_size(const taml_net_shape *s);
@@ -117,7 +161,8 @@ void taml_netd_init(taml_netd_t *n, const taml_net_shape *s, void *block);
  * no dropout. Returns the loss summed over the batch when b->labels is set (and fills
  * dlogits = p - onehot), else 0. */
 double taml_netd_forward(taml_netd_t *n, const taml_net_batch *b, int train);
-/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide. */
+/* Adds the gradients of the last training forward's loss to ddeep, dwide, gemb, gwide
+ * (and sub->g). */
 void taml_netd_backward(taml_netd_t *n, const taml_net_batch *b);
 /* Zeroes ddeep, dwide and clears the sparse gradients. */
 void taml_netd_zero_grad(taml_netd_t *n);

@@ -1,6 +1,6 @@
 /* nn/net_tmpl.h - body of the two-tower net (contract in net.h), compiled
  * twice by net.c. Needs REAL, NF(name) (net function), KF(name) (kernel), NET
- * (the struct type), SPARSE (the sparse gradient type). No include guard. */
+ * (the struct type), SUBT (its subword struct type), GEMM. No include guard. */
 
 #define BN_EPS 1e-3
 #define LN_EPS 1e-3
@@ -68,6 +68,8 @@ static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
             TAKE(n->gemb.rows, s->emb_cap, int32_t);
             TAKE(n->gemb.g, (size_t)s->emb_cap * D, REAL);
             TAKE(n->dx0, (size_t)B * D, REAL);
+        } else if (s->sub_rows > 0) {
+            TAKE(n->dx0, (size_t)B * D, REAL);
         }
         TAKE(n->z, BH, REAL);
         TAKE(n->a, BH, REAL);
@@ -90,6 +92,13 @@ static size_t NF(layout)(NET *n, const taml_net_shape *s, char *block)
         TAKE(n->g1, (size_t)B * wmax, REAL);
         TAKE(n->g2, (size_t)B * wmax, REAL);
         TAKE(n->colsum, 2 * (size_t)H, REAL);
+        if (s->sub_rows > 0) {
+            TAKE(n->sub, 1, SUBT);
+            TAKE(n->sub->table, (size_t)s->sub_rows * D, REAL);
+            TAKE(n->sub->g.slot, s->sub_rows, int32_t);
+            TAKE(n->sub->g.rows, s->sub_cap, int32_t);
+            TAKE(n->sub->g.g, (size_t)s->sub_cap * D, REAL);
+        }
     }
     TAKE(n->logits, (size_t)B * C, REAL);
     TAKE(n->dlogits, (size_t)B * C, REAL);
@@ -119,6 +128,11 @@ void NF(init)(NET *n, const taml_net_shape *s, void *block)
         n->gemb.cap = s->emb_cap;
         n->gemb.width = s->D;
     }
+    if (n->sub) {
+        for (int r = 0; r < s->sub_rows; r++) n->sub->g.slot[r] = -1;
+        n->sub->g.cap = s->sub_cap;
+        n->sub->g.width = s->D;
+    }
     if (s->D > 0 && s->norm == TAML_NORM_BATCH)
         for (size_t i = 0; i < (size_t)s->L * s->H; i++) n->rvar[i] = 1;
     if (s->D > 0 && s->norm)
@@ -132,6 +146,7 @@ void NF(zero_grad)(NET *n)
     if (n->n_wide) memset(n->dwide, 0, n->n_wide * sizeof(REAL));
     if (n->s.wide_rows > 0) KF(sparse_clear)(&n->gwide);
     if (n->s.emb_rows > 0) KF(sparse_clear)(&n->gemb);
+    if (n->sub) KF(sparse_clear)(&n->sub->g);
 }
 
 double NF(forward)(NET *n, const taml_net_batch *bt, int train)
@@ -141,7 +156,12 @@ double NF(forward)(NET *n, const taml_net_batch *bt, int train)
     TAML_ASSERT(B > 0 && B <= s->B);
     n->train = train;
     if (D > 0) {
-        if (s->emb_rows > 0) KF(embed_mean_forward)(n->x0, n->emb, bt->deep_off, bt->deep_ids, bt->ex, B, D);
+        if (s->sub_rows > 0)
+            KF(subword_mean_forward)(n->x0, s->emb_rows > 0 ? n->emb : n->sub->frozen, bt->deep_off,
+                                     bt->deep_ids, n->sub->table, bt->sub_off, bt->sub_words,
+                                     bt->sub_woff, bt->sub_wrows, bt->ex, B, D);
+        else if (s->emb_rows > 0)
+            KF(embed_mean_forward)(n->x0, n->emb, bt->deep_off, bt->deep_ids, bt->ex, B, D);
         const REAL *in = n->x0;
         for (int l = 0; l < s->L; l++) {
             size_t o = (size_t)l * s->B * H, BH = (size_t)B * H;
@@ -175,8 +195,16 @@ double NF(forward)(NET *n, const taml_net_batch *bt, int train)
     } else {
         memset(n->logits, 0, (size_t)B * C * sizeof(REAL));
     }
-    if (s->wide_rows > 0)
+    if (s->wide_rows > 0 && s->wide_parts == 0)
         KF(wide_forward)(n->logits, n->wtab, n->wide, bt->wide_off, bt->wide_ids, bt->ex, B, C);
+    if (s->wide_rows > 0 && s->wide_parts > 0) {
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < C; j++) n->logits[(size_t)i * C + j] += n->wide[j];
+        for (int k = 0; k < s->wide_parts; k++)
+            KF(wide_part_forward)(n->logits, n->wtab, bt->parts[k].off, bt->parts[k].ids,
+                                  bt->parts[k].cnt, bt->parts[k].idf, bt->wide_scale,
+                                  bt->parts[k].base, s->weighting, bt->ex, B, C);
+    }
     if (s->wide_dense > 0) {
         for (int i = 0; i < B; i++)
             for (int j = 0; j < C; j++) n->logits[(size_t)i * C + j] += n->wide[j];
@@ -205,8 +233,16 @@ void NF(backward)(NET *n, const taml_net_batch *bt)
     const taml_net_shape *s = &n->s;
     int B = bt->B, D = s->D, H = s->H, C = s->C, L = s->L;
     TAML_ASSERT(n->train);
-    if (s->wide_rows > 0)
+    if (s->wide_rows > 0 && s->wide_parts == 0)
         KF(wide_backward)(&n->gwide, n->dwide, n->dlogits, bt->wide_off, bt->wide_ids, bt->ex, B, C);
+    if (s->wide_rows > 0 && s->wide_parts > 0) {
+        for (int i = 0; i < B; i++)
+            for (int j = 0; j < C; j++) n->dwide[j] += n->dlogits[(size_t)i * C + j];
+        for (int k = 0; k < s->wide_parts; k++)
+            KF(wide_part_backward)(&n->gwide, n->dlogits, bt->parts[k].off, bt->parts[k].ids,
+                                   bt->parts[k].cnt, bt->parts[k].idf, bt->wide_scale,
+                                   bt->parts[k].base, s->weighting, bt->ex, B, C);
+    }
     if (s->wide_dense > 0)
         KF(dense_backward)(NULL, n->dwide + C, n->dwide, n->dlogits, n->xw, n->wide + C, B,
                            s->wide_dense, C);
@@ -227,7 +263,7 @@ void NF(backward)(NET *n, const taml_net_batch *bt)
         KF(act_backward)(g, g, n->z + o, BH, s->act);
         REAL *din = NULL;
         if (l > 0) din = gnext;
-        else if (s->emb_rows > 0) din = n->dx0;
+        else if (s->emb_rows > 0 || s->sub_rows > 0) din = n->dx0;
         if (din) memset(din, 0, (size_t)B * (l ? H : D) * sizeof(REAL));
         KF(dense_backward)(din, n->dw[l], n->db[l], g, l ? n->out[l - 1] : n->x0, n->w[l], B,
                            l ? H : D, H);
@@ -235,6 +271,10 @@ void NF(backward)(NET *n, const taml_net_batch *bt)
         g = gnext;
         gnext = t;
     }
-    if (s->emb_rows > 0)
+    if (s->sub_rows > 0)
+        KF(subword_mean_backward)(s->emb_rows > 0 ? &n->gemb : NULL, &n->sub->g, n->dx0,
+                                  bt->deep_off, bt->deep_ids, bt->sub_off, bt->sub_words,
+                                  bt->sub_woff, bt->sub_wrows, bt->ex, B, D);
+    else if (s->emb_rows > 0)
         KF(embed_mean_backward)(&n->gemb, n->dx0, bt->deep_off, bt->deep_ids, bt->ex, B, D);
 }

@@ -101,7 +101,8 @@ int taml_child_runner_check_space(const taml_child_runner *r, const taml_space *
         if (taml_child_config_decision(taml_space_name(space, d)) < 0)
             return taml_err_set(err, TAML_EINVAL,
                                 "%s: decision '%s' is not one the child model has; its decisions "
-                                "are embedding (optional), %s",
+                                "are embedding (optional), %s (and the optional word_ngrams, "
+                                "char_ngrams, weighting, subwords, buckets)",
                                 origin, taml_space_name(space, d), names);
     for (int i = 1; i < TAML_CHILD_DECISIONS; i++)
         if (taml_space_find(space, taml_child_config_decision_name(i)) < 0)
