@@ -159,13 +159,15 @@ TEST(v1_controller_checkpoint_file_loads_and_is_a_transfer_source)
 }
 
 /* Continues the half study `half` with this build's binary to the trials of
- * `full`, and compares with the old code's uninterrupted run. */
-static void continues_equal(const char *half, const char *full, const char *tasks, int trials)
+ * `full`, and compares with the old code's uninterrupted run; space is the
+ * --space option given ("" for none: the study's recorded space). */
+static void continues_equal(const char *half, const char *full, const char *tasks, int trials,
+                            const char *space)
 {
     char *h = v1_fixture(half), *f = v1_fixture(full);
-    char *cmd = taml_asprintf("%s search --study %s %s --trials %d --seed 5 --space " FIX
-                              "space.json --deterministic --workers 2",
-                              taml_test_bin(), h, tasks, trials);
+    char *cmd = taml_asprintf("%s search --study %s %s --trials %d --seed 5 %s --deterministic "
+                              "--workers 2",
+                              taml_test_bin(), h, tasks, trials, space);
     char *out;
     int rc = taml_test_run(cmd, &out);
     CHECK_MSG(rc == 0, "%s\n%s", cmd, out);
@@ -183,9 +185,18 @@ TEST(v1_half_studies_continued_equal_the_old_codes_uninterrupted_ones)
     continues_equal("mt-half.db", "mt-full.db",
                     "--task tests/fixtures/tasks/child-topics --task tests/fixtures/tasks/udhr-mini "
                     "--method multitask",
-                    6);
+                    6, "--space " FIX "space.json");
     continues_equal("aml-half.db", "aml-full.db",
-                    "--task tests/fixtures/tasks/child-topics --method aml", 8);
+                    "--task tests/fixtures/tasks/child-topics --method aml", 8,
+                    "--space " FIX "space.json");
+}
+
+/* The default space of new studies is the taml space now; a study made
+ * before keeps the space it recorded when continued without --space. */
+TEST(v1_study_continued_without_a_space_keeps_its_own_and_equals_the_old_run)
+{
+    continues_equal("aml-half.db", "aml-full.db",
+                    "--task tests/fixtures/tasks/child-topics --method aml", 8, "");
 }
 
 /* The user_version of the study at path (opened apart from the store). */

@@ -853,6 +853,59 @@ static char *run_out(int want, const char *fmt, ...)
     return out;
 }
 
+TEST(search_space_taml_is_the_default_paper_one_flag_away_and_a_study_keeps_its_own)
+{
+    const char *fake = taml_test_fake_bin();
+    char *dir = taml_path_join(taml_test_tmpdir(), "spaces");
+    mkdir(dir, 0777);
+    char *dflt = taml_path_join(dir, "default.db"), *paper = taml_path_join(dir, "paper.db");
+    const char *common = "--task " FIXTURE " --method random --workers 1 --seed 3 "
+                         "--modules tests/fixtures/v1";
+    free(run_out(0, "%s search --study %s %s --trials 3", fake, dflt, common));
+    char *out = run_out(0, "%s status %s", taml_test_bin(), dflt);
+    CHECK_CONTAINS(out, "method random, space taml (16 decisions), 1 task");
+    free(out);
+    /* the same command again, and without naming the space: it continues */
+    free(run_out(0, "%s search --study %s %s --trials 5", fake, dflt, common));
+    out = run_out(0, "%s search --study %s %s --trials 6 --space taml", fake, dflt, common);
+    CHECK_CONTAINS(out, "6 trials");
+    free(out);
+    /* --space paper: the paper's 12 decisions; a study of it refuses the other */
+    free(run_out(0, "%s search --study %s %s --trials 2 --space paper", fake, paper, common));
+    out = run_out(0, "%s status %s", taml_test_bin(), paper);
+    CHECK_CONTAINS(out, "space paper (12 decisions)");
+    free(out);
+    free(run_out(0, "%s search --study %s %s --trials 3", fake, paper, common));
+    free(run_out(1, "%s search --study %s %s --trials 4 --space taml", fake, paper, common));
+    /* a new transfer study searches its source's space */
+    char *mt = taml_path_join(dir, "mt.db"), *tr = taml_path_join(dir, "tr.db");
+    free(run_out(0, "%s search --study %s --task " FIXTURE " --method multitask --trials 3 --workers 1 "
+                    "--modules tests/fixtures/v1 --space paper",
+                 fake, mt));
+    free(run_out(0, "%s search --study %s --task " FIXTURE " --method transfer --from %s --trials 2 "
+                    "--workers 1 --modules tests/fixtures/v1",
+                 fake, tr, mt));
+    out = run_out(0, "%s status %s", taml_test_bin(), tr);
+    CHECK_CONTAINS(out, "method transfer, space paper (12 decisions)");
+    free(out);
+    free(mt), free(tr);
+    /* the trials of the taml space carry its decisions */
+    out = run_out(0, "sqlite3 %s 'select config_json from trials limit 1'", dflt);
+    CHECK_CONTAINS(out, "\"word_ngrams\":");
+    CHECK_CONTAINS(out, "\"subwords\":");
+    free(out);
+    /* the report names the space too */
+    char *html = taml_path_join(dir, "r.html");
+    free(run_out(0, "%s report %s -o %s", taml_test_bin(), dflt, html));
+    char *data = NULL;
+    size_t size = 0;
+    taml_err err;
+    CHECK(taml_read_file(html, &data, &size, &err) == 0);
+    CHECK_CONTAINS(data, "taml (16 decisions)");
+    free(data);
+    free(html), free(dflt), free(paper), free(dir);
+}
+
 TEST(export_and_predict_on_the_command_line_carry_ngrams_and_subwords)
 {
     char *task = suffix_task(), *dir = taml_path_join(taml_test_tmpdir(), "cli-ngrams");

@@ -99,7 +99,7 @@ TEST(status_text_and_json_show_the_rows)
     size_t n;
     CHECK_EQ_INT(taml_status_table(aml, rs, 0, &rows, &n, &err), 0);
     char *text = taml_status_text(aml, rs, rows, n);
-    CHECK_CONTAINS(text, "method aml, 3 tasks");
+    CHECK_CONTAINS(text, "method aml, space custom (2 decisions), 3 tasks");
     CHECK_CONTAINS(text, "72.00 (70.00)");
     CHECK_CONTAINS(text, "66.60 \xc2\xb1 1.20"); /* 2 s.e.m. = 0.012 */
     CHECK_CONTAINS(text, "66.50");

@@ -47,8 +47,9 @@ static const char *usage_text =
     "usage: taml search --study FILE.db --task DIR [--task DIR ...]\n"
     "                   --method random|aml|multitask|transfer --trials N\n"
     "                   [--workers K] [--seed S] [--from STUDY_OR_CHECKPOINT]\n"
-    "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
-    "                   [--ctrl-lr X] [--entropy-weight X] [--isolation process|thread]\n"
+    "                   [--space taml|paper|FILE.json] [--modules DIR]\n"
+    "                   [--deterministic [--lag L]] [--ctrl-lr X] [--entropy-weight X]\n"
+    "                   [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "                   [--objective CMD]\n"
@@ -56,7 +57,12 @@ static const char *usage_text =
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
     "  --from X        transfer: a multitask study or a controller checkpoint file\n"
-    "  --space FILE    the search space as JSON (default: the paper's, over --modules)\n"
+    "  --space S       the search space: taml (the default for a new study: the paper's\n"
+    "                  12 decisions and the text features beyond it, docs/child-model.md),\n"
+    "                  paper (the paper's 12 exactly), or a JSON file; the built-in spaces\n"
+    "                  choose among the modules of --modules. Without --space an existing\n"
+    "                  study continues with the space it recorded, and a new transfer\n"
+    "                  study searches the space of the controller it starts from\n"
     "  --modules DIR   the embedding-module library (default $TAML_MODULES or data/modules)\n"
     "  --deterministic apply updates in trial order: the result depends on the seed\n"
     "                  and the lag only (lag L in 1..1000000, default K), not on the\n"
@@ -167,6 +173,26 @@ int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
                           dir);
     else
         qsort(*out, (size_t)*n, sizeof(char *), by_name);
+    return rc;
+}
+
+/* The space an existing study recorded into *out: 1 when path holds a study,
+ * 0 when it holds none (a new study), or a negative status. */
+static int recorded_space(const char *path, taml_space **out, taml_err *err)
+{
+    *out = NULL;
+    if (!taml_is_file(path)) return 0;
+    taml_store *s;
+    int rc = taml_store_open(&s, path, TAML_STORE_READONLY, err);
+    if (rc) return rc;
+    taml_study st;
+    memset(&st, 0, sizeof st);
+    if (taml_store_has_study(s) && !(rc = taml_store_study(s, &st, err))) {
+        rc = taml_space_from_json(out, st.space_json, "the study's space", err);
+        if (rc == 0) rc = 1;
+    }
+    taml_study_deinit(&st);
+    taml_store_close(s);
     return rc;
 }
 
@@ -480,7 +506,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
-    int n_mods = 0, served = 0, done = 0; /* all before the first goto out */
+    int n_mods = 0, served = 0, done = 0, builtin = 0, recorded = 0; /* all before the first goto out */
     taml_space *space = NULL;
     search_child child = {0};
     taml_mpi *mpi = NULL;
@@ -494,14 +520,22 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_err err;
     taml_err_clear(&err);
     rc = 1;
-    if (sa.space_path) {
-        if (taml_space_load(&space, sa.space_path, &err)) goto fail;
-    } else {
-        if (taml_cli_list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
-        if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
-    }
+    builtin = !sa.space_path || !strcmp(sa.space_path, "taml") || !strcmp(sa.space_path, "paper");
+    recorded = !sa.space_path ? recorded_space(sa.study, &space, &err) : 0;
+    if (recorded < 0) goto fail;
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
+    if (!builtin) {
+        if (taml_space_load(&space, sa.space_path, &err)) goto fail;
+    } else if (!recorded && !sa.space_path && from_blob) {
+        /* a new transfer study searches the space of the controller it starts from */
+        if (taml_ctrl_checkpoint_space(&space, from_blob, o.from_size, sa.from, &err)) goto fail;
+    } else if (!recorded) {
+        if (taml_cli_list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
+        if (taml_space_new_named(&space, sa.space_path ? sa.space_path : "taml",
+                                 (const char *const *)mods, n_mods, &err))
+            goto fail;
+    }
     o.from_path = sa.from;
     o.modules_dir = module_dir;
     st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};

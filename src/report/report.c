@@ -203,7 +203,7 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
                             const taml_report_study *rs)
 {
     taml_svg_buf_puts(b, "<h2 id=\"studies\">Studies</h2>\n<table>\n<tr><th>study</th>"
-                         "<th>file</th><th>method</th><th>tasks</th><th>finished trials</th>"
+                         "<th>file</th><th>method</th><th>space</th><th>tasks</th><th>finished trials</th>"
                          "<th>trials per task asked</th><th>controller checkpoint</th></tr>\n");
     for (size_t i = 0; i < ns; i++) {
         const taml_report_study *s = v[i].s;
@@ -216,6 +216,10 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
         esc(b, s->path);
         taml_svg_buf_puts(b, "</td><td>");
         esc(b, taml_search_method_name(s->method));
+        taml_svg_buf_puts(b, "</td><td>");
+        char *space = taml_space_label(s->space_json);
+        esc(b, space);
+        free(space);
         taml_svg_buf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
                                "<td class=\"num\">%d</td><td>",
                             s->n_tasks, fin, s->trials_per_task);

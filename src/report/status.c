@@ -13,6 +13,7 @@
 #include "report/status.h"
 #include "report/svg.h"
 #include "search/metrics.h"
+#include "space/space.h"
 
 void taml_status_rows_free(taml_status_row *rows, size_t n)
 {
@@ -146,10 +147,12 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
 {
     taml_svg_buf b;
     taml_svg_buf_init(&b);
-    taml_svg_buf_printf(&b, "study %s: method %s, %zu %s, %d %s per task asked\n", s->path,
-                        taml_search_method_name(s->method), s->n_tasks,
+    char *space = taml_space_label(s->space_json);
+    taml_svg_buf_printf(&b, "study %s: method %s, space %s, %zu %s, %d %s per task asked\n", s->path,
+                        taml_search_method_name(s->method), space, s->n_tasks,
                         taml_text_plural((long long)s->n_tasks, "task", "tasks"), s->trials_per_task,
                         taml_text_plural(s->trials_per_task, "trial", "trials"));
+    free(space);
     if (against)
         taml_svg_buf_printf(&b,
                             "against %s (method %s): target = its valid accuracy-top%d after T "

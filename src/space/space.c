@@ -206,6 +206,98 @@ fail:
     return rc;
 }
 
+/* The decisions the taml space adds to the paper's, in order (docs/
+ * child-model.md "N-gram features" says what each choice is and why these
+ * choices). */
+static const char *const TAML_NAMES[TAML_SPACE_TAML_DECISIONS - TAML_SPACE_PAPER_DECISIONS] = {
+    "word_ngrams", "char_ngrams", "weighting", "subwords"};
+
+int taml_space_new_named(taml_space **out, const char *name, const char *const *modules,
+                         int n_modules, taml_err *err)
+{
+    *out = NULL;
+    if (!strcmp(name, "paper")) return taml_space_new_default(out, modules, n_modules, err);
+    if (strcmp(name, "taml"))
+        return taml_err_set(err, TAML_EINVAL,
+                            "no built-in space named '%s'; the built-in spaces are 'taml' (the "
+                            "default) and 'paper'",
+                            name);
+    taml_space *paper = NULL;
+    int rc = taml_space_new_default(&paper, modules, n_modules, err);
+    if (rc) return rc;
+    enum { X = TAML_SPACE_TAML_DECISIONS - TAML_SPACE_PAPER_DECISIONS };
+    static const double word_ngrams[] = {1, 2, 3};
+    static const char *const char_ngrams[] = {"none", "2-4", "3-5"};
+    static const char *const weighting[] = {"count", "log", "tfidf"};
+    taml_space *s = space_alloc(TAML_SPACE_TAML_DECISIONS);
+    for (int d = 0; d < TAML_SPACE_PAPER_DECISIONS; d++) {
+        s->d[d] = paper->d[d];
+        paper->d[d] = (decision){0}; /* moved */
+    }
+    taml_space_free(paper);
+    for (int x = 0; x < X; x++) {
+        decision *dd = &s->d[TAML_SPACE_PAPER_DECISIONS + x];
+        dd->name = taml_strdup(TAML_NAMES[x]);
+        if (x == 0) {
+            dd->n = 3;
+            dd->choices = taml_calloc(3, sizeof(taml_choice));
+            for (int c = 0; c < 3; c++)
+                dd->choices[c] = (taml_choice){.kind = TAML_CHOICE_NUMBER, .num = word_ngrams[c]};
+        } else if (x == 3) {
+            dd->n = 2;
+            dd->choices = taml_calloc(2, sizeof(taml_choice));
+            dd->choices[0] = (taml_choice){.kind = TAML_CHOICE_BOOL, .boolean = 0};
+            dd->choices[1] = (taml_choice){.kind = TAML_CHOICE_BOOL, .boolean = 1};
+        } else {
+            const char *const *v = x == 1 ? char_ngrams : weighting;
+            dd->n = 3;
+            dd->choices = taml_calloc(3, sizeof(taml_choice));
+            for (int c = 0; c < 3; c++)
+                dd->choices[c] = (taml_choice){.kind = TAML_CHOICE_STRING, .str = taml_strdup(v[c])};
+        }
+    }
+    space_finish(s);
+    *out = s;
+    return 0;
+}
+
+const char *taml_space_builtin(const taml_space *s)
+{
+    if (s->n < 1 || strcmp(s->d[0].name, "embedding")) return NULL;
+    const char **mods = taml_calloc((size_t)s->d[0].n, sizeof *mods);
+    for (int c = 0; c < s->d[0].n; c++) {
+        if (s->d[0].choices[c].kind != TAML_CHOICE_STRING) {
+            free(mods);
+            return NULL;
+        }
+        mods[c] = s->d[0].choices[c].str;
+    }
+    static const char *const names[] = {"paper", "taml"};
+    const char *found = NULL;
+    for (int i = 0; i < 2 && !found; i++) {
+        taml_space *b = NULL;
+        taml_err err;
+        char diff[8];
+        if (taml_space_new_named(&b, names[i], mods, s->d[0].n, &err) == 0 &&
+            !taml_space_diff(s, b, diff, sizeof diff))
+            found = names[i];
+        taml_space_free(b);
+    }
+    free(mods);
+    return found;
+}
+
+char *taml_space_label(const char *json)
+{
+    taml_space *s = NULL;
+    taml_err err;
+    if (!json || taml_space_from_json(&s, json, "space", &err)) return taml_strdup("unreadable");
+    const char *name = taml_space_builtin(s);
+    char *label = taml_asprintf("%s (%d decisions)", name ? name : "custom", s->n);
+    taml_space_free(s);
+    return label;
+}
+
 /* The 1-based line of position p in text. */
 static int line_of(const char *text, const char *p)
 {

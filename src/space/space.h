@@ -8,9 +8,13 @@
  * Configurations cross this header as JSON text: the JSON library (cJSON)
  * stays inside space.c, and no caller inherits its types.
  *
- * The default space is the paper's (supplementary Table 1, DESIGN.md), whose
- * first decision's choices are the embedding-module names given at search
- * time. A JSON file may give another space (README "File formats"):
+ * Two spaces are built in, both with the embedding-module names given at
+ * search time as the first decision's choices: "paper", the paper's 12
+ * decisions exactly (supplementary Table 1, DESIGN.md), and "taml", the
+ * default of new studies: the paper's 12 followed by the decisions of the
+ * text features beyond the paper (word_ngrams, char_ngrams, weighting,
+ * subwords; docs/child-model.md). A JSON file may give another space
+ * (docs/formats.md "Search spaces"):
  *
  *     {"layers": [1, 2, 3], "activation": ["relu", "swish"], "fine_tune": [false, true]}
  *
@@ -26,8 +30,9 @@
 
 #include "core/err.h"
 
-/* The number of decisions of the default (paper) space. */
+/* The number of decisions of the paper's space and of the taml space. */
 #define TAML_SPACE_PAPER_DECISIONS 12
+#define TAML_SPACE_TAML_DECISIONS 16
 
 typedef enum taml_choice_kind {
     TAML_CHOICE_NUMBER = 0,
@@ -52,6 +57,20 @@ typedef struct taml_space taml_space;
  * names, else TAML_EINVAL. */
 int taml_space_new_default(taml_space **out, const char *const *modules, int n_modules,
                            taml_err *err);
+
+/* The built-in space named name: "paper" (taml_space_new_default) or "taml"
+ * (the paper's 12 decisions, then word_ngrams [1, 2, 3], char_ngrams
+ * ["none", "2-4", "3-5"], weighting ["count", "log", "tfidf"], subwords
+ * [false, true]). Another name is TAML_EINVAL naming the two. */
+int taml_space_new_named(taml_space **out, const char *name, const char *const *modules,
+                         int n_modules, taml_err *err);
+/* "paper" or "taml" when s is that built-in space over its own embedding
+ * choices, else NULL (a space of a file). */
+const char *taml_space_builtin(const taml_space *s);
+
+/* For people: "taml (16 decisions)", "paper (12 decisions)", "custom (N
+ * decisions)" for the space of JSON text json, or "unreadable". Heap. */
+char *taml_space_label(const char *json);
 
 /* A space from JSON text: one object whose members are the decisions, in
  * order; each member's value is a non-empty array of numbers, strings or
