@@ -250,9 +250,12 @@ fuzz-long:
 	done
 	fuzz/long.sh $(LF_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
-# The child model's speed against the PyTorch reference (bench/bench_child.py).
+# The child model's speed against the PyTorch reference (bench/bench_child.py);
+# BENCH_ARGS="--against OTHER/build/bench/bench_child --no-torch" runs another
+# build beside this one instead.
 bench-child: $(BUILD)/bench/bench_child
-	bench/bench_child.py --bin $(BUILD)/bench/bench_child
+	scripts/setup bench
+	bench/bench_child.py --bin $(BUILD)/bench/bench_child $(BENCH_ARGS)
 
 # Image-module feature extraction against PyTorch (and TF.js in node when
 # the package cache has it), 1 thread; GFLOP/s per op type against the
