@@ -11,8 +11,11 @@ deliberate change for this machine's budget (docs/RESULTS.md "Budgets"):
   protocol can afford on 2 cores by about ten times.
 
 `--paper-samples` keeps the paper's list. Every other decision is the paper's.
+`--taml` appends the decisions of the taml space (`taml search --space taml`,
+src/space/space.c) with the same choices: the text features beyond the
+paper (docs/child-model.md "Text features beyond the paper").
 
-usage: space.py [--modules DIR] [--paper-samples] [--module NAME ...] -o FILE
+usage: space.py [--modules DIR] [--paper-samples] [--taml] [--module NAME ...] -o FILE
 The embedding choices are the NAME.tamlm files of DIR (default $TAML_MODULES,
 else data/modules of the repository), sorted, or the --module names given.
 """
@@ -23,6 +26,13 @@ import sys
 
 SAMPLES_PAPER = [1000, 3000, 10000, 30000, 100000, 300000, 1000000]
 SAMPLES_HERE = [1000, 3000, 10000, 30000, 100000]
+# The taml space's decisions after the paper's 12 (src/space/space.c).
+TAML_EXTRA = {
+    "word_ngrams": [1, 2, 3],
+    "char_ngrams": ["none", "2-4", "3-5"],
+    "weighting": ["count", "log", "tfidf"],
+    "subwords": [False, True],
+}
 
 
 def paper_space(modules, samples):
@@ -50,6 +60,7 @@ def main():
     ap.add_argument("--modules", default=os.environ.get("TAML_MODULES", os.path.join(os.path.dirname(here), "data", "modules")))
     ap.add_argument("--module", action="append", help="an embedding choice (instead of the library's)")
     ap.add_argument("--paper-samples", action="store_true")
+    ap.add_argument("--taml", action="store_true", help="append the taml space's text-feature decisions")
     ap.add_argument("-o", "--out", required=True)
     a = ap.parse_args()
     if a.module:
@@ -63,6 +74,8 @@ def main():
             sys.exit("space: no modules (*.tamlm) in %s: build the library with `taml embed "
                      "build-defaults`, or name modules with --module" % a.modules)
     space = paper_space(modules, SAMPLES_PAPER if a.paper_samples else SAMPLES_HERE)
+    if a.taml:
+        space.update(TAML_EXTRA)
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(space, f)
