@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "embed/import.h"
 #include "test.h"
 
 int taml_test_run(const char *cmd, char **out)
@@ -88,4 +89,29 @@ int taml_test_taml_in(const char *lib, const char *args, char **out)
     free(cmd);
     free(abs);
     return rc;
+}
+
+char *taml_test_tiny_image_library(void)
+{
+    char *lib = taml_path_join(taml_test_tmpdir(), "lib");
+    taml_err err;
+    CHECK_MSG(taml_mkdirs(lib, &err) == 0, "%s", err.msg);
+    char *out = taml_path_join(lib, "tiny-cnn.tamlm");
+    taml_cnn_import_opts o = {.name = "tiny-cnn",
+                              .matrix_path = "tests/fixtures/vision/tiny/weights.f32"};
+    CHECK_MSG(taml_module_import_cnn("tests/fixtures/vision/tiny/cnn.json", &o, out, NULL,
+                                     &err) == 0,
+              "%s", err.msg);
+    free(out);
+    return lib;
+}
+
+char *taml_test_image_task(const char *name)
+{
+    char *dir = taml_path_join(taml_test_tmpdir(), name), *out;
+    char *cmd = taml_asprintf("cp -r tests/fixtures/tasks/u8-mini '%s'", dir);
+    CHECK_MSG(taml_test_run(cmd, &out) == 0, "%s: %s", cmd, out);
+    free(out);
+    free(cmd);
+    return dir;
 }

@@ -83,4 +83,19 @@ char *taml_cli_home(const taml_cli *cli);
  * $TAML_MODULES, else <taml home>/data/modules. Heap string. */
 char *taml_cli_module_dir(const taml_cli *cli, const char *flag);
 
+/* The progress of an image task's features (nn/image_features.h's
+ * callback; user: a taml_cli_features_view, zeroed before the first call)
+ * as whole lines on stderr, "features: TASK x MODULE: ...": when they are
+ * read from the disk cache, while waiting for another process computing
+ * them, when a computation starts, every tenth of the images computed (at
+ * most one line a second) and at the end. Whole lines: a worker process's stderr reaches the search's
+ * line by line (exec/proc.h). Not "taml:" lines, which report a death. */
+typedef struct taml_cli_features_view {
+    double t0;    /* when the current computation started */
+    int64_t next; /* images at which the next line is due */
+    double last;  /* when the last line was printed */
+} taml_cli_features_view;
+void taml_cli_features_progress(void *user, const char *task, const char *module, int64_t done,
+                                int64_t total, int cached);
+
 #endif

@@ -353,6 +353,7 @@ typedef struct search_child {
     taml_child_runner *runner;
     void *hook_ctx;
     const char *const *names;
+    taml_cli_features_view features; /* the image features' progress lines */
 } search_child;
 
 static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
@@ -369,6 +370,8 @@ static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
         return TAML_OK;
     }
     if ((rc = taml_child_runner_new(&c->runner, n_tasks, task_dirs, module_dir, err))) return rc;
+    taml_image_features_opts io = {.progress = taml_cli_features_progress, .user = &c->features};
+    taml_child_runner_set_image_opts(c->runner, &io);
     if ((rc = taml_child_runner_check_space(c->runner, space,
                                             space_path ? space_path : "the default space", err)))
         return rc;
