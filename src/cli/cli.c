@@ -131,7 +131,7 @@ void taml_cli_features_progress(void *user, const char *task, const char *module
     }
     fprintf(stderr, "features: %s x %s: %lld images in %.1f s%s\n", task, module,
             (long long)total, now - v->t0,
-            cached < 0 ? " (not cached: the task's directory cannot be written)" : ", cached");
+            cached < 0 ? " (not cached: the task's directory cannot be written)" : "");
 }
 
 int taml_cli_main(int argc, char **argv, const taml_cli_hooks *hooks)

@@ -24,6 +24,8 @@
 #include "nn/blas.h"
 #include "search/child.h"
 #include "search/search.h"
+#include "data/task.h"
+#include "embed/module.h"
 #include "space/space.h"
 #include "store/store.h"
 
@@ -124,12 +126,29 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The module names of the library directory (files NAME.tamlm), sorted. */
-static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
+/* The module names of the library directory (files NAME.tamlm) of the
+ * given kind (embed/module.h; told by each file's header, taml_module_stamp),
+ * sorted. Text: at least one, else an error. Image: "pixels" first, then the
+ * image modules; a library missing, or without image modules, leaves
+ * "pixels" alone (said on stderr), since it needs no file. */
+static int list_modules(const char *dir, int kind, char ***out, int *n, taml_err *err)
 {
     *out = NULL;
     *n = 0;
+    int cap = 0, first = 0;
+    if (kind == TAML_MODULE_IMAGE) {
+        *out = taml_realloc(*out, (size_t)(cap = 16) * sizeof(char *));
+        (*out)[(*n)++] = taml_strdup("pixels");
+        first = 1;
+    }
     DIR *d = opendir(dir);
+    if (!d && kind == TAML_MODULE_IMAGE) {
+        fprintf(stderr,
+                "taml search: no module library at %s (%s): the embedding decision is pixels "
+                "alone (`taml embed build-defaults` builds the image modules)\n",
+                dir, strerror(errno));
+        return TAML_OK;
+    }
     if (!d) {
         int rc = taml_err_set(err, TAML_ENOTFOUND,
                               "no embedding-module library at %s (%s): give --modules DIR, build "
@@ -138,10 +157,18 @@ static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
         return rc;
     }
     struct dirent *e;
-    int cap = 0;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len <= 6 || strcmp(e->d_name + len - 6, ".tamlm") != 0) continue;
+        char *path = taml_path_join(dir, e->d_name);
+        taml_module_stamp st;
+        taml_err ignored;
+        /* a file that is no module is left out here; naming it in a space
+         * gets open's message */
+        int ok = taml_module_stamp_get(&st, path, NULL, &ignored) == 1 && st.kind == kind;
+        taml_module_stamp_deinit(&st);
+        free(path);
+        if (!ok) continue;
         if (*n == cap) *out = taml_realloc(*out, (size_t)(cap = cap ? 2 * cap : 16) * sizeof(char *));
         (*out)[(*n)++] = taml_asprintf("%.*s", (int)(len - 6), e->d_name);
     }
@@ -149,12 +176,49 @@ static int list_modules(const char *dir, char ***out, int *n, taml_err *err)
     int rc = TAML_OK;
     if (*n == 0)
         rc = taml_err_set(err, TAML_ENOTFOUND,
-                          "no embedding modules (*.tamlm) in %s: build the library with `taml "
-                          "embed build-defaults`, or give --space FILE.json",
+                          "no text embedding modules (*.tamlm) in %s: build the library with "
+                          "`taml embed build-defaults`, or give --space FILE.json",
                           dir);
+    else if (*n == first)
+        fprintf(stderr,
+                "taml search: no image modules in %s: the embedding decision is pixels alone "
+                "(`taml embed build-defaults` builds them)\n",
+                dir);
     else
-        qsort(*out, (size_t)*n, sizeof(char *), by_name);
+        qsort(*out + first, (size_t)(*n - first), sizeof(char *), by_name);
     return rc;
+}
+
+/* The kind of module the tasks' default space holds: text for text tasks,
+ * image for image tasks; a study of both kinds has no default space (a
+ * module of one kind cannot read the other's tasks) and is refused, naming
+ * the tasks of each kind. A directory with no task files counts as neither
+ * (loading it says what is wrong). */
+static int tasks_module_kind(int n, const char *const *dirs, int *kind, taml_err *err)
+{
+    int n_text = 0, n_image = 0;
+    for (int i = 0; i < n; i++) {
+        int k = taml_task_dir_kind(dirs[i]);
+        n_text += k == TAML_TASK_TEXT;
+        n_image += k == TAML_TASK_IMAGE;
+    }
+    *kind = n_image && !n_text ? TAML_MODULE_IMAGE : TAML_MODULE_TEXT;
+    if (!n_text || !n_image) return TAML_OK;
+    char text[512] = "", image[512] = "";
+    for (int i = 0; i < n; i++) {
+        int k = taml_task_dir_kind(dirs[i]);
+        char *list = k == TAML_TASK_TEXT ? text : k == TAML_TASK_IMAGE ? image : NULL;
+        if (!list) continue;
+        size_t at = strlen(list);
+        if (at < 400) snprintf(list + at, 512 - at, "%s%s", at ? ", " : "", dirs[i]);
+        else if (!strstr(list, "...")) snprintf(list + at, 512 - at, ", ...");
+    }
+    return taml_err_set(err, TAML_EINVAL,
+                        "the tasks are of two kinds: text (%s) and image (%s); the default "
+                        "space's modules read one kind (text modules, or pixels and image "
+                        "modules): search each kind in a study of its own, or give --space "
+                        "FILE.json",
+                        text, image);
 }
 
 /* Prints, per task, the trials and the best one by validation accuracy. */
@@ -416,8 +480,14 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (sa.space_path) {
         if (taml_space_load(&space, sa.space_path, &err)) goto fail;
     } else {
-        if (list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
-        if (taml_space_new_default(&space, (const char *const *)mods, n_mods, &err)) goto fail;
+        int kind;
+        if (tasks_module_kind(sa.n_tasks, (const char *const *)sa.task_dirs, &kind, &err) ||
+            list_modules(module_dir, kind, &mods, &n_mods, &err))
+            goto fail;
+        if ((kind == TAML_MODULE_IMAGE ? taml_space_new_image_default
+                                       : taml_space_new_default)(&space, (const char *const *)mods,
+                                                                 n_mods, &err))
+            goto fail;
     }
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
