@@ -211,6 +211,9 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
         for (int32_t k = 0; k < mi->n_classes && k < 20; k++) printf(" %s", mi->class_names[k]);
         printf("%s)\n", mi->n_classes > 20 ? " ..." : "");
         if (mi->image) printf("image       %dx%dx%d\n", mi->height, mi->width, mi->channels);
+        if (mi->image_module)
+            printf("module      %s (its CNN is in the file: model file version %u)\n",
+                   mi->image_module, mi->version);
         else
             printf("words       %d wide, %d embedding rows (%s)\n", mi->n_wide_words, mi->n_emb_rows,
                    mi->fine_tuned ? "fine-tuned" : "frozen");

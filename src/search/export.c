@@ -204,6 +204,11 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
         }
         if ((rc = check_module(s, study_path, cfg.embedding, module_dir, err))) goto out;
         if ((rc = taml_module_open(&module, cfg.embedding, module_dir, err))) goto out;
+    } else if (cfg.embedding[0] && strcmp(cfg.embedding, "pixels") != 0 && !cfg.deep_disabled) {
+        /* an image module: the model carries its CNN (model file version 4);
+         * its features come from the disk cache the search wrote */
+        if ((rc = check_module(s, study_path, cfg.embedding, module_dir, err))) goto out;
+        if ((rc = taml_module_open(&module, cfg.embedding, module_dir, err))) goto out;
     }
     if ((rc = taml_features_new(&f, task, module, err))) goto out;
     if ((rc = taml_child_new(&c, &cfg, f, info->seed, err))) goto out;
