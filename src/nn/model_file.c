@@ -312,8 +312,7 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
                                 "model file format version %u; this taml reads versions %d and "
                                 "%d%s",
                                 version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_IMAGE,
-                                version > TAML_MODEL_VERSION_IMAGE ? " (a newer taml wrote it)"
-                                                                   : "");
+                                version > TAML_MODEL_VERSION ? " (a newer taml wrote it)" : "");
     taml_envelope env;
     taml_bytes_reader r;
     int rc = taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, &r, err);
