@@ -156,3 +156,26 @@ TEST(an_image_task_without_image_modules_searches_pixels_alone_and_says_so)
     free(dir);
     free(lib);
 }
+
+TEST(fine_tune_on_an_image_task_is_refused_never_ignored)
+{
+    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-ft"), *out;
+    static const char *modules[] = {"tiny-cnn", "pixels"};
+    for (int k = 0; k < 2; k++) {
+        char *cmd = taml_asprintf(
+            "train --task %s --config '{\"embedding\":\"%s\",\"fine_tune\":true,\"layers\":1,"
+            "\"hidden_size\":8,\"activation\":\"relu\",\"normalization\":\"none\",\"dropout\":0,"
+            "\"deep_lr\":0.1,\"deep_l2\":0,\"wide_lr\":0.1,\"wide_l1\":0,\"samples\":1000}'",
+            dir, modules[k]);
+        CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 1);
+        char *want = taml_asprintf("child: fine_tune is true, but an image task's extractor (%s) "
+                                   "is never fine-tuned: give fine_tune false",
+                                   modules[k]);
+        CHECK_CONTAINS(out, want);
+        free(want);
+        free(out);
+        free(cmd);
+    }
+    free(dir);
+    free(lib);
+}
