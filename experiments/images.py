@@ -29,7 +29,6 @@ Debian /usr/bin/python3 (numpy, sklearn, torch); taml from $TAML_BIN.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -40,36 +39,24 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-TAML = os.environ.get("TAML_BIN", "build/taml")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
+                                "modules"))
+import probe_images  # noqa: E402  (the LR probe and `taml embed features`)
+
 
 
 def taml(args):
-    return subprocess.run([TAML] + args, check=True, capture_output=True, text=True).stdout
+    return probe_images.taml(args)
 
 
 def features(module, task, work):
-    out, lab = os.path.join(work, "f.npy"), os.path.join(work, "l.npy")
-    taml(["embed", "features", module, "--task", task, "-o", out, "--labels", lab])
-    x, lab_ = np.load(out), np.load(lab)
-    os.remove(out)
-    os.remove(lab)
-    return x, lab_
+    x, lab, _, _ = probe_images.features(module, task, work, os.environ.get("TAML_MODULES", ""), 0)
+    return x, lab
 
 
 def lr(x, lab):
-    from sklearn.linear_model import LogisticRegression
-    sp, y = lab[:, 0], lab[:, 1]
-    tr, va, te = sp == 0, sp == 1, sp == 2
-    mu, sd = x[tr].mean(0), x[tr].std(0)
-    sd[sd < 1e-6] = 1.0
-    z = (x - mu) / sd
-    best = None
-    for C in [0.01, 0.1, 1.0, 10.0]:
-        m = LogisticRegression(C=C, max_iter=300).fit(z[tr], y[tr])
-        v = float((m.predict(z[va]) == y[va]).mean())
-        if best is None or v > best["valid"]:
-            best = {"valid": v, "C": C, "test": float((m.predict(z[te]) == y[te]).mean())}
-    return best
+    """probe_images.py's probe with this experiment's C grid."""
+    return probe_images.probe(x, lab, [0.01, 0.1, 1.0, 10.0])
 
 
 def small_cnn(x, lab, h, w, c, seconds, seed=1):

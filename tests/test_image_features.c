@@ -191,14 +191,7 @@ TEST(two_processes_wait_on_the_cache_lock_and_compute_the_features_once)
 TEST(search_on_an_image_task_prints_the_features_progress_then_reads_the_cache)
 {
     char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-cli"), *out;
-    const char *space =
-        "{\"embedding\":[\"tiny-cnn\"],\"fine_tune\":[false],\"layers\":[1],"
-        "\"hidden_size\":[8],\"activation\":[\"relu\"],\"normalization\":[\"none\"],"
-        "\"dropout\":[0.0],\"deep_lr\":[0.1],\"deep_l2\":[0.0001],\"wide_lr\":[0.1],"
-        "\"wide_l1\":[\"disable\"],\"samples\":[1000]}";
-    char *sp = taml_path_join(taml_test_tmpdir(), "space.json");
-    taml_err err;
-    CHECK(taml_write_file_atomic(sp, space, strlen(space), &err) == 0);
+    char *sp = taml_test_tiny_image_space();
     char *cmd = taml_asprintf("search --study s1.db --task %s --method random --trials 2 "
                               "--workers 1 --seed 3 --space %s",
                               dir, sp);

@@ -63,6 +63,18 @@ static const char module_cfg[] =
     "\"activation\":\"swish\",\"normalization\":\"batch_norm\",\"dropout\":0.1,"
     "\"deep_lr\":0.3,\"deep_l2\":0,\"wide_lr\":0.3,\"wide_l1\":0,\"samples\":2000}";
 
+/* The trained child as model file bytes (heap). */
+static unsigned char *encode_child(const trained *t, size_t *size)
+{
+    taml_err err;
+    taml_model *m;
+    CHECK_MSG(taml_model_from_child(&m, t->c, &t->cfg, t->f, NULL, &err) == 0, "%s", err.msg);
+    void *buf;
+    taml_model_encode(m, &buf, size);
+    taml_model_free(m);
+    return buf;
+}
+
 static uint32_t file_version(const void *buf) { return taml_bytes_load_u32((const char *)buf + 8); }
 
 TEST(image_module_model_is_version_4_and_predicts_every_split_as_the_child_scored_it)
@@ -71,11 +83,8 @@ TEST(image_module_model_is_version_4_and_predicts_every_split_as_the_child_score
     train(&t, module_cfg, "u8-model", 1);
     taml_err err;
     taml_model *m;
-    CHECK(taml_model_from_child(&m, t.c, &t.cfg, t.f, NULL, &err) == 0);
-    void *buf;
     size_t size;
-    taml_model_encode(m, &buf, &size);
-    taml_model_free(m);
+    unsigned char *buf = encode_child(&t, &size);
     CHECK_EQ_INT(file_version(buf), 4);
     /* the module can go: the model carries its CNN */
     taml_module_close(t.module);
@@ -144,11 +153,10 @@ TEST(image_models_without_an_image_module_stay_version_1)
         train(&t, configs[k], k ? "u8-v1b" : "u8-v1a", 0);
         taml_err err;
         taml_model *m;
-        CHECK(taml_model_from_child(&m, t.c, &t.cfg, t.f, NULL, &err) == 0);
-        void *buf;
         size_t size;
-        taml_model_encode(m, &buf, &size);
+        unsigned char *buf = encode_child(&t, &size);
         CHECK_EQ_INT(file_version(buf), 1);
+        CHECK(taml_model_decode(&m, buf, size, NULL, &err) == 0);
         CHECK(taml_model_info_get(m)->image_module == NULL);
         taml_model_free(m);
         free(buf);
@@ -171,11 +179,8 @@ TEST(a_damaged_version_4_model_is_refused_naming_the_field)
     train(&t, module_cfg, "u8-bad", 1);
     taml_err err;
     taml_model *m;
-    CHECK(taml_model_from_child(&m, t.c, &t.cfg, t.f, NULL, &err) == 0);
-    unsigned char *buf;
     size_t size;
-    taml_model_encode(m, (void **)&buf, &size);
-    taml_model_free(m);
+    unsigned char *buf = encode_child(&t, &size);
     fc_truncations(buf, size, "m4.taml", 97, decode_model, NULL);
     fc_resealed_truncations(buf, size, "m4.taml", 97, decode_model, NULL);
     fc_flips(buf, size, "m4.taml", 0, 53, decode_model, NULL);
@@ -200,14 +205,7 @@ TEST(a_damaged_version_4_model_is_refused_naming_the_field)
 TEST(export_of_a_trial_on_an_image_module_writes_version_4_and_predict_runs_the_cnn)
 {
     char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-export"), *out;
-    const char *space =
-        "{\"embedding\":[\"tiny-cnn\"],\"fine_tune\":[false],\"layers\":[1],"
-        "\"hidden_size\":[16],\"activation\":[\"relu\"],\"normalization\":[\"none\"],"
-        "\"dropout\":[0.0],\"deep_lr\":[0.3],\"deep_l2\":[0.0001],\"wide_lr\":[0.1],"
-        "\"wide_l1\":[\"disable\"],\"samples\":[1000]}";
-    char *sp = taml_path_join(taml_test_tmpdir(), "space.json");
-    taml_err err;
-    CHECK(taml_write_file_atomic(sp, space, strlen(space), &err) == 0);
+    char *sp = taml_test_tiny_image_space();
     char *cmd = taml_asprintf("search --study s.db --task %s --method random --trials 1 "
                               "--workers 1 --seed 3 --space %s",
                               dir, sp);
@@ -228,7 +226,7 @@ TEST(export_of_a_trial_on_an_image_module_writes_version_4_and_predict_runs_the_
     free(out);
     char *model = taml_path_join(taml_test_tmpdir(), "m.taml"), *data;
     size_t size;
-    CHECK(taml_read_file(model, &data, &size, &err) == 0);
+    CHECK(taml_read_file(model, &data, &size, NULL) == 0);
     CHECK_EQ_INT(file_version(data), 4);
     free(data);
     free(model);

@@ -115,3 +115,16 @@ char *taml_test_image_task(const char *name)
     free(cmd);
     return dir;
 }
+
+char *taml_test_tiny_image_space(void)
+{
+    static const char space[] =
+        "{\"embedding\":[\"tiny-cnn\"],\"fine_tune\":[false],\"layers\":[1],"
+        "\"hidden_size\":[16],\"activation\":[\"relu\"],\"normalization\":[\"none\"],"
+        "\"dropout\":[0.0],\"deep_lr\":[0.3],\"deep_l2\":[0.0001],\"wide_lr\":[0.1],"
+        "\"wide_l1\":[\"disable\"],\"samples\":[1000]}";
+    char *sp = taml_path_join(taml_test_tmpdir(), "tiny-space.json");
+    taml_err err;
+    CHECK_MSG(taml_write_file_atomic(sp, space, strlen(space), &err) == 0, "%s", err.msg);
+    return sp;
+}

@@ -51,5 +51,9 @@ void taml_test_python_selftest(const char *script, int min_tests);
  * cache is written there, never in the repository. */
 char *taml_test_tiny_image_library(void);
 char *taml_test_image_task(const char *name);
+/* A space of one configuration on the tiny module (deep tower on, wide
+ * tower disabled, 1000 samples), written as <tmpdir>/tiny-space.json; its
+ * path (heap). */
+char *taml_test_tiny_image_space(void);
 
 #endif

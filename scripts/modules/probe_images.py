@@ -96,7 +96,7 @@ def sample_task(src, work, cap, seed=13):
 
 def features(module, task_dir, work, modules, threads):
     out, lab = os.path.join(work, "f.npy"), os.path.join(work, "l.npy")
-    env = dict(os.environ, TAML_MODULES=modules)
+    env = dict(os.environ, TAML_MODULES=modules) if modules else None
     args = ["embed", "features", module, "--task", task_dir, "-o", out, "--labels", lab]
     if threads:
         args += ["--threads", str(threads)]
@@ -141,7 +141,9 @@ def global_from_grid(x, h, w, c, g=2):
     return out.astype(np.float32)
 
 
-def probe(x, lab):
+def probe(x, lab, cs=None):
+    """Logistic regression on x (standardised on train), C from cs (default
+    CS) by valid accuracy; {valid, C, test}."""
     from sklearn.linear_model import LogisticRegression
     sp, y = lab[:, 0], lab[:, 1]
     tr, va, te = sp == 0, sp == 1, sp == 2
@@ -149,7 +151,7 @@ def probe(x, lab):
     sd[sd < 1e-6] = 1.0
     z = (x - mu) / sd
     best = None
-    for C in CS:
+    for C in cs or CS:
         m = LogisticRegression(C=C, max_iter=300)
         m.fit(z[tr], y[tr])
         v = float((m.predict(z[va]) == y[va]).mean())
