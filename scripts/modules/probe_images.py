@@ -221,17 +221,23 @@ def main(argv):
 
 
 def print_table(results):
+    """The markdown table of test accuracies (best per task in bold), a row
+    of the mean over the tasks and one of the mean gain over pixels."""
     cols = ["pixels"] + [m for m in results[0]["modules"] if m != "pixels"]
+    cols = [c for c in cols if all(c in r["modules"] for r in results)]
     print("| task (train/valid/test used) | " + " | ".join(cols) + " |")
     print("| --- |" + " ---: |" * len(cols))
     for r in results:
         cells = []
-        best = max(v["test"] for v in r["modules"].values())
+        best = max(r["modules"][c]["test"] for c in cols)
         for c in cols:
-            v = r["modules"].get(c)
-            s = f"{v['test']:.3f}" if v else ""
-            cells.append(f"**{s}**" if v and v["test"] == best else s)
+            v = r["modules"][c]["test"]
+            cells.append(f"**{v:.3f}**" if v == best else f"{v:.3f}")
         print(f"| {r['task']} ({'/'.join(map(str, r['sizes']))}) | " + " | ".join(cells) + " |")
+    mean = [sum(r["modules"][c]["test"] for r in results) / len(results) for c in cols]
+    print("| mean over the tasks | " + " | ".join(f"{v:.3f}" for v in mean) + " |")
+    print("| features per image | " + " | ".join(
+        str(results[0]["modules"][c]["dim"]) if c != "pixels" else "h w c" for c in cols) + " |")
 
 
 if __name__ == "__main__":
