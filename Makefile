@@ -105,14 +105,16 @@ test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner
 # The threaded tests under ThreadSanitizer (CI): the thread pool, the search
 # on worker threads (and on borrowed executors), the features cache shared
 # by threads, a task read by many threads, a store reader beside its
-# writer, and the CLI with --isolation thread; also the process backend
+# writer, the CLI with --isolation thread, an ensemble's candidates
+# retrained on threads (export_ensemble); also the process backend
 # (it has no threads, but its fork server must fork cleanly under TSan).
 # The kill-at-random-points tests are left out: under TSan each takes
 # minutes and they test no thread that these do not.
 TSAN_TESTS := pool_ feature_cache search_random search_deterministic search_multitask \
               search_resume search_transfer search_first_checkpoint search_on_a_borrowed \
               search_stops_on task_loaded_task_and_tokeniser store_reader \
-              isolation_cli_processes_and_threads image_features_are two_processes_wait
+              isolation_cli_processes_and_threads export_ensemble image_features_are \
+              two_processes_wait
 .PHONY: test-tsan
 test-tsan:
 	$(MAKE) SANITIZE=thread test TESTS="$(TSAN_TESTS)"

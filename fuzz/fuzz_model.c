@@ -6,7 +6,9 @@
  * mutations reach the structural checks behind them (else nearly every
  * mutation stops at the checksum). A refusal must name the source. A
  * model that loads must predict: two texts (text models) or two images of
- * zero and 255 bytes (image models), all logits finite.
+ * zero and 255 bytes (image models), all logits finite; an ensemble
+ * (version 2) its probabilities, all finite. Flag bits 0 and 1 apply to the
+ * outer envelope only: a member's own CRC stays as it was.
  * Every input must end in a model or a clean error; sanitizers catch the rest.
  *
  * Two builds:
@@ -18,7 +20,8 @@
  *     && ./fuzz_model -max_total_time=300 fuzz/corpus/model
  * The corpus: models exported from tiny studies of tests/fixtures/tasks
  * (text: frozen, fine-tuned, wide only, deep only with batch norm; image: on
- * pixels, and imagecnn-0, version 4, carrying the tiny fixture CNN).
+ * pixels, and imagecnn-0, version 4, carrying the tiny fixture CNN),
+ * and ensembles of them (ensemble-*: three text members, weights 2, 1, 1).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +51,20 @@ static int run_one(const uint8_t *data, size_t size)
     if (!ok) return 0;
     const taml_model_info *mi = taml_model_info_get(m);
     float *z = malloc(sizeof *z * 2 * (size_t)mi->n_classes);
-    if (mi->image) {
+    if (mi->ensemble) {
+        double *p = malloc(sizeof *p * 2 * (size_t)mi->n_classes);
+        const char *texts[2] = {"the oven was hot, yes", "Stadium WIN \xc3\xa9t\xc3\xa9 42"};
+        size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
+        size_t P = (size_t)mi->height * mi->width * mi->channels;
+        uint8_t *px = calloc(2, P ? P : 1);
+        if (mi->image ? taml_model_proba_images(m, 2, px, p, &err)
+                      : taml_model_proba_texts(m, 2, texts, lens, p, &err))
+            abort();
+        for (int32_t j = 0; j < 2 * mi->n_classes; j++)
+            if (!(p[j] >= 0 && p[j] <= 1)) abort();
+        free(px);
+        free(p);
+    } else if (mi->image) {
         size_t P = (size_t)mi->height * mi->width * mi->channels;
         uint8_t *px = malloc(2 * P);
         memset(px, 0, P);

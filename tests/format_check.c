@@ -8,6 +8,7 @@
 #include "core/bytes.h"
 #include "core/util.h"
 #include "embed/module.h"
+#include "nn/model.h"
 #include "test.h"
 
 #define EDGE 300
@@ -107,5 +108,15 @@ int fc_module_open_bytes(const void *buf, size_t n, const char *source, taml_err
     int rc = taml_module_open(&m, source, NULL, err);
     CHECK(rc < 0 ? m == NULL : m != NULL);
     taml_module_close(m);
+    return rc;
+}
+
+int fc_model_decode(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
+{
+    (void)ctx;
+    taml_model *m;
+    int rc = taml_model_decode(&m, buf, n, source, err);
+    CHECK(rc < 0 ? m == NULL : m != NULL);
+    taml_model_free(m);
     return rc;
 }

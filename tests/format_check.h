@@ -43,6 +43,9 @@ void fc_resealed_truncations(const void *buf, size_t n, const char *source, size
  * buf to the file at path `source`, then opens it (ctx unused). */
 int fc_module_open_bytes(const void *buf, size_t n, const char *source, taml_err *err,
                          void *ctx);
+/* An fc_decode_fn for model files (nn/model.h's taml_model_decode; a model
+ * exactly when it succeeds; ctx unused). */
+int fc_model_decode(const void *buf, size_t n, const char *source, taml_err *err, void *ctx);
 
 /* Writes the envelope's length and CRC-32 for its n bytes. */
 void fc_reseal(unsigned char *buf, size_t n);

@@ -20,6 +20,7 @@
 #include "nn/model.h"
 #include "search/export.h"
 #include "store/store.h"
+#include "fixture_files.h"
 #include "format_check.h"
 #include "test.h"
 #include "testutil.h"
@@ -64,50 +65,8 @@ static char *slurp(const char *path)
     return data;
 }
 
-/* The test split of the fixture's all.tsv (split in file order as the loader
- * does): texts and labels, heap arrays of heap strings. */
-typedef struct split {
-    int n;
-    char **text, **label;
-    size_t *len;
-} split;
-
-static void load_test_split(split *s)
-{
-    char *data = slurp(TASK_DIR "/all.tsv");
-    int n = 0;
-    for (char *p = data; *p; p++) n += *p == '\n';
-    int lo = n * 8 / 10 + n / 10;
-    s->n = n - lo;
-    s->text = taml_calloc((size_t)s->n, sizeof *s->text);
-    s->label = taml_calloc((size_t)s->n, sizeof *s->label);
-    s->len = taml_calloc((size_t)s->n, sizeof *s->len);
-    char *line = data;
-    for (int i = 0; i < n; i++) {
-        char *nl = strchr(line, '\n');
-        *nl = 0;
-        if (i >= lo) {
-            char *tab = strchr(line, '\t');
-            *tab = 0;
-            s->label[i - lo] = taml_strdup(line);
-            s->text[i - lo] = taml_strdup(tab + 1);
-            s->len[i - lo] = strlen(tab + 1);
-        }
-        line = nl + 1;
-    }
-    free(data);
-}
-
-static void split_free(split *s)
-{
-    for (int i = 0; i < s->n; i++) free(s->text[i]), free(s->label[i]);
-    free(s->text);
-    free(s->label);
-    free(s->len);
-}
-
 /* Accuracy of m on the split, and its logits (heap, n x C) in *logits. */
-static double model_accuracy(taml_model *m, const split *s, float **logits)
+static double model_accuracy(taml_model *m, const taml_test_split *s, float **logits)
 {
     const taml_model_info *mi = taml_model_info_get(m);
     float *z = taml_malloc(sizeof *z * (size_t)s->n * mi->n_classes);
@@ -141,8 +100,8 @@ TEST(every_trial_of_a_real_search_exports_to_a_model_with_the_recorded_test_accu
 {
     taml_blas_init(NULL);
     char *study = make_study();
-    split sp;
-    load_test_split(&sp);
+    taml_test_split sp;
+    taml_test_split_load(&sp, TASK_DIR "/all.tsv", TAML_TEST);
     taml_err err;
     taml_task *task;
     CHECK(taml_task_load(&task, TASK_DIR, NULL, &err) == 0);
@@ -209,7 +168,7 @@ TEST(every_trial_of_a_real_search_exports_to_a_model_with_the_recorded_test_accu
     taml_features_free(f);
     taml_module_close(mod);
     taml_task_free(task);
-    split_free(&sp);
+    taml_test_split_free(&sp);
     free(study);
 }
 
@@ -238,8 +197,8 @@ TEST(export_then_predict_on_the_command_line_gives_the_best_trials_test_accuracy
     char *study = make_study(), *model = tmp("best.taml"), *texts = tmp("texts.txt"),
          *pred = tmp("pred.txt"), *log = tmp("export.log");
     taml_trial best = best_trial(study);
-    split sp;
-    load_test_split(&sp);
+    taml_test_split sp;
+    taml_test_split_load(&sp, TASK_DIR "/all.tsv", TAML_TEST);
     FILE *fp = fopen(texts, "w");
     for (int i = 0; i < sp.n; i++) fprintf(fp, "%s\n", sp.text[i]);
     fclose(fp);
@@ -275,7 +234,7 @@ TEST(export_then_predict_on_the_command_line_gives_the_best_trials_test_accuracy
     out = slurp(log);
     CHECK_CONTAINS(out, "no task named \"no-such-task\" in this study (its tasks: child-topics)");
     free(out);
-    split_free(&sp);
+    taml_test_split_free(&sp);
     free(study), free(model), free(texts), free(pred), free(log);
 }
 
@@ -336,16 +295,6 @@ static void put_u32(unsigned char *p, uint32_t v)
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static int decode_model(const void *buf, size_t n, const char *source, taml_err *err, void *ctx)
-{
-    (void)ctx;
-    taml_model *m;
-    int rc = taml_model_decode(&m, buf, n, source, err);
-    CHECK(rc < 0 ? m == NULL : m != NULL);
-    taml_model_free(m);
-    return rc;
-}
-
 TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
 {
     void *buf;
@@ -359,9 +308,9 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
     taml_model_free(m);
     /* every truncation, every truncation of the payload under a fitting
      * length and CRC, every changed byte: refused, naming file and place */
-    fc_truncations(b, size, "m.taml", 1, decode_model, NULL);
-    fc_resealed_truncations(b, size, "m.taml", 1, decode_model, NULL);
-    fc_flips(b, size, "m.taml", 0, 1, decode_model, NULL);
+    fc_truncations(b, size, "m.taml", 1, fc_model_decode, NULL);
+    fc_resealed_truncations(b, size, "m.taml", 1, fc_model_decode, NULL);
+    fc_flips(b, size, "m.taml", 0, 1, fc_model_decode, NULL);
     CHECK_EQ_INT(taml_model_decode(&m, b, size - 1, "m.taml", &err), TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "m.taml: offset 16: length: truncated");
     memcpy(copy, b, size);
@@ -373,7 +322,7 @@ TEST(model_file_refuses_truncation_damage_wrong_magic_and_newer_versions)
     CHECK_EQ_INT(taml_model_decode(&m, copy, size, NULL, &err), TAML_ECORRUPT);
     CHECK_CONTAINS(err.msg, "model: not a taml model");
     memcpy(copy, b, size);
-    put_u32(copy + 8, 2);
+    put_u32(copy + 8, TAML_MODEL_VERSION_ENSEMBLE + 1);
     CHECK_EQ_INT(taml_model_decode(&m, copy, size, "m.taml", &err), TAML_EMISMATCH);
     CHECK_CONTAINS(err.msg, "m.taml: offset 8: version: ");
     CHECK_CONTAINS(err.msg, "a newer taml wrote it");

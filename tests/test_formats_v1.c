@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "core/bytes.h"
 #include "core/util.h"
@@ -21,6 +20,7 @@
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
+#include "fixture_files.h"
 #include "format_check.h"
 #include "study_compare.h"
 #include "test.h"
@@ -28,22 +28,11 @@
 
 #define FIX "tests/fixtures/v1/"
 
-/* Unpacks FIX name.gz into the test's directory; the path (heap). */
-static char *gunzip_fixture(const char *name)
+/* FIX name.gz unpacked into the test's directory; the path (heap). */
+static char *v1_fixture(const char *name)
 {
-    char *gz = taml_asprintf(FIX "%s.gz", name);
-    char *out = taml_path_join(taml_test_tmpdir(), name);
-    gzFile in = gzopen(gz, "rb");
-    CHECK_MSG(in != NULL, "cannot open %s", gz);
-    FILE *f = fopen(out, "wb");
-    CHECK(f != NULL);
-    char buf[1 << 16];
-    int got;
-    while ((got = gzread(in, buf, sizeof buf)) > 0) CHECK((size_t)fwrite(buf, 1, (size_t)got, f) == (size_t)got);
-    CHECK(got == 0);
-    gzclose(in);
-    CHECK(fclose(f) == 0);
-    free(gz);
+    char *rel = taml_asprintf("v1/%s", name), *out = taml_test_gunzip_fixture(rel);
+    free(rel);
     return out;
 }
 
@@ -83,7 +72,7 @@ static void resaves_to_the_same_state(const taml_space *sp, const unsigned char 
 /* Both checkpoints (first and newest) of a fixture study. */
 static void study_checkpoints_resave(const char *name, int aml)
 {
-    char *path = gunzip_fixture(name);
+    char *path = v1_fixture(name);
     taml_space *sp = fixture_space();
     taml_store *s;
     taml_err err;
@@ -132,7 +121,7 @@ TEST(v1_controller_checkpoint_file_loads_and_is_a_transfer_source)
 {
     /* the newest checkpoint of mt-full.db (trained: Adam moments set), as
      * the file a user keeps */
-    char *db = gunzip_fixture("mt-full.db");
+    char *db = v1_fixture("mt-full.db");
     taml_store *s;
     taml_err err;
     void *blob;
@@ -173,7 +162,7 @@ TEST(v1_controller_checkpoint_file_loads_and_is_a_transfer_source)
  * `full`, and compares with the old code's uninterrupted run. */
 static void continues_equal(const char *half, const char *full, const char *tasks, int trials)
 {
-    char *h = gunzip_fixture(half), *f = gunzip_fixture(full);
+    char *h = v1_fixture(half), *f = v1_fixture(full);
     char *cmd = taml_asprintf("%s search --study %s %s --trials %d --seed 5 --space " FIX
                               "space.json --deterministic --workers 2",
                               taml_test_bin(), h, tasks, trials);
@@ -219,7 +208,7 @@ static int schema_of(const char *path)
  * those same values in the column. */
 TEST(v1_study_is_read_as_it_is_and_migrated_with_one_run_per_finished_trial)
 {
-    char *path = gunzip_fixture("mt-half.db");
+    char *path = v1_fixture("mt-half.db");
     sqlite3 *db;
     CHECK(sqlite3_open(path, &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,

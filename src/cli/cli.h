@@ -73,6 +73,11 @@ int taml_cmd_report(const taml_cli *cli, int argc, char **argv);
 int taml_cmd_export(const taml_cli *cli, int argc, char **argv);
 int taml_cmd_predict(const taml_cli *cli, int argc, char **argv);
 
+/* Prints what an ensemble build found (src/cli/export.c; `taml search
+ * --ensemble` prints it too). */
+struct taml_ensemble_result;
+void taml_cli_ensemble_print(const char *task, const struct taml_ensemble_result *r);
+
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
 

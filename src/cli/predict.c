@@ -1,7 +1,8 @@
 /* cli/predict.c - `taml predict`: labels (and probabilities) of new texts or
  * images from a model file written by `taml export` (nn/model.h). Lines are
  * read and scored in batches of the child's batch size, so the predictions
- * are bit for bit those of the child's own evaluation. */
+ * are bit for bit those of the child's own evaluation. A single model ranks
+ * the classes by its logits; an ensemble by its mean probabilities. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,25 +36,44 @@ typedef struct out_opts {
     int proba, top;
 } out_opts;
 
-static void print_rows(const taml_model_info *mi, const float *logits, int32_t n,
-                       const out_opts *o, double *proba, int32_t *order)
+/* One batch of a model's output: logits (a single model) or probabilities
+ * (an ensemble), n rows of C. */
+typedef struct scores {
+    const float *logits;
+    const double *proba;
+} scores;
+
+/* Row i's score of class j: what the classes are ranked by. */
+static double score(const scores *sc, int32_t C, int32_t i, int32_t j)
+{
+    return sc->logits ? (double)sc->logits[(size_t)i * C + j] : sc->proba[(size_t)i * C + j];
+}
+
+static void print_rows(const taml_model_info *mi, const scores *sc, int32_t n, const out_opts *o,
+                       double *proba, int32_t *order)
 {
     int32_t C = mi->n_classes;
     for (int32_t i = 0; i < n; i++) {
-        int32_t best = taml_model_argmax(logits + (size_t)i * C, C, proba);
+        int32_t best;
+        if (sc->logits) {
+            best = taml_model_argmax(sc->logits + (size_t)i * C, C, proba);
+        } else {
+            memcpy(proba, sc->proba + (size_t)i * C, sizeof *proba * (size_t)C);
+            best = taml_model_best_class(proba, C);
+        }
         if (!o->proba && o->top <= 1) {
             puts(mi->class_names[best]);
             continue;
         }
-        /* classes by logit, best first (ties: lower index), so the first is the label */
-        const float *z = logits + (size_t)i * C;
+        /* classes by score, best first (ties: lower index), so the first is the label */
         int32_t k = o->top > 0 ? (o->top < C ? o->top : C) : C;
         for (int32_t j = 0; j < C; j++) order[j] = j;
         for (int32_t a = 0; a < k; a++) {
             int32_t m = a;
-            for (int32_t b = a + 1; b < C; b++)
-                if (z[order[b]] > z[order[m]] || (z[order[b]] == z[order[m]] && order[b] < order[m]))
-                    m = b;
+            for (int32_t b = a + 1; b < C; b++) {
+                double zb = score(sc, C, i, order[b]), zm = score(sc, C, i, order[m]);
+                if (zb > zm || (zb == zm && order[b] < order[m])) m = b;
+            }
             int32_t t = order[a];
             order[a] = order[m];
             order[m] = t;
@@ -94,13 +114,18 @@ static int predict_images(taml_model *m, const char *path, const out_opts *o, do
     }
     int32_t n = (int32_t)(size / P), C = mi->n_classes;
     float *logits = taml_malloc(sizeof *logits * (size_t)TAML_CHILD_BATCH * C);
+    double *mean = taml_malloc(sizeof *mean * (size_t)TAML_CHILD_BATCH * C);
     int rc = 0;
     for (int32_t s = 0; s < n && !rc; s += TAML_CHILD_BATCH) {
         int32_t nb = n - s < TAML_CHILD_BATCH ? n - s : TAML_CHILD_BATCH;
-        rc = taml_model_predict_images(m, nb, (const uint8_t *)data + (size_t)s * P, logits, &err);
-        if (!rc) print_rows(mi, logits, nb, o, proba, order);
+        const uint8_t *px = (const uint8_t *)data + (size_t)s * P;
+        scores sc = {mi->ensemble ? NULL : logits, mi->ensemble ? mean : NULL};
+        rc = mi->ensemble ? taml_model_proba_images(m, nb, px, mean, &err)
+                          : taml_model_predict_images(m, nb, px, logits, &err);
+        if (!rc) print_rows(mi, &sc, nb, o, proba, order);
     }
     free(logits);
+    free(mean);
     free(data);
     return rc ? taml_cli_fail(&err) : 0;
 }
@@ -113,6 +138,8 @@ static int predict_texts(taml_model *m, const out_opts *o, double *proba, int32_
     char *lines[B] = {0};
     size_t caps[B] = {0}, lens[B];
     float *logits = taml_malloc(sizeof *logits * (size_t)B * C);
+    double *mean = taml_malloc(sizeof *mean * (size_t)B * C);
+    scores sc = {mi->ensemble ? NULL : logits, mi->ensemble ? mean : NULL};
     taml_err err;
     taml_err_clear(&err);
     long line_no = 0;
@@ -150,14 +177,17 @@ static int predict_texts(taml_model *m, const out_opts *o, double *proba, int32_
             lens[nb++] = len;
         }
         if (nb == 0) break;
-        if (taml_model_predict_texts(m, nb, (const char *const *)lines, lens, logits, &err)) {
+        const char *const *texts = (const char *const *)lines;
+        if (mi->ensemble ? taml_model_proba_texts(m, nb, texts, lens, mean, &err)
+                         : taml_model_predict_texts(m, nb, texts, lens, logits, &err)) {
             status = taml_cli_fail(&err);
             break;
         }
-        print_rows(mi, logits, nb, o, proba, order);
+        print_rows(mi, &sc, nb, o, proba, order);
     }
     for (int i = 0; i < B; i++) free(lines[i]);
     free(logits);
+    free(mean);
     if (fflush(stdout) != 0 && !status) {
         fprintf(stderr, "taml predict: writing the output: %s\n", strerror(errno));
         status = 1;
@@ -211,14 +241,23 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
         for (int32_t k = 0; k < mi->n_classes && k < 20; k++) printf(" %s", mi->class_names[k]);
         printf("%s)\n", mi->n_classes > 20 ? " ..." : "");
         if (mi->image) printf("image       %dx%dx%d\n", mi->height, mi->width, mi->channels);
-        if (mi->image_module)
-            printf("module      %s (its CNN is in the file: model file version %u)\n",
-                   mi->image_module, mi->version);
-        else
-            printf("words       %d wide, %d embedding rows (%s)\n", mi->n_wide_words, mi->n_emb_rows,
-                   mi->fine_tuned ? "fine-tuned" : "frozen");
-        printf("config      %s\nprovenance  %s\ntokeniser   rules version %u\n", mi->config_json,
-               mi->provenance_json, mi->tokeniser_version);
+        if (mi->ensemble)
+            printf("ensemble    %d members, probabilities averaged with their weights\n"
+                   "provenance  %s\n",
+                   mi->n_members, mi->provenance_json);
+        for (int32_t k = 0; k < mi->n_members; k++) {
+            uint32_t w;
+            const taml_model_info *ki = taml_model_info_get(taml_model_member(m, k, &w));
+            if (mi->ensemble) printf("member %d of %d, weight %u:\n", (int)k + 1, (int)mi->n_members, w);
+            if (!ki->image)
+                printf("words       %d wide, %d embedding rows (%s)\n", ki->n_wide_words,
+                       ki->n_emb_rows, ki->fine_tuned ? "fine-tuned" : "frozen");
+            if (ki->image_module)
+                printf("module      %s (its CNN is in the file: model file version %u)\n",
+                       ki->image_module, ki->version);
+            printf("config      %s\nprovenance  %s\n", ki->config_json, ki->provenance_json);
+        }
+        printf("tokeniser   rules version %u\n", mi->tokeniser_version);
         status = 0;
     } else {
         double *proba = taml_malloc(sizeof *proba * (size_t)mi->n_classes);

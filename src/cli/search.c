@@ -23,6 +23,7 @@
 #include "exec/proc.h"
 #include "nn/blas.h"
 #include "search/child.h"
+#include "search/ensemble.h"
 #include "search/search.h"
 #include "data/task.h"
 #include "embed/module.h"
@@ -49,6 +50,7 @@ static const char *usage_text =
     "                   [--space FILE.json] [--modules DIR] [--deterministic [--lag L]]\n"
     "                   [--ctrl-lr X] [--entropy-weight X] [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
+    "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -70,6 +72,11 @@ static const char *usage_text =
     "                  it as failed (\"timed out\"); default: no limit\n"
     "  --trial-memory MB  each worker process's memory (its data, MiB, 1..4194304); an\n"
     "                  allocation past it fails that trial; default: no limit\n"
+    "  --ensemble K    when the study is complete, build each task's ensemble of K\n"
+    "                  trials (1..1000; default 0: none) on --workers threads, record its\n"
+    "                  accuracies for `taml status` (as `taml export --ensemble K\n"
+    "                  --record`, which also writes its model); --selection and\n"
+    "                  --candidates as there\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -273,7 +280,8 @@ static int print_summary(const char *study, taml_err *err)
 
 enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
+    O_ENSEMBLE, O_SELECTION, O_CANDIDATES
 };
 
 static const struct option options[] = {
@@ -294,6 +302,9 @@ static const struct option options[] = {
     {"trial-retries", required_argument, NULL, O_RETRIES},
     {"trial-timeout", required_argument, NULL, O_TIMEOUT},
     {"trial-memory", required_argument, NULL, O_MEMORY},
+    {"ensemble", required_argument, NULL, O_ENSEMBLE},
+    {"selection", required_argument, NULL, O_SELECTION},
+    {"candidates", required_argument, NULL, O_CANDIDATES},
     TAML_ARGS_HELP,
     {0},
 };
@@ -307,6 +318,8 @@ typedef struct search_args {
     int threads;                  /* --isolation thread */
     taml_proc_opts proc;          /* the worker processes' limits (workers: o->workers) */
     const char *limit_flag;       /* the first --trial-* flag given, for the thread refusal */
+    taml_ensemble_opts ensemble;  /* size 0: none */
+    int selection_given;
 } search_args;
 
 /* Parses argv into *sa and o; 0, or the exit status (help: 0 with *done). */
@@ -384,6 +397,21 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             sa->proc.memory_mb = v;
             if (!sa->limit_flag) sa->limit_flag = "--trial-memory";
             break;
+        case O_ENSEMBLE:
+            if (taml_args_int(&a, 0, TAML_ENSEMBLE_MAX, &v)) return a.status;
+            sa->ensemble.size = (int32_t)v;
+            break;
+        case O_CANDIDATES:
+            if (taml_args_int(&a, 1, TAML_ENSEMBLE_MAX, &v)) return a.status;
+            sa->ensemble.candidates = (int32_t)v;
+            sa->selection_given = 1;
+            break;
+        case O_SELECTION:
+            if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
+                return taml_args_error(&a, "--selection: '%s' is not top or greedy", a.arg);
+            sa->ensemble.selection = (taml_ensemble_selection)v;
+            sa->selection_given = 1;
+            break;
         }
     }
     if (!sa->study) return taml_args_required(&a, "--study");
@@ -408,7 +436,43 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
                                "%s needs --isolation process: a thread cannot be killed, limited "
                                "or replaced alone (a child that crashes takes the search with it)",
                                sa->limit_flag);
+    const taml_ensemble_opts *e = &sa->ensemble;
+    if (sa->selection_given && !e->size)
+        return taml_args_error(&a, "--selection and --candidates are for --ensemble K");
+    if (e->candidates && e->selection != TAML_ENSEMBLE_GREEDY)
+        return taml_args_error(&a, "--candidates is for --selection greedy");
+    if (e->candidates && e->candidates < e->size)
+        return taml_args_error(&a, "--candidates: %d is fewer than the %d members of --ensemble",
+                               (int)e->candidates, (int)e->size);
     return 0;
+}
+
+/* After a complete study: each task's ensemble, built and recorded. A task
+ * that fails is reported and the others go on; returns 1 if any failed. */
+static int build_ensembles(const char *study, const char *const *names, int32_t n_tasks,
+                           taml_ensemble_opts *eo, const char *module_dir, int32_t workers)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* under mpirun the workers are other ranks': retrain on this one's cores */
+    eo->workers = cores >= 1 && cores < workers ? (int32_t)cores : workers;
+    eo->module_dir = module_dir;
+    int failed = 0;
+    for (int32_t k = 0; k < n_tasks; k++) {
+        taml_err err;
+        taml_err_clear(&err);
+        taml_ensemble_result r;
+        int rc = taml_ensemble_build(study, names[k], eo, NULL, &r, &err);
+        if (!rc) rc = taml_ensemble_save(study, &r, &err);
+        if (rc) {
+            taml_err_prefix(&err, "the ensemble of task %s", names[k]);
+            taml_cli_fail(&err);
+            failed = 1;
+            continue;
+        }
+        taml_cli_ensemble_print(names[k], &r);
+        taml_ensemble_result_deinit(&r);
+    }
+    return failed;
 }
 
 /* The child the search trains: the real one, or the hooks' (tests). */
@@ -457,6 +521,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     search_args sa = {.task_dirs = taml_calloc((size_t)argc, sizeof(char *)),
                       .ctrl_lr = NAN,
                       .ctrl_entropy = NAN};
+    taml_ensemble_opts_default(&sa.ensemble);
     taml_search_opts o;
     taml_search_opts_default(&o);
     taml_ctrl_opts ctrl_opts;
@@ -512,6 +577,11 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
                    &err))
         goto fail;
+    if (sa.ensemble.size && child.hook) {
+        taml_err_set(&err, TAML_EINVAL, "--ensemble retrains the real child, and this search's "
+                                        "child is a test double");
+        goto fail;
+    }
     o.taml_version = TAML_VERSION;
     o.log = print_log;
     o.progress = print_progress;
@@ -543,6 +613,9 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     if (view.tty && view.line_shown) fputc('\n', stderr);
     if (print_summary(sa.study, &err)) goto fail;
     rc = stop_flag ? 130 : 0;
+    if (!stop_flag && sa.ensemble.size &&
+        build_ensembles(sa.study, child.names, sa.n_tasks, &sa.ensemble, module_dir, o.workers))
+        rc = 1;
     goto done;
 fail:
     if (view.tty && view.line_shown) fputc('\n', stderr);

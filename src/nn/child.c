@@ -338,13 +338,16 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
     res->bytes = (int64_t)c->bytes;
 }
 
-double taml_child_accuracy(taml_child *c, int split)
+/* The model's logits on every example of a split, in batches of BATCH:
+ * copied into logits (cnt, C) when it is not NULL; returns how many argmax
+ * to the true label (ties: the lowest class). Accuracy and logits share it,
+ * so the logits an ensemble averages are the ones the accuracy counted. */
+static int32_t forward_split(taml_child *c, int split, float *logits)
 {
     const taml_task *t = c->task;
     int32_t lo = 0;
     for (int i = 0; i < split; i++) lo += t->n_split[i];
     int32_t cnt = t->n_split[split], hits = 0;
-    if (cnt <= 0) return 0;
     int32_t ex[BATCH];
     taml_net_t *n = &c->net;
     int C = n->s.C;
@@ -354,6 +357,7 @@ double taml_child_accuracy(taml_child *c, int split)
         gather(c, ex, nb);
         taml_net_batch bt = make_batch(c, ex, NULL, nb);
         taml_net_forward(n, &bt, 0);
+        if (logits) memcpy(logits + (size_t)s * C, n->logits, (size_t)nb * C * sizeof *logits);
         for (int b = 0; b < nb; b++) {
             const float *z = n->logits + (size_t)b * C;
             int best = 0;
@@ -362,7 +366,19 @@ double taml_child_accuracy(taml_child *c, int split)
             hits += best == t->label[ex[b]];
         }
     }
-    return (double)hits / cnt;
+    return hits;
+}
+
+double taml_child_accuracy(taml_child *c, int split)
+{
+    int32_t cnt = c->task->n_split[split];
+    if (cnt <= 0) return 0;
+    return (double)forward_split(c, split, NULL) / cnt;
+}
+
+void taml_child_logits(taml_child *c, int split, float *logits)
+{
+    forward_split(c, split, logits);
 }
 
 static double majority_accuracy(const taml_task *t, int split)

@@ -69,6 +69,11 @@ void taml_child_fit(taml_child *c, taml_child_result *res);
  * weights (batch norm on running averages, no dropout). */
 double taml_child_accuracy(taml_child *c, int split);
 
+/* The logits (n_split[split], C) of every example of split with the current
+ * weights, computed in the batches taml_child_accuracy counts them in (so
+ * their argmax, ties to the lowest class, is what it scores). */
+void taml_child_logits(taml_child *c, int split, float *logits);
+
 /* The whole trial: new, fit, accuracies on valid and test, free. Both towers
  * disabled is not an error: res->status = invalid with the majority class's
  * accuracies. Returns 0, or a negative status (res untouched) when the child

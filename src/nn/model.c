@@ -40,6 +40,8 @@ void taml_model_alloc_net(taml_model *m)
 static void fill_info(taml_model *m)
 {
     taml_model_info *i = &m->info;
+    i->ensemble = m->n_members > 0;
+    i->n_members = m->n_members > 0 ? m->n_members : 1;
     i->task_name = m->task_name;
     i->config_json = m->config_json;
     i->provenance_json = m->provenance_json;
@@ -93,6 +95,10 @@ void taml_model_free(taml_model *m)
     free(m->cnn_graph);
     free(m->cnn_weights);
     free(m->module_name);
+    for (int32_t i = 0; m->members && i < m->n_members; i++) taml_model_free(m->members[i]);
+    free(m->members);
+    free(m->weights);
+    free(m->member_logits);
     free(m);
 }
 
@@ -137,6 +143,73 @@ static int copy_cnn(taml_model *m, const taml_module *module, taml_err *err)
 }
 
 const taml_model_info *taml_model_info_get(const taml_model *m) { return &m->info; }
+
+const taml_model *taml_model_member(const taml_model *m, int32_t i, uint32_t *weight)
+{
+    if (!m->n_members) {
+        TAML_ASSERT(i == 0);
+        if (weight) *weight = 1;
+        return m;
+    }
+    TAML_ASSERT(i >= 0 && i < m->n_members);
+    if (weight) *weight = m->weights[i];
+    return m->members[i];
+}
+
+/* Why member b cannot predict for the same classes as member a, or NULL. */
+static const char *member_differs(const taml_model *a, const taml_model *b)
+{
+    if (strcmp(a->task_name, b->task_name)) return "another task";
+    if (a->image != b->image) return "another kind (text / image)";
+    if (a->height != b->height || a->width != b->width || a->channels != b->channels)
+        return "another image size";
+    if (a->C != b->C) return "another number of classes";
+    for (int32_t k = 0; k < a->C; k++)
+        if (strcmp(a->class_names[k], b->class_names[k])) return "other class names";
+    if (a->tok_version != b->tok_version) return "other tokeniser rules";
+    return NULL;
+}
+
+int taml_model_ensemble_new(taml_model **out, taml_model **members, const uint32_t *weights,
+                            int32_t n, const char *provenance_json, taml_err *err)
+{
+    *out = NULL;
+    int rc = TAML_OK;
+    if (n < 1 || n > TAML_MODEL_MAX_MEMBERS)
+        rc = taml_err_set(err, TAML_EINVAL, "model: an ensemble of %d members (expected 1 .. %d)",
+                          (int)n, TAML_MODEL_MAX_MEMBERS);
+    for (int32_t i = 0; i < n && !rc; i++) {
+        const char *why = members[i]->n_members ? "is an ensemble itself"
+                          : !weights[i]         ? "has weight 0"
+                                                : member_differs(members[0], members[i]);
+        if (why)
+            rc = taml_err_set(err, TAML_EINVAL, "model: ensemble member %d of %d %s%s", (int)i + 1,
+                              (int)n, members[i]->n_members || !weights[i] ? "" : "is of ", why);
+    }
+    if (rc) {
+        for (int32_t i = 0; i < n; i++) taml_model_free(members[i]);
+        return rc;
+    }
+    const taml_model *first = members[0];
+    taml_model *m = taml_calloc(1, sizeof *m);
+    m->n_members = n;
+    m->members = taml_malloc(sizeof *m->members * (size_t)n);
+    m->weights = taml_malloc(sizeof *m->weights * (size_t)n);
+    memcpy(m->members, members, sizeof *m->members * (size_t)n);
+    memcpy(m->weights, weights, sizeof *m->weights * (size_t)n);
+    m->task_name = taml_strdup(first->task_name);
+    m->provenance_json = taml_strdup(provenance_json ? provenance_json : "{}");
+    m->tok_version = first->tok_version;
+    m->C = first->C;
+    m->class_names = taml_calloc((size_t)m->C, sizeof *m->class_names);
+    for (int32_t k = 0; k < m->C; k++) m->class_names[k] = taml_strdup(first->class_names[k]);
+    m->image = first->image;
+    m->height = first->height, m->width = first->width, m->channels = first->channels;
+    m->member_logits = taml_malloc(sizeof *m->member_logits * (size_t)n * TAML_MODEL_BATCH * m->C);
+    fill_info(m);
+    *out = m;
+    return TAML_OK;
+}
 
 int taml_model_from_child(taml_model **out, const taml_child *c, const taml_child_config *cfg,
                           const taml_features *f, const char *provenance_json, taml_err *err)
@@ -272,12 +345,28 @@ static void run_batch(taml_model *m, int nb, float *logits)
     memcpy(logits, m->net.logits, (size_t)nb * m->C * sizeof(float));
 }
 
-int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
-                             const size_t *lens, float *logits, taml_err *err)
+/* The refusal of input of the other kind (texts to an image model, or
+ * images to a text one). */
+static int wrong_kind(const taml_model *m, taml_err *err)
 {
     if (m->image)
         return taml_err_set(err, TAML_EINVAL, "model: an image model (%dx%dx%d) cannot read text",
                             m->height, m->width, m->channels);
+    return taml_err_set(err, TAML_EINVAL, "model: a text model cannot read images");
+}
+
+static int no_logits(const taml_model *m, taml_err *err)
+{
+    return taml_err_set(err, TAML_EINVAL,
+                        "model: an ensemble of %d members gives probabilities, not logits",
+                        (int)m->n_members);
+}
+
+int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
+                             const size_t *lens, float *logits, taml_err *err)
+{
+    if (m->n_members) return no_logits(m, err);
+    if (m->image) return wrong_kind(m, err);
     int32_t D = m->shape.D;
     double *acc = taml_malloc(sizeof *acc * (size_t)(D > 0 ? D : 1));
     for (int32_t s = 0; s < n; s += BATCH) {
@@ -316,7 +405,8 @@ int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
 int taml_model_predict_images(taml_model *m, int32_t n, const uint8_t *pixels, float *logits,
                               taml_err *err)
 {
-    if (!m->image) return taml_err_set(err, TAML_EINVAL, "model: a text model cannot read images");
+    if (m->n_members) return no_logits(m, err);
+    if (!m->image) return wrong_kind(m, err);
     size_t P = (size_t)m->height * m->width * m->channels;
     for (int32_t s = 0; s < n; s += BATCH) {
         int nb = n - s < BATCH ? n - s : BATCH;
@@ -353,4 +443,107 @@ int32_t taml_model_argmax(const float *logits, int32_t C, double *proba)
         for (int32_t j = 0; j < C; j++) proba[j] /= z;
     }
     return best;
+}
+
+void taml_model_mean_proba(int32_t K, const float *const *logits, const uint32_t *w, int32_t n,
+                           int32_t C, double *proba)
+{
+    double *p = taml_malloc(sizeof *p * (size_t)C), W = 0;
+    for (int32_t k = 0; k < K; k++) W += w[k];
+    for (int32_t i = 0; i < n; i++) {
+        double *acc = proba + (size_t)i * C;
+        memset(acc, 0, sizeof *acc * (size_t)C);
+        for (int32_t k = 0; k < K; k++) {
+            taml_model_argmax(logits[k] + (size_t)i * C, C, p);
+            for (int32_t j = 0; j < C; j++) acc[j] += w[k] * p[j];
+        }
+        for (int32_t j = 0; j < C; j++) acc[j] /= W;
+    }
+    free(p);
+}
+
+int32_t taml_model_best_class(const double *proba, int32_t C)
+{
+    int32_t best = 0;
+    for (int32_t j = 1; j < C; j++)
+        if (proba[j] > proba[best]) best = j;
+    return best;
+}
+
+/* The probabilities of n inputs (at most one batch) from the members'
+ * logits, which predict(member, ...) fills. */
+static int mean_of_members(taml_model *m, int32_t n, double *proba,
+                           int (*predict)(taml_model *, int32_t, const void *, float *, taml_err *),
+                           const void *in, taml_err *err)
+{
+    size_t stride = (size_t)TAML_MODEL_BATCH * m->C;
+    const float *rows[TAML_MODEL_MAX_MEMBERS];
+    for (int32_t k = 0; k < m->n_members; k++) {
+        float *z = m->member_logits + (size_t)k * stride;
+        int rc = predict(m->members[k], n, in, z, err);
+        if (rc) return taml_err_prefix(err, "ensemble member %d of %d", (int)k + 1, (int)m->n_members);
+        rows[k] = z;
+    }
+    taml_model_mean_proba(m->n_members, rows, m->weights, n, m->C, proba);
+    return TAML_OK;
+}
+
+typedef struct text_batch {
+    const char *const *texts;
+    const size_t *lens;
+} text_batch;
+
+static int predict_text_batch(taml_model *m, int32_t n, const void *in, float *logits, taml_err *err)
+{
+    const text_batch *t = in;
+    return taml_model_predict_texts(m, n, t->texts, t->lens, logits, err);
+}
+
+static int predict_image_batch(taml_model *m, int32_t n, const void *in, float *logits,
+                               taml_err *err)
+{
+    return taml_model_predict_images(m, n, in, logits, err);
+}
+
+int taml_model_proba_texts(taml_model *m, int32_t n, const char *const *texts,
+                           const size_t *lens, double *proba, taml_err *err)
+{
+    if (m->image) return wrong_kind(m, err);
+    int32_t C = m->C;
+    float *z = m->n_members ? NULL : taml_malloc(sizeof *z * (size_t)BATCH * C);
+    int rc = TAML_OK;
+    for (int32_t s = 0; s < n && !rc; s += BATCH) {
+        int32_t nb = n - s < BATCH ? n - s : BATCH;
+        double *p = proba + (size_t)s * C;
+        if (m->n_members) {
+            text_batch t = {texts + s, lens + s};
+            rc = mean_of_members(m, nb, p, predict_text_batch, &t, err);
+        } else if (!(rc = taml_model_predict_texts(m, nb, texts + s, lens + s, z, err))) {
+            for (int32_t i = 0; i < nb; i++) taml_model_argmax(z + (size_t)i * C, C, p + (size_t)i * C);
+        }
+    }
+    free(z);
+    return rc;
+}
+
+int taml_model_proba_images(taml_model *m, int32_t n, const uint8_t *pixels, double *proba,
+                            taml_err *err)
+{
+    if (!m->image) return wrong_kind(m, err);
+    int32_t C = m->C;
+    size_t P = (size_t)m->height * m->width * m->channels;
+    float *z = m->n_members ? NULL : taml_malloc(sizeof *z * (size_t)BATCH * C);
+    int rc = TAML_OK;
+    for (int32_t s = 0; s < n && !rc; s += BATCH) {
+        int32_t nb = n - s < BATCH ? n - s : BATCH;
+        double *p = proba + (size_t)s * C;
+        const uint8_t *px = pixels + (size_t)s * P;
+        if (m->n_members) {
+            rc = mean_of_members(m, nb, p, predict_image_batch, px, err);
+        } else if (!(rc = taml_model_predict_images(m, nb, px, z, err))) {
+            for (int32_t i = 0; i < nb; i++) taml_model_argmax(z + (size_t)i * C, C, p + (size_t)i * C);
+        }
+    }
+    free(z);
+    return rc;
 }

@@ -34,9 +34,23 @@
  * The payload must be consumed exactly. A model whose tokeniser version is
  * not this build's is refused: its words would not match the tokens.
  *
+ * Version 2 (TAML_MODEL_VERSION_ENSEMBLE): an ensemble, a container of K
+ * single models of one task, the same envelope with version 2 around
+ *   u32 K (1 .. TAML_MODEL_MAX_MEMBERS), str provenance JSON of the ensemble,
+ *   K x (u32 weight >= 1, u64 size, size bytes: the member as a complete
+ *   single-model file, envelope and CRC included, of a version the single
+ *   decoder reads).
+ * The members keep their own framing so that their payload (version 1
+ * today) can change without the container changing. They must agree on
+ * what a prediction is: the task name, the kind, the image size and the
+ * class names in order.
+ *
  * Predictions reproduce the child's own evaluation bit for bit when texts
  * arrive in the same batches of TAML_CHILD_BATCH (the net and its kernels
  * are the ones that trained, the pooled input is computed the same way).
+ * An ensemble predicts class probabilities, the weighted mean of its
+ * members' (taml_model_mean_proba, the one function the ensemble builder of
+ * search/ensemble.h scores with too).
  */
 #ifndef TAML_NN_MODEL_H
 #define TAML_NN_MODEL_H
@@ -49,16 +63,23 @@
 #include "nn/config.h"
 #include "nn/features.h"
 
-#define TAML_MODEL_VERSION 1
+#define TAML_MODEL_VERSION 1          /* a single model: what export writes for one */
+#define TAML_MODEL_VERSION_ENSEMBLE 2 /* a container of members */
+#define TAML_MODEL_MAX_MEMBERS 1000
 /* Version 4: an image model whose deep tower reads an image module (see
- * above). Versions 2 and 3 are other branches' (the ensemble container, a
- * text model with n-gram fields); this build reads 1 and 4. */
+ * above). Version 3 is another branch's (a text model with n-gram fields);
+ * this build reads 1, 2 and 4. */
 #define TAML_MODEL_VERSION_IMAGE 4
 
 typedef struct taml_model taml_model;
 
-/* What a model says about itself; strings owned by the model. */
+/* What a model says about itself; strings owned by the model. An ensemble
+ * fills the fields its members share (task, kind, image size, classes,
+ * tokeniser version), its own provenance, config_json NULL and the
+ * per-member counts 0: ask its members (taml_model_member). */
 typedef struct taml_model_info {
+    int ensemble;      /* 1: an ensemble (file version 2) */
+    int32_t n_members; /* its members; 1 for a single model */
     const char *task_name;
     const char *config_json;
     const char *provenance_json;
@@ -86,6 +107,20 @@ void taml_model_free(taml_model *m);
 
 const taml_model_info *taml_model_info_get(const taml_model *m);
 
+/* An ensemble of n (1 .. TAML_MODEL_MAX_MEMBERS) single models, whose
+ * probabilities are averaged with the weights (each >= 1: a member that
+ * greedy selection picked twice weighs 2). The members are taken (freed
+ * with the ensemble, or at once on failure; the array itself stays the
+ * caller's). provenance_json (NULL: "{}") is stored as given. Refused
+ * (TAML_EINVAL): no member, an ensemble as a member, a zero weight, members
+ * of different tasks, kinds, image sizes or classes (the message names the
+ * member and what differs). */
+int taml_model_ensemble_new(taml_model **out, taml_model **members, const uint32_t *weights,
+                            int32_t n, const char *provenance_json, taml_err *err);
+/* Member i (0 .. n_members - 1) and its weight (may be NULL); a single
+ * model is its own member 0 of weight 1. Owned by m. */
+const taml_model *taml_model_member(const taml_model *m, int32_t i, uint32_t *weight);
+
 /* The model as file bytes (*buf heap, caller frees). (nn/model_file.c, as
  * the three below.) */
 void taml_model_encode(const taml_model *m, void **buf, size_t *size);
@@ -104,8 +139,9 @@ int taml_model_load(taml_model **out, const char *path, taml_err *err);
 /* Logits (n, C) of n texts (texts[i], lens[i] bytes of UTF-8; invalid bytes
  * act as separators, as in the tokeniser), tokenised as the task loader does:
  * tokens outside the model's words are skipped by the tower that lacks them.
- * Evaluated in consecutive batches of TAML_CHILD_BATCH. Text models only
- * (TAML_EINVAL otherwise). Not thread-safe: one model per thread. */
+ * Evaluated in consecutive batches of TAML_CHILD_BATCH. Single text models
+ * only (TAML_EINVAL otherwise: an ensemble has probabilities, not logits).
+ * Not thread-safe: one model per thread. */
 int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
                              const size_t *lens, float *logits, taml_err *err);
 /* Logits (n, C) of n images, pixels (n, height * width * channels) bytes.
@@ -113,8 +149,23 @@ int taml_model_predict_texts(taml_model *m, int32_t n, const char *const *texts,
 int taml_model_predict_images(taml_model *m, int32_t n, const uint8_t *pixels, float *logits,
                               taml_err *err);
 
+/* Class probabilities (n, C) of n texts / images: a single model's softmax
+ * of its logits (as taml_model_argmax computes it), an ensemble's
+ * taml_model_mean_proba of its members' logits. Otherwise as above. */
+int taml_model_proba_texts(taml_model *m, int32_t n, const char *const *texts,
+                           const size_t *lens, double *proba, taml_err *err);
+int taml_model_proba_images(taml_model *m, int32_t n, const uint8_t *pixels, double *proba,
+                            taml_err *err);
+
 /* The index of the largest of the C logits (ties: the lowest index, as the
  * child's accuracy counts), and their softmax in proba (may be NULL). */
 int32_t taml_model_argmax(const float *logits, int32_t C, double *proba);
+/* The ensemble's probabilities of n examples: proba (n, C) = sum_k w[k]
+ * softmax(logits[k]) / sum_k w[k], k = 0 .. K - 1 summed in that order in
+ * double, each softmax as taml_model_argmax's; logits[k] is (n, C). */
+void taml_model_mean_proba(int32_t K, const float *const *logits, const uint32_t *w, int32_t n,
+                           int32_t C, double *proba);
+/* The most probable of C classes (ties: the lowest index). */
+int32_t taml_model_best_class(const double *proba, int32_t C);
 
 #endif

@@ -22,8 +22,33 @@ static const char MAGIC[8] = {'T', 'A', 'M', 'L', 'C', 'L', 'S', 'F'};
 
 /* ------------------------------------------------------------ encoding */
 
+/* Version 2: the members, each as its own file. */
+static void encode_ensemble(const taml_model *m, void **buf, size_t *size)
+{
+    taml_bytes_writer b;
+    taml_bytes_writer_init(&b);
+    size_t start = taml_envelope_begin(&b, MAGIC, TAML_MODEL_VERSION_ENSEMBLE, 0);
+    taml_bytes_put_u32(&b, (uint32_t)m->n_members);
+    taml_bytes_put_str32(&b, m->provenance_json);
+    for (int32_t k = 0; k < m->n_members; k++) {
+        void *mb;
+        size_t ms;
+        taml_model_encode(m->members[k], &mb, &ms);
+        taml_bytes_put_u32(&b, m->weights[k]);
+        taml_bytes_put_u64(&b, ms);
+        taml_bytes_put(&b, mb, ms);
+        free(mb);
+    }
+    taml_envelope_end(&b, start);
+    *buf = taml_bytes_writer_take(&b, size);
+}
+
 void taml_model_encode(const taml_model *m, void **buf, size_t *size)
 {
+    if (m->n_members) {
+        encode_ensemble(m, buf, size);
+        return;
+    }
     taml_bytes_writer b;
     taml_bytes_writer_init(&b);
     size_t start = taml_envelope_begin(
@@ -300,6 +325,52 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
     return taml_bytes_status(r, err);
 }
 
+/* The members of a version-2 payload, each decoded as a file of its own
+ * ("SOURCE: member 2 of 5: offset N: ..."), then joined. */
+static int decode_ensemble(taml_model **out, taml_bytes_reader *r, const char *source,
+                           taml_err *err)
+{
+    int32_t n = u32_in(r, 1, TAML_MODEL_MAX_MEMBERS, "the number of members");
+    char *prov = taml_bytes_ok(r) ? text(r, 0, "the ensemble's provenance") : NULL;
+    taml_model **members = taml_calloc((size_t)(n > 0 ? n : 1), sizeof *members);
+    uint32_t *weights = taml_calloc((size_t)(n > 0 ? n : 1), sizeof *weights);
+    int32_t got = 0;
+    int rc = TAML_OK;
+    for (; got < n && taml_bytes_ok(r); got++) {
+        char field[64];
+        snprintf(field, sizeof field, "the weight of member %d", (int)got + 1);
+        weights[got] = (uint32_t)u32_in(r, 1, INT32_MAX, field);
+        snprintf(field, sizeof field, "the size of member %d", (int)got + 1);
+        uint64_t ms = taml_bytes_u64(r, field);
+        if (taml_bytes_ok(r) && ms > taml_bytes_left(r))
+            taml_bytes_fail(r, TAML_ECORRUPT, field, "%llu bytes; %zu are left",
+                            (unsigned long long)ms, taml_bytes_left(r));
+        snprintf(field, sizeof field, "member %d", (int)got + 1);
+        const void *mb = taml_bytes_ok(r) ? taml_bytes_take(r, (size_t)ms, field) : NULL;
+        if (!mb) break;
+        char *name = taml_asprintf("%s: member %d of %d", source, (int)got + 1, (int)n);
+        uint32_t version;
+        if (taml_envelope_peek(mb, (size_t)ms, MAGIC, &version) && version == TAML_MODEL_VERSION_ENSEMBLE)
+            rc = taml_err_set(err, TAML_EFORMAT, "%s: an ensemble inside an ensemble", name);
+        else
+            rc = taml_model_decode(&members[got], mb, (size_t)ms, name, err);
+        free(name);
+        if (rc) break;
+    }
+    if (!rc) taml_bytes_expect_end(r, "the last member");
+    if (!rc) rc = taml_bytes_status(r, err);
+    if (!rc) {
+        rc = taml_model_ensemble_new(out, members, weights, n, prov, err);
+        if (rc) taml_err_prefix(err, "%s", source);
+    } else {
+        for (int32_t i = 0; i < got; i++) taml_model_free(members[i]);
+    }
+    free(members);
+    free(weights);
+    free(prov);
+    return rc;
+}
+
 int taml_model_decode(taml_model **out, const void *buf, size_t size, const char *source,
                       taml_err *err)
 {
@@ -307,16 +378,20 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
     if (!source) source = "model";
     uint32_t version;
     if (taml_envelope_peek(buf, size, MAGIC, &version) && version != TAML_MODEL_VERSION &&
-        version != TAML_MODEL_VERSION_IMAGE)
+        version != TAML_MODEL_VERSION_ENSEMBLE && version != TAML_MODEL_VERSION_IMAGE)
         return taml_bytes_error(err, TAML_EMISMATCH, source, 8, "version",
-                                "model file format version %u; this taml reads versions %d and "
-                                "%d%s",
-                                version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_IMAGE,
-                                version > TAML_MODEL_VERSION ? " (a newer taml wrote it)" : "");
+                                "model file format version %u; this taml reads versions %d "
+                                "(a model), %d (an ensemble) and %d (an image model with its "
+                                "CNN)%s",
+                                version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_ENSEMBLE,
+                                TAML_MODEL_VERSION_IMAGE,
+                                version > TAML_MODEL_VERSION_ENSEMBLE ? " (a newer taml wrote it)"
+                                                                      : "");
     taml_envelope env;
     taml_bytes_reader r;
     int rc = taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, &r, err);
     if (rc) return rc;
+    if (env.version == TAML_MODEL_VERSION_ENSEMBLE) return decode_ensemble(out, &r, source, err);
     taml_model *m = taml_calloc(1, sizeof *m);
     if ((rc = decode_payload(m, &r, env.version, source, err))) {
         /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */

@@ -45,6 +45,13 @@ struct taml_model {
     char *module_name;     /* the module's name and its file's CRC-32, for info */
     uint32_t module_crc;
     taml_cnn *cnn;         /* the runner, made at the first prediction */
+    /* an ensemble (n_members > 0): the fields above that its members share
+     * (task name, classes, kind, image size, tokeniser version) are copies
+     * of member 0's, the net is unused */
+    int32_t n_members;
+    taml_model **members; /* (n_members) single models */
+    uint32_t *weights;    /* (n_members) */
+    float *member_logits; /* (n_members, TAML_MODEL_BATCH, C) prediction scratch */
 };
 
 /* Takes an empty graph g whose fields were decoded (its weights not yet

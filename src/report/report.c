@@ -229,7 +229,13 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
                          "died on every attempt or that timed out, count as trials but never "
                          "rank; diverged "
                          "and invalid ones count with their recorded accuracies). Error bars "
-                         "and bands are &#177; 2 s.e.m. over those 10 models. Accuracies in %.");
+                         "and bands are &#177; 2 s.e.m. over those 10 models. Ensemble: the "
+                         "mean probabilities of the ensemble of a task's trials the study "
+                         "recorded (top K: the K best by validation accuracy; greedy K: "
+                         "Caruana's selection with replacement on the validation split from "
+                         "the best M), beside the single best model; `taml export STUDY --task "
+                         "NAME --ensemble K --record` or `taml search ... --ensemble K` records "
+                         "one. Accuracies in %.");
     if (rs) {
         taml_svg_buf_puts(b, " Trials-to-target are measured against ");
         esc(b, rs->label);
@@ -403,6 +409,7 @@ static void task_table(taml_svg_buf *b, const study_view *v, size_t ns, const ch
 {
     taml_svg_buf_puts(b, "<table>\n<tr><th>study</th><th>finished trials</th><th>failed</th>"
                          "<th>diverged</th><th>invalid</th><th>best valid</th><th>its test</th>"
+                         "<th>ensemble valid</th><th>its test</th><th>ensemble</th>"
                          "<th>valid top10</th><th>test top10</th>");
     if (rs) taml_svg_buf_puts(b, "<th>trials to target</th>");
     taml_svg_buf_puts(b, "</tr>\n");
@@ -417,6 +424,23 @@ static void task_table(taml_svg_buf *b, const study_view *v, size_t ns, const ch
                             r->trials, r->failed, r->diverged, r->invalid);
         td_pct(b, r->best_valid);
         td_pct(b, r->best_test);
+        if (r->ensemble) {
+            const taml_store_ensemble *e = r->ensemble;
+            td_pct(b, e->valid_acc);
+            td_pct(b, e->test_acc);
+            taml_svg_buf_printf(b, "<td>%s %d: %d member%s, from %d; trials", e->selection,
+                                (int)e->size, (int)e->n_members, e->n_members == 1 ? "" : "s",
+                                (int)e->candidates);
+            for (int32_t j = 0; j < e->n_members; j++) {
+                taml_svg_buf_printf(b, "%s %lld", j ? "," : "", (long long)e->member[j]);
+                if (e->weight[j] != 1) taml_svg_buf_printf(b, " (x%d)", (int)e->weight[j]);
+            }
+            if ((size_t)e->trials != r->trials)
+                taml_svg_buf_printf(b, "; built at %lld trials", (long long)e->trials);
+            taml_svg_buf_puts(b, "</td>");
+        } else {
+            taml_svg_buf_puts(b, "<td colspan=\"3\">none recorded</td>");
+        }
         td_pct_pm(b, r->top_valid, r->top_valid_sem);
         td_pct_pm(b, r->top_test, r->top_test_sem);
         if (rs) {

@@ -42,6 +42,7 @@ static int fill_row(taml_status_row *r, const taml_report_task *k,
     r->best_valid = r->best_test = NAN;
     r->top_valid = r->top_valid_sem = r->top_test = r->top_test_sem = NAN;
     r->target = NAN;
+    r->ensemble = k->has_ensemble ? &k->ensemble : NULL;
     size_t best;
     if (taml_metrics_best(k->valid, k->n, 1, &best) == 1) {
         r->best_id = k->id[best];
@@ -157,8 +158,16 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
                             against->path, taml_search_method_name(against->method),
                             TAML_REPORT_TOP);
     taml_svg_buf_printf(&b, "accuracies in %%; top%d = mean of the %d best by validation "
-                            "accuracy, \xc2\xb1 2 s.e.m.\n\n",
+                            "accuracy, \xc2\xb1 2 s.e.m.; ensemble = the mean probabilities of "
+                            "the recorded ensemble's members\n",
                         TAML_REPORT_TOP, TAML_REPORT_TOP);
+    int missing = 0;
+    for (size_t i = 0; i < n; i++) missing |= !rows[i].ensemble;
+    if (missing)
+        taml_svg_buf_puts(&b, "ensemble \"-\": none recorded; `taml export STUDY --task NAME "
+                              "--ensemble K --record` (or `taml search ... --ensemble K`) "
+                              "records one\n");
+    taml_svg_buf_puts(&b, "\n");
     size_t tw = 4;
     for (size_t i = 0; i < n; i++) {
         size_t l = strlen(rows[i].task);
@@ -169,10 +178,10 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
         size_t w;
         int right;
     } cols[] = {{"trials", 6, 1}, {"failed", 6, 1}, {"best valid (test)", 17, 0},
-                {"valid top10", 14, 0}, {"test top10", 14, 0}, {"target", 8, 1},
-                {"T", 5, 1}, {"RS", 5, 1}, {"this", 9, 1}};
+                {"ensemble valid (test)", 27, 0}, {"valid top10", 14, 0}, {"test top10", 14, 0},
+                {"target", 8, 1}, {"T", 5, 1}, {"RS", 5, 1}, {"this", 9, 1}};
     put_col(&b, "task", tw, 0);
-    for (size_t i = 0; i < (against ? 9u : 5u); i++) {
+    for (size_t i = 0; i < (against ? 10u : 6u); i++) {
         taml_svg_buf_puts(&b, "  ");
         put_col(&b, cols[i].name, cols[i].w, cols[i].right);
     }
@@ -192,6 +201,16 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
         snprintf(d, sizeof d, "%s (%s)", a, c);
         taml_svg_buf_puts(&b, "  ");
         put_col(&b, d, 17, 0);
+        if (r->ensemble) {
+            pct(a, sizeof a, r->ensemble->valid_acc);
+            pct(c, sizeof c, r->ensemble->test_acc);
+            snprintf(d, sizeof d, "%s (%s) %s %d", a, c, r->ensemble->selection,
+                     (int)r->ensemble->size);
+        } else {
+            snprintf(d, sizeof d, "-");
+        }
+        taml_svg_buf_puts(&b, "  ");
+        put_col(&b, d, 27, 0);
         pct_pm(a, sizeof a, r->top_valid, r->top_valid_sem);
         taml_svg_buf_puts(&b, "  ");
         put_col(&b, a, 14, 0);
@@ -219,6 +238,9 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
         if (r->top_count < TAML_REPORT_TOP && r->trials > 0)
             taml_svg_buf_printf(&b, "  [top of %zu only]", r->top_count);
         if (r->unfinished) taml_svg_buf_printf(&b, "  [%zu unfinished]", r->unfinished);
+        if (r->ensemble && (size_t)r->ensemble->trials != r->trials)
+            taml_svg_buf_printf(&b, "  [ensemble built at %lld trials]",
+                                (long long)r->ensemble->trials);
         taml_svg_buf_puts(&b, "\n");
     }
     /* No trailing blanks from padding the last column. */
@@ -261,6 +283,23 @@ char *taml_status_json(const taml_report_study *s, const taml_report_study *agai
         else cJSON_AddNullToObject(o, "best_trial");
         add_num(o, "best_valid", r->best_valid);
         add_num(o, "best_test", r->best_test);
+        if (r->ensemble) {
+            const taml_store_ensemble *e = r->ensemble;
+            cJSON *eo = cJSON_AddObjectToObject(o, "ensemble");
+            cJSON_AddStringToObject(eo, "selection", e->selection);
+            cJSON_AddNumberToObject(eo, "size", e->size);
+            cJSON_AddNumberToObject(eo, "candidates", e->candidates);
+            cJSON_AddNumberToObject(eo, "trials", (double)e->trials);
+            cJSON *m = cJSON_AddArrayToObject(eo, "members");
+            for (int32_t j = 0; j < e->n_members; j++) {
+                cJSON *mj = cJSON_CreateObject();
+                cJSON_AddNumberToObject(mj, "trial", (double)e->member[j]);
+                cJSON_AddNumberToObject(mj, "weight", e->weight[j]);
+                cJSON_AddItemToArray(m, mj);
+            }
+            add_num(eo, "valid", e->valid_acc);
+            add_num(eo, "test", e->test_acc);
+        }
         cJSON_AddNumberToObject(o, "top_count", (double)r->top_count);
         add_num(o, "top_valid", r->top_valid);
         add_num(o, "top_valid_2sem", 2 * r->top_valid_sem);

@@ -1,5 +1,7 @@
 /* report/status.h - the table of `taml status`: per task, trials, the best
- * trial, validation and test accuracy-top10 with their s.e.m., and against a
+ * trial, the recorded ensemble beside it (search/ensemble.h; the study
+ * records it, status never retrains), validation and test accuracy-top10
+ * with their s.e.m., and against a
  * random-search study its target and the trials-to-target of both (the
  * paper's Table 2). search/metrics.h defines every number in it. Results come
  * back as heap strings for the CLI (text or JSON); nothing here prints. */
@@ -21,6 +23,7 @@ typedef struct taml_status_row {
     size_t failed, diverged, invalid, unfinished;
     int64_t best_id;  /* the trial with the best validation accuracy (ties: earliest), or 0 */
     double best_valid, best_test; /* that trial's accuracies (the test split never selects) */
+    const taml_store_ensemble *ensemble; /* the recorded ensemble (borrowed), or NULL */
     size_t top_count;             /* models in the top (< TOP while the study is young) */
     double top_valid, top_valid_sem, top_test, top_test_sem; /* accuracy-top10 and s.e.m. */
     /* Against a random-search study (all NaN / 0 without one): */
@@ -47,7 +50,9 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
                        const taml_status_row *rows, size_t n);
 /* The table as JSON (heap string): {"study", "method", "against", "top",
  * "tasks": [{"task", "trials", ..., "trials_to_target"}]}; NaN and n/a are
- * null. */
+ * null. A task with a recorded ensemble has "ensemble": {"selection",
+ * "size", "candidates", "trials", "members": [{"trial", "weight"}],
+ * "valid", "test"}; one without has no "ensemble" key. */
 char *taml_status_json(const taml_report_study *s, const taml_report_study *against,
                        const taml_status_row *rows, size_t n);
 

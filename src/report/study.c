@@ -21,6 +21,7 @@ static void task_free(taml_report_task *t)
     if (t->config)
         for (size_t i = 0; i < t->n; i++) free(t->config[i]);
     free(t->config);
+    taml_store_ensemble_deinit(&t->ensemble);
 }
 
 void taml_report_study_free(taml_report_study *s)
@@ -149,6 +150,11 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
     }
     rc = fill_trials(st, s, err);
     if (rc < 0) goto fail;
+    for (size_t i = 0; i < s->n_tasks; i++) {
+        rc = taml_store_ensemble_get(st, (int32_t)i, &s->tasks[i].ensemble, err);
+        if (rc < 0) goto fail;
+        s->tasks[i].has_ensemble = rc;
+    }
     rc = taml_store_checkpoint_last(st, &s->ckpt, &s->ckpt_size, &s->ckpt_seq, err);
     if (rc < 0) goto fail;
     int64_t first_seq;

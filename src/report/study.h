@@ -1,6 +1,7 @@
 /* report/study.h - a study as the read side sees it: a study file
  * (src/store) loaded once into arrays (every finished trial of every task,
- * in trial-id order, and its first and newest controller checkpoints), read
+ * in trial-id order, each task's recorded ensemble, and its first and
+ * newest controller checkpoints), read
  * by the status table (report/status.h), the policy replay
  * (report/policy.h) and the HTML report (report/report.h). It may be read
  * while a search is still writing it (WAL). */
@@ -12,6 +13,7 @@
 
 #include "core/err.h"
 #include "search/method.h"
+#include "store/store.h"
 
 /* The accuracy-topN the status and report use: the paper's N = 10. */
 #define TAML_REPORT_TOP 10
@@ -31,6 +33,10 @@ typedef struct taml_report_task {
     int64_t *seq;        /* (n) the controller update that applied the trial's reward, 0 = none */
     size_t n_failed, n_diverged, n_invalid;
     size_t n_unfinished; /* pending + running */
+    /* The ensemble the study recorded for the task (search/ensemble.h), if
+     * any: has_ensemble 0 when none was (or the study predates them). */
+    int has_ensemble;
+    taml_store_ensemble ensemble;
 } taml_report_task;
 
 /* A study as the report sees it. */

@@ -205,6 +205,19 @@ static const struct migration {
      * each, unfinished ones none. */
     {3, "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
         "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
+    /* Ensembles (search/ensemble.h): per task the one recorded last, how it
+     * was selected, its size, the trials it chose from, its accuracies, and
+     * its members with their weights. Two new tables; nothing else changes. */
+    {4, "CREATE TABLE ensembles ("
+        "  task INTEGER PRIMARY KEY REFERENCES tasks(idx),"
+        "  selection TEXT NOT NULL CHECK (selection IN ('top','greedy')),"
+        "  size INTEGER NOT NULL CHECK (size >= 1), candidates INTEGER NOT NULL,"
+        "  trials INTEGER NOT NULL, valid_acc REAL NOT NULL, test_acc REAL NOT NULL,"
+        "  created REAL NOT NULL, taml_version TEXT NOT NULL);"
+        "CREATE TABLE ensemble_members ("
+        "  task INTEGER NOT NULL REFERENCES ensembles(task) ON DELETE CASCADE,"
+        "  pos INTEGER NOT NULL, trial INTEGER NOT NULL REFERENCES trials(id),"
+        "  weight INTEGER NOT NULL CHECK (weight >= 1), PRIMARY KEY (task, pos));"},
 };
 
 /* Runs the steps from version `from` on (inside the caller's transaction). */
@@ -1205,4 +1218,152 @@ void taml_store_iter_free(taml_store_iter *it)
     taml_trial_deinit(&it->cur);
     sqlite3_finalize(it->st);
     free(it);
+}
+
+/* -------------------------------------------------------------- ensembles */
+
+void taml_store_ensemble_deinit(taml_store_ensemble *e)
+{
+    if (!e) return;
+    free(e->selection);
+    free(e->member);
+    free(e->weight);
+    free(e->taml_version);
+    memset(e, 0, sizeof *e);
+}
+
+int taml_store_ensemble_put(taml_store *s, const taml_store_ensemble *e, taml_err *err)
+{
+    TAML_ASSERT(e->selection);
+    if (s->schema < 4)
+        return taml_err_set(err, TAML_EINVAL, "%s: schema %lld has no ensembles (taml_store_upgrade "
+                            "adds them)", s->path, (long long)s->schema);
+    if (e->n_members < 1)
+        return taml_err_set(err, TAML_EINVAL, "%s: an ensemble without members", s->path);
+    sqlite3_stmt *st = NULL;
+    int rc = taml_store_begin(s, err);
+    if (rc) return rc;
+    if ((rc = prepare(s, &st, "DELETE FROM ensembles WHERE task = ?", err))) goto out;
+    sqlite3_bind_int(st, 1, e->task);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = db_fail(s, err, "replacing an ensemble");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prepare(s, &st,
+                      "INSERT INTO ensembles (task, selection, size, candidates, trials, valid_acc,"
+                      " test_acc, created, taml_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      err)))
+        goto out;
+    sqlite3_bind_int(st, 1, e->task);
+    sqlite3_bind_text(st, 2, e->selection, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, e->size);
+    sqlite3_bind_int(st, 4, e->candidates);
+    sqlite3_bind_int64(st, 5, e->trials);
+    sqlite3_bind_double(st, 6, e->valid_acc);
+    sqlite3_bind_double(st, 7, e->test_acc);
+    sqlite3_bind_double(st, 8, taml_store_now());
+    sqlite3_bind_text(st, 9, e->taml_version ? e->taml_version : "", -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int code = sqlite3_extended_errcode(s->db);
+        rc = code == SQLITE_CONSTRAINT_FOREIGNKEY
+                 ? taml_err_set(err, TAML_EINVAL, "%s: no task with index %d", s->path, (int)e->task)
+             : (code & 0xff) == SQLITE_CONSTRAINT
+                 ? taml_err_set(err, TAML_EINVAL, "%s: ensemble of task %d: selection \"%s\", "
+                                "size %d refused", s->path, (int)e->task, e->selection, (int)e->size)
+                 : db_fail(s, err, "recording an ensemble");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prepare(s, &st,
+                      "INSERT INTO ensemble_members (task, pos, trial, weight) VALUES (?, ?, ?, ?)",
+                      err)))
+        goto out;
+    for (int32_t i = 0; i < e->n_members; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int(st, 1, e->task);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_int64(st, 3, e->member[i]);
+        sqlite3_bind_int(st, 4, e->weight[i]);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            int code = sqlite3_extended_errcode(s->db);
+            rc = code == SQLITE_CONSTRAINT_FOREIGNKEY
+                     ? taml_err_set(err, TAML_EINVAL, "%s: ensemble member %d: the study has no "
+                                    "trial %lld", s->path, (int)i + 1, (long long)e->member[i])
+                 : (code & 0xff) == SQLITE_CONSTRAINT
+                     ? taml_err_set(err, TAML_EINVAL, "%s: ensemble member %d (trial %lld): weight "
+                                    "%d is not >= 1", s->path,
+                                    (int)i + 1, (long long)e->member[i], (int)e->weight[i])
+                     : db_fail(s, err, "recording an ensemble's members");
+            goto out;
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    if (rc) {
+        taml_store_rollback(s);
+        return rc;
+    }
+    return taml_store_commit(s, err);
+}
+
+int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *out,
+                            taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (s->schema < 4) return 0; /* an older study opened to read: nothing recorded */
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT selection, size, candidates, trials, valid_acc, test_acc, created,"
+                     " taml_version FROM ensembles WHERE task = ?",
+                     err);
+    if (rc) return rc;
+    int32_t cap = 0; /* before the first goto out */
+    sqlite3_bind_int(st, 1, task);
+    int step = sqlite3_step(st);
+    if (step != SQLITE_ROW) {
+        rc = step == SQLITE_DONE ? 0 : db_fail(s, err, "reading an ensemble");
+        goto out;
+    }
+    out->task = task;
+    out->selection = col_strdup(st, 0);
+    out->size = sqlite3_column_int(st, 1);
+    out->candidates = sqlite3_column_int(st, 2);
+    out->trials = sqlite3_column_int64(st, 3);
+    out->valid_acc = col_real(st, 4);
+    out->test_acc = col_real(st, 5);
+    out->created = sqlite3_column_double(st, 6);
+    out->taml_version = col_strdup(st, 7);
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prepare(s, &st, "SELECT pos, trial, weight FROM ensemble_members WHERE task = ?"
+                              " ORDER BY pos", err)))
+        goto out;
+    sqlite3_bind_int(st, 1, task);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_int(st, 0) != out->n_members) {
+            rc = taml_err_set(err, TAML_ECORRUPT, "%s: ensemble of task %d: member positions are "
+                              "not 0..n-1", s->path, (int)task);
+            goto out;
+        }
+        if (out->n_members == cap) {
+            cap = cap ? 2 * cap : 8;
+            out->member = taml_realloc(out->member, (size_t)cap * sizeof *out->member);
+            out->weight = taml_realloc(out->weight, (size_t)cap * sizeof *out->weight);
+        }
+        out->member[out->n_members] = sqlite3_column_int64(st, 1);
+        out->weight[out->n_members] = sqlite3_column_int(st, 2);
+        out->n_members++;
+    }
+    if (step != SQLITE_DONE) rc = db_fail(s, err, "reading an ensemble's members");
+    else if (out->n_members == 0)
+        rc = taml_err_set(err, TAML_ECORRUPT, "%s: ensemble of task %d has no members", s->path,
+                          (int)task);
+    else rc = 1;
+out:
+    sqlite3_finalize(st);
+    if (rc < 0) taml_store_ensemble_deinit(out);
+    return rc;
 }

@@ -28,6 +28,10 @@
  *                      and texts or pixels (schema 2)
  *   modules            name, path, size, crc32: each module file of the space
  *                      (schema 2)
+ *   ensembles          per task, the ensemble recorded last: its selection,
+ *                      size, the trials it chose from, valid and test
+ *                      accuracy (schema 4)
+ *   ensemble_members   task, position, trial, weight (schema 4)
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
  * version. A study written by a newer schema is refused.
  */
@@ -41,11 +45,12 @@
 
 /* The schema this build writes and the newest it reads. Version 2 adds the
  * data a study ran on (study.modules_dir and the task_data and modules
- * tables below); version 3 adds trials.attempts. A file of an older version
- * is read as it is, with nothing recorded and each finished trial counted
- * as one run, until taml_store_upgrade migrates it (store.c's migrations[]:
- * steps that only add). */
-#define TAML_STORE_SCHEMA 3
+ * tables below); version 3 adds trials.attempts; version 4 the recorded
+ * ensembles (the ensembles and ensemble_members tables). A file of an older
+ * version is read as it is, with nothing recorded and each finished trial
+ * counted as one run, until taml_store_upgrade migrates it (store.c's
+ * migrations[]: steps that only add). */
+#define TAML_STORE_SCHEMA 4
 
 typedef struct taml_store taml_store;
 
@@ -291,6 +296,35 @@ int taml_store_iter_new(taml_store *s, int order, int64_t after_seq, taml_store_
  * valid until the next call (do not deinit them; copy what you keep). */
 int taml_store_iter_next(taml_store_iter *it, taml_trial *t, taml_err *err);
 void taml_store_iter_free(taml_store_iter *it);
+
+/* An ensemble of a task's trials (search/ensemble.h builds it), as the
+ * study records it: one per task, the last one recorded. For
+ * taml_store_ensemble_put the arrays are borrowed; taml_store_ensemble_get
+ * fills heap copies that taml_store_ensemble_deinit frees. */
+typedef struct taml_store_ensemble {
+    int32_t task;
+    char *selection;     /* "top" (the K best by validation) or "greedy" (Caruana's) */
+    int32_t size;        /* K asked for */
+    int32_t candidates;  /* trials retrained to choose from (top: K) */
+    int64_t trials;      /* the task's finished trials when it was built */
+    int32_t n_members;   /* distinct members, >= 1 */
+    int64_t *member;     /* (n_members) trial ids, in the model file's order */
+    int32_t *weight;     /* (n_members) >= 1: how often greedy selection picked it */
+    double valid_acc, test_acc; /* of the averaged probabilities */
+    double created;      /* Unix seconds (set by put) */
+    char *taml_version;  /* the taml that built it */
+} taml_store_ensemble;
+
+void taml_store_ensemble_deinit(taml_store_ensemble *e);
+/* Records e as task e->task's ensemble, replacing the one recorded before
+ * (one transaction; schema 4: taml_store_upgrade first). Fails (TAML_EINVAL)
+ * for a task or member trial the study does not hold, no member or a
+ * weight < 1. */
+int taml_store_ensemble_put(taml_store *s, const taml_store_ensemble *e, taml_err *err);
+/* Task task's recorded ensemble into *out: 1 when there is one, 0 when none
+ * (also in a study of a schema before 4, opened to read), negative on error. */
+int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *out,
+                            taml_err *err);
 
 /* Wall-clock time in Unix seconds (the store's time stamps). */
 double taml_store_now(void);
