@@ -190,26 +190,16 @@ TEST(two_processes_wait_on_the_cache_lock_and_compute_the_features_once)
 
 TEST(search_on_an_image_task_prints_the_features_progress_then_reads_the_cache)
 {
-    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-cli"), *out;
-    char *sp = taml_test_tiny_image_space();
-    char *cmd = taml_asprintf("search --study s1.db --task %s --method random --trials 2 "
-                              "--workers 1 --seed 3 --space %s",
-                              dir, sp);
-    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
+    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-cli");
+    char *out = taml_test_tiny_image_search(lib, dir, "s1.db", 2);
     CHECK_CONTAINS(out, "features: u8-cli x tiny-cnn: computing the features of 10 images");
     CHECK_CONTAINS(out, "features: u8-cli x tiny-cnn: 10 images in ");
     CHECK_CONTAINS(out, "2 trials");
     free(out);
-    free(cmd);
-    cmd = taml_asprintf("search --study s2.db --task %s --method random --trials 1 "
-                        "--workers 1 --seed 3 --space %s",
-                        dir, sp);
-    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
+    out = taml_test_tiny_image_search(lib, dir, "s2.db", 1);
     CHECK_CONTAINS(out, "features: u8-cli x tiny-cnn: 10 images from the disk cache");
     CHECK(!strstr(out, "computing"));
     free(out);
-    free(cmd);
-    free(sp);
     free(dir);
     free(lib);
 }

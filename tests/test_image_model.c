@@ -206,48 +206,31 @@ TEST(a_damaged_version_4_model_is_refused_naming_the_field)
 
 TEST(export_of_a_trial_on_an_image_module_writes_version_4_and_predict_runs_the_cnn)
 {
-    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-export"), *out;
-    char *sp = taml_test_tiny_image_space();
-    char *cmd = taml_asprintf("search --study s.db --task %s --method random --trials 1 "
-                              "--workers 1 --seed 3 --space %s",
-                              dir, sp);
-    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
+    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-export");
+    char *out = taml_test_tiny_image_search(lib, dir, "s.db", 1);
     free(out);
     CHECK_EQ_INT(taml_test_taml_in(lib, "export s.db --task u8-export -o m.taml", &out), 0);
     free(out);
     CHECK_EQ_INT(taml_test_taml_in(lib, "predict m.taml --info", &out), 0);
     CHECK_CONTAINS(out, "module      tiny-cnn (its CNN is in the file: model file version 4)");
     free(out);
-    free(cmd);
     /* the module library gone: predict needs only the model */
-    cmd = taml_asprintf("predict m.taml --images %s/images.u8", dir);
-    CHECK_EQ_INT(taml_test_taml_in("/nonexistent", cmd, &out), 0);
-    int lines = 0;
-    for (char *p = out; *p; p++) lines += *p == '\n';
-    CHECK_EQ_INT(lines, 10);
-    free(out);
+    CHECK_EQ_INT(taml_test_predict_image_lines("m.taml", dir), 10);
     char *model = taml_path_join(taml_test_tmpdir(), "m.taml"), *data;
     size_t size;
     CHECK(taml_read_file(model, &data, &size, NULL) == 0);
     CHECK_EQ_INT(file_version(data), 4);
     free(data);
     free(model);
-    free(cmd);
-    free(sp);
     free(dir);
     free(lib);
 }
 
 TEST(an_ensemble_of_image_module_trials_carries_each_members_cnn)
 {
-    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-ens"), *out;
-    char *sp = taml_test_tiny_image_space();
-    char *cmd = taml_asprintf("search --study s.db --task %s --method random --trials 3 "
-                              "--workers 1 --seed 3 --space %s",
-                              dir, sp);
-    CHECK_EQ_INT(taml_test_taml_in(lib, cmd, &out), 0);
+    char *lib = taml_test_tiny_image_library(), *dir = taml_test_image_task("u8-ens");
+    char *out = taml_test_tiny_image_search(lib, dir, "s.db", 3);
     free(out);
-    free(cmd);
     CHECK_EQ_INT(taml_test_taml_in(lib, "export s.db --task u8-ens --ensemble 2 -o e.taml", &out),
                  0);
     free(out);
@@ -255,14 +238,7 @@ TEST(an_ensemble_of_image_module_trials_carries_each_members_cnn)
     CHECK_CONTAINS(out, "ensemble    2 members");
     CHECK_CONTAINS(out, "module      tiny-cnn (its CNN is in the file: model file version 4)");
     free(out);
-    cmd = taml_asprintf("predict e.taml --images %s/images.u8", dir);
-    CHECK_EQ_INT(taml_test_taml_in("/nonexistent", cmd, &out), 0);
-    int lines = 0;
-    for (char *p = out; *p; p++) lines += *p == '\n';
-    CHECK_EQ_INT(lines, 10);
-    free(out);
-    free(cmd);
-    free(sp);
+    CHECK_EQ_INT(taml_test_predict_image_lines("e.taml", dir), 10);
     free(dir);
     free(lib);
 }

@@ -128,3 +128,28 @@ char *taml_test_tiny_image_space(void)
     CHECK_MSG(taml_write_file_atomic(sp, space, strlen(space), &err) == 0, "%s", err.msg);
     return sp;
 }
+
+char *taml_test_tiny_image_search(const char *lib, const char *dir, const char *study, int trials)
+{
+    char *sp = taml_test_tiny_image_space(), *out;
+    char *cmd = taml_asprintf("search --study %s --task %s --method random --trials %d "
+                              "--workers 1 --seed 3 --space %s",
+                              study, dir, trials, sp);
+    int rc = taml_test_taml_in(lib, cmd, &out);
+    CHECK_MSG(rc == 0, "%s: exit %d: %s", cmd, rc, out);
+    free(cmd);
+    free(sp);
+    return out;
+}
+
+int taml_test_predict_image_lines(const char *model, const char *dir)
+{
+    char *cmd = taml_asprintf("predict %s --images %s/images.u8", model, dir), *out;
+    int rc = taml_test_taml_in("/nonexistent", cmd, &out);
+    CHECK_MSG(rc == 0, "%s: exit %d: %s", cmd, rc, out);
+    int lines = 0;
+    for (char *p = out; *p; p++) lines += *p == '\n';
+    free(out);
+    free(cmd);
+    return lines;
+}

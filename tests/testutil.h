@@ -55,5 +55,12 @@ char *taml_test_image_task(const char *name);
  * tower disabled, 1000 samples), written as <tmpdir>/tiny-space.json; its
  * path (heap). */
 char *taml_test_tiny_image_space(void);
+/* `taml search --study STUDY --task dir --method random --trials N
+ * --workers 1 --seed 3` over that space with TAML_MODULES=lib, in the
+ * test's tmpdir; checks it exits 0 and returns its output (heap). */
+char *taml_test_tiny_image_search(const char *lib, const char *dir, const char *study, int trials);
+/* `taml predict MODEL --images dir/images.u8` with no module library
+ * (a model needs none): checks it exits 0 and returns its lines. */
+int taml_test_predict_image_lines(const char *model, const char *dir);
 
 #endif
