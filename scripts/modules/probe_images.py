@@ -190,7 +190,8 @@ def main(argv):
         results.append({"task": info["name"], "sizes": used,
                         "full": [info["train"], info["valid"], info["test"]], "modules": {}})
         dirs.append(d)
-    names = ["pixels"] + names
+    if not opts["only"] or "pixels" in opts["only"].split(","):
+        names = ["pixels"] + names
     # then module by module (each over every task), the cheap ones first, so
     # that a probe cut short still has whole columns
     grid = {}
@@ -223,7 +224,8 @@ def main(argv):
 def print_table(results):
     """The markdown table of test accuracies (best per task in bold), a row
     of the mean over the tasks and one of the mean gain over pixels."""
-    cols = ["pixels"] + [m for m in results[0]["modules"] if m != "pixels"]
+    cols = (["pixels"] if "pixels" in results[0]["modules"] else []) + \
+        [m for m in results[0]["modules"] if m != "pixels"]
     cols = [c for c in cols if all(c in r["modules"] for r in results)]
     print("| task (train/valid/test used) | " + " | ".join(cols) + " |")
     print("| --- |" + " ---: |" * len(cols))
