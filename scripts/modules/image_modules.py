@@ -40,8 +40,8 @@ POOLINGS = [("g2", "grid:2"), ("avg", "global")]
 # mean test accuracy over the 8 image tasks (mnv2mid-e13e-96-g2 0.827,
 # iv3-m2-96-g2 0.822), the best on emoji-google (mnv2-b13e-96-g2), the
 # cheapest (mnv2-b10e-96-g2, 58 MFLOPs, 0.812) and the best global pooling
-# (mnv2mid-e13e-96-avg, 816 features, 0.811). iv3-m5 was not probed (too
-# slow on the shared 2 cores that session), so it stays a candidate.
+# (mnv2mid-e13e-96-avg, 816 features, 0.811). iv3-m5 (0.816 / 0.789) is no
+# better than iv3-m2 at 1.4 times the cost: a candidate.
 DEFAULTS = {"mnv2-b10e-96-g2", "mnv2-b13e-96-g2", "mnv2mid-e13e-96-g2", "mnv2mid-e13e-96-avg",
             "iv3-m2-96-g2"}
 SIZE = 96
