@@ -252,6 +252,9 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
             if (!ki->image)
                 printf("words       %d wide, %d embedding rows (%s)\n", ki->n_wide_words,
                        ki->n_emb_rows, ki->fine_tuned ? "fine-tuned" : "frozen");
+            if (ki->image_module)
+                printf("module      %s (its CNN is in the file: model file version %u)\n",
+                       ki->image_module, ki->version);
             printf("config      %s\nprovenance  %s\n", ki->config_json, ki->provenance_json);
         }
         printf("tokeniser   rules version %u\n", mi->tokeniser_version);

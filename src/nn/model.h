@@ -24,6 +24,13 @@
  *   deep (D > 0): text: u32 R, R x str words, f32 rows (R, D); then u64
  *   n_deep, f32 dense parameters (n_deep, laid out as nn/net.h does), and
  *   with batch norm f32 running mean (L, H) and running variance (L, H).
+ * Version 4 (an image model whose deep tower reads an image module's
+ * features; every other model is still written as version 1, byte for byte)
+ * is version 1's payload, whose deep input width D is the module's feature
+ * dimension instead of the pixels, followed by the module: str its name, u32
+ * its file's CRC-32, its graph section (embed/image_graph.h, layout version
+ * 1, as in the module file; docs/formats.md) and the graph's n_weights f32
+ * weights. Predicting runs that CNN on each image (nn/cnn.h), then the net.
  * The payload must be consumed exactly. A model whose tokeniser version is
  * not this build's is refused: its words would not match the tokens.
  *
@@ -59,6 +66,10 @@
 #define TAML_MODEL_VERSION 1          /* a single model: what export writes for one */
 #define TAML_MODEL_VERSION_ENSEMBLE 2 /* a container of members */
 #define TAML_MODEL_MAX_MEMBERS 1000
+/* Version 4: an image model whose deep tower reads an image module (see
+ * above). Version 3 is another branch's (a text model with n-gram fields);
+ * this build reads 1, 2 and 4. */
+#define TAML_MODEL_VERSION_IMAGE 4
 
 typedef struct taml_model taml_model;
 
@@ -81,6 +92,9 @@ typedef struct taml_model_info {
     int32_t n_wide_words;            /* text: words with a wide-tower row */
     int32_t n_emb_rows;              /* text: words with an embedding row */
     int fine_tuned;
+    const char *image_module; /* image models whose deep tower reads an image
+                               * module (carried in the file): its name; else NULL */
+    uint32_t version;         /* the file version it is written in */
 } taml_model_info;
 
 /* Copies a trained child into a model. c must have been built from cfg and

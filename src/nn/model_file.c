@@ -51,7 +51,8 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
     }
     taml_bytes_writer b;
     taml_bytes_writer_init(&b);
-    size_t start = taml_envelope_begin(&b, MAGIC, TAML_MODEL_VERSION, 0);
+    size_t start = taml_envelope_begin(
+        &b, MAGIC, m->cnn_graph ? TAML_MODEL_VERSION_IMAGE : TAML_MODEL_VERSION, 0);
     const taml_net_shape *s = &m->shape;
     const taml_net_t *n = &m->net;
     taml_bytes_put_str32(&b, m->task_name);
@@ -92,6 +93,12 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
             taml_bytes_put_f32s(&b, n->rmean, (size_t)s->L * s->H);
             taml_bytes_put_f32s(&b, n->rvar, (size_t)s->L * s->H);
         }
+    }
+    if (m->cnn_graph) { /* version 4: the image module */
+        taml_bytes_put_str32(&b, m->module_name);
+        taml_bytes_put_u32(&b, m->module_crc);
+        taml_image_graph_encode(m->cnn_graph, &b);
+        taml_bytes_put_f32s(&b, m->cnn_weights, (size_t)m->cnn_graph->n_weights);
     }
     taml_envelope_end(&b, start);
     *buf = taml_bytes_writer_take(&b, size);
@@ -169,7 +176,37 @@ static void words(taml_bytes_reader *r, char ***out, int32_t count, const char *
     taml_strmap_free(seen);
 }
 
-static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
+/* Version 4's image module, after the version 1 fields: its graph and
+ * weights, the features it gives being the deep input width D. */
+static void decode_cnn(taml_model *m, taml_bytes_reader *r, const char *source, int32_t D)
+{
+    m->module_name = text(r, 1, "the image module's name");
+    m->module_crc = taml_bytes_u32(r, "the image module's checksum");
+    if (!taml_bytes_ok(r)) return;
+    taml_image_graph *g = taml_calloc(1, sizeof *g);
+    taml_image_graph_init(g);
+    size_t at = taml_bytes_offset(r);
+    taml_image_graph_decode(g, r);
+    float *w = NULL;
+    if (taml_bytes_ok(r) && (uint64_t)g->n_weights > taml_bytes_left(r) / 4)
+        taml_bytes_take(r, (size_t)g->n_weights * 4, "the image module's weights");
+    if (taml_bytes_ok(r)) w = floats(r, NULL, (size_t)g->n_weights, "the image module's weights");
+    if (!w) {
+        taml_image_graph_deinit(g);
+        free(g);
+        return;
+    }
+    taml_err inner;
+    if (taml_model_attach_cnn(m, g, w, source, &inner))
+        taml_bytes_fail(r, TAML_EFORMAT, "the image module's graph", "at offset %zu: %s", at,
+                        inner.msg);
+    else if (g->dim != D)
+        taml_bytes_fail(r, TAML_EFORMAT, "the image module's graph",
+                        "it gives %d features; the deep input width is %d", (int)g->dim, (int)D);
+}
+
+static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
+                          const char *source, taml_err *err)
 {
     m->task_name = text(r, 0, "the task name");
     m->config_json = text(r, 0, "the config");
@@ -202,7 +239,13 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
     if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
     const char *flags = "the wide flag"; /* the field the tower checks report at */
     if (!D && !wide) taml_bytes_fail(r, TAML_EFORMAT, flags, "neither tower is present");
-    if (image && D && D != pixels)
+    int cnn = version == TAML_MODEL_VERSION_IMAGE;
+    if (cnn && (!image || !D))
+        taml_bytes_fail(r, TAML_EFORMAT, flags,
+                        "version %u holds an image module, but this is no image model with a "
+                        "deep tower",
+                        version);
+    if (image && D && D != pixels && !cnn)
         taml_bytes_fail(r, TAML_EFORMAT, flags, "deep input width %d is not the %lld pixels", D,
                         (long long)pixels);
     if (fine_tuned && (image || !D))
@@ -274,6 +317,7 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, taml_err *err)
             }
         }
     }
+    if (cnn && taml_bytes_ok(r)) decode_cnn(m, r, source, D);
     taml_bytes_expect_end(r, "the last field of the payload");
     free(bias);
     free(wtab);
@@ -334,11 +378,13 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
     if (!source) source = "model";
     uint32_t version;
     if (taml_envelope_peek(buf, size, MAGIC, &version) && version != TAML_MODEL_VERSION &&
-        version != TAML_MODEL_VERSION_ENSEMBLE)
+        version != TAML_MODEL_VERSION_ENSEMBLE && version != TAML_MODEL_VERSION_IMAGE)
         return taml_bytes_error(err, TAML_EMISMATCH, source, 8, "version",
                                 "model file format version %u; this taml reads versions %d "
-                                "(a model) and %d (an ensemble)%s",
+                                "(a model), %d (an ensemble) and %d (an image model with its "
+                                "CNN)%s",
                                 version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_ENSEMBLE,
+                                TAML_MODEL_VERSION_IMAGE,
                                 version > TAML_MODEL_VERSION_ENSEMBLE ? " (a newer taml wrote it)"
                                                                       : "");
     taml_envelope env;
@@ -347,7 +393,7 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
     if (rc) return rc;
     if (env.version == TAML_MODEL_VERSION_ENSEMBLE) return decode_ensemble(out, &r, source, err);
     taml_model *m = taml_calloc(1, sizeof *m);
-    if ((rc = decode_payload(m, &r, err))) {
+    if ((rc = decode_payload(m, &r, env.version, source, err))) {
         /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */
         taml_model_free(m);
         return rc;
