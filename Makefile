@@ -140,7 +140,8 @@ test: $(BUILD)/taml-tests $(BUILD)/taml $(BUILD)/taml-fake $(BUILD)/tests/runner
 TSAN_TESTS := pool_ feature_cache search_random search_deterministic search_multitask \
               search_resume search_transfer search_first_checkpoint search_on_a_borrowed \
               search_stops_on task_loaded_task_and_tokeniser store_reader \
-              isolation_cli_processes_and_threads export_ensemble
+              isolation_cli_processes_and_threads export_ensemble image_features_are \
+              two_processes_wait
 .PHONY: test-tsan
 test-tsan:
 	$(MAKE) SANITIZE=thread test TESTS="$(TSAN_TESTS)"

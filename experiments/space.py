@@ -15,9 +15,17 @@ deliberate change for this machine's budget (docs/RESULTS.md "Budgets"):
 src/space/space.c) with the same choices: the text features beyond the
 paper (docs/child-model.md "Text features beyond the paper").
 
-usage: space.py [--modules DIR] [--paper-samples] [--taml] [--module NAME ...] -o FILE
+`--kind image` writes the image experiment's space (issue 13): the
+embedding choices are "pixels" and the library's image modules, and
+fine_tune is [false] alone (taml's default image space does the same:
+fine-tuning a CNN per trial is not affordable here and is refused by the
+child, docs/modules.md).
+
+usage: space.py [--modules DIR] [--kind text|image] [--paper-samples] [--taml] [--module NAME ...] -o FILE
 The embedding choices are the NAME.tamlm files of DIR (default $TAML_MODULES,
-else data/modules of the repository), sorted, or the --module names given.
+else data/modules of the repository) of the kind asked (default text; told
+by the file's header, as `taml search` does), sorted, or the --module names
+given.
 """
 import argparse
 import json
@@ -54,6 +62,18 @@ def paper_space(modules, samples):
     }
 
 
+def module_kind(path):
+    """"text" or "image", from the module file's header: version 2's
+    section table holds the kind at offset 28 (docs/formats.md); version 1
+    files are text."""
+    with open(path, "rb") as f:
+        head = f.read(32)
+    if len(head) < 32 or head[:8] != b"TAMLMODL":
+        return None
+    version = int.from_bytes(head[8:12], "little")
+    return "image" if version >= 2 and int.from_bytes(head[28:32], "little") == 1 else "text"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -61,21 +81,27 @@ def main():
     ap.add_argument("--module", action="append", help="an embedding choice (instead of the library's)")
     ap.add_argument("--paper-samples", action="store_true")
     ap.add_argument("--taml", action="store_true", help="append the taml space's text-feature decisions")
+    ap.add_argument("--kind", choices=["text", "image"], default="text")
     ap.add_argument("-o", "--out", required=True)
     a = ap.parse_args()
     if a.module:
         modules = a.module
     else:
         try:
-            modules = sorted(f[:-6] for f in os.listdir(a.modules) if f.endswith(".tamlm"))
+            modules = sorted(f[:-6] for f in os.listdir(a.modules) if f.endswith(".tamlm")
+                             and module_kind(os.path.join(a.modules, f)) == a.kind)
         except FileNotFoundError:
             modules = []
-        if not modules:
+        if a.kind == "image":
+            modules = ["pixels"] + modules
+        elif not modules:
             sys.exit("space: no modules (*.tamlm) in %s: build the library with `taml embed "
                      "build-defaults`, or name modules with --module" % a.modules)
     space = paper_space(modules, SAMPLES_PAPER if a.paper_samples else SAMPLES_HERE)
     if a.taml:
         space.update(TAML_EXTRA)
+    if a.kind == "image":
+        space["fine_tune"] = [False]
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(space, f)

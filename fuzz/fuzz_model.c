@@ -19,7 +19,8 @@
  *     src/nn/[a-z]*.c -lcjson -lutf8proc -lz -lm -ldl -lpthread -o fuzz_model \
  *     && ./fuzz_model -max_total_time=300 fuzz/corpus/model
  * The corpus: models exported from tiny studies of tests/fixtures/tasks
- * (text: frozen, fine-tuned, wide only, deep only with batch norm; image),
+ * (text: frozen, fine-tuned, wide only, deep only with batch norm; image: on
+ * pixels, and imagecnn-0, version 4, carrying the tiny fixture CNN),
  * and two of version 3 trained on child-topics with the v1 fixture module
  * (ngrams-*: word bigrams, character 3-4-grams, log weighting, subwords;
  * subwords-finetuned-*: subwords with a fine-tuned module, deep only;

@@ -9,6 +9,7 @@
 
 #include "core/err.h"
 #include "core/util.h"
+#include "embed/import.h"
 #include "test.h"
 
 int taml_test_run(const char *cmd, char **out)
@@ -88,4 +89,67 @@ int taml_test_taml_in(const char *lib, const char *args, char **out)
     free(cmd);
     free(abs);
     return rc;
+}
+
+char *taml_test_tiny_image_library(void)
+{
+    char *lib = taml_path_join(taml_test_tmpdir(), "lib");
+    taml_err err;
+    CHECK_MSG(taml_mkdirs(lib, &err) == 0, "%s", err.msg);
+    char *out = taml_path_join(lib, "tiny-cnn.tamlm");
+    taml_cnn_import_opts o = {.name = "tiny-cnn",
+                              .matrix_path = "tests/fixtures/vision/tiny/weights.f32"};
+    CHECK_MSG(taml_module_import_cnn("tests/fixtures/vision/tiny/cnn.json", &o, out, NULL,
+                                     &err) == 0,
+              "%s", err.msg);
+    free(out);
+    return lib;
+}
+
+char *taml_test_image_task(const char *name)
+{
+    char *dir = taml_path_join(taml_test_tmpdir(), name), *out;
+    char *cmd = taml_asprintf("cp -r tests/fixtures/tasks/u8-mini '%s'", dir);
+    CHECK_MSG(taml_test_run(cmd, &out) == 0, "%s: %s", cmd, out);
+    free(out);
+    free(cmd);
+    return dir;
+}
+
+char *taml_test_tiny_image_space(void)
+{
+    static const char space[] =
+        "{\"embedding\":[\"tiny-cnn\"],\"fine_tune\":[false],\"layers\":[1],"
+        "\"hidden_size\":[16],\"activation\":[\"relu\"],\"normalization\":[\"none\"],"
+        "\"dropout\":[0.0],\"deep_lr\":[0.3],\"deep_l2\":[0.0001],\"wide_lr\":[0.1],"
+        "\"wide_l1\":[\"disable\"],\"samples\":[1000]}";
+    char *sp = taml_path_join(taml_test_tmpdir(), "tiny-space.json");
+    taml_err err;
+    CHECK_MSG(taml_write_file_atomic(sp, space, strlen(space), &err) == 0, "%s", err.msg);
+    return sp;
+}
+
+char *taml_test_tiny_image_search(const char *lib, const char *dir, const char *study, int trials)
+{
+    char *sp = taml_test_tiny_image_space(), *out;
+    char *cmd = taml_asprintf("search --study %s --task %s --method random --trials %d "
+                              "--workers 1 --seed 3 --space %s",
+                              study, dir, trials, sp);
+    int rc = taml_test_taml_in(lib, cmd, &out);
+    CHECK_MSG(rc == 0, "%s: exit %d: %s", cmd, rc, out);
+    free(cmd);
+    free(sp);
+    return out;
+}
+
+int taml_test_predict_image_lines(const char *model, const char *dir)
+{
+    char *cmd = taml_asprintf("predict %s --images %s/images.u8", model, dir), *out;
+    int rc = taml_test_taml_in("/nonexistent", cmd, &out);
+    CHECK_MSG(rc == 0, "%s: exit %d: %s", cmd, rc, out);
+    int lines = 0;
+    for (char *p = out; *p; p++) lines += *p == '\n';
+    free(out);
+    free(cmd);
+    return lines;
 }

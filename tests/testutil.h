@@ -43,4 +43,24 @@ void taml_test_cli_usage_errors(const taml_test_usage_case *cases, size_t n);
  * at least min_tests tests; a failure shows the script's output. */
 void taml_test_python_selftest(const char *script, int min_tests);
 
+/* Image tasks and modules without data/: the tiny CNN of
+ * tests/fixtures/vision/tiny (12 x 12 input, 56 features) imported as
+ * <tmpdir>/lib/tiny-cnn.tamlm, the library's directory returned (heap);
+ * and a copy of tests/fixtures/tasks/u8-mini (10 RGB images of 2 x 2, 3
+ * classes; 6/2/2) as <tmpdir>/name (heap), so that the features' disk
+ * cache is written there, never in the repository. */
+char *taml_test_tiny_image_library(void);
+char *taml_test_image_task(const char *name);
+/* A space of one configuration on the tiny module (deep tower on, wide
+ * tower disabled, 1000 samples), written as <tmpdir>/tiny-space.json; its
+ * path (heap). */
+char *taml_test_tiny_image_space(void);
+/* `taml search --study STUDY --task dir --method random --trials N
+ * --workers 1 --seed 3` over that space with TAML_MODULES=lib, in the
+ * test's tmpdir; checks it exits 0 and returns its output (heap). */
+char *taml_test_tiny_image_search(const char *lib, const char *dir, const char *study, int trials);
+/* `taml predict MODEL --images dir/images.u8` with no module library
+ * (a model needs none): checks it exits 0 and returns its lines. */
+int taml_test_predict_image_lines(const char *model, const char *dir);
+
 #endif

@@ -2,12 +2,13 @@
 and a name. One list for the library driver (build-defaults), the TF.js
 reference (tfjs-reference) and the docs (docs/modules.md "Image modules").
 
-Every recipe here is a *candidate*: the cuts of issue 13's probe
-measurements, at 96 x 96 input (as good as 224 on the small task images
-and about 7 times cheaper), pooled globally and over a 2 x 2 grid. Which of
-them enter the default library is decided by a probe measurement per image
-task (docs/modules.md); until then build-defaults builds them only when
-asked (`--only NAME` or `--candidates`).
+The recipes are the cuts of issue 13's probe measurements, at 96 x 96
+input (as good as 224 on the small task images and about 7 times cheaper),
+pooled globally and over a 2 x 2 grid. DEFAULTS, chosen by the probe of
+every recipe on every image task (scripts/modules/probe_images.py; the
+table and why in docs/modules.md "The probe"), are built by build-defaults;
+the others stay *candidates*, built only when asked (`--only NAME` or
+`--candidates`).
 
 Names: <network>-<cut>-<size>-<pooling>, network mnv2 (MobileNetV2 1.0),
 mnv2mid (MobileNetV2 1.4), iv3 (Inception v3); cut b10e = block_10_expand_relu,
@@ -34,6 +35,15 @@ CUTS = [
 ]
 
 POOLINGS = [("g2", "grid:2"), ("avg", "global")]
+
+# The default image library (docs/modules.md "The probe"): the best two by
+# mean test accuracy over the 8 image tasks (mnv2mid-e13e-96-g2 0.827,
+# iv3-m2-96-g2 0.822), the best on emoji-google (mnv2-b13e-96-g2), the
+# cheapest (mnv2-b10e-96-g2, 58 MFLOPs, 0.812) and the best global pooling
+# (mnv2mid-e13e-96-avg, 816 features, 0.811). iv3-m5 (0.816 / 0.789) is no
+# better than iv3-m2 at 1.4 times the cost: a candidate.
+DEFAULTS = {"mnv2-b10e-96-g2", "mnv2-b13e-96-g2", "mnv2mid-e13e-96-g2", "mnv2mid-e13e-96-avg",
+            "iv3-m2-96-g2"}
 SIZE = 96
 
 
@@ -42,7 +52,8 @@ def recipes():
     out = []
     for short, model, cut, about in CUTS:
         for tag, pooling in POOLINGS:
-            out.append({"name": f"{short}-{SIZE}-{tag}", "model": model, "cut": cut,
-                        "size": SIZE, "pooling": pooling, "candidate": True,
+            name = f"{short}-{SIZE}-{tag}"
+            out.append({"name": name, "model": model, "cut": cut, "size": SIZE,
+                        "pooling": pooling, "candidate": name not in DEFAULTS,
                         "about": about})
     return out

@@ -164,13 +164,7 @@ static int new_space(const taml_cli *cli, const ask_args *aa, taml_space **space
 {
     *module_dir = taml_cli_module_dir(cli, aa->modules);
     if (aa->space_path) return taml_space_load(space, aa->space_path, err);
-    char **mods = NULL;
-    int n = 0;
-    int rc = taml_cli_list_modules(*module_dir, &mods, &n, err);
-    if (!rc) rc = taml_space_new_default(space, (const char *const *)mods, n, err);
-    for (int i = 0; i < n; i++) free(mods[i]);
-    free(mods);
-    return rc;
+    return taml_cli_default_space(*module_dir, "paper", aa->n_tasks, aa->tasks, space, err);
 }
 
 static void print_asked(const taml_asked *t, int json)

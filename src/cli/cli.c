@@ -101,6 +101,41 @@ char *taml_cli_module_dir(const taml_cli *cli, const char *flag)
     return dir;
 }
 
+void taml_cli_features_progress(void *user, const char *task, const char *module, int64_t done,
+                                int64_t total, int cached)
+{
+    taml_cli_features_view *v = user;
+    double now = taml_now();
+    if (cached == 1) {
+        fprintf(stderr, "features: %s x %s: %lld images from the disk cache\n", task, module,
+                (long long)total);
+        return;
+    }
+    if (cached == 2) {
+        fprintf(stderr, "features: %s x %s: waiting for another process computing them\n", task,
+                module);
+        return;
+    }
+    if (done == 0) { /* a computation starts */
+        v->t0 = v->last = now;
+        v->next = total / 10 > 0 ? total / 10 : 1;
+        fprintf(stderr, "features: %s x %s: computing the features of %lld images\n", task,
+                module, (long long)total);
+        return;
+    }
+    if (done < total) {
+        if (done < v->next || now - v->last < 1.0) return;
+        while (v->next <= done) v->next += total / 10 > 0 ? total / 10 : 1;
+        v->last = now;
+        fprintf(stderr, "features: %s x %s: %lld of %lld images (%d%%), %.1f s\n", task, module,
+                (long long)done, (long long)total, (int)(100 * done / total), now - v->t0);
+        return;
+    }
+    fprintf(stderr, "features: %s x %s: %lld images in %.1f s%s\n", task, module,
+            (long long)total, now - v->t0,
+            cached < 0 ? " (not cached: the task's directory cannot be written)" : "");
+}
+
 int taml_cli_main(int argc, char **argv, const taml_cli_hooks *hooks)
 {
     static const taml_cli_hooks none = {0};

@@ -83,10 +83,15 @@ void taml_cli_ensemble_print(const char *task, const struct taml_ensemble_result
 int taml_cmd_ask(const taml_cli *cli, int argc, char **argv);
 int taml_cmd_tell(const taml_cli *cli, int argc, char **argv);
 
-/* The module names of the library directory dir (files NAME.tamlm), sorted
- * (heap, the caller frees each and the array); ENOTFOUND, saying how to
- * make one, when there is none (src/cli/search.c: the default space). */
-int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err);
+/* The default space of a study of the given task directories over the
+ * module library module_dir (src/cli/search.c): text tasks get the built-in
+ * space name ("taml" or "paper", space/space.h) over the text modules (at
+ * least one, else ENOTFOUND saying how to make one), image tasks pixels and
+ * the image modules whatever the name; tasks of both kinds are refused,
+ * naming them. */
+struct taml_space;
+int taml_cli_default_space(const char *module_dir, const char *name, int n_tasks,
+                           const char *const *task_dirs, struct taml_space **space, taml_err *err);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);
@@ -97,5 +102,20 @@ char *taml_cli_home(const taml_cli *cli);
 /* The module library: flag (a command's --modules) when given, else
  * $TAML_MODULES, else <taml home>/data/modules. Heap string. */
 char *taml_cli_module_dir(const taml_cli *cli, const char *flag);
+
+/* The progress of an image task's features (nn/image_features.h's
+ * callback; user: a taml_cli_features_view, zeroed before the first call)
+ * as whole lines on stderr, "features: TASK x MODULE: ...": when they are
+ * read from the disk cache, while waiting for another process computing
+ * them, when a computation starts, every tenth of the images computed (at
+ * most one line a second) and at the end. Whole lines: a worker process's stderr reaches the search's
+ * line by line (exec/proc.h). Not "taml:" lines, which report a death. */
+typedef struct taml_cli_features_view {
+    double t0;    /* when the current computation started */
+    int64_t next; /* images at which the next line is due */
+    double last;  /* when the last line was printed */
+} taml_cli_features_view;
+void taml_cli_features_progress(void *user, const char *task, const char *module, int64_t done,
+                                int64_t total, int cached);
 
 #endif

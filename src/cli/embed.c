@@ -20,6 +20,8 @@
 #include "data/tokenise.h"
 #include "embed/import.h"
 #include "embed/module.h"
+#include "nn/image_features.h"
+#include "core/bytes.h"
 
 static const char usage_text[] =
     "usage: taml embed import FILE --format word2vec-text|word2vec-bin|glove|fasttext-vec|vocab-f32\n"
@@ -34,6 +36,8 @@ static const char usage_text[] =
     "       taml embed info MODULE\n"
     "       taml embed neighbours MODULE WORD [-k K]\n"
     "       taml embed coverage MODULE --task DIR\n"
+    "       taml embed features MODULE|pixels --task DIR -o FEATURES.npy [--labels LABELS.npy]\n"
+    "                         [--threads N] [--no-cache]   (an image task's features, docs/cli.md)\n"
     "       taml embed tokenise [FILE...]      (one line of tokens per input line, to stdout)\n"
     "       taml embed build-defaults [--dir DIR] [--only NAME[,NAME...]] [--force]\n"
     "MODULE is a name in the library ($TAML_MODULES, else <taml>/data/modules), a path to a\n"
@@ -47,7 +51,7 @@ static const char usage_text[] =
 
 enum {
     O_FORMAT = 256, O_NAME, O_LANGUAGE, O_CORPUS, O_TOKENS, O_ALGORITHM, O_SOURCE, O_LICENSE,
-    O_MATRIX, O_DIM, O_MAX_WORDS, O_META, O_DIR, O_TASK
+    O_MATRIX, O_DIM, O_MAX_WORDS, O_META, O_DIR, O_TASK, O_LABELS, O_THREADS, O_NO_CACHE
 };
 
 static const struct option import_options[] = {
@@ -599,6 +603,132 @@ static int cmd_coverage(const taml_cli *cli, int argc, char **argv)
     return 0;
 }
 
+static const struct option features_options[] = {
+    {"task", required_argument, NULL, O_TASK},
+    {"labels", required_argument, NULL, O_LABELS},
+    {"threads", required_argument, NULL, O_THREADS},
+    {"no-cache", no_argument, NULL, O_NO_CACHE},
+    TAML_ARGS_HELP,
+    {0},
+};
+
+/* Writes an (n, cols) array of 4-byte items as a NumPy .npy file (format
+ * 1.0: magic, u16 header length, the header dict padded with spaces to a
+ * multiple of 64 bytes with its newline, then the data, C order),
+ * atomically. descr: "<f4" or "<i4"; cols 0: a vector of n. */
+static int write_npy(const char *path, const char *descr, int64_t n, int64_t cols,
+                     const void *data, taml_err *err)
+{
+    char dict[160];
+    int len = cols ? snprintf(dict, sizeof dict,
+                              "{'descr': '%s', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                              descr, (long long)n, (long long)cols)
+                   : snprintf(dict, sizeof dict,
+                              "{'descr': '%s', 'fortran_order': False, 'shape': (%lld,), }", descr,
+                              (long long)n);
+    size_t head = 10 + (size_t)len + 1, padded = (head + 63) / 64 * 64;
+    taml_bytes_writer w;
+    taml_bytes_writer_init(&w);
+    taml_bytes_put(&w, "\x93NUMPY\x01\x00", 8);
+    taml_bytes_put_u16(&w, (uint16_t)(padded - 10));
+    taml_bytes_put(&w, dict, (size_t)len);
+    for (size_t i = head; i < padded; i++) taml_bytes_put_u8(&w, ' ');
+    taml_bytes_put_u8(&w, '\n');
+    size_t hsize;
+    void *h = taml_bytes_writer_take(&w, &hsize);
+    char *tmp;
+    FILE *f = taml_file_atomic_open(path, &tmp, err);
+    int rc = TAML_EIO;
+    if (f) {
+        size_t bytes = (size_t)n * (size_t)(cols ? cols : 1) * 4;
+        int failed = fwrite(h, 1, hsize, f) != hsize || (bytes && fwrite(data, 1, bytes, f) != bytes);
+        rc = taml_file_atomic_commit(f, tmp, path, failed, err);
+    }
+    free(h);
+    taml_bytes_writer_deinit(&w);
+    return rc;
+}
+
+/* `embed features`: an image task's features under an image module (its
+ * disk cache used and filled, nn/image_features.h) or "pixels" (the raw
+ * pixels / 255, what the wide tower reads), as .npy, rows in the task's
+ * order (train, valid, test); --labels: (n, 2) int32, each row's split (0
+ * train, 1 valid, 2 test) and class index. For probes of a module outside
+ * taml (scripts/modules/probe_images.py). */
+static int cmd_features(const taml_cli *cli, int argc, char **argv)
+{
+    const char *name = NULL, *dir = NULL, *out = NULL, *labels = NULL;
+    int64_t threads = 0;
+    int no_cache = 0;
+    taml_args a;
+    taml_args_init(&a, "embed features", usage_text, argc, argv, "o:", features_options);
+    for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
+        if (c == TAML_ARGS_EXIT) return a.status;
+        if (c == O_TASK) dir = a.arg;
+        else if (c == 'o') out = a.arg;
+        else if (c == O_LABELS) labels = a.arg;
+        else if (c == O_NO_CACHE) no_cache = 1;
+        else if (c == O_THREADS && taml_args_int(&a, 1, 256, &threads)) return a.status;
+        else if (c == TAML_ARGS_POSITIONAL && name) return taml_args_stray(&a);
+        else if (c == TAML_ARGS_POSITIONAL) name = a.arg;
+    }
+    if (!name) return taml_args_required(&a, "MODULE");
+    if (!dir) return taml_args_required(&a, "--task");
+    if (!out) return taml_args_required(&a, "-o");
+    taml_err err;
+    taml_task *t;
+    if (taml_task_load(&t, dir, NULL, &err) < 0) return taml_cli_fail(&err);
+    taml_module *m = NULL;
+    float *x = NULL;
+    int32_t D = 0;
+    int rc = 1;
+    double t0 = taml_now();
+    if (t->kind != TAML_TASK_IMAGE) {
+        taml_err_set(&err, TAML_EINVAL,
+                     "%s: task '%s' is a text task; embed features gives an image task's "
+                     "features (a text task's are its words' vectors: embed coverage)",
+                     dir, t->name);
+        goto fail;
+    }
+    if (!strcmp(name, "pixels")) {
+        D = t->height * t->width * t->channels;
+        x = taml_malloc((size_t)t->n * (size_t)D * sizeof *x);
+        for (size_t i = 0; i < (size_t)t->n * (size_t)D; i++) x[i] = t->pixels[i] / 255.0f;
+    } else {
+        if (open_module(cli, &m, name, &err) < 0) goto fail;
+        taml_cli_features_view view = {0};
+        taml_image_features_opts o = {.threads = (int)threads,
+                                      .no_cache = no_cache,
+                                      .progress = taml_cli_features_progress,
+                                      .user = &view};
+        if (taml_image_features_compute(&x, &D, t, m, &o, &err)) goto fail;
+    }
+    if (write_npy(out, "<f4", t->n, D, x, &err)) goto fail;
+    if (labels) {
+        int32_t *l = taml_malloc((size_t)t->n * 2 * sizeof *l);
+        for (int32_t e = 0, sp = 0, end = t->n_split[0]; e < t->n; e++) {
+            while (e >= end && sp < 2) end += t->n_split[++sp];
+            l[2 * e] = sp;
+            l[2 * e + 1] = t->label[e];
+        }
+        int wrc = write_npy(labels, "<i4", t->n, 2, l, &err);
+        free(l);
+        if (wrc) goto fail;
+    }
+    printf("%s: %d x %d float32 (%s under %s: train %d, valid %d, test %d) in %.1f s\n", out,
+           (int)t->n, (int)D, t->name, m ? taml_module_name(m) : "pixels", (int)t->n_split[0],
+           (int)t->n_split[1], (int)t->n_split[2], taml_now() - t0);
+    rc = 0;
+    goto done;
+fail:
+    taml_cli_fail(&err);
+done:
+    free(x);
+    taml_module_close(m);
+    taml_task_free(t);
+    return rc;
+}
+
 typedef struct tok_out {
     FILE *out;
     int first;
@@ -702,7 +832,7 @@ int taml_cmd_embed(const taml_cli *cli, int argc, char **argv)
         {"info", cmd_info},             {"neighbours", cmd_neighbours},
         {"neighbors", cmd_neighbours},  {"coverage", cmd_coverage},
         {"tokenise", cmd_tokenise},     {"tokenize", cmd_tokenise},
-        {"build-defaults", cmd_build_defaults},
+        {"features", cmd_features},     {"build-defaults", cmd_build_defaults},
     };
     for (size_t i = 0; i < sizeof subs / sizeof *subs; i++)
         if (!strcmp(argv[1], subs[i].name)) return subs[i].run(cli, argc - 1, argv + 1);

@@ -255,6 +255,9 @@ int taml_cmd_predict(const taml_cli *cli, int argc, char **argv)
             if (ki->n_gram_rows || ki->n_subword_rows)
                 printf("n-grams     %lld hashed word and character n-gram rows, %d subword rows\n",
                        (long long)ki->n_gram_rows, ki->n_subword_rows);
+            if (ki->image_module)
+                printf("module      %s (its CNN is in the file: model file version %u)\n",
+                       ki->image_module, ki->version);
             printf("config      %s\nprovenance  %s\n", ki->config_json, ki->provenance_json);
         }
         printf("tokeniser   rules version %u\n", mi->tokeniser_version);

@@ -27,6 +27,8 @@
 #include "search/ensemble.h"
 #include "search/objective.h"
 #include "search/search.h"
+#include "data/task.h"
+#include "embed/module.h"
 #include "space/space.h"
 #include "store/store.h"
 
@@ -144,11 +146,29 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
+/* The module names of the library directory (files NAME.tamlm) of the
+ * given kind (embed/module.h; told by each file's header, taml_module_stamp),
+ * sorted. Text: at least one, else an error. Image: "pixels" first, then the
+ * image modules; a library missing, or without image modules, leaves
+ * "pixels" alone (said on stderr), since it needs no file. */
+static int list_modules(const char *dir, int kind, char ***out, int *n, taml_err *err)
 {
     *out = NULL;
     *n = 0;
+    int cap = 0, first = 0;
+    if (kind == TAML_MODULE_IMAGE) {
+        *out = taml_realloc(*out, (size_t)(cap = 16) * sizeof(char *));
+        (*out)[(*n)++] = taml_strdup("pixels");
+        first = 1;
+    }
     DIR *d = opendir(dir);
+    if (!d && kind == TAML_MODULE_IMAGE) {
+        fprintf(stderr,
+                "taml search: no module library at %s (%s): the embedding decision is pixels "
+                "alone (`taml embed build-defaults` builds the image modules)\n",
+                dir, strerror(errno));
+        return TAML_OK;
+    }
     if (!d) {
         int rc = taml_err_set(err, TAML_ENOTFOUND,
                               "no embedding-module library at %s (%s): give --modules DIR, build "
@@ -157,10 +177,18 @@ int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
         return rc;
     }
     struct dirent *e;
-    int cap = 0;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len <= 6 || strcmp(e->d_name + len - 6, ".tamlm") != 0) continue;
+        char *path = taml_path_join(dir, e->d_name);
+        taml_module_stamp st;
+        taml_err ignored;
+        /* a file that is no module is left out here; naming it in a space
+         * gets open's message */
+        int ok = taml_module_stamp_get(&st, path, NULL, &ignored) == 1 && st.kind == kind;
+        taml_module_stamp_deinit(&st);
+        free(path);
+        if (!ok) continue;
         if (*n == cap) *out = taml_realloc(*out, (size_t)(cap = cap ? 2 * cap : 16) * sizeof(char *));
         (*out)[(*n)++] = taml_asprintf("%.*s", (int)(len - 6), e->d_name);
     }
@@ -168,11 +196,65 @@ int taml_cli_list_modules(const char *dir, char ***out, int *n, taml_err *err)
     int rc = TAML_OK;
     if (*n == 0)
         rc = taml_err_set(err, TAML_ENOTFOUND,
-                          "no embedding modules (*.tamlm) in %s: build the library with `taml "
-                          "embed build-defaults`, or give --space FILE.json",
+                          "no text embedding modules (*.tamlm) in %s: build the library with "
+                          "`taml embed build-defaults`, or give --space FILE.json",
                           dir);
+    else if (*n == first)
+        fprintf(stderr,
+                "taml search: no image modules in %s: the embedding decision is pixels alone "
+                "(`taml embed build-defaults` builds them)\n",
+                dir);
     else
-        qsort(*out, (size_t)*n, sizeof(char *), by_name);
+        qsort(*out + first, (size_t)(*n - first), sizeof(char *), by_name);
+    return rc;
+}
+
+/* The kind of module the tasks' default space holds: text for text tasks,
+ * image for image tasks; a study of both kinds has no default space (a
+ * module of one kind cannot read the other's tasks) and is refused, naming
+ * the tasks of each kind. A directory with no task files counts as neither
+ * (loading it says what is wrong). */
+static int tasks_module_kind(int n, const char *const *dirs, int *kind, taml_err *err)
+{
+    int n_text = 0, n_image = 0;
+    for (int i = 0; i < n; i++) {
+        int k = taml_task_dir_kind(dirs[i]);
+        n_text += k == TAML_TASK_TEXT;
+        n_image += k == TAML_TASK_IMAGE;
+    }
+    *kind = n_image && !n_text ? TAML_MODULE_IMAGE : TAML_MODULE_TEXT;
+    if (!n_text || !n_image) return TAML_OK;
+    char text[512] = "", image[512] = "";
+    for (int i = 0; i < n; i++) {
+        int k = taml_task_dir_kind(dirs[i]);
+        char *list = k == TAML_TASK_TEXT ? text : k == TAML_TASK_IMAGE ? image : NULL;
+        if (!list) continue;
+        size_t at = strlen(list);
+        if (at < 400) snprintf(list + at, 512 - at, "%s%s", at ? ", " : "", dirs[i]);
+        else if (!strstr(list, "...")) snprintf(list + at, 512 - at, ", ...");
+    }
+    return taml_err_set(err, TAML_EINVAL,
+                        "the tasks are of two kinds: text (%s) and image (%s); the default "
+                        "space's modules read one kind (text modules, or pixels and image "
+                        "modules): search each kind in a study of its own, or give --space "
+                        "FILE.json",
+                        text, image);
+}
+
+int taml_cli_default_space(const char *module_dir, const char *name, int n_tasks,
+                           const char *const *task_dirs, taml_space **space, taml_err *err)
+{
+    int kind;
+    char **mods = NULL;
+    int n = 0;
+    int rc = tasks_module_kind(n_tasks, task_dirs, &kind, err);
+    if (!rc) rc = list_modules(module_dir, kind, &mods, &n, err);
+    if (!rc && kind == TAML_MODULE_IMAGE)
+        rc = taml_space_new_image_default(space, (const char *const *)mods, n, err);
+    else if (!rc)
+        rc = taml_space_new_named(space, name, (const char *const *)mods, n, err);
+    for (int i = 0; i < n; i++) free(mods[i]);
+    free(mods);
     return rc;
 }
 
@@ -451,6 +533,7 @@ typedef struct search_child {
     taml_objective *objective; /* --objective */
     void *hook_ctx;
     const char *const *names;
+    taml_cli_features_view features; /* the image features' progress lines */
 } search_child;
 
 static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
@@ -476,6 +559,8 @@ static int child_open(search_child *c, const taml_cli *cli, int32_t n_tasks,
         return TAML_OK;
     }
     if ((rc = taml_child_runner_new(&c->runner, n_tasks, task_dirs, module_dir, err))) return rc;
+    taml_image_features_opts io = {.progress = taml_cli_features_progress, .user = &c->features};
+    taml_child_runner_set_image_opts(c->runner, &io);
     if ((rc = taml_child_runner_check_space(c->runner, space,
                                             space_path ? space_path : "the default space", err)))
         return rc;
@@ -506,13 +591,13 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
-    int n_mods = 0, served = 0, done = 0, builtin = 0, recorded = 0; /* all before the first goto out */
+    int served = 0, done = 0, builtin = 0, recorded = 0; /* all before the first goto out */
     taml_space *space = NULL;
     search_child child = {0};
     taml_mpi *mpi = NULL;
     taml_pool *local = NULL; /* the worker processes of this machine */
     void *from_blob = NULL;
-    char **mods = NULL, *module_dir = NULL;
+    char *module_dir = NULL;
     struct view view = {.tty = isatty(2)};
     int rc = parse_args(argc, argv, &sa, &o, &done);
     if (rc || done) goto out;
@@ -531,9 +616,8 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
         /* a new transfer study searches the space of the controller it starts from */
         if (taml_ctrl_checkpoint_space(&space, from_blob, o.from_size, sa.from, &err)) goto fail;
     } else if (!recorded) {
-        if (taml_cli_list_modules(module_dir, &mods, &n_mods, &err)) goto fail;
-        if (taml_space_new_named(&space, sa.space_path ? sa.space_path : "taml",
-                                 (const char *const *)mods, n_mods, &err))
+        if (taml_cli_default_space(module_dir, sa.space_path ? sa.space_path : "taml", sa.n_tasks,
+                                   (const char *const *)sa.task_dirs, &space, &err))
             goto fail;
     }
     o.from_path = sa.from;
@@ -595,8 +679,6 @@ done:
     taml_pool_free(o.pool); /* under mpirun: stops the worker ranks */
     taml_pool_free(local);
     taml_mpi_close(mpi);
-    for (int i = 0; i < n_mods; i++) free(mods[i]);
-    free(mods);
     free(from_blob);
     child_close(&child);
     taml_space_free(space);

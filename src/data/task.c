@@ -224,6 +224,28 @@ static char *base_name(const char *dir)
     return task_dup_range(dir + start, len - start);
 }
 
+/* Which loader reads dir (has[k]: train/valid/test/all.tsv is there):
+ * text when the three splits or all.tsv are, else image when IDX files or
+ * images.u8 are, else -1. */
+static int dir_kind(const char *dir, int has[4])
+{
+    static const char *text_files[4] = {"train.tsv", "valid.tsv", "test.tsv", "all.tsv"};
+    for (int k = 0; k < 4; k++) {
+        char *p = taml_path_join(dir, text_files[k]);
+        has[k] = taml_is_file(p);
+        free(p);
+    }
+    if ((has[0] && has[1] && has[2]) || has[3]) return TAML_TASK_TEXT;
+    if (taml_task_has_idx(dir) || taml_task_has_u8(dir)) return TAML_TASK_IMAGE;
+    return -1;
+}
+
+int taml_task_dir_kind(const char *dir)
+{
+    int has[4];
+    return taml_is_dir(dir) ? dir_kind(dir, has) : -1;
+}
+
 int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts, taml_err *err)
 {
     *out = NULL;
@@ -239,23 +261,15 @@ int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts,
     t->dir = taml_strdup(dir);
     t->wide_min_count = o.wide_min_count;
     t->wide_max = o.wide_max;
-    int rc;
+    int has[4], kind = dir_kind(dir, has), rc;
     if ((rc = read_meta(ti, dir, err)) < 0) goto fail;
-
-    static const char *text_files[4] = {"train.tsv", "valid.tsv", "test.tsv", "all.tsv"};
-    int has[4];
-    for (int k = 0; k < 4; k++) {
-        char *p = taml_path_join(dir, text_files[k]);
-        has[k] = taml_is_file(p);
-        free(p);
-    }
-    if ((has[0] && has[1] && has[2]) || has[3]) {
+    if (kind == TAML_TASK_TEXT) {
         t->kind = TAML_TASK_TEXT;
         rc = taml_task_load_text(t, dir, &o, err);
-    } else if (taml_task_has_idx(dir)) {
+    } else if (kind == TAML_TASK_IMAGE && taml_task_has_idx(dir)) {
         t->kind = TAML_TASK_IMAGE;
         rc = taml_task_load_idx(t, dir, err);
-    } else if (taml_task_has_u8(dir)) {
+    } else if (kind == TAML_TASK_IMAGE) {
         t->kind = TAML_TASK_IMAGE;
         rc = taml_task_load_u8(t, dir, err);
     } else if (has[0] || has[1] || has[2]) {

@@ -112,6 +112,12 @@ taml_task_opts taml_task_default_opts(void);
  * (train rows come first, so their words take the first dictionary ids). */
 int taml_task_load(taml_task **out, const char *dir, const taml_task_opts *opts, taml_err *err);
 void taml_task_free(taml_task *t);
+/* The kind of task directory dir holds, from the names of its files alone
+ * (what taml_task_load would read: the three TSV splits or all.tsv, else
+ * IDX files or images.u8), without reading them: TAML_TASK_TEXT,
+ * TAML_TASK_IMAGE, or -1 when it holds no task files (or is no directory;
+ * taml_task_load says what is wrong). */
+int taml_task_dir_kind(const char *dir);
 
 /* Share of the train split held by its most frequent class (in [0, 1]). */
 double taml_task_majority_share(const taml_task *t);

@@ -568,7 +568,7 @@ int taml_module_stamp_get(taml_module_stamp *out, const char *name_or_path, cons
     if (rc) return rc;
     /* the magic and version at the start, the stored CRC at the end: where
      * it is depends on the version (module.c's top) */
-    unsigned char head[16], tail[16];
+    unsigned char head[32], tail[16];
     FILE *f = fopen(out->path, "rb");
     if (!f) {
         rc = taml_err_set(err, errno == ENOENT ? TAML_ENOTFOUND : TAML_EIO, "%s: cannot open: %s",
@@ -593,6 +593,11 @@ int taml_module_stamp_get(taml_module_stamp *out, const char *name_or_path, cons
     }
     out->size = (uint64_t)size;
     out->crc32 = taml_bytes_load_u32(version == 1 ? tail : tail + 12);
+    /* version 2: the section table's kind (a value open would refuse is
+     * left to open; 0 here); version 1 is text */
+    out->kind = version != 1 && taml_bytes_load_u32(head + 28) == TAML_MODULE_IMAGE
+                    ? TAML_MODULE_IMAGE
+                    : TAML_MODULE_TEXT;
     return 1;
 }
 

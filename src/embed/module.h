@@ -95,6 +95,8 @@ typedef struct taml_module_stamp {
     char *path;     /* heap: the file */
     uint64_t size;  /* bytes */
     uint32_t crc32; /* as stored in the file */
+    int kind;       /* TAML_MODULE_TEXT or TAML_MODULE_IMAGE (the section table's;
+                     * not part of what a study compares) */
 } taml_module_stamp;
 
 /* The stamp of the module name_or_path (resolved as taml_module_open does).

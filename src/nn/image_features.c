@@ -2,10 +2,13 @@
  * disk (see image_features.h). */
 #include "nn/image_features.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "core/bytes.h"
@@ -20,7 +23,7 @@
 
 /* <task dir>/.taml-cache/features-<module>-<fingerprint>-<crc>.bin; the
  * module's name is kept to [A-Za-z0-9._-] (others become '_'). */
-static char *cache_path(const taml_task *t, const taml_module *m)
+char *taml_image_features_cache_path(const taml_task *t, const taml_module *m)
 {
     const char *name = taml_module_name(m);
     char safe[96];
@@ -88,6 +91,34 @@ static int cache_write(const char *path, const taml_task *t, const taml_module *
     int failed = fwrite(h, 1, sizeof h, f) != sizeof h ||
                  (bytes && fwrite(feat, 1, bytes, f) != bytes) || fwrite(tail, 1, 4, f) != 4;
     return taml_file_atomic_commit(f, tmp, path, failed, err);
+}
+
+/* Takes the lock beside the cache file (path + ".lock", created and kept:
+ * removing a lock file races with a process opening it), waiting while
+ * another process holds it (told to the progress callback first). Returns
+ * the descriptor holding it, or -1 when no lock can be had (a directory
+ * that cannot be written: then there is no cache either, and each process
+ * computes its own features). Closing the descriptor releases the lock, as
+ * does the process's death. */
+static int cache_lock(const char *path, const taml_task *t, const taml_module *m,
+                      const taml_image_features_opts *o)
+{
+    char *dir = taml_path_join(t->dir, ".taml-cache");
+    taml_err err;
+    int rc = taml_mkdirs(dir, &err);
+    free(dir);
+    if (rc) return -1;
+    char *lp = taml_asprintf("%s.lock", path);
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    free(lp);
+    if (fd < 0) return -1;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    if (errno == EWOULDBLOCK && o->progress)
+        o->progress(o->user, t->name, taml_module_name(m), 0, t->n, 2);
+    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) continue;
+    if (rc == 0) return fd;
+    close(fd); /* a file system without flock: compute without the lock */
+    return -1;
 }
 
 /* The work the threads share. */
@@ -167,14 +198,25 @@ int taml_image_features_compute(float **out, int32_t *dim, const taml_task *t,
                             "task '%s', module '%s': cannot allocate %zu bytes for the features of "
                             "%d images",
                             t->name, taml_module_name(m), bytes, (int)t->n);
-    char *path = o->no_cache || !t->dir ? NULL : cache_path(t, m);
-    if (path && cache_read(path, t, m, D, feat)) {
+    char *path = o->no_cache || !t->dir ? NULL : taml_image_features_cache_path(t, m);
+    int lock = -1;
+    /* read without the lock first (the common case: a cache already
+     * written), then again under it: the process that held it has just
+     * written the file this one waited for */
+    int hit = path && cache_read(path, t, m, D, feat);
+    if (path && !hit) {
+        lock = cache_lock(path, t, m, o);
+        hit = lock >= 0 && cache_read(path, t, m, D, feat);
+    }
+    if (hit) {
+        if (lock >= 0) close(lock);
         if (o->progress) o->progress(o->user, t->name, taml_module_name(m), t->n, t->n, 1);
         free(path);
         *out = feat;
         *dim = D;
         return TAML_OK;
     }
+    if (o->progress) o->progress(o->user, t->name, taml_module_name(m), 0, t->n, 0);
     job j = {.t = t, .m = m, .g = taml_module_image(m), .dim = D, .out = feat, .o = o};
     pthread_mutex_init(&j.mu, NULL);
     taml_err_clear(&j.err);
@@ -194,6 +236,7 @@ int taml_image_features_compute(float **out, int32_t *dim, const taml_task *t,
     if (j.rc) {
         rc = taml_err_set(err, j.rc, "task '%s', module '%s': %s", t->name, taml_module_name(m),
                           j.err.msg);
+        if (lock >= 0) close(lock);
         free(feat);
         free(path);
         return rc;
@@ -203,6 +246,7 @@ int taml_image_features_compute(float **out, int32_t *dim, const taml_task *t,
         taml_err werr;
         cached = cache_write(path, t, m, D, feat, &werr) == TAML_OK ? 0 : -1;
     }
+    if (lock >= 0) close(lock); /* after the rename: a waiter finds the file */
     if (o->progress) o->progress(o->user, t->name, taml_module_name(m), t->n, t->n, cached);
     free(path);
     *out = feat;

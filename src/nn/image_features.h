@@ -14,6 +14,18 @@
  * rewritten). A task directory that cannot be written gets no cache: the
  * features are computed again by the next process, which the progress
  * callback is told.
+ *
+ * Several processes on one machine (two searches, a search's worker
+ * processes, MPI ranks) compute a (task, module)'s features once: the one
+ * that finds no cache takes an exclusive flock(2) on <cache file>.lock,
+ * computes, writes the cache and releases it; the others wait on the lock
+ * and then read the cache it wrote. The lock file is created and left in
+ * place (never removed: a removal races with a process opening it); the
+ * lock itself goes with its holder's descriptor, so a process that dies
+ * while computing leaves nothing held and the next one computes. flock is
+ * local to a machine (on NFS it may not hold across machines: each machine
+ * then computes its own, the atomic rename keeps the file whole). A
+ * directory where no lock file can be made gets no lock (and no cache).
  */
 #ifndef TAML_NN_IMAGE_FEATURES_H
 #define TAML_NN_IMAGE_FEATURES_H
@@ -25,10 +37,13 @@
 #include "embed/module.h"
 
 /* What happened, for the caller's progress line: done of total images so
- * far (called from the computing threads, at most every few hundred images,
- * and once at the end with done == total); cached: 1 when the features came
+ * far (once with done == 0 when a computation starts, then from the
+ * computing threads, one at a time, at most every few hundred images, and
+ * once at the end with done == total); cached: 1 when the features came
  * from the disk cache (then once, with done == total), -1 at the end of a
- * computation whose result could not be written to the disk cache. */
+ * computation whose result could not be written to the disk cache, 2
+ * (with done == 0) before waiting for another process that holds the
+ * cache's lock (it computes them; this one then reads its cache). */
 typedef void (*taml_image_features_progress)(void *user, const char *task, const char *module,
                                              int64_t done, int64_t total, int cached);
 
@@ -48,5 +63,8 @@ typedef struct taml_image_features_opts {
 int taml_image_features_compute(float **out, int32_t *dim, const taml_task *t,
                                 const taml_module *m, const taml_image_features_opts *o,
                                 taml_err *err);
+
+/* The disk cache's file of (t, m) (heap; its lock is this + ".lock"). */
+char *taml_image_features_cache_path(const taml_task *t, const taml_module *m);
 
 #endif

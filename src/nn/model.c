@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/strmap.h"
 #include "core/util.h"
 #include "data/task.h"
@@ -59,6 +60,8 @@ static void fill_info(taml_model *m)
     for (int k = 0; k < m->n_parts; k++)
         if (m->parts[k].bucket) i->n_gram_rows += m->parts[k].rows;
     i->n_subword_rows = m->S;
+    i->image_module = m->module_name;
+    i->version = m->cnn_graph ? TAML_MODEL_VERSION_IMAGE : (uint32_t)m->version;
 }
 
 static taml_strmap *word_map(char **words, int32_t n)
@@ -137,11 +140,56 @@ void taml_model_free(taml_model *m)
     free(m->block);
     free(m->deep_ids);
     free(m->wide_ids);
+    taml_cnn_free(m->cnn);
+    if (m->cnn_graph) taml_image_graph_deinit(m->cnn_graph);
+    free(m->cnn_graph);
+    free(m->cnn_weights);
+    free(m->module_name);
     for (int32_t i = 0; m->members && i < m->n_members; i++) taml_model_free(m->members[i]);
     free(m->members);
     free(m->weights);
     free(m->member_logits);
     free(m);
+}
+
+int taml_model_attach_cnn(taml_model *m, taml_image_graph *g, float *weights, const char *source,
+                          taml_err *err)
+{
+    g->weights = weights;
+    m->cnn_graph = g;
+    m->cnn_weights = weights;
+    return taml_image_graph_resolve(g, source, err);
+}
+
+/* A copy of module's graph and weights, owned by m: the graph through its
+ * own encoding (the one way a graph is serialised), the weights copied. */
+static int copy_cnn(taml_model *m, const taml_module *module, taml_err *err)
+{
+    const taml_image_graph *src = taml_module_image(module);
+    taml_bytes_writer w;
+    taml_bytes_writer_init(&w);
+    taml_image_graph_encode(src, &w);
+    size_t size;
+    void *bytes = taml_bytes_writer_take(&w, &size);
+    taml_bytes_writer_deinit(&w);
+    taml_image_graph *g = taml_calloc(1, sizeof *g);
+    taml_image_graph_init(g);
+    taml_bytes_reader r;
+    taml_bytes_reader_init(&r, bytes, size, taml_module_name(module));
+    taml_image_graph_decode(g, &r);
+    int rc = taml_bytes_status(&r, err);
+    free(bytes);
+    float *weights = taml_malloc(sizeof *weights * (size_t)(src->n_weights > 0 ? src->n_weights : 1));
+    memcpy(weights, src->weights, sizeof *weights * (size_t)src->n_weights);
+    if (rc) {
+        taml_image_graph_deinit(g);
+        free(g);
+        free(weights);
+        return rc;
+    }
+    m->module_name = taml_strdup(taml_module_name(module));
+    m->module_crc = taml_module_checksum(module);
+    return taml_model_attach_cnn(m, g, weights, taml_module_name(module), err);
 }
 
 const taml_model_info *taml_model_info_get(const taml_model *m) { return &m->info; }
@@ -296,6 +344,9 @@ int taml_model_from_child(taml_model **out, const taml_child *c, const taml_chil
         m->sub_bucket = taml_malloc(sizeof *m->sub_bucket * (size_t)m->S);
         memcpy(m->sub_bucket, sw->bucket, sizeof *m->sub_bucket * (size_t)m->S);
     }
+    /* an image module's deep tower: the model carries the CNN (version 4);
+     * without a deep tower the features are not needed (version 1) */
+    if (m->image && m->deep && f->module && (rc = copy_cnn(m, f->module, err))) goto fail;
     if (!m->image && m->shape.wide_rows > 0) {
         /* wide id i is the dictionary word whose wide_of_word is i */
         m->V = t->n_wide;
@@ -647,8 +698,17 @@ int taml_model_predict_images(taml_model *m, int32_t n, const uint8_t *pixels, f
         int nb = n - s < BATCH ? n - s : BATCH;
         for (int b = 0; b < nb; b++) {
             const uint8_t *p = pixels + (size_t)(s + b) * P;
-            /* the same expression as the child's gather */
-            if (m->deep)
+            /* the same expression as the child's gather; an image module's
+             * features as nn/image_features.c computes them: one image per
+             * call of the same runner code */
+            if (m->cnn_graph) {
+                int rc = TAML_OK;
+                if (!m->cnn) rc = taml_cnn_new(&m->cnn, m->cnn_graph, NULL, err);
+                if (!rc)
+                    rc = taml_cnn_features(m->cnn, p, 1, m->height, m->width, m->channels,
+                                           m->net.x0 + (size_t)b * m->shape.D, err);
+                if (rc) return rc;
+            } else if (m->deep)
                 for (size_t j = 0; j < P; j++) m->net.x0[b * P + j] = p[j] * (1.0f / 255.0f);
             if (m->wide)
                 for (size_t j = 0; j < P; j++) m->net.xw[b * P + j] = p[j] * (1.0f / 255.0f);

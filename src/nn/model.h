@@ -34,6 +34,13 @@
  * parts' in order) when the config asks
  * for n-grams, and the subword vectors (u32 S, S x u32 bucket, f32 (S, D))
  * when it asks for subwords and has a deep tower.
+ * Version 4 (an image model whose deep tower reads an image module's
+ * features; every other model is still written as version 1, byte for byte)
+ * is version 1's payload, whose deep input width D is the module's feature
+ * dimension instead of the pixels, followed by the module: str its name, u32
+ * its file's CRC-32, its graph section (embed/image_graph.h, layout version
+ * 1, as in the module file; docs/formats.md) and the graph's n_weights f32
+ * weights. Predicting runs that CNN on each image (nn/cnn.h), then the net.
  * The payload must be consumed exactly. A model whose tokeniser version is
  * not this build's is refused: its words would not match the tokens.
  *
@@ -70,6 +77,9 @@
 #define TAML_MODEL_VERSION_ENSEMBLE 2 /* a container of members */
 #define TAML_MODEL_VERSION_TEXT 3     /* a single text model with the text features beyond the paper */
 #define TAML_MODEL_MAX_MEMBERS 1000
+/* Version 4: an image model whose deep tower reads an image module (see
+ * above). This build reads 1, 2, 3 and 4. */
+#define TAML_MODEL_VERSION_IMAGE 4
 
 typedef struct taml_model taml_model;
 
@@ -94,6 +104,9 @@ typedef struct taml_model_info {
     int fine_tuned;
     int64_t n_gram_rows;             /* text: rows of hashed word and character n-grams */
     int32_t n_subword_rows;          /* text: subword (character n-gram) vectors */
+    const char *image_module; /* image models whose deep tower reads an image
+                               * module (carried in the file): its name; else NULL */
+    uint32_t version;         /* the file version it is written in */
 } taml_model_info;
 
 /* Copies a trained child into a model. c must have been built from cfg and

@@ -53,8 +53,9 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
     taml_bytes_writer b;
     taml_bytes_writer_init(&b);
     /* the lowest version that holds the model: a paper config's model is
-     * version 1, byte for byte what taml wrote before version 3 */
-    size_t start = taml_envelope_begin(&b, MAGIC, (uint32_t)m->version, 0);
+     * version 1, byte for byte what taml wrote before versions 3 and 4 */
+    size_t start = taml_envelope_begin(
+        &b, MAGIC, m->cnn_graph ? TAML_MODEL_VERSION_IMAGE : (uint32_t)m->version, 0);
     const taml_net_shape *s = &m->shape;
     const taml_net_t *n = &m->net;
     taml_bytes_put_str32(&b, m->task_name);
@@ -115,6 +116,12 @@ void taml_model_encode(const taml_model *m, void **buf, size_t *size)
             for (int32_t i = 0; i < m->S; i++) taml_bytes_put_u32(&b, m->sub_bucket[i]);
             if (m->S) taml_bytes_put_f32s(&b, n->sub->table, (size_t)m->S * s->D);
         }
+    }
+    if (m->cnn_graph) { /* version 4: the image module */
+        taml_bytes_put_str32(&b, m->module_name);
+        taml_bytes_put_u32(&b, m->module_crc);
+        taml_image_graph_encode(m->cnn_graph, &b);
+        taml_bytes_put_f32s(&b, m->cnn_weights, (size_t)m->cnn_graph->n_weights);
     }
     taml_envelope_end(&b, start);
     *buf = taml_bytes_writer_take(&b, size);
@@ -265,7 +272,37 @@ static void decode_text(taml_model *m, taml_bytes_reader *r, int32_t D, int64_t 
     }
 }
 
-static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version, taml_err *err)
+/* Version 4's image module, after the version 1 fields: its graph and
+ * weights, the features it gives being the deep input width D. */
+static void decode_cnn(taml_model *m, taml_bytes_reader *r, const char *source, int32_t D)
+{
+    m->module_name = text(r, 1, "the image module's name");
+    m->module_crc = taml_bytes_u32(r, "the image module's checksum");
+    if (!taml_bytes_ok(r)) return;
+    taml_image_graph *g = taml_calloc(1, sizeof *g);
+    taml_image_graph_init(g);
+    size_t at = taml_bytes_offset(r);
+    taml_image_graph_decode(g, r);
+    float *w = NULL;
+    if (taml_bytes_ok(r) && (uint64_t)g->n_weights > taml_bytes_left(r) / 4)
+        taml_bytes_take(r, (size_t)g->n_weights * 4, "the image module's weights");
+    if (taml_bytes_ok(r)) w = floats(r, NULL, (size_t)g->n_weights, "the image module's weights");
+    if (!w) {
+        taml_image_graph_deinit(g);
+        free(g);
+        return;
+    }
+    taml_err inner;
+    if (taml_model_attach_cnn(m, g, w, source, &inner))
+        taml_bytes_fail(r, TAML_EFORMAT, "the image module's graph", "at offset %zu: %s", at,
+                        inner.msg);
+    else if (g->dim != D)
+        taml_bytes_fail(r, TAML_EFORMAT, "the image module's graph",
+                        "it gives %d features; the deep input width is %d", (int)g->dim, (int)D);
+}
+
+static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
+                          const char *source, taml_err *err)
 {
     m->task_name = text(r, 0, "the task name");
     m->config_json = text(r, 0, "the config");
@@ -298,7 +335,13 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
     if (!taml_bytes_ok(r)) return taml_bytes_status(r, err);
     const char *flags = "the wide flag"; /* the field the tower checks report at */
     if (!D && !wide) taml_bytes_fail(r, TAML_EFORMAT, flags, "neither tower is present");
-    if (image && D && D != pixels)
+    int cnn = version == TAML_MODEL_VERSION_IMAGE;
+    if (cnn && (!image || !D))
+        taml_bytes_fail(r, TAML_EFORMAT, flags,
+                        "version %u holds an image module, but this is no image model with a "
+                        "deep tower",
+                        version);
+    if (image && D && D != pixels && !cnn)
         taml_bytes_fail(r, TAML_EFORMAT, flags, "deep input width %d is not the %lld pixels", D,
                         (long long)pixels);
     if (fine_tuned && (image || !D))
@@ -373,7 +416,7 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
     }
     if (taml_bytes_ok(r) && version == TAML_MODEL_VERSION_TEXT && !image)
         decode_text(m, r, D, wide_rows, &sub);
-    taml_bytes_expect_end(r, "the last field of the payload");
+    if (!cnn) taml_bytes_expect_end(r, "the last field of the payload");
     if (taml_bytes_ok(r)) {
         s->wide_parts = m->n_parts;
         s->weighting = m->weighting;
@@ -388,6 +431,8 @@ static int decode_payload(taml_model *m, taml_bytes_reader *r, uint32_t version,
         if (rvar) memcpy(n->rvar, rvar, LH * sizeof(float));
         if (sub) memcpy(n->sub->table, sub, (size_t)m->S * D * sizeof(float));
     }
+    if (cnn && taml_bytes_ok(r)) decode_cnn(m, r, source, D);
+    taml_bytes_expect_end(r, "the last field of the payload");
     free(bias);
     free(wtab);
     free(emb);
@@ -451,20 +496,22 @@ int taml_model_decode(taml_model **out, const void *buf, size_t size, const char
     if (!source) source = "model";
     uint32_t version;
     if (taml_envelope_peek(buf, size, MAGIC, &version) && version != TAML_MODEL_VERSION &&
-        version != TAML_MODEL_VERSION_ENSEMBLE && version != TAML_MODEL_VERSION_TEXT)
+        version != TAML_MODEL_VERSION_ENSEMBLE && version != TAML_MODEL_VERSION_TEXT &&
+        version != TAML_MODEL_VERSION_IMAGE)
         return taml_bytes_error(err, TAML_EMISMATCH, source, 8, "version",
                                 "model file format version %u; this taml reads versions %d "
-                                "(a model), %d (an ensemble) and %d (a text model with n-grams)%s",
+                                "(a model), %d (an ensemble), %d (a text model with n-grams) and "
+                                "%d (an image model with its CNN)%s",
                                 version, TAML_MODEL_VERSION, TAML_MODEL_VERSION_ENSEMBLE,
-                                TAML_MODEL_VERSION_TEXT,
-                                version > TAML_MODEL_VERSION_TEXT ? " (a newer taml wrote it)" : "");
+                                TAML_MODEL_VERSION_TEXT, TAML_MODEL_VERSION_IMAGE,
+                                version > TAML_MODEL_VERSION_IMAGE ? " (a newer taml wrote it)" : "");
     taml_envelope env;
     taml_bytes_reader r;
     int rc = taml_envelope_open_payload(buf, size, source, MAGIC, WHAT, &env, &r, err);
     if (rc) return rc;
     if (env.version == TAML_MODEL_VERSION_ENSEMBLE) return decode_ensemble(out, &r, source, err);
     taml_model *m = taml_calloc(1, sizeof *m);
-    if ((rc = decode_payload(m, &r, env.version, err))) {
+    if ((rc = decode_payload(m, &r, env.version, source, err))) {
         /* taml_model_free copes with arrays not (or partly) read: calloc'd or NULL */
         taml_model_free(m);
         return rc;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 #include "core/strmap.h"
+#include "embed/image_graph.h"
+#include "nn/cnn.h"
 #include "nn/model.h"
 #include "nn/net.h"
 #include "nn/ngrams.h"
@@ -68,6 +70,14 @@ struct taml_model {
     int32_t *deep_ids, *wide_ids;
     size_t deep_cap, wide_cap;
     int32_t ex[TAML_MODEL_BATCH];
+    /* version 4: the image module the deep tower read, carried whole (its
+     * graph, owning a copy of its weights) and run on each image to make
+     * the deep input; NULL otherwise (pixels) */
+    taml_image_graph *cnn_graph;
+    float *cnn_weights;    /* (cnn_graph->n_weights) */
+    char *module_name;     /* the module's name and its file's CRC-32, for info */
+    uint32_t module_crc;
+    taml_cnn *cnn;         /* the runner, made at the first prediction */
     /* an ensemble (n_members > 0): the fields above that its members share
      * (task name, classes, kind, image size, tokeniser version) are copies
      * of member 0's, the net is unused */
@@ -76,6 +86,12 @@ struct taml_model {
     uint32_t *weights;    /* (n_members) */
     float *member_logits; /* (n_members, TAML_MODEL_BATCH, C) prediction scratch */
 };
+
+/* Takes an empty graph g whose fields were decoded (its weights not yet
+ * set) and the weights (heap, n floats, taken), resolves it and attaches
+ * both to m; source names the model in a refusal. */
+int taml_model_attach_cnn(taml_model *m, taml_image_graph *g, float *weights, const char *source,
+                          taml_err *err);
 
 /* The deep tower's dense parameter count for shape s (0 without one). */
 size_t taml_model_deep_params(const taml_net_shape *s);

@@ -77,6 +77,11 @@ void taml_child_runner_free(taml_child_runner *r)
     free(r);
 }
 
+void taml_child_runner_set_image_opts(taml_child_runner *r, const taml_image_features_opts *o)
+{
+    taml_features_cache_set_image_opts(r->cache, o);
+}
+
 const char *const *taml_child_runner_names(const taml_child_runner *r)
 {
     return (const char *const *)r->names;

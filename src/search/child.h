@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "data/task.h"
 #include "exec/pool.h"
+#include "nn/image_features.h"
 
 typedef struct taml_child_runner taml_child_runner;
 
@@ -23,6 +24,11 @@ typedef struct taml_child_runner taml_child_runner;
 int taml_child_runner_new(taml_child_runner **out, int32_t n_tasks, const char *const *task_dirs,
                           const char *module_dir, taml_err *err);
 void taml_child_runner_free(taml_child_runner *r);
+/* Options of the image features the runner's features cache computes
+ * (threads, disk cache, the progress callback: nn/image_features.h);
+ * copied. Call it before the first trial (and before the worker processes
+ * are forked, which take the runner as it is then). */
+void taml_child_runner_set_image_opts(taml_child_runner *r, const taml_image_features_opts *o);
 /* The tasks' names, in the order given (owned by the runner). */
 const char *const *taml_child_runner_names(const taml_child_runner *r);
 /* The tasks' identities (data/task.h), in the order given (owned by the

@@ -283,6 +283,14 @@ void taml_ensemble_library_free(taml_ensemble_library *lib)
 int32_t taml_ensemble_library_size(const taml_ensemble_library *lib) { return lib->n; }
 
 /* The configs, and the features of each module they name, before any thread. */
+
+/* What a candidate's features depend on: its module when it reads one
+ * (taml_export_uses_module), else nothing (an image task's pixels). */
+static const char *feature_key(const taml_task *task, const taml_child_config *cfg)
+{
+    return taml_export_uses_module(task, cfg) ? cfg->embedding : "";
+}
+
 static int prepare_candidates(taml_ensemble_library *lib, const char *module_dir, taml_err *err)
 {
     /* modules (text tasks) as export opens them: checked against the files
@@ -298,13 +306,13 @@ static int prepare_candidates(taml_ensemble_library *lib, const char *module_dir
         candidate *k = &lib->cand[i];
         k->t = &lib->src.best[i];
         if ((rc = taml_export_config(k->t, task, &k->cfg, err))) break;
-        /* image tasks read pixels: one set of features for every candidate */
-        const char *name = task->kind == TAML_TASK_TEXT ? k->cfg.embedding : "";
+        /* one set of features per module; image tasks' pixels need none */
+        const char *name = feature_key(task, &k->cfg);
         int32_t j = 0;
-        while (j < lib->n_feat && strcmp(name, lib->cand[feat_of[j]].cfg.embedding)) j++;
+        while (j < lib->n_feat && strcmp(name, feature_key(task, &lib->cand[feat_of[j]].cfg))) j++;
         if (j == lib->n_feat) {
             feat_of[j] = i;
-            if (task->kind == TAML_TASK_TEXT &&
+            if (taml_export_uses_module(task, &k->cfg) &&
                 (rc = taml_export_module_open(&lib->src, name, module_dir, &lib->modules[j], err)))
                 break;
             lib->n_feat++; /* its module is the library's now, whatever follows */

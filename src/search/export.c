@@ -200,6 +200,14 @@ static int check_module(const taml_export_source *s, const char *name, const cha
     return rc;
 }
 
+int taml_export_uses_module(const taml_task *task, const taml_child_config *cfg)
+{
+    if (task->kind == TAML_TASK_TEXT) return 1;
+    /* an image module's features feed the deep tower (the model then
+     * carries its CNN: model file version 4); pixels need no file */
+    return cfg->embedding[0] && strcmp(cfg->embedding, "pixels") != 0 && !cfg->deep_disabled;
+}
+
 int taml_export_module_open(const taml_export_source *s, const char *name, const char *module_dir,
                             taml_module **out, taml_err *err)
 {
@@ -289,7 +297,7 @@ int taml_export_best(const char *study_path, const char *task_name, const char *
     snprintf(info->task_dir, sizeof info->task_dir, "%s", used);
     taml_child_config cfg;
     if ((rc = taml_export_config(t, task, &cfg, err))) goto out;
-    if (task->kind == TAML_TASK_TEXT &&
+    if (taml_export_uses_module(task, &cfg) &&
         (rc = taml_export_module_open(&src, cfg.embedding, module_dir, &module, err)))
         goto out;
     if ((rc = taml_features_new(&f, task, module, err))) goto out;

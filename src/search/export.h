@@ -112,6 +112,10 @@ int taml_export_task_load(const taml_export_source *s, const char *task_dir, tam
 int taml_export_config(const taml_export_trial *t, const taml_task *task, taml_child_config *cfg,
                        taml_err *err);
 
+/* 1 when trial config cfg on task reads a module file: a text task's
+ * embedding, or an image task's image module feeding its deep tower (not
+ * "pixels", not with the deep tower disabled); 0 when it reads pixels. */
+int taml_export_uses_module(const taml_task *task, const taml_child_config *cfg);
 /* Opens module name from module_dir once it is the file the study recorded
  * under the name, when it recorded one (TAML_EMISMATCH naming both
  * otherwise). */

@@ -130,8 +130,10 @@ static int check_decision(const taml_space *s, int d, const char *origin, taml_e
     return 0;
 }
 
-int taml_space_new_default(taml_space **out, const char *const *modules, int n_modules,
-                           taml_err *err)
+/* The paper's space; fine_tune {false, true}, or {false} alone when
+ * frozen_only. */
+static int new_default(taml_space **out, const char *const *modules, int n_modules,
+                       int frozen_only, taml_err *err)
 {
     *out = NULL;
     if (n_modules < 1 || !modules)
@@ -183,7 +185,7 @@ int taml_space_new_default(taml_space **out, const char *const *modules, int n_m
                 dd->choices[c].str = taml_strdup(modules[c]);
             }
         } else if (d == 1) {
-            dd->n = 2;
+            dd->n = frozen_only ? 1 : 2;
             dd->choices = taml_calloc(2, sizeof(taml_choice));
             dd->choices[0] = (taml_choice){.kind = TAML_CHOICE_BOOL, .boolean = 0};
             dd->choices[1] = (taml_choice){.kind = TAML_CHOICE_BOOL, .boolean = 1};
@@ -204,6 +206,18 @@ int taml_space_new_default(taml_space **out, const char *const *modules, int n_m
 fail:
     taml_space_free(s);
     return rc;
+}
+
+int taml_space_new_default(taml_space **out, const char *const *modules, int n_modules,
+                           taml_err *err)
+{
+    return new_default(out, modules, n_modules, 0, err);
+}
+
+int taml_space_new_image_default(taml_space **out, const char *const *modules, int n_modules,
+                                 taml_err *err)
+{
+    return new_default(out, modules, n_modules, 1, err);
 }
 
 /* The decisions the taml space adds to the paper's, in order (docs/

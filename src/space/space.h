@@ -57,6 +57,14 @@ typedef struct taml_space taml_space;
  * names, else TAML_EINVAL. */
 int taml_space_new_default(taml_space **out, const char *const *modules, int n_modules,
                            taml_err *err);
+/* The default space of image tasks: the paper's, with fine_tune {false}
+ * alone (the embedding's choices: "pixels" and image modules). Fine-tuning
+ * an image module would backpropagate through the CNN in every trial,
+ * which 2 cores cannot afford, and would bypass the features computed once
+ * per (task, module); the child refuses it rather than ignore it
+ * (docs/modules.md). */
+int taml_space_new_image_default(taml_space **out, const char *const *modules, int n_modules,
+                                 taml_err *err);
 
 /* The built-in space named name: "paper" (taml_space_new_default) or "taml"
  * (the paper's 12 decisions, then word_ngrams [1, 2, 3], char_ngrams
