@@ -180,3 +180,40 @@ TEST(ask_tell_cli_refuse_bad_input_with_their_exit_statuses_and_store_nothing)
     free(before);
     free(path);
 }
+
+/* Without --space a new study of `taml ask` searches the taml space over the
+ * module library, as `taml search` does; --space paper is the paper's; a later
+ * ask without --space continues the study's own space, and one naming the
+ * other space is refused. */
+TEST(ask_space_names_taml_by_default_paper_one_flag_away_as_search)
+{
+    char *out;
+    char *cwd = getcwd(NULL, 0);
+    char *common = taml_asprintf("--task %s/tests/fixtures/tasks/child-topics --trials 3 "
+                                 "--modules %s/tests/fixtures/v1",
+                                 cwd, cwd);
+    char *cmd = taml_asprintf("ask dflt.db --method random %s --json", common);
+    CHECK_EQ_INT(taml_here(cmd, &out), 0);
+    CHECK_CONTAINS(out, "\"word_ngrams\":");
+    free(out), free(cmd);
+    cmd = taml_asprintf("status %s/dflt.db", taml_test_tmpdir());
+    CHECK_EQ_INT(taml_here(cmd, &out), 0);
+    CHECK_CONTAINS(out, "space taml (16 decisions)");
+    free(out), free(cmd);
+    cmd = taml_asprintf("ask paper.db --method random %s --space paper --json", common);
+    CHECK_EQ_INT(taml_here(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "\"word_ngrams\":") == NULL, "a paper-space trial: %s", out);
+    CHECK_CONTAINS(out, "\"embedding\":");
+    free(out), free(cmd);
+    /* the same settings again without --space: the study keeps its space */
+    cmd = taml_asprintf("ask paper.db --method random %s --json", common);
+    CHECK_EQ_INT(taml_here(cmd, &out), 0);
+    CHECK_MSG(strstr(out, "\"word_ngrams\":") == NULL, "a paper-space trial: %s", out);
+    free(out), free(cmd);
+    cmd = taml_asprintf("ask paper.db --method random %s --space taml --json", common);
+    CHECK_EQ_INT(taml_here(cmd, &out), 1);
+    CHECK_CONTAINS(out, "space");
+    free(out), free(cmd);
+    free(common);
+    free(cwd);
+}

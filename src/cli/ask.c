@@ -32,7 +32,7 @@
 static const char *ask_usage =
     "usage: taml ask STUDY [--task NAME] [--json] [--requeue]\n"
     "       taml ask STUDY --method random|aml|multitask|transfer --task NAME [--task NAME ...]\n"
-    "                --trials N [--space FILE.json] [--modules DIR] [--seed S]\n"
+    "                --trials N [--space taml|paper|FILE.json] [--modules DIR] [--seed S]\n"
     "                [--from STUDY_OR_CHECKPOINT] [--deterministic [--lag L]]\n"
     "                [--ctrl-lr X] [--entropy-weight X] [--json]\n"
     "  Hands out a trial of the study (marks it running) and prints one line:\n"
@@ -158,15 +158,6 @@ static char *task_name(const char *arg)
     return name;
 }
 
-/* The space of a new study: --space, else the default over the modules. */
-static int new_space(const taml_cli *cli, const ask_args *aa, taml_space **space, char **module_dir,
-                     taml_err *err)
-{
-    *module_dir = taml_cli_module_dir(cli, aa->modules);
-    if (aa->space_path) return taml_space_load(space, aa->space_path, err);
-    return taml_cli_default_space(*module_dir, "paper", aa->n_tasks, aa->tasks, space, err);
-}
-
 static void print_asked(const taml_asked *t, int json)
 {
     if (!json) {
@@ -204,10 +195,13 @@ int taml_cmd_ask(const taml_cli *cli, int argc, char **argv)
     if (rc || done) goto out;
     rc = 1;
     if (aa.method) {
-        if (new_space(cli, &aa, &space, &module_dir, &err)) goto fail;
+        module_dir = taml_cli_module_dir(cli, aa.modules);
         names = taml_calloc((size_t)aa.n_tasks, sizeof *names);
         for (int i = 0; i < aa.n_tasks; i++) names[i] = task_name(aa.tasks[i]);
         if (aa.from && taml_search_load_source(aa.from, &from_blob, &o.from_size, &err)) goto fail;
+        if (taml_cli_study_space(module_dir, aa.space_path, aa.study, from_blob, o.from_size,
+                                 aa.from, aa.n_tasks, aa.tasks, &space, &err))
+            goto fail;
         o.from_blob = from_blob;
         o.from_path = aa.from;
         o.modules_dir = module_dir;

@@ -92,6 +92,16 @@ int taml_cmd_tell(const taml_cli *cli, int argc, char **argv);
 struct taml_space;
 int taml_cli_default_space(const char *module_dir, const char *name, int n_tasks,
                            const char *const *task_dirs, struct taml_space **space, taml_err *err);
+/* The space of a study, as `taml search` and `taml ask` choose it (src/cli/
+ * search.c) from their --space flag (NULL when not given): a JSON file, or
+ * the built-in space it names ("taml", "paper"); without the flag the space
+ * the study at `study` recorded, else (a new transfer study, from_blob not
+ * NULL) the space of the controller it starts from, else the default space
+ * "taml" of the tasks. */
+int taml_cli_study_space(const char *module_dir, const char *flag, const char *study,
+                         const void *from_blob, size_t from_size, const char *from_path,
+                         int n_tasks, const char *const *task_dirs, struct taml_space **space,
+                         taml_err *err);
 
 /* Prints "taml: <message>" for a failed library call and returns 1. */
 int taml_cli_fail(const taml_err *err);

@@ -278,6 +278,21 @@ static int recorded_space(const char *path, taml_space **out, taml_err *err)
     return rc;
 }
 
+int taml_cli_study_space(const char *module_dir, const char *flag, const char *study,
+                         const void *from_blob, size_t from_size, const char *from_path,
+                         int n_tasks, const char *const *task_dirs, taml_space **space,
+                         taml_err *err)
+{
+    *space = NULL;
+    if (flag && strcmp(flag, "taml") && strcmp(flag, "paper")) return taml_space_load(space, flag, err);
+    int recorded = !flag ? recorded_space(study, space, err) : 0;
+    if (recorded < 0) return recorded;
+    if (recorded) return TAML_OK;
+    if (!flag && from_blob) /* a new transfer study searches its controller's space */
+        return taml_ctrl_checkpoint_space(space, from_blob, from_size, from_path, err);
+    return taml_cli_default_space(module_dir, flag ? flag : "taml", n_tasks, task_dirs, space, err);
+}
+
 /* Prints, per task, the trials and the best one by validation accuracy. */
 static int print_summary(const char *study, taml_err *err)
 {
@@ -591,7 +606,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     o.workers = cores < 1 ? 1 : cores > WORKERS_MAX ? WORKERS_MAX : (int32_t)cores;
     o.trials = 0;
-    int served = 0, done = 0, builtin = 0, recorded = 0; /* all before the first goto out */
+    int served = 0, done = 0; /* all before the first goto out */
     taml_space *space = NULL;
     search_child child = {0};
     taml_mpi *mpi = NULL;
@@ -605,21 +620,11 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_err err;
     taml_err_clear(&err);
     rc = 1;
-    builtin = !sa.space_path || !strcmp(sa.space_path, "taml") || !strcmp(sa.space_path, "paper");
-    recorded = !sa.space_path ? recorded_space(sa.study, &space, &err) : 0;
-    if (recorded < 0) goto fail;
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
-    if (!builtin) {
-        if (taml_space_load(&space, sa.space_path, &err)) goto fail;
-    } else if (!recorded && !sa.space_path && from_blob) {
-        /* a new transfer study searches the space of the controller it starts from */
-        if (taml_ctrl_checkpoint_space(&space, from_blob, o.from_size, sa.from, &err)) goto fail;
-    } else if (!recorded) {
-        if (taml_cli_default_space(module_dir, sa.space_path ? sa.space_path : "taml", sa.n_tasks,
-                                   (const char *const *)sa.task_dirs, &space, &err))
-            goto fail;
-    }
+    if (taml_cli_study_space(module_dir, sa.space_path, sa.study, from_blob, o.from_size, sa.from,
+                             sa.n_tasks, (const char *const *)sa.task_dirs, &space, &err))
+        goto fail;
     o.from_path = sa.from;
     o.modules_dir = module_dir;
     st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
