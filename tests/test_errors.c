@@ -406,7 +406,21 @@ TEST(errors_bad_files_of_every_kind_name_the_file_and_the_cause)
     snprintf(args, sizeof args, "predict %s --images %s", model, five);
     taml_test_cli_says(args, 1, "five: 5 bytes is not a whole number of 2x3x1 images");
     snprintf(args, sizeof args, "predict %s --images %s/empty", model, d);
-    taml_test_cli_says(args, 1, "empty: empty; expected 2x3x1 images (6 bytes each)");
+    taml_test_cli_says(args, 1,
+                       "empty: 0 bytes (empty) is not a whole number of 2x3x1 images; expected "
+                       "raw bytes (6 per image");
+    /* an IDX file of images of another shape, and one of no images */
+    static const unsigned char idx_3x2[] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, 2, 1, 2, 3, 4, 5, 6};
+    static const unsigned char idx_none[] = {0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3};
+    char *wrong = tmp("wrong.idx"), *none = tmp("none.idx");
+    CHECK(taml_write_file_atomic(wrong, idx_3x2, sizeof idx_3x2, NULL) == 0);
+    CHECK(taml_write_file_atomic(none, idx_none, sizeof idx_none, NULL) == 0);
+    snprintf(args, sizeof args, "predict %s --images %s", model, wrong);
+    taml_test_cli_says(args, 1, "wrong.idx: IDX images of 3x2x1; expected 2x3x1 (height x width x channels)");
+    snprintf(args, sizeof args, "predict %s --images %s", model, none);
+    taml_test_cli_says(args, 1, "none.idx: an IDX file of no images");
+    free(wrong);
+    free(none);
     free(five);
     free(space);
     free(study);

@@ -445,6 +445,20 @@ TEST(image_model_predicts_the_test_pixels_as_the_child_scored_them)
     CHECK_EQ_INT(row, task->n);
     for (int sp = 0; sp < 3; sp++)
         CHECK((double)hits[sp] / task->n_split[sp] == taml_child_accuracy(c, sp));
+    /* the same images as a gzipped IDX file (n x 2 x 2 x 3): the same labels */
+    char *idx = tmp("images.idx"), *outq = tmp("labels-idx.txt");
+    size_t isz = 4 + 16 + (size_t)task->n * P;
+    unsigned char *ib = taml_malloc(isz);
+    const uint32_t dims[4] = {(uint32_t)task->n, 2, 2, 3};
+    ib[0] = ib[1] = 0, ib[2] = 8, ib[3] = 4;
+    for (int k = 0; k < 4; k++)
+        for (int b = 0; b < 4; b++) ib[4 + 4 * k + b] = (unsigned char)(dims[k] >> (24 - 8 * b));
+    memcpy(ib + 20, task->pixels, (size_t)task->n * P);
+    CHECK(taml_write_file_atomic(idx, ib, isz, &err) == 0);
+    CHECK_EQ_INT(run("gzip -f %s && %s predict %s --images %s.gz > %s", idx, bin(), path, idx, outq), 0);
+    char *labels_idx = slurp(outq), *labels_raw = slurp(outp);
+    CHECK_STR(labels_idx, labels_raw);
+    free(labels_idx), free(labels_raw), free(ib), free(idx), free(outq);
     free(labels);
     /* a file that is not whole images, and text on stdin, are refused */
     CHECK(taml_write_file_atomic(px, task->pixels, 13, &err) == 0);

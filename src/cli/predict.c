@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "core/util.h"
 #include "core/utf8.h"
+#include "data/task.h"
 #include "data/tokenise.h"
 #include "nn/blas.h"
 #include "nn/child.h"
@@ -29,7 +30,8 @@ static const char usage[] =
     "                all classes, best first\n"
     "  --images FILE an image model reads FILE instead of stdin: raw bytes, one image\n"
     "                after another (height x width x channels bytes each, row-major,\n"
-    "                as images.u8 of a task directory)\n"
+    "                as images.u8 of a task directory), or an IDX file of them (as\n"
+    "                MNIST's t10k-images-idx3-ubyte); either may be gzipped\n"
     "  --info        print what the model is (task, classes, config, provenance)\n";
 
 typedef struct out_opts {
@@ -94,31 +96,18 @@ static int predict_images(taml_model *m, const char *path, const out_opts *o, do
     const taml_model_info *mi = taml_model_info_get(m);
     taml_err err;
     taml_err_clear(&err);
-    char *data = NULL;
-    size_t size = 0;
-    if (taml_read_file(path, &data, &size, &err)) return taml_cli_fail(&err);
+    uint8_t *data = NULL;
+    int32_t n;
+    if (taml_images_read(path, mi->height, mi->width, mi->channels, &data, &n, &err))
+        return taml_cli_fail(&err);
     size_t P = (size_t)mi->height * mi->width * mi->channels;
-    if (size == 0) {
-        fprintf(stderr, "taml predict: %s: empty; expected %dx%dx%d images (%zu bytes each)\n", path,
-                mi->height, mi->width, mi->channels, P);
-        free(data);
-        return 1;
-    }
-    if (size % P) {
-        fprintf(stderr,
-                "taml predict: %s: %zu bytes is not a whole number of %dx%dx%d images (%zu bytes "
-                "each)\n",
-                path, size, mi->height, mi->width, mi->channels, P);
-        free(data);
-        return 1;
-    }
-    int32_t n = (int32_t)(size / P), C = mi->n_classes;
+    int32_t C = mi->n_classes;
     float *logits = taml_malloc(sizeof *logits * (size_t)TAML_CHILD_BATCH * C);
     double *mean = taml_malloc(sizeof *mean * (size_t)TAML_CHILD_BATCH * C);
     int rc = 0;
     for (int32_t s = 0; s < n && !rc; s += TAML_CHILD_BATCH) {
         int32_t nb = n - s < TAML_CHILD_BATCH ? n - s : TAML_CHILD_BATCH;
-        const uint8_t *px = (const uint8_t *)data + (size_t)s * P;
+        const uint8_t *px = data + (size_t)s * P;
         scores sc = {mi->ensemble ? NULL : logits, mi->ensemble ? mean : NULL};
         rc = mi->ensemble ? taml_model_proba_images(m, nb, px, mean, &err)
                           : taml_model_predict_images(m, nb, px, logits, &err);

@@ -136,6 +136,17 @@ const char *taml_task_meta(const taml_task *t, const char *key);
 /* Mean number of tokens per text over all rows (0 for image tasks). */
 double taml_task_mean_tokens(const taml_task *t);
 
+/* Reads the images of the file at path for a model of height x width x
+ * channels: raw bytes, one image after another (a task's images.u8 layout),
+ * or an IDX file of unsigned bytes (n x height x width for one channel, or n
+ * x height x width x channels), either of them maybe gzipped. *pixels (heap,
+ * caller frees) gets n x height x width x channels bytes. Errors name the
+ * file and what was expected: TAML_EFORMAT when the size is no whole number
+ * of images (or a gzip stream is damaged), TAML_EINVAL when an IDX file's
+ * images have another shape than the model's or there are none. */
+int taml_images_read(const char *path, int32_t height, int32_t width, int32_t channels,
+                     uint8_t **pixels, int32_t *n, taml_err *err);
+
 /* "text" or "image". */
 const char *taml_task_kind_name(taml_task_kind kind);
 

@@ -69,8 +69,8 @@ static char *find_maybe_gz(const char *dir, const char *name)
 }
 
 /* Checks an IDX header of unsigned bytes with nd dimensions and that the file
- * holds exactly the data it announces; dims gets the sizes. */
-static int idx_check(const char *path, const unsigned char *d, size_t size, int nd, uint32_t dims[3],
+ * holds exactly the data it announces; dims (nd entries) gets the sizes. */
+static int idx_check(const char *path, const unsigned char *d, size_t size, int nd, uint32_t *dims,
                      taml_err *err)
 {
     if (size < 4)
@@ -355,3 +355,54 @@ out:
     return rc;
 }
 
+
+/* The images of a file for prediction (task.h). An IDX file is recognised by
+ * a header that is both well-formed and announces exactly the bytes the file
+ * holds; anything else is raw bytes. */
+int taml_images_read(const char *path, int32_t height, int32_t width, int32_t channels,
+                     uint8_t **pixels, int32_t *n, taml_err *err)
+{
+    *pixels = NULL;
+    *n = 0;
+    unsigned char *d;
+    size_t size;
+    int rc = read_gz(path, &d, &size, err);
+    if (rc) return rc;
+    size_t P = (size_t)height * width * channels, off = 0;
+    int nd = size >= 4 && d[0] == 0 && d[1] == 0 && d[2] == 0x08 ? d[3] : 0;
+    uint32_t dims[4] = {0};
+    taml_err ignore;
+    if ((nd == 3 || nd == 4) && idx_check(path, d, size, nd, dims, &ignore) == TAML_OK) {
+        uint32_t c = nd == 4 ? dims[3] : 1;
+        if (dims[1] != (uint32_t)height || dims[2] != (uint32_t)width || c != (uint32_t)channels) {
+            rc = taml_err_set(err, TAML_EINVAL,
+                              "%s: IDX images of %ux%ux%u; expected %dx%dx%d (height x width x "
+                              "channels), the model's input",
+                              path, dims[1], dims[2], c, height, width, channels);
+            goto out;
+        }
+        off = 4 + 4 * (size_t)nd;
+    } else if (size == 0 || size % P) {
+        rc = taml_err_set(err, TAML_EFORMAT,
+                          "%s: %zu bytes%s is not a whole number of %dx%dx%d images; expected raw "
+                          "bytes (%zu per image, as a task's images.u8) or an IDX file of them, "
+                          "either maybe gzipped",
+                          path, size, size ? "" : " (empty)", height, width, channels, P);
+        goto out;
+    }
+    if ((size - off) / P > INT32_MAX) {
+        rc = taml_err_set(err, TAML_EINVAL, "%s: more than %d images", path, INT32_MAX);
+        goto out;
+    }
+    *n = (int32_t)((size - off) / P);
+    if (*n == 0) {
+        rc = taml_err_set(err, TAML_EINVAL, "%s: an IDX file of no images", path);
+        goto out;
+    }
+    memmove(d, d + off, size - off);
+    *pixels = d;
+    d = NULL;
+out:
+    free(d);
+    return rc;
+}
