@@ -213,7 +213,7 @@ int taml_cmd_ask(const taml_cli *cli, int argc, char **argv)
         o.modules_dir = module_dir;
         o.taml_version = TAML_VERSION;
         taml_cli_settings st = {aa.method, aa.from, aa.ctrl_lr, aa.ctrl_entropy};
-        if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err))
+        if (taml_cli_settings_ctrl(&st, from_blob, o.from_size, &ctrl_opts, &o, &err))
             goto fail;
         setup = (taml_ask_setup){.space = space, .n_tasks = aa.n_tasks,
                                  .task_names = (const char *const *)names,

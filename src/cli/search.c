@@ -623,7 +623,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     o.from_path = sa.from;
     o.modules_dir = module_dir;
     st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
-    if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
+    if (taml_cli_settings_ctrl(&st, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
                    sa.objective, sa.proc.timeout, &err))

@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
+#include "ctrl/grow.h"
 #include "embed/module.h"
 #include "search/search_internal.h"
 
@@ -395,6 +396,63 @@ static int check_source_data(const search_run *r, const char *const *task_dirs, 
     return rc;
 }
 
+/* The transfer source's controller for r's space (*out): loaded as it is
+ * when it was made for this space, else carried over to it (ctrl/grow.h)
+ * with the study's tasks added first, in their order (the first gives the
+ * reference input of an added choice's share), so their ids are what
+ * adding them after a plain load gives. *own (heap) is the source's own
+ * space and *plan the mapping from it (always made: every decision "same"
+ * when nothing differs). */
+static int source_controller(const search_run *r, taml_ctrl **out, taml_space **own,
+                             taml_grow_plan *plan, taml_err *err)
+{
+    *out = NULL;
+    *own = NULL;
+    memset(plan, 0, sizeof *plan);
+    const char *source = r->o->from_path ? r->o->from_path : "transfer source";
+    int rc = taml_ctrl_checkpoint_space(own, r->o->from_blob, r->o->from_size, source, err);
+    if (!rc) rc = taml_grow_plan_make(plan, *own, r->space, source, err);
+    if (rc) return rc;
+    if (!plan->changed)
+        return taml_ctrl_load_named(out, r->space, r->o->from_blob, r->o->from_size, source, err);
+    taml_ctrl *src = NULL;
+    rc = taml_ctrl_load_named(&src, *own, r->o->from_blob, r->o->from_size, source, err);
+    int ref = -1;
+    for (int32_t k = 0; !rc && k < r->n_tasks; k++) {
+        int id = taml_ctrl_add_task(src, r->names[k], err);
+        if (id < 0) rc = id;
+        if (k == 0) ref = id;
+    }
+    if (!rc) rc = taml_ctrl_grow(out, src, r->space, plan, ref, err);
+    taml_ctrl_free(src);
+    return rc;
+}
+
+/* Records where a new transfer study's controller came from and how it was
+ * carried over (store.h's transfer record), and says so when it grew. */
+static int record_transfer(search_run *r, const taml_space *own, const taml_grow_plan *plan,
+                           taml_err *err)
+{
+    char *json = taml_space_to_json(own), *fp = fingerprint_hex(own);
+    char *mapping = taml_grow_plan_json(plan, own, r->space);
+    char *summary = taml_grow_plan_summary(plan, own, r->space);
+    const char *source = r->o->from_path ? r->o->from_path : "transfer source";
+    taml_store_transfer t = {.source = (char *)source, .source_space = json,
+                             .source_fingerprint = fp, .grown = plan->changed,
+                             .mapping_json = mapping, .summary = summary};
+    int rc = taml_store_transfer_put(r->store, &t, err);
+    if (!rc && plan->changed)
+        taml_search_log(r,
+                        "transfer: %s was made for another space; carried over to this "
+                        "search's (recorded in the study, taml status shows it): %s",
+                        source, summary);
+    free(json);
+    free(fp);
+    free(mapping);
+    free(summary);
+    return rc;
+}
+
 static int new_controllers(search_run *r, taml_err *err)
 {
     taml_ctrl_opts co;
@@ -409,10 +467,13 @@ static int new_controllers(search_run *r, taml_err *err)
                                 "transfer needs a source controller (--from STUDY_OR_CHECKPOINT)");
         r->n_ctrl = 1;
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
-        if ((rc = taml_ctrl_load_named(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size,
-                                       r->o->from_path ? r->o->from_path : "transfer source",
-                                       err)))
-            return rc;
+        taml_space *own;
+        taml_grow_plan plan;
+        rc = source_controller(r, &r->ctrl[0], &own, &plan, err);
+        if (!rc) rc = record_transfer(r, own, &plan, err);
+        taml_grow_plan_deinit(&plan);
+        taml_space_free(own);
+        if (rc) return rc;
         if (r->o->ctrl_opts) {
             taml_ctrl_opts keep = *taml_ctrl_get_opts(r->ctrl[0]);
             co.seed = keep.seed;
@@ -648,9 +709,12 @@ int taml_search_check_source(const search_run *r, const char *const *task_dirs, 
 {
     if (r->method != TAML_SEARCH_TRANSFER || !r->o->from_blob) return TAML_OK;
     taml_ctrl *c = NULL;
-    int rc = taml_ctrl_load_named(&c, r->space, r->o->from_blob, r->o->from_size,
-                                  r->o->from_path ? r->o->from_path : "transfer source", err);
+    taml_space *own;
+    taml_grow_plan plan;
+    int rc = source_controller(r, &c, &own, &plan, err);
     taml_ctrl_free(c);
+    taml_space_free(own);
+    taml_grow_plan_deinit(&plan);
     if (rc) return rc;
     return check_source_data(r, task_dirs, err);
 }
