@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "report/report.h"
+#include "report/status.h"
+#include "report/study.h"
 #include "ctrl/controller.h"
 #include "fake_child.h"
 #include "search/search.h"
@@ -153,6 +156,32 @@ TEST(grow_search_records_the_mapping_resumes_exactly_and_stays_deterministic)
     CHECK_NEAR(p[2], 1.0 / 3, 1e-12);
     taml_ctrl_free(c);
     taml_space_free(g);
+
+    /* taml status and taml report say what grew */
+    taml_report_study *rs;
+    CHECK_EQ_INT(taml_report_study_load(&rs, whole, &err), 0);
+    taml_status_row *rows;
+    size_t nr;
+    CHECK_EQ_INT(taml_status_table(rs, NULL, 0, &rows, &nr, &err), 0);
+    char *text = taml_status_text(rs, NULL, rows, nr);
+    char *want = taml_asprintf("transfer from %s, made for another space (custom (5 decisions)), "
+                               "grown to this one: embedding: 1 choice added (\"m3\");",
+                               multi);
+    CHECK_CONTAINS(text, want);
+    free(want);
+    free(text);
+    text = taml_status_json(rs, NULL, rows, nr);
+    CHECK_CONTAINS(text, "\"grown\":\ttrue");
+    CHECK_CONTAINS(text, "\"status\":\t\"dropped\"");
+    free(text);
+    taml_status_rows_free(rows, nr);
+    char *html = NULL;
+    taml_report_study *list[] = {rs};
+    CHECK_EQ_INT(taml_report_html(list, 1, NULL, &html, &err), 0);
+    CHECK_CONTAINS(html, "whose controller was made for another space and grown to this study's: "
+                         "embedding: 1 choice added (&quot;m3&quot;)");
+    free(html);
+    taml_report_study_free(rs);
 
     /* a transfer in the source's own space records it too, not grown */
     char *same = tmp("same.db");
