@@ -24,6 +24,7 @@
 #include "exec/proc.h"
 #include "nn/blas.h"
 #include "search/child.h"
+#include "search/ctrlfile.h"
 #include "search/ensemble.h"
 #include "search/objective.h"
 #include "search/search.h"
@@ -58,7 +59,12 @@ static const char *usage_text =
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
-    "  --from X        transfer: a multitask study or a controller checkpoint file\n"
+    "  --from X        transfer: a multitask study, a controller file (.tamlctrl) or a\n"
+    "                  checkpoint; without it, the controller taml ships for the tasks'\n"
+    "                  kind (`taml controller default`), over the default space of\n"
+    "                  --modules; a source made for another space is carried over to\n"
+    "                  this one (choices and decisions matched by name; stderr says what\n"
+    "                  grew, taml status shows it)\n"
     "  --space S       the search space: taml (the default for a new study: the paper's\n"
     "                  12 decisions and the text features beyond it, docs/child-model.md),\n"
     "                  paper (the paper's 12 exactly), or a JSON file; the built-in spaces\n"
@@ -256,6 +262,34 @@ int taml_cli_default_space(const char *module_dir, const char *name, int n_tasks
     for (int i = 0; i < n; i++) free(mods[i]);
     free(mods);
     return rc;
+}
+
+/* The controller file taml ships for the tasks' kind (search/ctrlfile.h),
+ * said on stderr, or NULL with err saying there is none and what to do. */
+static char *shipped_controller(const taml_cli *cli, int n_tasks, const char *const *task_dirs,
+                                taml_err *err)
+{
+    int kind;
+    if (tasks_module_kind(n_tasks, task_dirs, &kind, err)) return NULL;
+    const char *name = kind == TAML_MODULE_IMAGE ? "image" : "text";
+    char *home = taml_cli_home(cli), *path;
+    int there = taml_search_ctrlfile_default(home, name, &path);
+    free(home);
+    if (there) {
+        fprintf(stderr,
+                "taml search: transfer from the controller taml ships for %s tasks, %s "
+                "(`taml controller info %s` shows how it was made); --from chooses another\n",
+                name, path, path);
+        return path;
+    }
+    taml_err_set(err, TAML_ENOTFOUND,
+                 "--method transfer without --from starts from the controller taml ships for "
+                 "%s tasks, and there is none at %s: give --from STUDY_OR_CONTROLLER (a "
+                 "multitask study, a controller file or a checkpoint), or build the shipped "
+                 "one (`make controller`, docs/cli.md \"taml controller\")",
+                 name, path);
+    free(path);
+    return NULL;
 }
 
 /* The space an existing study recorded into *out: 1 when path holds a study,
@@ -473,7 +507,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (!sa->method) return taml_args_required(&a, "--method");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy};
+    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
     if (sa->objective && !sa->space_path)
@@ -597,7 +631,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_mpi *mpi = NULL;
     taml_pool *local = NULL; /* the worker processes of this machine */
     void *from_blob = NULL;
-    char *module_dir = NULL;
+    char *module_dir = NULL, *shipped = NULL;
     struct view view = {.tty = isatty(2)};
     int rc = parse_args(argc, argv, &sa, &o, &done);
     if (rc || done) goto out;
@@ -608,11 +642,17 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     builtin = !sa.space_path || !strcmp(sa.space_path, "taml") || !strcmp(sa.space_path, "paper");
     recorded = !sa.space_path ? recorded_space(sa.study, &space, &err) : 0;
     if (recorded < 0) goto fail;
+    /* a new transfer study without --from starts from the controller taml
+     * ships for the tasks' kind (a study that exists needs no source) */
+    if (o.method == TAML_SEARCH_TRANSFER && !sa.from && !recorded &&
+        (shipped = shipped_controller(cli, sa.n_tasks, (const char *const *)sa.task_dirs, &err)) == NULL)
+        goto fail;
+    if (shipped) sa.from = shipped;
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
     if (!builtin) {
         if (taml_space_load(&space, sa.space_path, &err)) goto fail;
-    } else if (!recorded && !sa.space_path && from_blob) {
+    } else if (!recorded && !sa.space_path && from_blob && !shipped) {
         /* a new transfer study searches the space of the controller it starts from */
         if (taml_ctrl_checkpoint_space(&space, from_blob, o.from_size, sa.from, &err)) goto fail;
     } else if (!recorded) {
@@ -622,7 +662,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     }
     o.from_path = sa.from;
     o.modules_dir = module_dir;
-    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
+    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy, 1};
     if (taml_cli_settings_ctrl(&st, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
@@ -684,6 +724,7 @@ done:
     taml_space_free(space);
 out:
     free(module_dir);
+    free(shipped);
     free(sa.task_dirs);
     return rc;
 }

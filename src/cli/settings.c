@@ -10,7 +10,7 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
         return taml_args_error(a, "--method: '%s' is not random, aml, multitask or transfer",
                                s->method);
     o->method = (taml_search_method)m;
-    if (m == TAML_SEARCH_TRANSFER && !s->from)
+    if (m == TAML_SEARCH_TRANSFER && !s->from && !s->from_default)
         return taml_args_error(a, "--method transfer needs --from");
     if (m != TAML_SEARCH_TRANSFER && s->from)
         return taml_args_error(a, "--from is only for --method transfer");

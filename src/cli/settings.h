@@ -15,6 +15,8 @@
 typedef struct taml_cli_settings {
     const char *method, *from;    /* --method, --from (NULL: not given) */
     double ctrl_lr, ctrl_entropy; /* --ctrl-lr, --entropy-weight; NaN: not given */
+    int from_default;             /* 1: transfer without --from takes the shipped controller
+                                   * (taml search); 0: it needs --from (taml ask) */
 } taml_cli_settings;
 
 /* After the parse: --method names a method (set in o->method), transfer

@@ -7,7 +7,6 @@
 #include "ctrl/grow.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,45 +137,21 @@ int taml_grow_plan_make(taml_grow_plan *plan, const taml_space *from, const taml
 
 /* ---- describing a plan ------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        size_t room = b->cap - b->n;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? room : 0, fmt, ap);
-        va_end(ap);
-        if (b->p && (size_t)k < room) {
-            b->n += (size_t)k;
-            return;
-        }
-        b->cap = (b->cap + (size_t)k + 1) * 2;
-        b->p = taml_realloc(b->p, b->cap);
-        if (b->n == 0) b->p[0] = 0;
-    }
-}
-
 /* The values of choices idx[0..n) of decision d of s, "a, b" (JSON texts). */
-static void sb_values(sbuf *b, const taml_space *s, int d, const int *idx, int n, const char *sep)
+static char *append_values(char *b, const taml_space *s, int d, const int *idx, int n, const char *sep)
 {
     for (int i = 0; i < n; i++) {
         char v[256];
         taml_space_choice_text(taml_space_choice(s, d, idx[i]), v, sizeof v);
-        sb_add(b, "%s%s", i ? sep : "", v);
+        b = taml_append(b, "%s%s", i ? sep : "", v);
     }
+    return b;
 }
 
 char *taml_grow_plan_summary(const taml_grow_plan *plan, const taml_space *from,
                              const taml_space *to)
 {
-    sbuf b = {0};
-    sb_add(&b, "%s", "");
+    char *b = taml_strdup("");
     int parts = 0;
     for (int i = 0; i < plan->n; i++) {
         const taml_grow_decision *g = &plan->d[i];
@@ -184,95 +159,95 @@ char *taml_grow_plan_summary(const taml_grow_plan *plan, const taml_space *from,
         switch (g->kind) {
         case TAML_GROW_SAME:
             if (g->from != g->to) {
-                sb_add(&b, "%s%s: moved from position %d to %d", sep, taml_space_name(to, g->to),
+                b = taml_append(b, "%s%s: moved from position %d to %d", sep, taml_space_name(to, g->to),
                        g->from + 1, g->to + 1);
                 parts++;
             }
             break;
         case TAML_GROW_GROWN:
-            sb_add(&b, "%s%s:", sep, taml_space_name(to, g->to));
+            b = taml_append(b, "%s%s:", sep, taml_space_name(to, g->to));
             if (g->n_added) {
-                sb_add(&b, " %d %s added (", g->n_added, taml_text_plural(g->n_added, "choice", "choices"));
-                sb_values(&b, to, g->to, g->added, g->n_added, ", ");
-                sb_add(&b, ")");
+                b = taml_append(b, " %d %s added (", g->n_added, taml_text_plural(g->n_added, "choice", "choices"));
+                b = append_values(b, to, g->to, g->added, g->n_added, ", ");
+                b = taml_append(b, ")");
             }
             if (g->n_removed) {
-                sb_add(&b, "%s %d %s removed (", g->n_added ? "," : "", g->n_removed,
+                b = taml_append(b, "%s %d %s removed (", g->n_added ? "," : "", g->n_removed,
                        taml_text_plural(g->n_removed, "choice", "choices"));
-                sb_values(&b, from, g->from, g->removed, g->n_removed, ", ");
-                sb_add(&b, ")");
+                b = append_values(b, from, g->from, g->removed, g->n_removed, ", ");
+                b = taml_append(b, ")");
             }
-            if (!g->n_added && !g->n_removed) sb_add(&b, " choices reordered");
+            if (!g->n_added && !g->n_removed) b = taml_append(b, " choices reordered");
             parts++;
             break;
         case TAML_GROW_NEW:
-            sb_add(&b, "%snew decision %s (fresh head)", sep, taml_space_name(to, g->to));
+            b = taml_append(b, "%snew decision %s (fresh head)", sep, taml_space_name(to, g->to));
             parts++;
             break;
         case TAML_GROW_REPLACED:
-            sb_add(&b, "%s%s: no choice in common (fresh head)", sep, taml_space_name(to, g->to));
+            b = taml_append(b, "%s%s: no choice in common (fresh head)", sep, taml_space_name(to, g->to));
             parts++;
             break;
         case TAML_GROW_DROPPED:
-            sb_add(&b, "%sdropped decision %s", sep, taml_space_name(from, g->from));
+            b = taml_append(b, "%sdropped decision %s", sep, taml_space_name(from, g->from));
             parts++;
             break;
         }
     }
-    if (!parts) sb_add(&b, "nothing changed");
-    return b.p;
+    if (!parts) b = taml_append(b, "nothing changed");
+    return b;
 }
 
 /* A JSON string literal of s (names are plain text; escape what JSON needs). */
-static void sb_json_string(sbuf *b, const char *s)
+static char *append_json_string(char *b, const char *s)
 {
-    sb_add(b, "\"");
+    b = taml_append(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
-            sb_add(b, "\\%c", *p);
+            b = taml_append(b, "\\%c", *p);
         else if (*p < 0x20)
-            sb_add(b, "\\u%04x", *p);
+            b = taml_append(b, "\\u%04x", *p);
         else
-            sb_add(b, "%c", *p);
+            b = taml_append(b, "%c", *p);
     }
-    sb_add(b, "\"");
+    return taml_append(b, "\"");
 }
 
 char *taml_grow_plan_json(const taml_grow_plan *plan, const taml_space *from,
                           const taml_space *to)
 {
-    sbuf b = {0};
-    sb_add(&b, "{\"decisions\":[");
+    char *b = NULL;
+    b = taml_append(b, "{\"decisions\":[");
     for (int i = 0; i < plan->n; i++) {
         const taml_grow_decision *g = &plan->d[i];
-        sb_add(&b, "%s{\"name\":", i ? "," : "");
-        sb_json_string(&b, g->to >= 0 ? taml_space_name(to, g->to) : taml_space_name(from, g->from));
-        sb_add(&b, ",\"status\":\"%s\",\"added\":[", taml_grow_kind_name(g->kind));
+        b = taml_append(b, "%s{\"name\":", i ? "," : "");
+        b = append_json_string(b, g->to >= 0 ? taml_space_name(to, g->to) : taml_space_name(from, g->from));
+        b = taml_append(b, ",\"status\":\"%s\",\"added\":[", taml_grow_kind_name(g->kind));
         if (g->to >= 0) {
             if (g->kind == TAML_GROW_NEW || g->kind == TAML_GROW_REPLACED) {
                 int n = taml_space_choices(to, g->to);
                 int *all = taml_malloc((size_t)n * sizeof *all);
                 for (int c = 0; c < n; c++) all[c] = c;
-                sb_values(&b, to, g->to, all, n, ",");
+                b = append_values(b, to, g->to, all, n, ",");
                 free(all);
             } else {
-                sb_values(&b, to, g->to, g->added, g->n_added, ",");
+                b = append_values(b, to, g->to, g->added, g->n_added, ",");
             }
         }
-        sb_add(&b, "],\"removed\":[");
+        b = taml_append(b, "],\"removed\":[");
         if (g->kind == TAML_GROW_DROPPED) {
             int n = taml_space_choices(from, g->from);
             int *all = taml_malloc((size_t)n * sizeof *all);
             for (int c = 0; c < n; c++) all[c] = c;
-            sb_values(&b, from, g->from, all, n, ",");
+            b = append_values(b, from, g->from, all, n, ",");
             free(all);
         } else if (g->from >= 0) {
-            sb_values(&b, from, g->from, g->removed, g->n_removed, ",");
+            b = append_values(b, from, g->from, g->removed, g->n_removed, ",");
         }
-        sb_add(&b, "]}");
+        b = taml_append(b, "]}");
     }
-    sb_add(&b, "]}");
-    return b.p;
+    b = taml_append(b, "]}");
+    return b;
 }
 
 /* ---- the grown controller ---------------------------------------------- */

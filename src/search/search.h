@@ -142,8 +142,13 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
                     const taml_search_opts *o, taml_err *err);
 
 /* Reads the controller a transfer starts from: path is a study file (its
- * newest checkpoint; the study must be multitask or transfer) or a
- * controller checkpoint file. *blob is heap (caller frees). */
+ * newest checkpoint; the study must be multitask or transfer), a controller
+ * file (ctrl/ctrlfile.h: its checkpoint, after its checksum and framing are
+ * verified; errors name the file and what failed) or a controller
+ * checkpoint file. *blob is heap (caller frees). */
 int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err);
+/* 1 when the file at path starts with SQLite's magic (a study file), 0 when
+ * not, TAML_EIO (naming it) when it cannot be read or is a directory. */
+int taml_search_is_study_file(const char *path, taml_err *err);
 
 #endif

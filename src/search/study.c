@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
+#include "ctrl/ctrlfile.h"
 #include "ctrl/grow.h"
 #include "embed/module.h"
 #include "search/search_internal.h"
@@ -723,7 +724,7 @@ int taml_search_check_source(const search_run *r, const char *const *task_dirs, 
 
 /* 1 when the file at path starts with SQLite's 16-byte magic (a study),
  * 0 when not, TAML_EIO when it cannot be read. */
-static int is_sqlite_file(const char *path, taml_err *err)
+int taml_search_is_study_file(const char *path, taml_err *err)
 {
     static const char magic[16] = "SQLite format 3";
     if (taml_is_dir(path))
@@ -742,12 +743,25 @@ int taml_search_load_source(const char *path, void **blob, size_t *size, taml_er
 {
     *blob = NULL;
     *size = 0;
-    int rc = is_sqlite_file(path, err);
+    int rc = taml_search_is_study_file(path, err);
     if (rc < 0) return rc;
     if (rc == 0) {
         char *data = NULL;
         size_t n = 0;
         if ((rc = taml_read_file(path, &data, &n, err))) return rc;
+        if (taml_ctrlfile_is(data, n)) { /* a controller file: its checkpoint, checked */
+            taml_ctrlfile f;
+            if ((rc = taml_ctrlfile_open(&f, data, n, path, err))) {
+                free(data);
+                return rc;
+            }
+            *blob = taml_malloc(f.ckpt_size);
+            memcpy(*blob, f.ckpt, f.ckpt_size);
+            *size = f.ckpt_size;
+            taml_ctrlfile_deinit(&f);
+            free(data);
+            return TAML_OK;
+        }
         *blob = data;
         *size = n;
         return TAML_OK;
