@@ -1,8 +1,12 @@
-/* fuzz/fuzz_ctrl.c - fuzz target for the two parsers of src/space and
- * src/ctrl: search-space JSON (taml_space_from_json) and controller
- * checkpoints (taml_ctrl_load).
+/* fuzz/fuzz_ctrl.c - fuzz target for the parsers of src/space and
+ * src/ctrl: search-space JSON (taml_space_from_json), controller
+ * checkpoints (taml_ctrl_load) and controller files (taml_ctrlfile_open).
  *
  * One input; its first byte picks what it feeds:
+ *   3 mod 4: the rest patches a valid controller file (ctrl/ctrlfile.h)
+ *         around the checkpoint below, as for odd bytes (offset, flags bit
+ *         0: truncate, bit 1: rewrite the length and CRC to fit); a file
+ *         that opens must hold a checkpoint that loads.
  *   even: the rest is space JSON text. A space that loads must survive its
  *         own round trip (canonical text -> same fingerprint) and map every
  *         action vector to a config and back.
@@ -30,6 +34,7 @@
 #include "core/bytes.h"
 #include "core/util.h"
 #include "ctrl/controller.h"
+#include "ctrl/ctrlfile.h"
 #include "space/space.h"
 #include "replay.h"
 
@@ -153,9 +158,50 @@ static int run_ckpt(const uint8_t *data, size_t size)
     return ok;
 }
 
+static int run_ctrlfile(const uint8_t *data, size_t size)
+{
+    setup();
+    void *file;
+    size_t n;
+    taml_ctrlfile_make("{\"format\":\"taml controller\"}", ckpt, ckpt_size, &file, &n);
+    unsigned char *buf = file;
+    if (size >= 5) {
+        uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                       (uint32_t)data[3] << 24;
+        off %= (uint32_t)n;
+        size_t len = size - 5;
+        if (len > n - off) len = n - off;
+        memcpy(buf + off, data + 5, len);
+        if (data[4] & 1) n = off + len;
+        if ((data[4] & 2) && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL) {
+            taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+            taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
+        }
+    }
+    unsigned char *exact = malloc(n ? n : 1);
+    memcpy(exact, buf, n);
+    free(buf);
+    taml_ctrlfile f;
+    taml_err err;
+    int ok = taml_ctrlfile_open(&f, exact, n, "fuzz.tamlctrl", &err) == 0;
+    if (!ok && strncmp(err.msg, "fuzz.tamlctrl", 13) != 0) abort();
+    if (ok) {
+        taml_space *own = NULL;
+        taml_ctrl *c = NULL;
+        if (taml_ctrl_checkpoint_space(&own, f.ckpt, f.ckpt_size, "inner", &err) < 0) abort();
+        taml_ctrl_load_named(&c, own, f.ckpt, f.ckpt_size, "inner", &err);
+        taml_ctrl_free(c);
+        taml_space_free(own);
+        taml_ctrlfile_deinit(&f);
+    }
+    free(exact);
+    return ok;
+}
+
 static int run_one(const uint8_t *data, size_t size)
 {
     if (size == 0) return 0;
+    if (data[0] % 4 == 3) return run_ctrlfile(data + 1, size - 1);
     return data[0] % 2 ? run_ckpt(data + 1, size - 1) : run_space(data + 1, size - 1);
 }
 
@@ -169,7 +215,7 @@ static void cleanup(void)
 }
 
 const taml_fuzz_def taml_fuzz_target = {
-    .purpose = "replays fuzz inputs through the space and checkpoint parsers",
+    .purpose = "replays fuzz inputs through the space, checkpoint and controller-file parsers",
     .accepted = "loaded",
     .run_one = run_one,
     .cleanup = cleanup,
