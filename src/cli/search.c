@@ -286,7 +286,7 @@ static char *shipped_controller(const taml_cli *cli, int n_tasks, const char *co
                  "--method transfer without --from starts from the controller taml ships for "
                  "%s tasks, and there is none at %s: give --from STUDY_OR_CONTROLLER (a "
                  "multitask study, a controller file or a checkpoint), or build the shipped "
-                 "one (`make controller`, docs/cli.md \"taml controller\")",
+                 "one (`make controller`; docs/cli.md, \"Controller files and the shipped controller\")",
                  name, path);
     free(path);
     return NULL;
