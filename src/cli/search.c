@@ -55,7 +55,7 @@ static const char *usage_text =
     "                   [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
-    "                   [--objective CMD]\n"
+    "                   [--objective CMD] [--explore-uniform P]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -96,6 +96,10 @@ static const char *usage_text =
     "                  on stdin, TAML_TRIAL, TAML_SEED, TAML_TASK (a --task as given: any\n"
     "                  name) in its environment; it prints {\"valid\": V, \"test\": T} as\n"
     "                  its last line; anything else is a failed trial (docs/cli.md)\n"
+    "  --explore-uniform P  each trial is, with probability P in [0, 1], drawn\n"
+    "                  uniformly (as random search draws it) and its reward still trains\n"
+    "                  the controller: a candidate remedy against a transfer locking onto\n"
+    "                  its prior (not measured yet); kept by the study\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -366,7 +370,7 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE
+    O_OBJECTIVE, O_EXPLORE
 };
 
 static const struct option options[] = {
@@ -391,6 +395,7 @@ static const struct option options[] = {
     {"selection", required_argument, NULL, O_SELECTION},
     {"candidates", required_argument, NULL, O_CANDIDATES},
     {"objective", required_argument, NULL, O_OBJECTIVE},
+    {"explore-uniform", required_argument, NULL, O_EXPLORE},
     TAML_ARGS_HELP,
     {0},
 };
@@ -467,6 +472,10 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
+        case O_EXPLORE:
+            if (taml_args_real(&a, 0, 0, 1, 0, &o->explore_uniform)) return a.status;
+            o->explore_set = 1;
+            break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
                 return taml_args_error(&a, "--isolation: '%s' is not process or thread", a.arg);
@@ -510,6 +519,9 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
+    if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
+        return taml_args_error(&a, "--explore-uniform is for the controller's methods (aml, "
+                                   "multitask, transfer): random search is uniform already");
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");

@@ -96,6 +96,17 @@ typedef struct taml_search_opts {
     const taml_task_identity *task_identity;
     const char *modules_dir;
     const taml_ctrl_opts *ctrl_opts; /* NULL = the controller's defaults */
+    /* A candidate remedy against a transfer locking onto its prior (issue
+     * 16; not measured yet): each trial of a controller's method is, with
+     * probability explore_uniform (in [0, 1]; 0: off), drawn uniformly, as
+     * random search would draw it (the same stream: at 1 every trial is
+     * random search's trial of the same id), and its reward still trains
+     * the controller. The draw derives from the trial's seed, so resume and
+     * the deterministic order are unchanged. Recorded by a new study (in
+     * its options, when not 0); a study continued without explore_set keeps
+     * its own, with it the value must be the study's. */
+    double explore_uniform;
+    int explore_set;
     const char *taml_version;        /* recorded in a new study */
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
     taml_job_fn child;

@@ -49,8 +49,11 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
 
 static char *options_json(const search_run *r)
 {
-    return taml_asprintf("{\"deterministic\":%s,\"lag\":%d}", r->deterministic ? "true" : "false",
-                         r->deterministic ? (int)r->lag : 0);
+    char *s = taml_asprintf("{\"deterministic\":%s,\"lag\":%d", r->deterministic ? "true" : "false",
+                            r->deterministic ? (int)r->lag : 0);
+    /* only when on: every study made without it keeps its record as it was */
+    if (r->explore > 0) s = taml_append(s, ",\"explore_uniform\":%.17g", r->explore);
+    return taml_append(s, "}");
 }
 
 static char *fingerprint_hex(const taml_space *s)
@@ -107,14 +110,20 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
         if (cJSON_IsNumber(lag) && lag->valuedouble >= 1) r->lag = (int32_t)lag->valuedouble;
         cJSON_Delete(j);
     }
+    if (!r->o->explore_set) { /* not given: the study's own (search.h) */
+        cJSON *j = cJSON_Parse(st->options_json);
+        cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "explore_uniform");
+        r->explore = cJSON_IsNumber(x) ? x->valuedouble : 0;
+        cJSON_Delete(j);
+    }
     char *opt = options_json(r);
     int same_opts = !strcmp(opt, st->options_json);
     free(opt);
     if (!same_opts) {
         char *want = options_json(r);
         taml_err_set(err, TAML_EMISMATCH,
-                     "%s: the study's order is %s, not %s (--deterministic and --lag must be "
-                     "as when it was made)",
+                     "%s: the study's order is %s, not %s (--deterministic, --lag and "
+                     "--explore-uniform must be as when it was made)",
                      path, st->options_json, want);
         free(want);
         return TAML_EMISMATCH;
