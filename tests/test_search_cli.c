@@ -324,6 +324,9 @@ TEST(search_cli_refuses_bad_arguments_with_usage_and_status_2)
          * taml ask, which shares the check, still needs one */
         {"ask x.db --method transfer --task d --trials 3", "--method transfer needs --from"},
         {OK " --lag 2", "--lag is only for --deterministic"},
+        {OK " --explore-uniform 1.5", "--explore-uniform: 1.5 is not a number in [0, 1]"},
+        {"search --study x.db --task d --method random --trials 3 --explore-uniform 0.1",
+         "--explore-uniform is for the controller's methods"},
         {"search --study x.db --task d --method random --trials 3 --ctrl-lr 0.01",
          "are for the controller's methods"},
         {OK " --wat", "taml search: unknown option '--wat'"},
