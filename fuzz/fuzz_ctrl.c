@@ -108,6 +108,26 @@ static void as_v1(unsigned char *out, const unsigned char *v2, size_t n)
     taml_bytes_store_u32(out + n - 12, taml_crc32(0, out, n - 12));
 }
 
+/* Applies the input's patch (bytes 0-3 offset, byte 4 flags, then the
+ * bytes: see the top) to buf (n bytes of an enveloped object; v1: the
+ * version-1 layout, which has no length field); returns the new size. */
+static size_t patch(unsigned char *buf, size_t n, const uint8_t *data, size_t size, int v1)
+{
+    if (size < 5) return n;
+    int flags = data[4];
+    uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                   (uint32_t)data[3] << 24;
+    off %= (uint32_t)n;
+    size_t len = size - 5;
+    if (len > n - off) len = n - off;
+    memcpy(buf + off, data + 5, len);
+    if (flags & 1) n = off + len;
+    if ((flags & 2) && !v1 && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
+        taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+    if ((flags & 2) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
+    return n;
+}
+
 static int run_ckpt(const uint8_t *data, size_t size)
 {
     setup();
@@ -120,18 +140,7 @@ static int run_ckpt(const uint8_t *data, size_t size)
     } else {
         memcpy(buf, ckpt, ckpt_size);
     }
-    if (size >= 5) {
-        uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                       (uint32_t)data[3] << 24;
-        off %= (uint32_t)n;
-        size_t len = size - 5;
-        if (len > n - off) len = n - off;
-        memcpy(buf + off, data + 5, len);
-        if (flags & 1) n = off + len;
-        if ((flags & 2) && !v1 && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
-            taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
-        if ((flags & 2) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
-    }
+    n = patch(buf, n, data, size, v1);
     /* an exactly-sized copy, so that a read past the end is caught */
     unsigned char *exact = malloc(n ? n : 1);
     memcpy(exact, buf, n);
@@ -165,19 +174,7 @@ static int run_ctrlfile(const uint8_t *data, size_t size)
     size_t n;
     taml_ctrlfile_make("{\"format\":\"taml controller\"}", ckpt, ckpt_size, &file, &n);
     unsigned char *buf = file;
-    if (size >= 5) {
-        uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                       (uint32_t)data[3] << 24;
-        off %= (uint32_t)n;
-        size_t len = size - 5;
-        if (len > n - off) len = n - off;
-        memcpy(buf + off, data + 5, len);
-        if (data[4] & 1) n = off + len;
-        if ((data[4] & 2) && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL) {
-            taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
-            taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
-        }
-    }
+    n = patch(buf, n, data, size, 0);
     unsigned char *exact = malloc(n ? n : 1);
     memcpy(exact, buf, n);
     free(buf);

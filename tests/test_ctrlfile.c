@@ -23,13 +23,6 @@
 static const char *SPACE = "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],"
                            "\"hidden_size\":[8,16,32],\"activation\":[\"relu\",\"swish\"]}";
 
-static char *tmp(const char *name)
-{
-    char *p = taml_path_join(taml_test_tmpdir(), name);
-    remove(p);
-    return p;
-}
-
 /* A deterministic multitask study of alpha and beta with the fake child. */
 static void multitask_study(const char *path)
 {
@@ -52,7 +45,7 @@ static void multitask_study(const char *path)
 
 TEST(ctrlfile_carries_provenance_is_made_again_bit_for_bit_and_refuses_any_damage)
 {
-    char *study = tmp("multi.db"), *file = tmp("c.tamlctrl"), *again = tmp("again.tamlctrl");
+    char *study = taml_test_tmp_path("multi.db"), *file = taml_test_tmp_path("c.tamlctrl"), *again = taml_test_tmp_path("again.tamlctrl");
     multitask_study(study);
     taml_err err;
     CHECK_EQ_INT(taml_search_ctrlfile_export(study, file, "make controller", "9.9.9", &err), 0);
@@ -142,7 +135,7 @@ static const char *fake_bin(void)
 TEST(ctrlfile_cli_info_shipped_default_transfer_and_similar)
 {
     const char *dir = taml_test_tmpdir();
-    char *study = tmp("multi.db");
+    char *study = taml_test_tmp_path("multi.db");
     multitask_study(study);
     char *cmd = taml_asprintf(
         "cd %s && mkdir -p home/controllers t/gamma && printf '%%s' '%s' > space.json && "

@@ -15,32 +15,15 @@
 #include "store/store.h"
 #include "study_compare.h"
 #include "test.h"
+#include "testutil.h"
 
 static const char *SPACE = "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],"
                            "\"activation\":[\"relu\",\"swish\"],\"wide_l1\":[0,0.01,\"disable\"]}";
 static const char *names[] = {"alpha", "beta"}, *dirs[] = {"d/alpha", "d/beta"};
 
-static char *tmp(const char *name)
-{
-    char *p = taml_path_join(taml_test_tmpdir(), name);
-    remove(p);
-    return p;
-}
-
-struct stopper {
-    volatile int stop;
-    int64_t after, seen;
-};
-
-static void stop_progress(void *user, const taml_search_progress *p)
-{
-    struct stopper *s = user;
-    if (p->last && s->after && ++s->seen >= s->after) s->stop = 1;
-}
-
 /* explore < 0: not given (the study's own). */
 static int run(const char *path, taml_search_method m, double explore, int workers,
-               struct stopper *stop, taml_err *err)
+               taml_test_stopper *stop, taml_err *err)
 {
     taml_space *space = NULL;
     TAML_ASSERT(taml_space_from_json(&space, SPACE, "test", err) == 0);
@@ -59,7 +42,7 @@ static int run(const char *path, taml_search_method m, double explore, int worke
     o.child = taml_fake_child_run;
     o.child_ctx = &fake;
     if (stop) {
-        o.progress = stop_progress;
+        o.progress = taml_test_stopper_progress;
         o.user = stop;
         o.stop = &stop->stop;
     }
@@ -86,7 +69,7 @@ static char *actions_of(const char *path)
 
 TEST(explore_uniform_one_draws_random_searchs_trials_and_the_controller_still_learns)
 {
-    char *rnd = tmp("random.db"), *x = tmp("explore1.db");
+    char *rnd = taml_test_tmp_path("random.db"), *x = taml_test_tmp_path("explore1.db");
     taml_err err;
     CHECK_EQ_INT(run(rnd, TAML_SEARCH_RANDOM, -1, 1, NULL, &err), 0);
     CHECK_EQ_INT(run(x, TAML_SEARCH_MULTITASK, 1, 1, NULL, &err), 0);
@@ -110,7 +93,7 @@ TEST(explore_uniform_one_draws_random_searchs_trials_and_the_controller_still_le
 
 TEST(explore_uniform_keeps_the_order_deterministic_resumes_with_its_value_and_refuses_another)
 {
-    char *one = tmp("one.db"), *two = tmp("two.db"), *parts = tmp("parts.db"), *off = tmp("off.db");
+    char *one = taml_test_tmp_path("one.db"), *two = taml_test_tmp_path("two.db"), *parts = taml_test_tmp_path("parts.db"), *off = taml_test_tmp_path("off.db");
     taml_err err;
     CHECK_EQ_INT(run(one, TAML_SEARCH_AML, 0.3, 1, NULL, &err), 0);
     CHECK_EQ_INT(run(two, TAML_SEARCH_AML, 0.3, 2, NULL, &err), 0);
@@ -121,7 +104,7 @@ TEST(explore_uniform_keeps_the_order_deterministic_resumes_with_its_value_and_re
     /* stopped and continued without the flag: the study's own value */
     int runs = 0;
     for (;;) {
-        struct stopper st = {.after = 1 + runs % 3};
+        taml_test_stopper st = {.after = 1 + runs % 3};
         CHECK_EQ_INT(run(parts, TAML_SEARCH_AML, runs ? -1 : 0.3, 2, &st, &err), 0);
         runs++;
         if (!st.stop) break;

@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "study_compare.h"
 #include "test.h"
+#include "testutil.h"
 
 static const char *SRC = "{\"embedding\":[\"m1\",\"m2\"],\"layers\":[1,2,3],\"hidden_size\":[8,16,32],"
                          "\"activation\":[\"relu\",\"swish\"],\"wide_l1\":[0,0.01,\"disable\"]}";
@@ -37,27 +38,9 @@ static taml_space *space_of(const char *json)
     return s;
 }
 
-static char *tmp(const char *name)
-{
-    char *p = taml_path_join(taml_test_tmpdir(), name);
-    remove(p);
-    return p;
-}
-
-struct stopper {
-    volatile int stop;
-    int64_t after, seen;
-};
-
-static void stop_progress(void *user, const taml_search_progress *p)
-{
-    struct stopper *s = user;
-    if (p->last && s->after && ++s->seen >= s->after) s->stop = 1;
-}
-
 /* Runs a study of method m over space json on tasks [first, first + n). */
 static int run(const char *path, const char *json, taml_search_method m, int first, int n,
-               int trials, int workers, const char *from, struct stopper *stop, taml_err *err)
+               int trials, int workers, const char *from, taml_test_stopper *stop, taml_err *err)
 {
     taml_space *space = space_of(json);
     taml_fake_child fake = {.sleep_us = workers > 1 ? 200 : 0};
@@ -83,7 +66,7 @@ static int run(const char *path, const char *json, taml_search_method m, int fir
         o.from_path = from;
     }
     if (stop) {
-        o.progress = stop_progress;
+        o.progress = taml_test_stopper_progress;
         o.user = stop;
         o.stop = &stop->stop;
     }
@@ -95,8 +78,8 @@ static int run(const char *path, const char *json, taml_search_method m, int fir
 
 TEST(grow_search_records_the_mapping_resumes_exactly_and_stays_deterministic)
 {
-    char *multi = tmp("multi.db"), *whole = tmp("whole.db"), *one = tmp("one.db");
-    char *parts = tmp("parts.db");
+    char *multi = taml_test_tmp_path("multi.db"), *whole = taml_test_tmp_path("whole.db"), *one = taml_test_tmp_path("one.db");
+    char *parts = taml_test_tmp_path("parts.db");
     taml_err err;
     CHECK_EQ_INT(run(multi, SRC, TAML_SEARCH_MULTITASK, 0, 2, 12, 1, NULL, NULL, &err), 0);
     /* 2 workers, uninterrupted */
@@ -109,7 +92,7 @@ TEST(grow_search_records_the_mapping_resumes_exactly_and_stays_deterministic)
     /* stopped again and again and continued without the source: the same */
     int runs = 0;
     for (;;) {
-        struct stopper st = {.after = 1 + runs % 3};
+        taml_test_stopper st = {.after = 1 + runs % 3};
         CHECK_EQ_INT(run(parts, GROWN, TAML_SEARCH_TRANSFER, 2, 1, 14, 2, runs ? NULL : multi, &st,
                          &err),
                      0);
@@ -184,7 +167,7 @@ TEST(grow_search_records_the_mapping_resumes_exactly_and_stays_deterministic)
     taml_report_study_free(rs);
 
     /* a transfer in the source's own space records it too, not grown */
-    char *same = tmp("same.db");
+    char *same = taml_test_tmp_path("same.db");
     CHECK_EQ_INT(run(same, SRC, TAML_SEARCH_TRANSFER, 2, 1, 3, 1, multi, NULL, &err), 0);
     CHECK_EQ_INT(taml_store_open(&s, same, TAML_STORE_READONLY, &err), 0);
     CHECK_EQ_INT(taml_store_transfer_get(s, &t, &err), 1);
@@ -201,7 +184,7 @@ TEST(grow_search_records_the_mapping_resumes_exactly_and_stays_deterministic)
 
 TEST(grow_search_refuses_a_source_of_another_kind_of_space_before_making_the_study)
 {
-    char *multi = tmp("multi.db"), *xfer = tmp("xfer.db");
+    char *multi = taml_test_tmp_path("multi.db"), *xfer = taml_test_tmp_path("xfer.db");
     taml_err err;
     CHECK_EQ_INT(run(multi, SRC, TAML_SEARCH_MULTITASK, 0, 2, 6, 1, NULL, NULL, &err), 0);
     CHECK_EQ_INT(run(xfer, "{\"embedding\":[1,2],\"depth\":[4,5]}", TAML_SEARCH_TRANSFER, 2, 1, 3,

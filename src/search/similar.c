@@ -28,6 +28,16 @@ void taml_similar_deinit(taml_similar *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The study at path, opened to read, with its settings (*s, *st: the
+ * caller closes and deinits both on success). */
+static int open_study(const char *path, taml_store **s, taml_study *st, taml_err *err)
+{
+    int rc = taml_store_open(s, path, TAML_STORE_READONLY, err);
+    if (rc) return rc;
+    if ((rc = taml_store_study(*s, st, err))) taml_store_close(*s);
+    return rc;
+}
+
 /* The newest controller of the transfer study at path, in its own space;
  * its first task (*task, heap), that task's finished trials and the
  * recorded source (*source, heap or NULL). */
@@ -38,13 +48,9 @@ static int study_controller(const char *path, taml_ctrl **out, char **task, int6
     *task = *source = NULL;
     *trials = 0;
     taml_store *s;
-    int rc = taml_store_open(&s, path, TAML_STORE_READONLY, err);
-    if (rc) return rc;
     taml_study st;
-    if ((rc = taml_store_study(s, &st, err))) {
-        taml_store_close(s);
-        return rc;
-    }
+    int rc = open_study(path, &s, &st, err);
+    if (rc) return rc;
     if (taml_search_method_parse(st.method) != TAML_SEARCH_TRANSFER || st.n_tasks < 1) {
         rc = taml_err_set(err, TAML_EINVAL, "%s: a %s study, not a transfer to a new task", path,
                           st.method);
@@ -80,13 +86,9 @@ static int study_controller(const char *path, taml_ctrl **out, char **task, int6
 static int best_trials(const char *path, taml_similar_row *rows, size_t n, taml_err *err)
 {
     taml_store *s;
-    int rc = taml_store_open(&s, path, TAML_STORE_READONLY, err);
-    if (rc) return rc;
     taml_study st;
-    if ((rc = taml_store_study(s, &st, err))) {
-        taml_store_close(s);
-        return rc;
-    }
+    int rc = open_study(path, &s, &st, err);
+    if (rc) return rc;
     int *row_of = taml_malloc((size_t)(st.n_tasks ? st.n_tasks : 1) * sizeof *row_of);
     for (int32_t k = 0; k < st.n_tasks; k++) {
         row_of[k] = -1;
