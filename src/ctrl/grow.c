@@ -157,12 +157,7 @@ char *taml_grow_plan_summary(const taml_grow_plan *plan, const taml_space *from,
         const taml_grow_decision *g = &plan->d[i];
         const char *sep = parts ? "; " : "";
         switch (g->kind) {
-        case TAML_GROW_SAME:
-            if (g->from != g->to) {
-                b = taml_append(b, "%s%s: moved from position %d to %d", sep, taml_space_name(to, g->to),
-                       g->from + 1, g->to + 1);
-                parts++;
-            }
+        case TAML_GROW_SAME: /* a shift by a decision added or dropped is no news */
             break;
         case TAML_GROW_GROWN:
             b = taml_append(b, "%s%s:", sep, taml_space_name(to, g->to));
@@ -193,6 +188,19 @@ char *taml_grow_plan_summary(const taml_grow_plan *plan, const taml_space *from,
             parts++;
             break;
         }
+    }
+    /* the shared decisions in another order: the LSTM conditions each on
+     * those before it, so say so once */
+    int last = -1, reordered = 0;
+    for (int i = 0; i < plan->n; i++) {
+        const taml_grow_decision *g = &plan->d[i];
+        if (g->to < 0 || g->from < 0) continue;
+        if (g->from < last) reordered = 1;
+        last = g->from;
+    }
+    if (reordered) {
+        b = taml_append(b, "%sthe decisions they share are in another order", parts ? "; " : "");
+        parts++;
     }
     if (!parts) b = taml_append(b, "nothing changed");
     return b;

@@ -88,8 +88,10 @@ int taml_grow_plan_make(taml_grow_plan *plan, const taml_space *from, const taml
 void taml_grow_plan_deinit(taml_grow_plan *plan);
 
 /* The mapping as one line for people, e.g. "embedding: 1 choice added
- * ("D"); layers: 1 choice removed (7); new decision subwords; dropped
- * decision wide_l1" ("nothing changed" when the spaces are the same).
+ * ("D"); layers: 1 choice removed (7); new decision subwords (fresh head);
+ * dropped decision wide_l1", and "the decisions they share are in another
+ * order" when they are ("nothing changed" when the spaces are the same; a
+ * decision only shifted by one added or dropped before it is not named).
  * Heap string. */
 char *taml_grow_plan_summary(const taml_grow_plan *plan, const taml_space *from,
                              const taml_space *to);
