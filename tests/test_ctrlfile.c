@@ -212,3 +212,51 @@ TEST(ctrlfile_cli_info_shipped_default_transfer_and_similar)
     free(kept);
     free(study);
 }
+
+/* With the real child (tasks are loaded, so their data identity is known):
+ * a controller file's provenance records each task's data fingerprint, and
+ * a transfer to a task of the same name with other data is refused, as
+ * from a study. */
+TEST(ctrlfile_transfer_refuses_other_data_under_a_task_name_its_provenance_records)
+{
+    const char *dir = taml_test_tmpdir();
+    char *bin = realpath(taml_test_bin(), NULL), *fixtures = realpath("tests/fixtures/tasks", NULL);
+    TAML_ASSERT(bin && fixtures);
+    const char *space =
+        "{\"embedding\":[\"random-8\"],\"fine_tune\":[false],\"layers\":[1,2],\"hidden_size\":[8,16],"
+        "\"activation\":[\"relu\"],\"normalization\":[\"none\"],\"dropout\":[0.0],"
+        "\"deep_lr\":[0.1,0.3],\"deep_l2\":[0.0001],\"wide_lr\":[0.1],\"wide_l1\":[0.0001],"
+        "\"samples\":[500]}";
+    char *cmd = taml_asprintf(
+        "cd %s && printf '%%s' '%s' > space.json && "
+        "%s search --study m.db --task %s/child-topics --task %s/udhr-mini --method multitask "
+        "--trials 3 --seed 2 --space space.json --workers 1 --isolation thread >/dev/null 2>&1 && "
+        "%s controller export m.db -o c.tamlctrl >/dev/null && "
+        "%s controller info c.tamlctrl | grep -c 'data [0-9a-f]\\{16\\}' && "
+        "mkdir -p other && cp -r %s/child-topics other/ && "
+        "sed -i '1s/^food/sport/' other/child-topics/all.tsv && "
+        "%s search --study x.db --task other/child-topics --method transfer --from c.tamlctrl "
+        "--trials 2 --space space.json --workers 1 --isolation thread",
+        dir, space, bin, fixtures, fixtures, bin, bin, fixtures, bin);
+    char *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
+    CHECK_CONTAINS(out, "2\n"); /* both tasks' fingerprints are in the provenance */
+    CHECK_CONTAINS(out, "c.tamlctrl: task 'child-topics' is not the data the controller was "
+                        "trained on: its provenance records");
+    CHECK_CONTAINS(out, "now other/child-topics holds data fingerprint");
+    free(out);
+    free(cmd);
+    char *x = taml_path_join(dir, "x.db");
+    CHECK(!taml_is_file(x));
+    free(x);
+    /* the same data under the name: fine */
+    cmd = taml_asprintf("cd %s && %s search --study y.db --task %s/child-topics --method transfer "
+                        "--from c.tamlctrl --trials 2 --space space.json --workers 1 "
+                        "--isolation thread",
+                        dir, bin, fixtures);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    free(out);
+    free(cmd);
+    free(bin);
+    free(fixtures);
+}

@@ -373,14 +373,58 @@ static int source_module(void *ctx, const char *name, const taml_module_stamp *m
     return rc;
 }
 
+/* A controller file's provenance records each task's data fingerprint
+ * (search/ctrlfile.h): a task the new study shares by name must be that
+ * data. */
+static int check_ctrlfile_data(const search_run *r, const char *from, const char *const *task_dirs,
+                               taml_err *err)
+{
+    char *data = NULL;
+    size_t size = 0;
+    taml_err ignored;
+    if (taml_read_file(from, &data, &size, &ignored)) return TAML_OK;
+    taml_ctrlfile f;
+    int rc = TAML_OK;
+    if (!taml_ctrlfile_is(data, size) || taml_ctrlfile_open(&f, data, size, from, &ignored)) {
+        free(data);
+        return TAML_OK; /* a checkpoint records no data (a bad file was refused before) */
+    }
+    cJSON *prov = cJSON_Parse(f.provenance), *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(prov, "tasks"))
+    {
+        cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        cJSON *fp = cJSON_GetObjectItemCaseSensitive(t, "fingerprint");
+        cJSON *dir = cJSON_GetObjectItemCaseSensitive(t, "dir");
+        if (!cJSON_IsString(name) || !cJSON_IsString(fp)) continue;
+        for (int32_t k = 0; !rc && r->o->task_identity && k < r->n_tasks; k++) {
+            if (strcmp(name->valuestring, r->names[k])) continue;
+            char now[17];
+            snprintf(now, sizeof now, "%016" PRIx64, r->o->task_identity[k].fingerprint);
+            if (strcmp(now, fp->valuestring))
+                rc = taml_err_set(err, TAML_EMISMATCH,
+                                  "%s: task '%s' is not the data the controller was trained on: "
+                                  "its provenance records %s (data fingerprint %s), now %s holds "
+                                  "data fingerprint %s. Give the task directory it ran on (`taml "
+                                  "controller info %s` lists them), or another task name (meta.txt "
+                                  "name=)",
+                                  from, r->names[k], cJSON_IsString(dir) ? dir->valuestring : "?",
+                                  fp->valuestring, task_dirs[k], now, from);
+        }
+    }
+    cJSON_Delete(prov);
+    taml_ctrlfile_deinit(&f);
+    free(data);
+    return rc;
+}
+
 static int check_source_data(const search_run *r, const char *const *task_dirs, taml_err *err)
 {
     const char *from = r->o->from_path;
     if (!from) return TAML_OK;
     taml_store *src = NULL;
     taml_err e2;
-    /* a checkpoint file records no data: nothing to compare */
-    if (taml_store_open(&src, from, TAML_STORE_READONLY, &e2)) return TAML_OK;
+    if (taml_store_open(&src, from, TAML_STORE_READONLY, &e2))
+        return check_ctrlfile_data(r, from, task_dirs, err);
     char *what = taml_asprintf("the transfer source %s", from);
     taml_study st;
     int rc = taml_store_study(src, &st, err);
