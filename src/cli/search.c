@@ -56,6 +56,7 @@ static const char *usage_text =
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "                   [--objective CMD] [--explore-uniform P]\n"
+    "                   [--explore-temperature T [--explore-trials K]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -100,6 +101,10 @@ static const char *usage_text =
     "                  uniformly (as random search draws it) and its reward still trains\n"
     "                  the controller: a candidate remedy against a transfer locking onto\n"
     "                  its prior (not measured yet); kept by the study\n"
+    "  --explore-temperature T  trial i is drawn from the policy at temperature\n"
+    "                  1 + (T - 1) x max(0, 1 - (i - 1) / K) (T in (0, 100]; K =\n"
+    "                  --explore-trials, 1..1000000, default 100): another candidate\n"
+    "                  remedy, not measured; kept by the study\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -370,7 +375,7 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE, O_EXPLORE
+    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS
 };
 
 static const struct option options[] = {
@@ -396,6 +401,8 @@ static const struct option options[] = {
     {"candidates", required_argument, NULL, O_CANDIDATES},
     {"objective", required_argument, NULL, O_OBJECTIVE},
     {"explore-uniform", required_argument, NULL, O_EXPLORE},
+    {"explore-temperature", required_argument, NULL, O_EXPLORE_TEMP},
+    {"explore-trials", required_argument, NULL, O_EXPLORE_TRIALS},
     TAML_ARGS_HELP,
     {0},
 };
@@ -476,6 +483,15 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             if (taml_args_real(&a, 0, 0, 1, 0, &o->explore_uniform)) return a.status;
             o->explore_set = 1;
             break;
+        case O_EXPLORE_TEMP:
+            if (taml_args_real(&a, 0, 1, 100, 0, &o->explore_temperature)) return a.status;
+            o->explore_set = 1;
+            break;
+        case O_EXPLORE_TRIALS:
+            if (taml_args_int(&a, 1, TRIALS_MAX, &v)) return a.status;
+            o->explore_trials = (int32_t)v;
+            o->explore_set = 1;
+            break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
                 return taml_args_error(&a, "--isolation: '%s' is not process or thread", a.arg);
@@ -520,8 +536,11 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
     if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
-        return taml_args_error(&a, "--explore-uniform is for the controller's methods (aml, "
-                                   "multitask, transfer): random search is uniform already");
+        return taml_args_error(&a, "--explore-uniform, --explore-temperature and --explore-trials "
+                                   "are for the controller's methods (aml, multitask, transfer): "
+                                   "random search is uniform already");
+    if (o->explore_trials && !o->explore_temperature)
+        return taml_args_error(&a, "--explore-trials is the decay of --explore-temperature T");
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");

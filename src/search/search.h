@@ -107,6 +107,17 @@ typedef struct taml_search_opts {
      * its own, with it the value must be the study's. */
     double explore_uniform;
     int explore_set;
+    /* Another candidate remedy (issue 16; not measured): trial i of a
+     * controller's method is drawn at temperature T_i = 1 + (T - 1) x
+     * max(0, 1 - (i - 1) / K) (ctrl/controller.h's taml_ctrl_sample_temp:
+     * flatter above 1), T = explore_temperature in (0, 100] (1: off), K =
+     * explore_trials (>= 1; 0 means 100): the first trials of the study
+     * explore more, decaying linearly to the policy itself after K. The
+     * rewards train the controller as always (off-policy steps). Recorded
+     * in the study's options when T is not 1 and kept like
+     * explore_uniform (explore_set covers both). */
+    double explore_temperature;
+    int32_t explore_trials;
     const char *taml_version;        /* recorded in a new study */
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
     taml_job_fn child;

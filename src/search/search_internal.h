@@ -46,6 +46,8 @@ typedef struct search_run {
     int deterministic;
     int32_t lag;
     double explore; /* search.h's explore_uniform, as the study records it */
+    double temp0;    /* search.h's explore_temperature, as the study records it */
+    int32_t temp_trials; /* and explore_trials */
     int32_t ckpt_every;
 
     taml_ctrl **ctrl; /* n_ctrl controllers */

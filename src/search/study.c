@@ -53,6 +53,9 @@ static char *options_json(const search_run *r)
                             r->deterministic ? (int)r->lag : 0);
     /* only when on: every study made without it keeps its record as it was */
     if (r->explore > 0) s = taml_append(s, ",\"explore_uniform\":%.17g", r->explore);
+    if (r->temp0 != 1)
+        s = taml_append(s, ",\"explore_temperature\":%.17g,\"explore_trials\":%d", r->temp0,
+                        (int)r->temp_trials);
     return taml_append(s, "}");
 }
 
@@ -114,6 +117,10 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
         cJSON *j = cJSON_Parse(st->options_json);
         cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "explore_uniform");
         r->explore = cJSON_IsNumber(x) ? x->valuedouble : 0;
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "explore_temperature");
+        cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "explore_trials");
+        r->temp0 = cJSON_IsNumber(t) ? t->valuedouble : 1;
+        r->temp_trials = cJSON_IsNumber(k) ? (int32_t)k->valuedouble : 100;
         cJSON_Delete(j);
     }
     char *opt = options_json(r);
@@ -122,8 +129,8 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
     if (!same_opts) {
         char *want = options_json(r);
         taml_err_set(err, TAML_EMISMATCH,
-                     "%s: the study's order is %s, not %s (--deterministic, --lag and "
-                     "--explore-uniform must be as when it was made)",
+                     "%s: the study's order is %s, not %s (--deterministic, --lag and the "
+                     "--explore-* flags must be as when it was made)",
                      path, st->options_json, want);
         free(want);
         return TAML_EMISMATCH;
