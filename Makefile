@@ -163,7 +163,9 @@ check: all $(BUILD)/taml-tests bench fuzz
 # (written for this PREFIX), the
 # man pages (man/), and share/taml/: what an installed taml reads at run
 # time (scripts/setup, the task fetchers and the module library's build,
-# found through core/util.c's taml_home). INSTALL_FILES lists them once for
+# and the shipped controllers/*.tamlctrl when they are there: `taml search
+# --method transfer` without --from reads them; found through core/util.c's
+# taml_home). INSTALL_FILES lists them once for
 # both targets and for the test that checks the list (tests/test_install.c).
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -171,7 +173,7 @@ LIBDIR  ?= $(PREFIX)/lib
 INC_FILES   := $(sort $(wildcard include/taml/*.h))
 MAN_FILES   := $(sort $(wildcard man/*.1))
 SHARE_FILES := scripts/setup $(sort $(wildcard scripts/fetch/*.py scripts/fetch/tasks/* \
-                 scripts/modules/*))
+                 scripts/modules/* controllers/*.tamlctrl))
 D := $(DESTDIR)
 install: $(BUILD)/taml $(BUILD)/libtaml.a $(BUILD)/libtaml.so.$(V_FULL)
 	install -d $(D)$(PREFIX)/bin $(D)$(LIBDIR)/pkgconfig $(D)$(PREFIX)/include/taml \
@@ -198,8 +200,17 @@ uninstall:
 	  $(MAN_FILES:man/%=$(D)$(PREFIX)/share/man/man1/%)
 	rm -f $(SHARE_FILES:%=$(D)$(PREFIX)/share/taml/%)
 	for d in include/taml share/taml/scripts/fetch/tasks share/taml/scripts/fetch \
-	  share/taml/scripts/modules share/taml/scripts share/taml; do \
+	  share/taml/scripts/modules share/taml/scripts share/taml/controllers share/taml; do \
 	  [ ! -d $(D)$(PREFIX)/$$d ] || rmdir $(D)$(PREFIX)/$$d || exit 1; done
+# The controller taml ships (controllers/default-text.tamlctrl), rebuilt bit
+# for bit from the public task suite: fetches the suite and the module
+# library, runs one --deterministic multitask search over every text task
+# in the default space and exports it (scripts/controller/build says what
+# fixes the result; CONTROLLER_TRIALS etc. there). Hours of CPU.
+.PHONY: controller
+controller: all
+	scripts/controller/build
+
 # The README's first command: set up, then run the demo end to end.
 demo: all
 	scripts/demo

@@ -1,8 +1,12 @@
-/* fuzz/fuzz_ctrl.c - fuzz target for the two parsers of src/space and
- * src/ctrl: search-space JSON (taml_space_from_json) and controller
- * checkpoints (taml_ctrl_load).
+/* fuzz/fuzz_ctrl.c - fuzz target for the parsers of src/space and
+ * src/ctrl: search-space JSON (taml_space_from_json), controller
+ * checkpoints (taml_ctrl_load) and controller files (taml_ctrlfile_open).
  *
  * One input; its first byte picks what it feeds:
+ *   3 mod 4: the rest patches a valid controller file (ctrl/ctrlfile.h)
+ *         around the checkpoint below, as for odd bytes (offset, flags bit
+ *         0: truncate, bit 1: rewrite the length and CRC to fit); a file
+ *         that opens must hold a checkpoint that loads.
  *   even: the rest is space JSON text. A space that loads must survive its
  *         own round trip (canonical text -> same fingerprint) and map every
  *         action vector to a config and back.
@@ -30,6 +34,7 @@
 #include "core/bytes.h"
 #include "core/util.h"
 #include "ctrl/controller.h"
+#include "ctrl/ctrlfile.h"
 #include "space/space.h"
 #include "replay.h"
 
@@ -103,6 +108,26 @@ static void as_v1(unsigned char *out, const unsigned char *v2, size_t n)
     taml_bytes_store_u32(out + n - 12, taml_crc32(0, out, n - 12));
 }
 
+/* Applies the input's patch (bytes 0-3 offset, byte 4 flags, then the
+ * bytes: see the top) to buf (n bytes of an enveloped object; v1: the
+ * version-1 layout, which has no length field); returns the new size. */
+static size_t patch(unsigned char *buf, size_t n, const uint8_t *data, size_t size, int v1)
+{
+    if (size < 5) return n;
+    int flags = data[4];
+    uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+                   (uint32_t)data[3] << 24;
+    off %= (uint32_t)n;
+    size_t len = size - 5;
+    if (len > n - off) len = n - off;
+    memcpy(buf + off, data + 5, len);
+    if (flags & 1) n = off + len;
+    if ((flags & 2) && !v1 && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
+        taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
+    if ((flags & 2) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
+    return n;
+}
+
 static int run_ckpt(const uint8_t *data, size_t size)
 {
     setup();
@@ -115,18 +140,7 @@ static int run_ckpt(const uint8_t *data, size_t size)
     } else {
         memcpy(buf, ckpt, ckpt_size);
     }
-    if (size >= 5) {
-        uint32_t off = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-                       (uint32_t)data[3] << 24;
-        off %= (uint32_t)n;
-        size_t len = size - 5;
-        if (len > n - off) len = n - off;
-        memcpy(buf + off, data + 5, len);
-        if (flags & 1) n = off + len;
-        if ((flags & 2) && !v1 && n >= TAML_ENVELOPE_HEAD + TAML_ENVELOPE_TAIL)
-            taml_bytes_store_u64(buf + 16, n - TAML_ENVELOPE_HEAD - TAML_ENVELOPE_TAIL);
-        if ((flags & 2) && n >= 4) taml_bytes_store_u32(buf + n - 4, taml_crc32(0, buf, n - 4));
-    }
+    n = patch(buf, n, data, size, v1);
     /* an exactly-sized copy, so that a read past the end is caught */
     unsigned char *exact = malloc(n ? n : 1);
     memcpy(exact, buf, n);
@@ -153,9 +167,38 @@ static int run_ckpt(const uint8_t *data, size_t size)
     return ok;
 }
 
+static int run_ctrlfile(const uint8_t *data, size_t size)
+{
+    setup();
+    void *file;
+    size_t n;
+    taml_ctrlfile_make("{\"format\":\"taml controller\"}", ckpt, ckpt_size, &file, &n);
+    unsigned char *buf = file;
+    n = patch(buf, n, data, size, 0);
+    unsigned char *exact = malloc(n ? n : 1);
+    memcpy(exact, buf, n);
+    free(buf);
+    taml_ctrlfile f;
+    taml_err err;
+    int ok = taml_ctrlfile_open(&f, exact, n, "fuzz.tamlctrl", &err) == 0;
+    if (!ok && strncmp(err.msg, "fuzz.tamlctrl", 13) != 0) abort();
+    if (ok) {
+        taml_space *own = NULL;
+        taml_ctrl *c = NULL;
+        if (taml_ctrl_checkpoint_space(&own, f.ckpt, f.ckpt_size, "inner", &err) < 0) abort();
+        taml_ctrl_load_named(&c, own, f.ckpt, f.ckpt_size, "inner", &err);
+        taml_ctrl_free(c);
+        taml_space_free(own);
+        taml_ctrlfile_deinit(&f);
+    }
+    free(exact);
+    return ok;
+}
+
 static int run_one(const uint8_t *data, size_t size)
 {
     if (size == 0) return 0;
+    if (data[0] % 4 == 3) return run_ctrlfile(data + 1, size - 1);
     return data[0] % 2 ? run_ckpt(data + 1, size - 1) : run_space(data + 1, size - 1);
 }
 
@@ -169,7 +212,7 @@ static void cleanup(void)
 }
 
 const taml_fuzz_def taml_fuzz_target = {
-    .purpose = "replays fuzz inputs through the space and checkpoint parsers",
+    .purpose = "replays fuzz inputs through the space, checkpoint and controller-file parsers",
     .accepted = "loaded",
     .run_one = run_one,
     .cleanup = cleanup,

@@ -40,6 +40,7 @@ v=$(sed -n 's/^#define TAML_VERSION "\(.*\)"/\1/p' include/taml/version.h)
   echo lib/pkgconfig/taml.pc
   echo share/taml/scripts/setup
   for f in scripts/fetch/*.py scripts/fetch/tasks/* scripts/modules/*; do echo "share/taml/$f"; done
+  for f in controllers/*.tamlctrl; do [ ! -f "$f" ] || echo "share/taml/$f"; done
 } | sort > "$T/want"
 diff "$T/want" "$T/got" > "$T/diff" || { cat "$T/diff" >&2; fail "the installed files (>) are not the expected ones (<)"; }
 [ -x "$P/bin/taml" ] || fail "bin/taml is not executable"

@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/util.h"
 #include "embed/import.h"
+#include "search/search.h"
 #include "test.h"
 
 int taml_test_run(const char *cmd, char **out)
@@ -152,4 +153,17 @@ int taml_test_predict_image_lines(const char *model, const char *dir)
     free(out);
     free(cmd);
     return lines;
+}
+
+char *taml_test_tmp_path(const char *name)
+{
+    char *p = taml_path_join(taml_test_tmpdir(), name);
+    remove(p);
+    return p;
+}
+
+void taml_test_stopper_progress(void *user, const taml_search_progress *p)
+{
+    taml_test_stopper *s = user;
+    if (p->last && s->after && ++s->seen >= s->after) s->stop = 1;
 }

@@ -7,6 +7,20 @@
 #define TAML_TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+struct taml_search_progress;
+
+/* <the test's tmpdir>/name, with no file left there (heap). */
+char *taml_test_tmp_path(const char *name);
+
+/* Stops a search (search.h's stop and progress, user = the stopper) once
+ * `after` results came in this run (0: never); stop says whether it did. */
+typedef struct taml_test_stopper {
+    volatile int stop;
+    int64_t after, seen;
+} taml_test_stopper;
+void taml_test_stopper_progress(void *user, const struct taml_search_progress *p);
 
 /* Runs `cmd` (a shell fragment) through /bin/sh with stdout and stderr
  * captured together; returns the exit status (-1 when the shell did not exit

@@ -143,7 +143,7 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
     if (aa->requeue) return taml_args_error(&a, "--requeue is for a study that exists (no --method)");
     if (aa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy};
+    taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy, 0};
     return taml_cli_settings_check(&a, &st, o);
 }
 
@@ -206,8 +206,8 @@ int taml_cmd_ask(const taml_cli *cli, int argc, char **argv)
         o.from_path = aa.from;
         o.modules_dir = module_dir;
         o.taml_version = TAML_VERSION;
-        taml_cli_settings st = {aa.method, aa.from, aa.ctrl_lr, aa.ctrl_entropy};
-        if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err))
+        taml_cli_settings st = {aa.method, aa.from, aa.ctrl_lr, aa.ctrl_entropy, 0};
+        if (taml_cli_settings_ctrl(&st, from_blob, o.from_size, &ctrl_opts, &o, &err))
             goto fail;
         setup = (taml_ask_setup){.space = space, .n_tasks = aa.n_tasks,
                                  .task_names = (const char *const *)names,

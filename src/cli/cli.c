@@ -37,6 +37,8 @@ static const struct command {
     {"search", taml_cmd_search, "run or continue a search study (random, aml, multitask, transfer)"},
     {"ask", taml_cmd_ask, "hand out a trial of a study to train elsewhere (prints its config)"},
     {"tell", taml_cmd_tell, "record an asked trial's accuracies (updates the controller)"},
+    {"controller", taml_cmd_controller, "controller files: export a study's, info (provenance), default"},
+    {"similar", taml_cmd_similar, "which known tasks a new task is like (a short transfer, then cosines)"},
 };
 
 static void usage(FILE *out)

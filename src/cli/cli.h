@@ -83,6 +83,13 @@ void taml_cli_ensemble_print(const char *task, const struct taml_ensemble_result
 int taml_cmd_ask(const taml_cli *cli, int argc, char **argv);
 int taml_cmd_tell(const taml_cli *cli, int argc, char **argv);
 
+/* `taml controller export|info|default`: controller files
+ * (src/cli/controller.c). */
+int taml_cmd_controller(const taml_cli *cli, int argc, char **argv);
+/* `taml similar --from CONTROLLER|STUDY --task DIR`: the known tasks ranked
+ * by their embeddings' cosine to a new task's (src/cli/similar.c). */
+int taml_cmd_similar(const taml_cli *cli, int argc, char **argv);
+
 /* The default space of a study of the given task directories over the
  * module library module_dir (src/cli/search.c): text tasks get the built-in
  * space name ("taml" or "paper", space/space.h) over the text modules (at

@@ -24,6 +24,7 @@
 #include "exec/proc.h"
 #include "nn/blas.h"
 #include "search/child.h"
+#include "search/ctrlfile.h"
 #include "search/ensemble.h"
 #include "search/objective.h"
 #include "search/search.h"
@@ -54,11 +55,17 @@ static const char *usage_text =
     "                   [--isolation process|thread]\n"
     "                   [--trial-retries N] [--trial-timeout SECONDS] [--trial-memory MB]\n"
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
-    "                   [--objective CMD]\n"
+    "                   [--objective CMD] [--explore-uniform P]\n"
+    "                   [--explore-temperature T [--explore-trials K]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
-    "  --from X        transfer: a multitask study or a controller checkpoint file\n"
+    "  --from X        transfer: a multitask study, a controller file (.tamlctrl) or a\n"
+    "                  checkpoint; without it, the controller taml ships for the tasks'\n"
+    "                  kind (`taml controller default`), over the default space of\n"
+    "                  --modules; a source made for another space is carried over to\n"
+    "                  this one (choices and decisions matched by name; stderr says what\n"
+    "                  grew, taml status shows it)\n"
     "  --space S       the search space: taml (the default for a new study: the paper's\n"
     "                  12 decisions and the text features beyond it, docs/child-model.md),\n"
     "                  paper (the paper's 12 exactly), or a JSON file; the built-in spaces\n"
@@ -90,6 +97,14 @@ static const char *usage_text =
     "                  on stdin, TAML_TRIAL, TAML_SEED, TAML_TASK (a --task as given: any\n"
     "                  name) in its environment; it prints {\"valid\": V, \"test\": T} as\n"
     "                  its last line; anything else is a failed trial (docs/cli.md)\n"
+    "  --explore-uniform P  each trial is, with probability P in [0, 1], drawn\n"
+    "                  uniformly (as random search draws it) and its reward still trains\n"
+    "                  the controller: a candidate remedy against a transfer locking onto\n"
+    "                  its prior (not measured yet); kept by the study\n"
+    "  --explore-temperature T  trial i is drawn from the policy at temperature\n"
+    "                  1 + (T - 1) x max(0, 1 - (i - 1) / K) (T in (0, 100]; K =\n"
+    "                  --explore-trials, 1..1000000, default 100): another candidate\n"
+    "                  remedy, not measured; kept by the study\n"
     "Running the same command again continues the study.\n";
 
 static volatile int stop_flag;
@@ -258,6 +273,34 @@ int taml_cli_default_space(const char *module_dir, const char *name, int n_tasks
     return rc;
 }
 
+/* The controller file taml ships for the tasks' kind (search/ctrlfile.h),
+ * said on stderr, or NULL with err saying there is none and what to do. */
+static char *shipped_controller(const taml_cli *cli, int n_tasks, const char *const *task_dirs,
+                                taml_err *err)
+{
+    int kind;
+    if (tasks_module_kind(n_tasks, task_dirs, &kind, err)) return NULL;
+    const char *name = kind == TAML_MODULE_IMAGE ? "image" : "text";
+    char *home = taml_cli_home(cli), *path;
+    int there = taml_search_ctrlfile_default(home, name, &path);
+    free(home);
+    if (there) {
+        fprintf(stderr,
+                "taml search: transfer from the controller taml ships for %s tasks, %s "
+                "(`taml controller info %s` shows how it was made); --from chooses another\n",
+                name, path, path);
+        return path;
+    }
+    taml_err_set(err, TAML_ENOTFOUND,
+                 "--method transfer without --from starts from the controller taml ships for "
+                 "%s tasks, and there is none at %s: give --from STUDY_OR_CONTROLLER (a "
+                 "multitask study, a controller file or a checkpoint), or build the shipped "
+                 "one (`make controller`; docs/cli.md, \"Controller files and the shipped controller\")",
+                 name, path);
+    free(path);
+    return NULL;
+}
+
 /* The space an existing study recorded into *out: 1 when path holds a study,
  * 0 when it holds none (a new study), or a negative status. */
 static int recorded_space(const char *path, taml_space **out, taml_err *err)
@@ -347,7 +390,7 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE
+    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS
 };
 
 static const struct option options[] = {
@@ -372,6 +415,9 @@ static const struct option options[] = {
     {"selection", required_argument, NULL, O_SELECTION},
     {"candidates", required_argument, NULL, O_CANDIDATES},
     {"objective", required_argument, NULL, O_OBJECTIVE},
+    {"explore-uniform", required_argument, NULL, O_EXPLORE},
+    {"explore-temperature", required_argument, NULL, O_EXPLORE_TEMP},
+    {"explore-trials", required_argument, NULL, O_EXPLORE_TRIALS},
     TAML_ARGS_HELP,
     {0},
 };
@@ -448,6 +494,19 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
+        case O_EXPLORE:
+            if (taml_args_real(&a, 0, 0, 1, 0, &o->explore_uniform)) return a.status;
+            o->explore_set = 1;
+            break;
+        case O_EXPLORE_TEMP:
+            if (taml_args_real(&a, 0, 1, 100, 0, &o->explore_temperature)) return a.status;
+            o->explore_set = 1;
+            break;
+        case O_EXPLORE_TRIALS:
+            if (taml_args_int(&a, 1, TRIALS_MAX, &v)) return a.status;
+            o->explore_trials = (int32_t)v;
+            o->explore_set = 1;
+            break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
                 return taml_args_error(&a, "--isolation: '%s' is not process or thread", a.arg);
@@ -488,9 +547,15 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (!sa->method) return taml_args_required(&a, "--method");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy};
+    taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
+    if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
+        return taml_args_error(&a, "--explore-uniform, --explore-temperature and --explore-trials "
+                                   "are for the controller's methods (aml, multitask, transfer): "
+                                   "random search is uniform already");
+    if (o->explore_trials && !o->explore_temperature)
+        return taml_args_error(&a, "--explore-trials is the decay of --explore-temperature T");
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
@@ -612,7 +677,7 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_mpi *mpi = NULL;
     taml_pool *local = NULL; /* the worker processes of this machine */
     void *from_blob = NULL;
-    char *module_dir = NULL;
+    char *module_dir = NULL, *shipped = NULL;
     struct view view = {.tty = isatty(2)};
     int rc = parse_args(argc, argv, &sa, &o, &done);
     if (rc || done) goto out;
@@ -620,15 +685,29 @@ int taml_cmd_search(const taml_cli *cli, int argc, char **argv)
     taml_err err;
     taml_err_clear(&err);
     rc = 1;
+    /* a new transfer study without --from starts from the controller taml
+     * ships for the tasks' kind (a study that exists needs no source), over
+     * the tasks' default space, grown from the controller's own */
+    if (o.method == TAML_SEARCH_TRANSFER && !sa.from) {
+        taml_space *had = NULL;
+        int exists = recorded_space(sa.study, &had, &err);
+        taml_space_free(had);
+        if (exists < 0) goto fail;
+        if (!exists && (shipped = shipped_controller(cli, sa.n_tasks,
+                                                     (const char *const *)sa.task_dirs, &err)) == NULL)
+            goto fail;
+    }
+    if (shipped) sa.from = shipped;
     if (sa.from && taml_search_load_source(sa.from, &from_blob, &o.from_size, &err)) goto fail;
     o.from_blob = from_blob;
-    if (taml_cli_study_space(module_dir, sa.space_path, sa.study, from_blob, o.from_size, sa.from,
-                             sa.n_tasks, (const char *const *)sa.task_dirs, &space, &err))
+    if (taml_cli_study_space(module_dir, sa.space_path, sa.study, shipped ? NULL : from_blob,
+                             o.from_size, sa.from, sa.n_tasks, (const char *const *)sa.task_dirs,
+                             &space, &err))
         goto fail;
     o.from_path = sa.from;
     o.modules_dir = module_dir;
-    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy};
-    if (taml_cli_settings_ctrl(&st, space, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
+    st = (taml_cli_settings){sa.method, sa.from, sa.ctrl_lr, sa.ctrl_entropy, 1};
+    if (taml_cli_settings_ctrl(&st, from_blob, o.from_size, &ctrl_opts, &o, &err)) goto fail;
     taml_blas_init(&cli->env.blas); /* before any thread: it sets environment variables */
     if (child_open(&child, cli, sa.n_tasks, sa.task_dirs, module_dir, space, sa.space_path, &o,
                    sa.objective, sa.proc.timeout, &err))
@@ -689,6 +768,7 @@ done:
     taml_space_free(space);
 out:
     free(module_dir);
+    free(shipped);
     free(sa.task_dirs);
     return rc;
 }

@@ -10,7 +10,7 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
         return taml_args_error(a, "--method: '%s' is not random, aml, multitask or transfer",
                                s->method);
     o->method = (taml_search_method)m;
-    if (m == TAML_SEARCH_TRANSFER && !s->from)
+    if (m == TAML_SEARCH_TRANSFER && !s->from && !s->from_default)
         return taml_args_error(a, "--method transfer needs --from");
     if (m != TAML_SEARCH_TRANSFER && s->from)
         return taml_args_error(a, "--from is only for --method transfer");
@@ -21,14 +21,19 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
     return 0;
 }
 
-int taml_cli_settings_ctrl(const taml_cli_settings *s, const taml_space *space, const void *from_blob,
+int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
                            size_t from_size, taml_ctrl_opts *co, taml_search_opts *o, taml_err *err)
 {
     if (isnan(s->ctrl_lr) && isnan(s->ctrl_entropy)) return TAML_OK;
     taml_ctrl_opts_default(co);
     if (from_blob) {
+        /* its options, whatever space it was made for (a transfer may carry
+         * it over to another: ctrl/grow.h) */
         taml_ctrl *src = NULL;
-        int rc = taml_ctrl_load_named(&src, space, from_blob, from_size, s->from, err);
+        taml_space *own = NULL;
+        int rc = taml_ctrl_checkpoint_space(&own, from_blob, from_size, s->from, err);
+        if (!rc) rc = taml_ctrl_load_named(&src, own, from_blob, from_size, s->from, err);
+        taml_space_free(own);
         if (rc) return rc;
         *co = *taml_ctrl_get_opts(src);
         taml_ctrl_free(src);

@@ -15,6 +15,8 @@
 typedef struct taml_cli_settings {
     const char *method, *from;    /* --method, --from (NULL: not given) */
     double ctrl_lr, ctrl_entropy; /* --ctrl-lr, --entropy-weight; NaN: not given */
+    int from_default;             /* 1: transfer without --from takes the shipped controller
+                                   * (taml search); 0: it needs --from (taml ask) */
 } taml_cli_settings;
 
 /* After the parse: --method names a method (set in o->method), transfer
@@ -26,7 +28,7 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
  * starts from (a transfer's source, from_blob; else the defaults) and the
  * others are kept: *co is filled and o->ctrl_opts set to it when any was
  * given (else o is unchanged). Errors: the source does not load. */
-int taml_cli_settings_ctrl(const taml_cli_settings *s, const taml_space *space, const void *from_blob,
+int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
                            size_t from_size, taml_ctrl_opts *co, taml_search_opts *o, taml_err *err);
 
 #endif

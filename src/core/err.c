@@ -124,3 +124,18 @@ char *taml_asprintf(const char *fmt, ...)
     va_end(ap);
     return s;
 }
+
+char *taml_append(char *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    TAML_ASSERT(n >= 0);
+    size_t used = s ? strlen(s) : 0;
+    s = taml_realloc(s, used + (size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s + used, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}

@@ -87,5 +87,8 @@ static inline size_t taml_align_up(size_t x, size_t a)
 }
 /* malloc + printf into it. */
 char *taml_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* s (heap, or NULL for "") with printf's text appended: returns the new
+ * heap string (s is reallocated). For short texts built piece by piece. */
+char *taml_append(char *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -258,8 +258,11 @@ enum { MODE_GIVEN, MODE_SAMPLE, MODE_GREEDY };
 /* Runs the policy for task along actions (MODE_GIVEN: c->acts holds them) or
  * choosing them (sample / greedy, written to c->acts), caching every step for
  * the backward pass. Returns the log-probability; *entropy the summed
- * per-step entropy. */
-static double forward(taml_ctrl *c, int task, int mode, taml_rng *rng, double *entropy)
+ * per-step entropy. MODE_SAMPLE draws each action from the policy at
+ * temperature temp (p^(1/temp), renormalised; 1: the policy itself); the
+ * caches, the log-probability and the entropy are the policy's (temp 1)
+ * whatever temp is. */
+static double forward(taml_ctrl *c, int task, int mode, taml_rng *rng, double temp, double *entropy)
 {
     const taml_space *s = c->space;
     const double *th = c->theta;
@@ -324,11 +327,23 @@ static double forward(taml_ctrl *c, int task, int mode, taml_rng *rng, double *e
             a = 0;
             for (int k = 1; k < n; k++)
                 if (p[k] > p[a]) a = k;
-        } else {
+        } else if (temp == 1) {
             double r = taml_rng_uniform(rng), acc = 0;
             a = n - 1;
             for (int k = 0; k < n; k++) {
                 acc += p[k];
+                if (r < acc) {
+                    a = k;
+                    break;
+                }
+            }
+        } else { /* from p^(1/temp): the draw only, the caches keep p */
+            double qs = 0;
+            for (int k = 0; k < n; k++) qs += p[k] > 0 ? exp(log(p[k]) / temp) : 0;
+            double r = taml_rng_uniform(rng) * qs, acc = 0;
+            a = n - 1;
+            for (int k = 0; k < n; k++) {
+                acc += p[k] > 0 ? exp(log(p[k]) / temp) : 0;
                 if (r < acc) {
                     a = k;
                     break;
@@ -363,7 +378,17 @@ static void check_task(const taml_ctrl *c, int task)
 double taml_ctrl_sample(taml_ctrl *c, int task, taml_rng *rng, int32_t *actions)
 {
     check_task(c, task);
-    double lp = forward(c, task, MODE_SAMPLE, rng ? rng : &c->rng, NULL);
+    double lp = forward(c, task, MODE_SAMPLE, rng ? rng : &c->rng, 1, NULL);
+    memcpy(actions, c->acts, (size_t)c->D * sizeof(int32_t));
+    return lp;
+}
+
+double taml_ctrl_sample_temp(taml_ctrl *c, int task, taml_rng *rng, double temperature,
+                             int32_t *actions)
+{
+    check_task(c, task);
+    TAML_ASSERT(temperature > 0 && isfinite(temperature));
+    double lp = forward(c, task, MODE_SAMPLE, rng ? rng : &c->rng, temperature, NULL);
     memcpy(actions, c->acts, (size_t)c->D * sizeof(int32_t));
     return lp;
 }
@@ -371,7 +396,7 @@ double taml_ctrl_sample(taml_ctrl *c, int task, taml_rng *rng, int32_t *actions)
 double taml_ctrl_greedy(taml_ctrl *c, int task, int32_t *actions)
 {
     check_task(c, task);
-    double lp = forward(c, task, MODE_GREEDY, NULL, NULL);
+    double lp = forward(c, task, MODE_GREEDY, NULL, 1, NULL);
     memcpy(actions, c->acts, (size_t)c->D * sizeof(int32_t));
     return lp;
 }
@@ -390,9 +415,9 @@ void taml_ctrl_probabilities(taml_ctrl *c, int task, const int32_t *path, int32_
     check_task(c, task);
     if (path) {
         set_actions(c, path);
-        forward(c, task, MODE_GIVEN, NULL, NULL);
+        forward(c, task, MODE_GIVEN, NULL, 1, NULL);
     } else {
-        forward(c, task, MODE_GREEDY, NULL, NULL);
+        forward(c, task, MODE_GREEDY, NULL, 1, NULL);
         if (greedy_out) memcpy(greedy_out, c->acts, (size_t)c->D * sizeof(int32_t));
     }
     memcpy(probs, c->probs, (size_t)taml_space_total_choices(c->space) * sizeof(double));
@@ -402,7 +427,7 @@ double taml_ctrl_log_prob(taml_ctrl *c, int task, const int32_t *actions, double
 {
     check_task(c, task);
     set_actions(c, actions);
-    return forward(c, task, MODE_GIVEN, NULL, entropy);
+    return forward(c, task, MODE_GIVEN, NULL, 1, entropy);
 }
 
 /* ---- backward ---------------------------------------------------------- */
@@ -499,7 +524,7 @@ void taml_ctrl_gradient(taml_ctrl *c, int task, const int32_t *actions, double w
 {
     check_task(c, task);
     set_actions(c, actions);
-    forward(c, task, MODE_GIVEN, NULL, NULL);
+    forward(c, task, MODE_GIVEN, NULL, 1, NULL);
     memset(c->grad, 0, c->n_theta * sizeof(double));
     double dtask[E] = {0};
     backward(c, w_logp, w_ent, dtask);
@@ -563,7 +588,7 @@ int taml_ctrl_update(taml_ctrl *c, int task, const int32_t *actions, double rewa
         st.entropy = c->cache_ent;
     } else {
         set_actions(c, actions);
-        st.log_prob = forward(c, task, MODE_GIVEN, NULL, &st.entropy);
+        st.log_prob = forward(c, task, MODE_GIVEN, NULL, 1, &st.entropy);
     }
     if (warm) {
         if (info) *info = st;

@@ -102,6 +102,14 @@ const double *taml_ctrl_task_embedding(const taml_ctrl *c, int task);
  * the caller's (e.g. derived from (study seed, trial id)), or NULL for the
  * controller's own (saved in checkpoints); the weights are not changed. */
 double taml_ctrl_sample(taml_ctrl *c, int task, taml_rng *rng, int32_t *actions);
+/* taml_ctrl_sample with each decision drawn at temperature temperature
+ * (> 0): from p^(1/temperature), renormalised, so above 1 flatter (more
+ * exploration), below 1 sharper; 1 is taml_ctrl_sample exactly. Returns the
+ * log-probability of the actions under the policy itself (temperature 1),
+ * which is what taml_ctrl_update's step uses: a draw at another
+ * temperature is an off-policy sample. */
+double taml_ctrl_sample_temp(taml_ctrl *c, int task, taml_rng *rng, double temperature,
+                             int32_t *actions);
 /* The most likely configuration by greedy decoding (the arg-max at every
  * step, given the previous arg-maxes); returns its log-probability. */
 double taml_ctrl_greedy(taml_ctrl *c, int task, int32_t *actions);

@@ -240,6 +240,18 @@ static void section_studies(taml_svg_buf *b, const study_view *v, size_t ns,
                          "the best M), beside the single best model; `taml export STUDY --task "
                          "NAME --ensemble K --record` or `taml search ... --ensemble K` records "
                          "one. Accuracies in %.");
+    for (size_t i = 0; i < ns; i++) {
+        const taml_report_study *s = v[i].s;
+        if (!s->has_transfer || !s->transfer.grown) continue;
+        taml_svg_buf_puts(b, " ");
+        esc(b, s->label);
+        taml_svg_buf_puts(b, ": a transfer from ");
+        esc(b, s->transfer.source);
+        taml_svg_buf_puts(b, ", whose controller was made for another space and grown to this "
+                             "study's: ");
+        esc(b, s->transfer.summary);
+        taml_svg_buf_puts(b, ".");
+    }
     if (rs) {
         taml_svg_buf_puts(b, " Trials-to-target are measured against ");
         esc(b, rs->label);

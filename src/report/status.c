@@ -153,6 +153,15 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
                         taml_text_plural((long long)s->n_tasks, "task", "tasks"), s->trials_per_task,
                         taml_text_plural(s->trials_per_task, "trial", "trials"));
     free(space);
+    if (s->has_transfer && s->transfer.grown) {
+        char *from = taml_space_label(s->transfer.source_space);
+        taml_svg_buf_printf(&b, "transfer from %s, made for another space (%s), grown to this "
+                                "one: %s\n",
+                            s->transfer.source, from, s->transfer.summary);
+        free(from);
+    } else if (s->has_transfer) {
+        taml_svg_buf_printf(&b, "transfer from %s (its own space)\n", s->transfer.source);
+    }
     if (against)
         taml_svg_buf_printf(&b,
                             "against %s (method %s): target = its valid accuracy-top%d after T "
@@ -272,6 +281,19 @@ char *taml_status_json(const taml_report_study *s, const taml_report_study *agai
     if (against) cJSON_AddStringToObject(root, "against", against->path);
     else cJSON_AddNullToObject(root, "against");
     cJSON_AddNumberToObject(root, "top", TAML_REPORT_TOP);
+    if (s->has_transfer) {
+        const taml_store_transfer *t = &s->transfer;
+        cJSON *to = cJSON_AddObjectToObject(root, "transfer");
+        cJSON_AddStringToObject(to, "source", t->source);
+        cJSON_AddStringToObject(to, "source_fingerprint", t->source_fingerprint);
+        cJSON_AddBoolToObject(to, "grown", t->grown);
+        cJSON_AddStringToObject(to, "summary", t->summary);
+        cJSON *m = cJSON_Parse(t->mapping_json);
+        cJSON *d = m ? cJSON_DetachItemFromObjectCaseSensitive(m, "decisions") : NULL;
+        if (d) cJSON_AddItemToObject(to, "decisions", d);
+        else cJSON_AddNullToObject(to, "decisions");
+        cJSON_Delete(m);
+    }
     cJSON *tasks = cJSON_AddArrayToObject(root, "tasks");
     for (size_t i = 0; i < n; i++) {
         const taml_status_row *r = &rows[i];

@@ -34,6 +34,7 @@ void taml_report_study_free(taml_report_study *s)
     free(s->space_json);
     free(s->ckpt);
     free(s->first);
+    taml_store_transfer_deinit(&s->transfer);
     free(s);
 }
 
@@ -155,6 +156,9 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
         if (rc < 0) goto fail;
         s->tasks[i].has_ensemble = rc;
     }
+    rc = taml_store_transfer_get(st, &s->transfer, err);
+    if (rc < 0) goto fail;
+    s->has_transfer = rc;
     rc = taml_store_checkpoint_last(st, &s->ckpt, &s->ckpt_size, &s->ckpt_seq, err);
     if (rc < 0) goto fail;
     int64_t first_seq;

@@ -58,6 +58,10 @@ typedef struct taml_report_study {
      * replayed onto it, the controller after any update (NULL when none). */
     void *first;
     size_t first_size;
+    /* A transfer study's source as it recorded it (store.h): has_transfer 0
+     * when none (another method, or a study made before schema 5). */
+    int has_transfer;
+    taml_store_transfer transfer;
 } taml_report_study;
 
 /* Loads the study at path read-only (it may be running: WAL). Errors from

@@ -143,8 +143,16 @@ int taml_search_sample(search_run *r, int64_t id, taml_err *err)
     uint64_t seed = trial_seed(r, id);
     taml_rng g;
     taml_rng_seed(&g, taml_rng_derive(seed, STREAM_SAMPLE));
-    if (run_has_ctrl(r)) {
-        taml_ctrl_sample(run_ctrl_of(r, task), r->ctrl_task[task], &g, a);
+    int uniform = !run_has_ctrl(r);
+    if (!uniform && r->explore > 0) { /* search.h's explore_uniform */
+        taml_rng x;
+        taml_rng_seed(&x, taml_rng_derive(seed, STREAM_EXPLORE));
+        uniform = taml_rng_uniform(&x) < r->explore;
+    }
+    if (!uniform) {
+        double f = 1 - (double)(id - 1) / r->temp_trials; /* search.h's explore_temperature */
+        double temp = r->temp0 == 1 || f <= 0 ? 1 : 1 + (r->temp0 - 1) * f;
+        taml_ctrl_sample_temp(run_ctrl_of(r, task), r->ctrl_task[task], &g, temp, a);
     } else {
         for (int d = 0; d < r->n_dec; d++)
             a[d] = (int32_t)taml_rng_below(&g, (uint64_t)taml_space_choices(r->space, d));
@@ -363,6 +371,9 @@ void taml_search_run_init(search_run *r, const taml_space *space, int32_t n_task
     r->seed = o->seed;
     r->deterministic = o->deterministic;
     r->lag = o->deterministic ? (o->lag ? o->lag : o->workers) : 0;
+    r->explore = o->explore_uniform;
+    r->temp0 = o->explore_temperature > 0 ? o->explore_temperature : 1;
+    r->temp_trials = o->explore_trials > 0 ? o->explore_trials : 100;
     r->ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 100;
     r->next_id = 1;
     r->total = (int64_t)o->trials * n_tasks;
@@ -426,6 +437,14 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
         return taml_err_set(err, TAML_EINVAL, "--trials: %d is not >= 1", (int)o->trials);
     if (o->workers < 1 || o->workers > 4096)
         return taml_err_set(err, TAML_EINVAL, "--workers: %d is not in 1..4096", (int)o->workers);
+    if (o->explore_temperature != 0 && !(o->explore_temperature > 0 && o->explore_temperature <= 100))
+        return taml_err_set(err, TAML_EINVAL, "--explore-temperature: %g is not in (0, 100]",
+                            o->explore_temperature);
+    if (o->explore_trials < 0)
+        return taml_err_set(err, TAML_EINVAL, "--explore-trials: %d is not >= 1", (int)o->explore_trials);
+    if (!(o->explore_uniform >= 0 && o->explore_uniform <= 1))
+        return taml_err_set(err, TAML_EINVAL, "--explore-uniform: %g is not a probability in [0, 1]",
+                            o->explore_uniform);
     if (o->lag < 0) return taml_err_set(err, TAML_EINVAL, "--lag: %d is not >= 0", (int)o->lag);
     if (o->retries < 0 || o->retries > 100)
         return taml_err_set(err, TAML_EINVAL, "--trial-retries: %d is not in 0..100", (int)o->retries);

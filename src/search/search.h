@@ -96,6 +96,28 @@ typedef struct taml_search_opts {
     const taml_task_identity *task_identity;
     const char *modules_dir;
     const taml_ctrl_opts *ctrl_opts; /* NULL = the controller's defaults */
+    /* A candidate remedy against a transfer locking onto its prior (issue
+     * 16; not measured yet): each trial of a controller's method is, with
+     * probability explore_uniform (in [0, 1]; 0: off), drawn uniformly, as
+     * random search would draw it (the same stream: at 1 every trial is
+     * random search's trial of the same id), and its reward still trains
+     * the controller. The draw derives from the trial's seed, so resume and
+     * the deterministic order are unchanged. Recorded by a new study (in
+     * its options, when not 0); a study continued without explore_set keeps
+     * its own, with it the value must be the study's. */
+    double explore_uniform;
+    int explore_set;
+    /* Another candidate remedy (issue 16; not measured): trial i of a
+     * controller's method is drawn at temperature T_i = 1 + (T - 1) x
+     * max(0, 1 - (i - 1) / K) (ctrl/controller.h's taml_ctrl_sample_temp:
+     * flatter above 1), T = explore_temperature in (0, 100] (1: off), K =
+     * explore_trials (>= 1; 0 means 100): the first trials of the study
+     * explore more, decaying linearly to the policy itself after K. The
+     * rewards train the controller as always (off-policy steps). Recorded
+     * in the study's options when T is not 1 and kept like
+     * explore_uniform (explore_set covers both). */
+    double explore_temperature;
+    int32_t explore_trials;
     const char *taml_version;        /* recorded in a new study */
     /* The child: run on the workers with child_ctx (see exec/pool.h). */
     taml_job_fn child;
@@ -142,8 +164,13 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
                     const taml_search_opts *o, taml_err *err);
 
 /* Reads the controller a transfer starts from: path is a study file (its
- * newest checkpoint; the study must be multitask or transfer) or a
- * controller checkpoint file. *blob is heap (caller frees). */
+ * newest checkpoint; the study must be multitask or transfer), a controller
+ * file (ctrl/ctrlfile.h: its checkpoint, after its checksum and framing are
+ * verified; errors name the file and what failed) or a controller
+ * checkpoint file. *blob is heap (caller frees). */
 int taml_search_load_source(const char *path, void **blob, size_t *size, taml_err *err);
+/* 1 when the file at path starts with SQLite's magic (a study file), 0 when
+ * not, TAML_EIO (naming it) when it cannot be read or is a directory. */
+int taml_search_is_study_file(const char *path, taml_err *err);
 
 #endif

@@ -27,6 +27,7 @@
  * multitask task draw get their own generators, distinct from the child's. */
 #define STREAM_SAMPLE 0x73616d70ULL /* "samp" */
 #define STREAM_TASK 0x7461736bULL   /* "task" */
+#define STREAM_EXPLORE 0x6578706cULL /* "expl": search.h's explore_uniform draw */
 /* Stream ids under the study seed for the initial controller weights. */
 #define STREAM_CTRL 0x6374726cULL /* "ctrl" */
 
@@ -44,6 +45,9 @@ typedef struct search_run {
     uint64_t seed;
     int deterministic;
     int32_t lag;
+    double explore; /* search.h's explore_uniform, as the study records it */
+    double temp0;    /* search.h's explore_temperature, as the study records it */
+    int32_t temp_trials; /* and explore_trials */
     int32_t ckpt_every;
 
     taml_ctrl **ctrl; /* n_ctrl controllers */

@@ -20,6 +20,8 @@
 #include "core/text.h"
 #include "core/util.h"
 #include "ctrl/bundle.h"
+#include "ctrl/ctrlfile.h"
+#include "ctrl/grow.h"
 #include "embed/module.h"
 #include "search/search_internal.h"
 
@@ -47,8 +49,14 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
 
 static char *options_json(const search_run *r)
 {
-    return taml_asprintf("{\"deterministic\":%s,\"lag\":%d}", r->deterministic ? "true" : "false",
-                         r->deterministic ? (int)r->lag : 0);
+    char *s = taml_asprintf("{\"deterministic\":%s,\"lag\":%d", r->deterministic ? "true" : "false",
+                            r->deterministic ? (int)r->lag : 0);
+    /* only when on: every study made without it keeps its record as it was */
+    if (r->explore > 0) s = taml_append(s, ",\"explore_uniform\":%.17g", r->explore);
+    if (r->temp0 != 1)
+        s = taml_append(s, ",\"explore_temperature\":%.17g,\"explore_trials\":%d", r->temp0,
+                        (int)r->temp_trials);
+    return taml_append(s, "}");
 }
 
 static char *fingerprint_hex(const taml_space *s)
@@ -105,14 +113,24 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
         if (cJSON_IsNumber(lag) && lag->valuedouble >= 1) r->lag = (int32_t)lag->valuedouble;
         cJSON_Delete(j);
     }
+    if (!r->o->explore_set) { /* not given: the study's own (search.h) */
+        cJSON *j = cJSON_Parse(st->options_json);
+        cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "explore_uniform");
+        r->explore = cJSON_IsNumber(x) ? x->valuedouble : 0;
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "explore_temperature");
+        cJSON *k = cJSON_GetObjectItemCaseSensitive(j, "explore_trials");
+        r->temp0 = cJSON_IsNumber(t) ? t->valuedouble : 1;
+        r->temp_trials = cJSON_IsNumber(k) ? (int32_t)k->valuedouble : 100;
+        cJSON_Delete(j);
+    }
     char *opt = options_json(r);
     int same_opts = !strcmp(opt, st->options_json);
     free(opt);
     if (!same_opts) {
         char *want = options_json(r);
         taml_err_set(err, TAML_EMISMATCH,
-                     "%s: the study's order is %s, not %s (--deterministic and --lag must be "
-                     "as when it was made)",
+                     "%s: the study's order is %s, not %s (--deterministic, --lag and the "
+                     "--explore-* flags must be as when it was made)",
                      path, st->options_json, want);
         free(want);
         return TAML_EMISMATCH;
@@ -362,14 +380,58 @@ static int source_module(void *ctx, const char *name, const taml_module_stamp *m
     return rc;
 }
 
+/* A controller file's provenance records each task's data fingerprint
+ * (search/ctrlfile.h): a task the new study shares by name must be that
+ * data. */
+static int check_ctrlfile_data(const search_run *r, const char *from, const char *const *task_dirs,
+                               taml_err *err)
+{
+    char *data = NULL;
+    size_t size = 0;
+    taml_err ignored;
+    if (taml_read_file(from, &data, &size, &ignored)) return TAML_OK;
+    taml_ctrlfile f;
+    int rc = TAML_OK;
+    if (!taml_ctrlfile_is(data, size) || taml_ctrlfile_open(&f, data, size, from, &ignored)) {
+        free(data);
+        return TAML_OK; /* a checkpoint records no data (a bad file was refused before) */
+    }
+    cJSON *prov = cJSON_Parse(f.provenance), *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(prov, "tasks"))
+    {
+        cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "name");
+        cJSON *fp = cJSON_GetObjectItemCaseSensitive(t, "fingerprint");
+        cJSON *dir = cJSON_GetObjectItemCaseSensitive(t, "dir");
+        if (!cJSON_IsString(name) || !cJSON_IsString(fp)) continue;
+        for (int32_t k = 0; !rc && r->o->task_identity && k < r->n_tasks; k++) {
+            if (strcmp(name->valuestring, r->names[k])) continue;
+            char now[17];
+            snprintf(now, sizeof now, "%016" PRIx64, r->o->task_identity[k].fingerprint);
+            if (strcmp(now, fp->valuestring))
+                rc = taml_err_set(err, TAML_EMISMATCH,
+                                  "%s: task '%s' is not the data the controller was trained on: "
+                                  "its provenance records %s (data fingerprint %s), now %s holds "
+                                  "data fingerprint %s. Give the task directory it ran on (`taml "
+                                  "controller info %s` lists them), or another task name (meta.txt "
+                                  "name=)",
+                                  from, r->names[k], cJSON_IsString(dir) ? dir->valuestring : "?",
+                                  fp->valuestring, task_dirs[k], now, from);
+        }
+    }
+    cJSON_Delete(prov);
+    taml_ctrlfile_deinit(&f);
+    free(data);
+    return rc;
+}
+
 static int check_source_data(const search_run *r, const char *const *task_dirs, taml_err *err)
 {
     const char *from = r->o->from_path;
     if (!from) return TAML_OK;
     taml_store *src = NULL;
     taml_err e2;
-    /* a checkpoint file records no data: nothing to compare */
-    if (taml_store_open(&src, from, TAML_STORE_READONLY, &e2)) return TAML_OK;
+    if (taml_store_open(&src, from, TAML_STORE_READONLY, &e2))
+        return check_ctrlfile_data(r, from, task_dirs, err);
     char *what = taml_asprintf("the transfer source %s", from);
     taml_study st;
     int rc = taml_store_study(src, &st, err);
@@ -395,6 +457,63 @@ static int check_source_data(const search_run *r, const char *const *task_dirs, 
     return rc;
 }
 
+/* The transfer source's controller for r's space (*out): loaded as it is
+ * when it was made for this space, else carried over to it (ctrl/grow.h)
+ * with the study's tasks added first, in their order (the first gives the
+ * reference input of an added choice's share), so their ids are what
+ * adding them after a plain load gives. *own (heap) is the source's own
+ * space and *plan the mapping from it (always made: every decision "same"
+ * when nothing differs). */
+static int source_controller(const search_run *r, taml_ctrl **out, taml_space **own,
+                             taml_grow_plan *plan, taml_err *err)
+{
+    *out = NULL;
+    *own = NULL;
+    memset(plan, 0, sizeof *plan);
+    const char *source = r->o->from_path ? r->o->from_path : "transfer source";
+    int rc = taml_ctrl_checkpoint_space(own, r->o->from_blob, r->o->from_size, source, err);
+    if (!rc) rc = taml_grow_plan_make(plan, *own, r->space, source, err);
+    if (rc) return rc;
+    if (!plan->changed)
+        return taml_ctrl_load_named(out, r->space, r->o->from_blob, r->o->from_size, source, err);
+    taml_ctrl *src = NULL;
+    rc = taml_ctrl_load_named(&src, *own, r->o->from_blob, r->o->from_size, source, err);
+    int ref = -1;
+    for (int32_t k = 0; !rc && k < r->n_tasks; k++) {
+        int id = taml_ctrl_add_task(src, r->names[k], err);
+        if (id < 0) rc = id;
+        if (k == 0) ref = id;
+    }
+    if (!rc) rc = taml_ctrl_grow(out, src, r->space, plan, ref, err);
+    taml_ctrl_free(src);
+    return rc;
+}
+
+/* Records where a new transfer study's controller came from and how it was
+ * carried over (store.h's transfer record), and says so when it grew. */
+static int record_transfer(search_run *r, const taml_space *own, const taml_grow_plan *plan,
+                           taml_err *err)
+{
+    char *json = taml_space_to_json(own), *fp = fingerprint_hex(own);
+    char *mapping = taml_grow_plan_json(plan, own, r->space);
+    char *summary = taml_grow_plan_summary(plan, own, r->space);
+    const char *source = r->o->from_path ? r->o->from_path : "transfer source";
+    taml_store_transfer t = {.source = (char *)source, .source_space = json,
+                             .source_fingerprint = fp, .grown = plan->changed,
+                             .mapping_json = mapping, .summary = summary};
+    int rc = taml_store_transfer_put(r->store, &t, err);
+    if (!rc && plan->changed)
+        taml_search_log(r,
+                        "transfer: %s was made for another space; carried over to this "
+                        "search's (recorded in the study, taml status shows it): %s",
+                        source, summary);
+    free(json);
+    free(fp);
+    free(mapping);
+    free(summary);
+    return rc;
+}
+
 static int new_controllers(search_run *r, taml_err *err)
 {
     taml_ctrl_opts co;
@@ -409,10 +528,13 @@ static int new_controllers(search_run *r, taml_err *err)
                                 "transfer needs a source controller (--from STUDY_OR_CHECKPOINT)");
         r->n_ctrl = 1;
         r->ctrl = taml_calloc(1, sizeof *r->ctrl);
-        if ((rc = taml_ctrl_load_named(&r->ctrl[0], r->space, r->o->from_blob, r->o->from_size,
-                                       r->o->from_path ? r->o->from_path : "transfer source",
-                                       err)))
-            return rc;
+        taml_space *own;
+        taml_grow_plan plan;
+        rc = source_controller(r, &r->ctrl[0], &own, &plan, err);
+        if (!rc) rc = record_transfer(r, own, &plan, err);
+        taml_grow_plan_deinit(&plan);
+        taml_space_free(own);
+        if (rc) return rc;
         if (r->o->ctrl_opts) {
             taml_ctrl_opts keep = *taml_ctrl_get_opts(r->ctrl[0]);
             co.seed = keep.seed;
@@ -648,9 +770,12 @@ int taml_search_check_source(const search_run *r, const char *const *task_dirs, 
 {
     if (r->method != TAML_SEARCH_TRANSFER || !r->o->from_blob) return TAML_OK;
     taml_ctrl *c = NULL;
-    int rc = taml_ctrl_load_named(&c, r->space, r->o->from_blob, r->o->from_size,
-                                  r->o->from_path ? r->o->from_path : "transfer source", err);
+    taml_space *own;
+    taml_grow_plan plan;
+    int rc = source_controller(r, &c, &own, &plan, err);
     taml_ctrl_free(c);
+    taml_space_free(own);
+    taml_grow_plan_deinit(&plan);
     if (rc) return rc;
     return check_source_data(r, task_dirs, err);
 }
@@ -659,7 +784,7 @@ int taml_search_check_source(const search_run *r, const char *const *task_dirs, 
 
 /* 1 when the file at path starts with SQLite's 16-byte magic (a study),
  * 0 when not, TAML_EIO when it cannot be read. */
-static int is_sqlite_file(const char *path, taml_err *err)
+int taml_search_is_study_file(const char *path, taml_err *err)
 {
     static const char magic[16] = "SQLite format 3";
     if (taml_is_dir(path))
@@ -678,12 +803,25 @@ int taml_search_load_source(const char *path, void **blob, size_t *size, taml_er
 {
     *blob = NULL;
     *size = 0;
-    int rc = is_sqlite_file(path, err);
+    int rc = taml_search_is_study_file(path, err);
     if (rc < 0) return rc;
     if (rc == 0) {
         char *data = NULL;
         size_t n = 0;
         if ((rc = taml_read_file(path, &data, &n, err))) return rc;
+        if (taml_ctrlfile_is(data, n)) { /* a controller file: its checkpoint, checked */
+            taml_ctrlfile f;
+            if ((rc = taml_ctrlfile_open(&f, data, n, path, err))) {
+                free(data);
+                return rc;
+            }
+            *blob = taml_malloc(f.ckpt_size);
+            memcpy(*blob, f.ckpt, f.ckpt_size);
+            *size = f.ckpt_size;
+            taml_ctrlfile_deinit(&f);
+            free(data);
+            return TAML_OK;
+        }
         *blob = data;
         *size = n;
         return TAML_OK;

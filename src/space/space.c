@@ -75,7 +75,7 @@ taml_space *taml_space_clone(const taml_space *s)
     return o;
 }
 
-static int choice_equal(const taml_choice *a, const taml_choice *b)
+int taml_space_choice_equal(const taml_choice *a, const taml_choice *b)
 {
     if (a->kind != b->kind) return 0;
     switch (a->kind) {
@@ -119,7 +119,7 @@ static int check_decision(const taml_space *s, int d, const char *origin, taml_e
                                 origin, d + 1, dd->name, e + 1);
     for (int i = 0; i < dd->n; i++)
         for (int j = 0; j < i; j++)
-            if (choice_equal(&dd->choices[i], &dd->choices[j])) {
+            if (taml_space_choice_equal(&dd->choices[i], &dd->choices[j])) {
                 char t[128];
                 taml_space_choice_text(&dd->choices[i], t, sizeof t);
                 return taml_err_set(err, TAML_EINVAL,
@@ -581,7 +581,7 @@ int taml_space_diff(const taml_space *a, const taml_space *b, char *buf, size_t 
         const decision *x = &a->d[d], *y = &b->d[d];
         int same = !strcmp(x->name, y->name) && x->n == y->n;
         for (int c = 0; same && c < x->n; c++)
-            same = choice_equal(&x->choices[c], &y->choices[c]);
+            same = taml_space_choice_equal(&x->choices[c], &y->choices[c]);
         if (same) continue;
         appendf(buf, cap, &used, "%s", differences ? "; " : "");
         if (strcmp(x->name, y->name)) {

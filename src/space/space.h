@@ -135,6 +135,9 @@ char *taml_space_config_text(const taml_space *s, const int32_t *actions);
  * not in the space. */
 int taml_space_actions_from_config(const taml_space *s, const char *config_json,
                                    int32_t *actions, taml_err *err);
+/* 1 when a and b are the same choice: the same kind and value (numbers
+ * exactly equal, as the canonical description prints them). */
+int taml_space_choice_equal(const taml_choice *a, const taml_choice *b);
 /* Writes a choice as JSON text into buf ("0.001", "\"relu\"", "true"). */
 void taml_space_choice_text(const taml_choice *c, char *buf, size_t cap);
 

@@ -218,6 +218,16 @@ static const struct migration {
         "  task INTEGER NOT NULL REFERENCES ensembles(task) ON DELETE CASCADE,"
         "  pos INTEGER NOT NULL, trial INTEGER NOT NULL REFERENCES trials(id),"
         "  weight INTEGER NOT NULL CHECK (weight >= 1), PRIMARY KEY (task, pos));"},
+    /* A transfer study's source (issue 16): the controller it started from
+     * (a study, a checkpoint or a controller file, as given), that
+     * controller's own space, and how it was carried over to the study's
+     * space (ctrl/grow.h: the mapping as JSON and one line for people).
+     * One new table; nothing else changes. */
+    {5, "CREATE TABLE transfer ("
+        "  id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL,"
+        "  source_space TEXT NOT NULL, source_fingerprint TEXT NOT NULL,"
+        "  grown INTEGER NOT NULL CHECK (grown IN (0, 1)), mapping_json TEXT NOT NULL,"
+        "  summary TEXT NOT NULL, recorded REAL NOT NULL);"},
 };
 
 /* Runs the steps from version `from` on (inside the caller's transaction). */
@@ -1366,5 +1376,71 @@ int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *ou
 out:
     sqlite3_finalize(st);
     if (rc < 0) taml_store_ensemble_deinit(out);
+    return rc;
+}
+
+/* --------------------------------------------------------------- transfer */
+
+void taml_store_transfer_deinit(taml_store_transfer *t)
+{
+    free(t->source);
+    free(t->source_space);
+    free(t->source_fingerprint);
+    free(t->mapping_json);
+    free(t->summary);
+    memset(t, 0, sizeof *t);
+}
+
+int taml_store_transfer_put(taml_store *s, const taml_store_transfer *t, taml_err *err)
+{
+    if (s->schema < 5)
+        return taml_err_set(err, TAML_EINVAL, "%s: schema %lld has no transfer record "
+                            "(taml_store_upgrade adds it)", s->path, (long long)s->schema);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "INSERT INTO transfer (id, source, source_space, source_fingerprint, grown, "
+                     "mapping_json, summary, recorded) VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
+                     err);
+    if (rc) return rc;
+    sqlite3_bind_text(st, 1, t->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->source_space, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, t->source_fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, t->grown ? 1 : 0);
+    sqlite3_bind_text(st, 5, t->mapping_json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, t->summary, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 7, taml_store_now());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_PRIMARYKEY
+                 ? taml_err_set(err, TAML_EINVAL, "%s: the transfer source is already recorded",
+                                s->path)
+                 : db_fail(s, err, "recording the transfer source");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int taml_store_transfer_get(taml_store *s, taml_store_transfer *out, taml_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (s->schema < 5) return 0; /* an older study opened to read: nothing recorded */
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st,
+                     "SELECT source, source_space, source_fingerprint, grown, mapping_json, "
+                     "summary, recorded FROM transfer WHERE id = 1",
+                     err);
+    if (rc) return rc;
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        out->source = col_strdup(st, 0);
+        out->source_space = col_strdup(st, 1);
+        out->source_fingerprint = col_strdup(st, 2);
+        out->grown = sqlite3_column_int(st, 3);
+        out->mapping_json = col_strdup(st, 4);
+        out->summary = col_strdup(st, 5);
+        out->recorded = sqlite3_column_double(st, 6);
+        rc = 1;
+    } else if (step != SQLITE_DONE) {
+        rc = db_fail(s, err, "reading the transfer source");
+    }
+    sqlite3_finalize(st);
     return rc;
 }

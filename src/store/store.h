@@ -32,6 +32,9 @@
  *                      size, the trials it chose from, valid and test
  *                      accuracy (schema 4)
  *   ensemble_members   task, position, trial, weight (schema 4)
+ *   transfer           a transfer study's source: where its controller came
+ *                      from, that controller's space, and the mapping to the
+ *                      study's space (ctrl/grow.h) (schema 5)
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
  * version. A study written by a newer schema is refused.
  */
@@ -46,11 +49,13 @@
 /* The schema this build writes and the newest it reads. Version 2 adds the
  * data a study ran on (study.modules_dir and the task_data and modules
  * tables below); version 3 adds trials.attempts; version 4 the recorded
- * ensembles (the ensembles and ensemble_members tables). A file of an older
+ * ensembles (the ensembles and ensemble_members tables); version 5 a
+ * transfer study's source and how its controller was carried over to the
+ * study's space (the transfer table). A file of an older
  * version is read as it is, with nothing recorded and each finished trial
  * counted as one run, until taml_store_upgrade migrates it (store.c's
  * migrations[]: steps that only add). */
-#define TAML_STORE_SCHEMA 4
+#define TAML_STORE_SCHEMA 5
 
 typedef struct taml_store taml_store;
 
@@ -331,6 +336,26 @@ int taml_store_ensemble_put(taml_store *s, const taml_store_ensemble *e, taml_er
  * (also in a study of a schema before 4, opened to read), negative on error. */
 int taml_store_ensemble_get(taml_store *s, int32_t task, taml_store_ensemble *out,
                             taml_err *err);
+
+/* A transfer study's source as the study records it (once, when the study
+ * is made): source is the --from as given (a study, a checkpoint or a
+ * controller file), source_space its controller's own space (canonical
+ * JSON) and fingerprint (hex), grown 1 when that space is not the study's,
+ * mapping_json the mapping (ctrl/grow.h's taml_grow_plan_json; with
+ * grown 0, every decision "same") and summary its line for people
+ * ("nothing changed" when not grown). Strings as for taml_study_task. */
+typedef struct taml_store_transfer {
+    char *source, *source_space, *source_fingerprint;
+    int grown;
+    char *mapping_json, *summary;
+    double recorded; /* Unix seconds (set by put) */
+} taml_store_transfer;
+void taml_store_transfer_deinit(taml_store_transfer *t);
+/* Records it (schema 5; once: a second call fails with EINVAL). */
+int taml_store_transfer_put(taml_store *s, const taml_store_transfer *t, taml_err *err);
+/* The record: 1, 0 when none (not a transfer, a study made before schema
+ * 5, or a transfer made before taml recorded it), negative on error. */
+int taml_store_transfer_get(taml_store *s, taml_store_transfer *out, taml_err *err);
 
 /* Wall-clock time in Unix seconds (the store's time stamps). */
 double taml_store_now(void);
