@@ -98,7 +98,7 @@ static int predict_images(taml_model *m, const char *path, const out_opts *o, do
     taml_err_clear(&err);
     uint8_t *data = NULL;
     int32_t n;
-    if (taml_images_read(path, mi->height, mi->width, mi->channels, &data, &n, &err))
+    if (taml_task_read_images(path, mi->height, mi->width, mi->channels, &data, &n, &err))
         return taml_cli_fail(&err);
     size_t P = (size_t)mi->height * mi->width * mi->channels;
     int32_t C = mi->n_classes;

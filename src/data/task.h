@@ -144,7 +144,7 @@ double taml_task_mean_tokens(const taml_task *t);
  * file and what was expected: TAML_EFORMAT when the size is no whole number
  * of images (or a gzip stream is damaged), TAML_EINVAL when an IDX file's
  * images have another shape than the model's or there are none. */
-int taml_images_read(const char *path, int32_t height, int32_t width, int32_t channels,
+int taml_task_read_images(const char *path, int32_t height, int32_t width, int32_t channels,
                      uint8_t **pixels, int32_t *n, taml_err *err);
 
 /* "text" or "image". */

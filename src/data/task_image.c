@@ -359,7 +359,7 @@ out:
 /* The images of a file for prediction (task.h). An IDX file is recognised by
  * a header that is both well-formed and announces exactly the bytes the file
  * holds; anything else is raw bytes. */
-int taml_images_read(const char *path, int32_t height, int32_t width, int32_t channels,
+int taml_task_read_images(const char *path, int32_t height, int32_t width, int32_t channels,
                      uint8_t **pixels, int32_t *n, taml_err *err)
 {
     *pixels = NULL;
