@@ -88,6 +88,10 @@ static void snapshot_bin(void)
     bin_copy = copy;
 }
 
+/* 1: the spawned searches prune (--pruner asha --prune-warmup 2) over 30
+ * trials a task; 0: no pruner, 40 trials a task. */
+static int spawn_prune;
+
 static int spawn_search_sig(const char *study, const char *space, const char *ta,
                             const char *tb, taml_rng *r, int sig)
 {
@@ -99,9 +103,15 @@ static int spawn_search_sig(const char *study, const char *space, const char *ta
         dup2(null, 1);
         dup2(null, 2);
         setenv("TAML_FAKE_CHILD", "1500", 1);
-        execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
-              "multitask", "--trials", "40", "--workers", "2", "--seed", "11", "--space", space,
-              "--deterministic", (char *)NULL);
+        if (spawn_prune)
+            execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
+                  "multitask", "--trials", "30", "--workers", "2", "--seed", "11", "--space",
+                  space, "--deterministic", "--pruner", "asha", "--prune-warmup", "2",
+                  (char *)NULL);
+        else
+            execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
+                  "multitask", "--trials", "40", "--workers", "2", "--seed", "11", "--space",
+                  space, "--deterministic", (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return -1;
@@ -176,6 +186,58 @@ TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
     /* a finished study run again changes nothing */
     CHECK_EQ_INT(spawn_search(killed, space, ta, tb, NULL), 0);
     CHECK(same_studies(whole, killed, &n));
+    free(bin_copy);
+    bin_copy = NULL;
+    free(ta);
+    free(tb);
+    free(space);
+    free(whole);
+    free(killed);
+}
+
+/* The same with a pruner: the thresholds of a trial given out again after
+ * a kill come from the same earlier trials, and a pruned trial's reward
+ * from the same ones, so the killed study equals the uninterrupted one. */
+TEST(search_cli_killed_with_a_pruner_ends_equal_to_an_uninterrupted_run)
+{
+    static const char *pruned_space =
+        "{\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],\"activation\":[\"relu\",\"swish\"],"
+        "\"samples\":[1000,3000,10000,30000]}";
+    const char *dir = taml_test_tmpdir();
+    char *ta = taml_path_join(dir, "task-a"), *tb = taml_path_join(dir, "task-b");
+    char *space = taml_path_join(dir, "prune-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
+    CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
+    CHECK_EQ_INT(taml_write_file_atomic(space, pruned_space, strlen(pruned_space), &err), 0);
+    char *whole = tmp("prune-whole.db"), *killed = tmp("prune-parts.db");
+    snapshot_bin();
+    spawn_prune = 1;
+    CHECK_EQ_INT(spawn_search(whole, space, ta, tb, NULL), 0);
+    const char *env = getenv("TAML_TEST_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+    taml_rng r;
+    taml_rng_seed(&r, seed);
+    int kills = 0, runs = 0, rc;
+    do {
+        rc = spawn_search(killed, space, ta, tb, &r);
+        kills += rc == -9;
+        runs++;
+        CHECK_MSG(rc == 0 || rc == -9, "run %d ended with %d (TAML_TEST_SEED=%llu)", runs, rc,
+                  (unsigned long long)seed);
+        CHECK(runs < 300);
+    } while (rc != 0);
+    spawn_prune = 0;
+    CHECK_MSG(kills >= 5, "only %d kills (TAML_TEST_SEED=%llu)", kills, (unsigned long long)seed);
+    int64_t n = 0;
+    CHECK_MSG(same_studies(whole, killed, &n), "the killed study differs (TAML_TEST_SEED=%llu)",
+              (unsigned long long)seed);
+    CHECK_EQ_INT(n, 60);
+    taml_store *s;
+    CHECK_EQ_INT(taml_store_open(&s, killed, TAML_STORE_READONLY, &err), 0);
+    int64_t pruned = taml_store_count(s, TAML_TRIAL_PRUNED, -1, &err);
+    taml_store_close(s);
+    CHECK_MSG(pruned >= 5, "%lld pruned", (long long)pruned);
     free(bin_copy);
     bin_copy = NULL;
     free(ta);
