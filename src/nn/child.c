@@ -401,6 +401,7 @@ void taml_child_fit_rungs(taml_child *c, taml_child_rungs *rungs, taml_child_res
             double acc = taml_child_accuracy(c, TAML_VALID);
             rungs->acc[rung] = acc;
             rungs->reached = rung + 1;
+            if (rungs->on_rung) rungs->on_rung(rungs->user, rung, rungs->samples[rung], acc);
             if (acc < rungs->threshold[rung]) { /* false for a NaN threshold */
                 rungs->pruned = rung;
                 status = TAML_CHILD_PRUNED;

@@ -80,6 +80,11 @@ typedef struct taml_child_rungs {
     double *acc;             /* (n) out, NaN past reached */
     int reached;             /* out */
     int pruned;              /* out: the rung it stopped at, -1 if none */
+    /* optional: called on the training thread with each rung's accuracy as
+     * it is measured (`taml train --rungs` prints it), before the
+     * threshold is applied */
+    void (*on_rung)(void *user, int k, int64_t samples, double acc);
+    void *user;
 } taml_child_rungs;
 
 /* taml_child_fit with rungs (NULL: none, as taml_child_fit). */
