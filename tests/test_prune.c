@@ -152,8 +152,8 @@ TEST(prune_options_out_of_range_are_refused_naming_the_flag)
     o.min_samples = 1000, o.warmup = 0;
     CHECK_EQ_INT(taml_prune_opts_check(&o, &err), TAML_EINVAL);
     CHECK_CONTAINS(err.msg, "--prune-warmup");
-    CHECK_EQ_INT(taml_pruner_parse("asha"), TAML_PRUNER_ASHA);
-    CHECK_EQ_INT(taml_pruner_parse("hyperband"), -1);
+    CHECK_EQ_INT(taml_prune_parse("asha"), TAML_PRUNER_ASHA);
+    CHECK_EQ_INT(taml_prune_parse("hyperband"), -1);
 }
 
 /* ---- the real child ----------------------------------------------------- */

@@ -476,7 +476,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             sa->selection_given = 1;
             break;
         case O_PRUNER:
-            if ((v = taml_pruner_parse(a.arg)) < 0)
+            if ((v = taml_prune_parse(a.arg)) < 0)
                 return taml_args_error(&a, "--pruner: '%s' is not none, median or asha", a.arg);
             o->prune.pruner = (taml_pruner)v;
             break;

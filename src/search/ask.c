@@ -82,7 +82,7 @@ static int settings_of(session *s, const char *path, taml_err *err)
         return taml_err_set(err, TAML_EINVAL,
                             "%s: the study was made by taml search --pruner %s; ask and tell do "
                             "not prune (tell takes no rung reports): continue it with taml search",
-                            path, taml_pruner_name(p.pruner));
+                            path, taml_prune_name(p.pruner));
     return TAML_OK;
 }
 

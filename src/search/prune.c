@@ -8,12 +8,12 @@
 
 static const char *const names[] = {"none", "median", "asha"};
 
-const char *taml_pruner_name(taml_pruner p)
+const char *taml_prune_name(taml_pruner p)
 {
     return (unsigned)p < 3 ? names[p] : "?";
 }
 
-int taml_pruner_parse(const char *s)
+int taml_prune_parse(const char *s)
 {
     for (int i = 0; i < 3; i++)
         if (s && !strcmp(s, names[i])) return i;

@@ -62,8 +62,8 @@ typedef enum taml_pruner {
 } taml_pruner;
 
 /* "none", "median", "asha"; parse: the pruner named s, or -1. */
-const char *taml_pruner_name(taml_pruner p);
-int taml_pruner_parse(const char *s);
+const char *taml_prune_name(taml_pruner p);
+int taml_prune_parse(const char *s);
 
 typedef struct taml_prune_opts {
     taml_pruner pruner;

@@ -25,14 +25,14 @@ int taml_search_prune_setup(search_run *r, taml_err *err)
         return taml_err_set(err, TAML_EINVAL,
                             "--pruner %s: the search space has no 'samples' decision, so a trial's "
                             "length (and its rungs) are unknown",
-                            taml_pruner_name(r->prune.pruner));
+                            taml_prune_name(r->prune.pruner));
     for (int c = 0; c < taml_space_choices(r->space, d); c++) {
         const taml_choice *ch = taml_space_choice(r->space, d, c);
         if (ch->kind != TAML_CHOICE_NUMBER || !(ch->num >= 1))
             return taml_err_set(err, TAML_EINVAL,
                                 "--pruner %s: choice %d of the space's 'samples' is not a number "
                                 ">= 1",
-                                taml_pruner_name(r->prune.pruner), c + 1);
+                                taml_prune_name(r->prune.pruner), c + 1);
     }
     return TAML_OK;
 }

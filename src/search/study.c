@@ -52,7 +52,7 @@ static char *prune_json(const taml_prune_opts *p)
     if (p->pruner == TAML_PRUNER_NONE) return taml_strdup("");
     return taml_asprintf(",\"pruner\":\"%s\",\"prune_eta\":%d,\"prune_min\":%lld,"
                          "\"prune_warmup\":%d",
-                         taml_pruner_name(p->pruner), (int)p->eta, (long long)p->min_samples,
+                         taml_prune_name(p->pruner), (int)p->eta, (long long)p->min_samples,
                          (int)p->warmup);
 }
 
@@ -75,7 +75,7 @@ int taml_search_prune_of_options(const char *options_json, taml_prune_opts *p)
     cJSON *warm = cJSON_GetObjectItemCaseSensitive(j, "prune_warmup");
     int rc = 0;
     if (name) {
-        int k = cJSON_IsString(name) ? taml_pruner_parse(name->valuestring) : -1;
+        int k = cJSON_IsString(name) ? taml_prune_parse(name->valuestring) : -1;
         if (k < 0) rc = -1;
         else p->pruner = (taml_pruner)k;
     }
@@ -93,7 +93,7 @@ static void prune_text(const taml_prune_opts *p, char *buf, size_t cap)
         snprintf(buf, cap, "none");
     else
         snprintf(buf, cap, "%s (--prune-eta %d, --prune-min %lld, --prune-warmup %d)",
-                 taml_pruner_name(p->pruner), (int)p->eta, (long long)p->min_samples,
+                 taml_prune_name(p->pruner), (int)p->eta, (long long)p->min_samples,
                  (int)p->warmup);
 }
 
