@@ -28,13 +28,13 @@ usage: prune_table.py --dir DIR --t T --fixed K [--pruner NAME] [--cpu-budget S]
 """
 import argparse
 import json
-import math
 import os
 import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import metrics as M  # noqa: E402
+from tables import fmt_acc  # noqa: E402
 
 NAN = float("nan")
 
@@ -95,17 +95,6 @@ def within(s, budget):
     return n
 
 
-def fmt_test(p):
-    if p is None or math.isnan(p["test"]):
-        return "-"
-    txt = "%.1f" % (100 * p["test"])
-    if not math.isnan(p["test_sem"]):
-        txt += " ± %.1f" % (200 * p["test_sem"])
-    if p["count"] < M.TOP:
-        txt += " (top %d)" % p["count"]
-    return txt
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True)
@@ -151,7 +140,7 @@ def main():
                 state = "" if len(v) >= a.t else " (running)"
                 out.append("| %s | %s | %s | %d%s | %s | %s | %s | %.0f |" % (
                     task, label, pr, len(v), state, "%.1f" % c if c is not None else "n/a", x,
-                    fmt_test(p), budget))
+                    fmt_acc(p), budget))
     print("Target: random search's (no pruning) validation accuracy-top10 after T = %d trials; "
           "B: %s.\n" % (a.t, "%g s" % a.cpu_budget if a.cpu_budget else
                         "the child seconds random search without pruning spent on its first %d trials" % a.fixed))
