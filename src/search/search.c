@@ -326,7 +326,9 @@ int taml_search_record(search_run *r, const taml_job_result *res, taml_err *err)
         goto fail;
     if ((rc = taml_store_commit(r->store, err))) return rc;
 
-    taml_search_count_finished(r, r->task[id], reward_ok ? res->valid_acc : NAN);
+    /* a pruned trial's rung accuracy is never a best (search/prune.h) */
+    taml_search_count_finished(r, r->task[id],
+                               reward_ok && status != TAML_TRIAL_PRUNED ? res->valid_acc : NAN);
     r->done_this_run++;
     if (r->o->log && status == TAML_TRIAL_PRUNED)
         taml_search_log(r, "trial %lld %s pruned at rung %d (%lld samples) valid %.4f (%.2f s, worker %d)",

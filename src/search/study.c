@@ -619,7 +619,8 @@ static int load_trials(search_run *r, taml_err *err)
             }
             taml_search_note_rungs(r, t.id, (int)t.state, t.n_rungs < TAML_JOB_RUNGS ? t.n_rungs : TAML_JOB_RUNGS,
                                    t.rung_acc, t.pruned_rung, t.valid_acc);
-            taml_search_count_finished(r, t.task, ok ? t.valid_acc : NAN);
+            taml_search_count_finished(r, t.task,
+                                       ok && t.state != TAML_TRIAL_PRUNED ? t.valid_acc : NAN);
         }
     }
     taml_store_iter_free(it);
