@@ -18,6 +18,7 @@
 #include "fake_child.h"
 #include "nn/child.h"
 #include "nn/features.h"
+#include "report/report.h"
 #include "report/status.h"
 #include "report/study.h"
 #include "search/export.h"
@@ -339,10 +340,23 @@ TEST(search_pruned_trials_are_stored_with_their_rung_and_never_rank)
             if (k->id[j] == rows[i].best_id) CHECK_EQ_INT(k->state[j], TAML_TRIAL_DONE);
     }
     char *text = taml_status_text(rs, NULL, rows, n);
-    char want[32];
+    char want[48];
     snprintf(want, sizeof want, "[%zu pruned]", rows[0].pruned);
     CHECK_CONTAINS(text, want);
     free(text);
+    text = taml_status_json(rs, NULL, rows, n);
+    const char *key = strstr(text, "\"pruned\":");
+    CHECK(key != NULL);
+    CHECK_EQ_INT(strtol(key + 9, NULL, 10), rows[0].pruned); /* the first task's */
+    free(text);
+    /* the report: its table has the pruned column with the count, and its
+     * policy replay takes the pruned trials' stored rewards */
+    char *html = NULL;
+    CHECK_MSG(taml_report_html(&rs, 1, NULL, &html, &err) == 0, "%s", err.msg);
+    CHECK_CONTAINS(html, "<th>invalid</th><th>pruned</th>");
+    snprintf(want, sizeof want, "<td class=\"num\">%zu</td><td class=\"num\">", rows[0].pruned);
+    CHECK_CONTAINS(html, want);
+    free(html);
     taml_status_rows_free(rows, n);
     taml_report_study_free(rs);
     taml_export_source src;
