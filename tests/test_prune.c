@@ -16,6 +16,7 @@
 #include "data/task.h"
 #include "embed/module.h"
 #include "fake_child.h"
+#include "fixture_files.h"
 #include "nn/child.h"
 #include "nn/features.h"
 #include "report/report.h"
@@ -554,5 +555,65 @@ TEST(prune_needs_a_samples_decision_and_ask_refuses_a_pruned_study)
     char *args = taml_asprintf("ask %s", path);
     taml_test_cli_says(args, 1, "ask and tell do not prune (tell takes no rung reports)");
     free(args);
+    free(path);
+}
+
+/* Schema 5's step on a study of schema 1 (the v1 fixture): the widened
+ * CHECK admits 'pruned' and no other new state, every old row reads as
+ * before, the file passes SQLite's integrity check, and a pruned trial
+ * with its rungs and reward round-trips. */
+TEST(store_migrated_to_schema_5_admits_pruned_trials_and_keeps_every_row)
+{
+    char *path = taml_test_gunzip_fixture("v1/mt-half.db");
+    taml_store *s;
+    taml_err err;
+    CHECK_EQ_INT(taml_store_open(&s, path, 0, &err), 0);
+    int64_t before = taml_store_count(s, -1, -1, &err),
+            done = taml_store_count(s, TAML_TRIAL_DONE, -1, &err);
+    CHECK_EQ_INT(taml_store_upgrade(s, &err), 0);
+    CHECK_EQ_INT(taml_store_count(s, -1, -1, &err), before);
+    CHECK_EQ_INT(taml_store_count(s, TAML_TRIAL_DONE, -1, &err), done);
+    taml_store_close(s);
+    /* char(...): "pruned", without quotes inside the shell's */
+    char *cmd = taml_asprintf("sqlite3 %s 'PRAGMA integrity_check; PRAGMA user_version;"
+                              " SELECT instr(sql, char(112, 114, 117, 110, 101, 100)) > 0"
+                              " FROM sqlite_master WHERE type = char(116, 97, 98, 108, 101)"
+                              " AND name = char(116, 114, 105, 97, 108, 115)'",
+                              path);
+    char *out = NULL;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_STR(out, "ok\n5\n1\n");
+    free(out);
+    free(cmd);
+    /* a sqlite3 shell cannot put another state there either */
+    cmd = taml_asprintf("sqlite3 %s \"UPDATE trials SET state = 'paused' WHERE id = 1\" 2>&1", path);
+    CHECK(taml_test_run(cmd, &out) != 0);
+    CHECK_CONTAINS(out, "CHECK constraint failed");
+    free(out);
+    free(cmd);
+    CHECK_EQ_INT(taml_store_open(&s, path, 0, &err), 0);
+    int32_t acts[64] = {0};
+    taml_trial any;
+    CHECK_EQ_INT(taml_store_trial_get(s, 1, &any, &err), 0);
+    taml_trial t = {.task = 0, .method = "multitask", .config_json = "{}",
+                    .n_actions = any.n_actions, .actions = acts, .seed = 5};
+    taml_trial_deinit(&any);
+    CHECK_EQ_INT(taml_store_trial_add(s, &t, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_start(s, t.id, 0, &err), 0);
+    double rungs[] = {0.25, 0.1 + 0.2};
+    taml_trial r = {.state = TAML_TRIAL_PRUNED, .valid_acc = rungs[1], .test_acc = NAN,
+                    .loss = 1, .steps = 30, .worker = 0, .n_rungs = 2, .rung_acc = rungs,
+                    .pruned_rung = 1, .reward = 0.4};
+    CHECK_MSG(taml_store_trial_finish(s, t.id, &r, &err) == 0, "%s", err.msg);
+    taml_trial back;
+    CHECK_EQ_INT(taml_store_trial_get(s, t.id, &back, &err), 0);
+    CHECK_EQ_INT(back.state, TAML_TRIAL_PRUNED);
+    CHECK_EQ_INT(back.n_rungs, 2);
+    CHECK(back.rung_acc[0] == 0.25 && back.rung_acc[1] == 0.1 + 0.2); /* bit for bit */
+    CHECK_EQ_INT(back.pruned_rung, 1);
+    CHECK(back.reward == 0.4 && isnan(back.test_acc));
+    taml_trial_deinit(&back);
+    CHECK_EQ_INT(taml_store_count(s, TAML_TRIAL_PRUNED, -1, &err), 1);
+    taml_store_close(s);
     free(path);
 }
