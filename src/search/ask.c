@@ -77,12 +77,12 @@ static int settings_of(session *s, const char *path, taml_err *err)
         s->o.lag = (int32_t)lag->valuedouble;
     cJSON_Delete(j);
     taml_prune_opts p;
-    taml_search_prune_of_options(s->st.options_json, &p);
-    if (p.pruner != TAML_PRUNER_NONE)
+    if (taml_search_prune_of_options(s->st.options_json, &p) < 0 || p.pruner != TAML_PRUNER_NONE)
         return taml_err_set(err, TAML_EINVAL,
-                            "%s: the study was made by taml search --pruner %s; ask and tell do "
-                            "not prune (tell takes no rung reports): continue it with taml search",
-                            path, taml_prune_name(p.pruner));
+                            "%s: the study was made by taml search with a pruner (options %s); "
+                            "ask and tell do not prune (tell takes no rung reports): continue it "
+                            "with taml search",
+                            path, s->st.options_json);
     return TAML_OK;
 }
 

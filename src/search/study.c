@@ -152,7 +152,11 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
         cJSON_Delete(j);
     }
     taml_prune_opts was;
-    taml_search_prune_of_options(st->options_json, &was);
+    if (taml_search_prune_of_options(st->options_json, &was) < 0)
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study's options %s name a pruner this taml does not know "
+                            "(it knows none, median and asha): continue it with the taml that made it",
+                            path, st->options_json);
     char *p_was = prune_json(&was), *p_now = prune_json(&r->prune);
     int same_prune = !strcmp(p_was, p_now);
     free(p_was);
