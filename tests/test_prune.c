@@ -462,7 +462,16 @@ TEST(search_continued_with_other_pruning_is_refused_naming_what_differs)
     CHECK_EQ_INT(run(path, &a, &err), TAML_EMISMATCH);
     CHECK_CONTAINS(err.msg, "not asha (--prune-eta 3, --prune-min 1000, --prune-warmup 4)");
     CHECK_EQ_INT(count(path, -1), 4);
-    /* a space without a samples decision cannot be pruned */
+    /* a pruner this taml does not know (a newer one's) is not read as none */
+    char *cmd = taml_asprintf("sqlite3 %s \"UPDATE study SET options_json = replace(options_json,"
+                              " 'asha', 'hyperband')\"", path);
+    char *said = NULL;
+    CHECK_EQ_INT(taml_test_run(cmd, &said), 0);
+    free(said);
+    free(cmd);
+    a.warmup = 0;
+    CHECK_EQ_INT(run(path, &a, &err), TAML_EMISMATCH);
+    CHECK_CONTAINS(err.msg, "name a pruner this taml does not know");
     free(path);
 }
 
