@@ -10,6 +10,7 @@ fixture tasks of tests/fixtures (no fetched data, no network, seconds):
     tells with CHECK=1;
   - tpe.py (Optuna TPE and the Python random search) runs, resumes and scores
     trials-to-target against a taml random study, and stops at the target;
+    with --pruner, Optuna's pruner stops trials at taml's rungs;
   - figures.py copies the chosen plots out of a taml report;
   - baselines.py (TF-IDF + LR; fastText too with TAML_EXP_FASTTEXT=1) on a fixture;
   - space.py writes the paper's space with the capped samples.
@@ -256,6 +257,35 @@ class TestTpe(Base):
         # Resuming a search that already stopped runs nothing more.
         run(base + ["--trials", "40", "--min-trials", "11"])
         self.assertEqual(len(tpe.read_trials(out)), len(v))
+
+    def test_tpe_with_a_pruner_stops_trials_at_taml_rungs_and_resumes(self):
+        out = os.path.join(self.tmp, "pruned.jsonl")
+        script = os.path.join(HERE, "tpe.py")
+        args = [sys.executable, script, "run", "--task", TOPICS, "--space", self.space, "--out", out,
+                "--pruner", "asha", "--prune-min", "300", "--prune-warmup", "1"]
+        run(args + ["--trials", "8"])
+        run(args + ["--trials", "12"])
+        trials = tpe.read_trials(out)
+        self.assertEqual([t["trial"] for t in trials], list(range(1, 13)))
+        pruned = [t for t in trials if t["state"] == "pruned"]
+        self.assertTrue(pruned)
+        for t in trials:
+            self.assertEqual(t["pruner"], "asha")
+            want = len([r for r in (300, 900) if r < t["config"]["samples"]])  # taml's rungs
+            if t["state"] == "pruned":
+                self.assertIsNone(t["valid_acc"])
+                self.assertLessEqual(len(t["rungs"]), want)
+                self.assertEqual(t["rungs"][0][0], 300)
+            elif t["state"] == "done":  # an invalid one trains nothing, a diverged one may stop
+                self.assertEqual(len(t["rungs"]), want)
+        # a rung's value is what taml train --rungs prints: the accuracy after 300 samples
+        t = pruned[0]
+        short = dict(t["config"], samples=300)
+        self.assertEqual(tpe.run_child(TAML, TOPICS, short, t["seed"], os.environ)["valid_acc"], t["rungs"][0][1])
+        p = run([sys.executable, script, "run", "--task", TOPICS, "--space", self.space, "--out", out,
+                 "--trials", "13"], check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("holds trials with pruner asha, not none", p.stderr.decode())
 
     def test_python_random_search_resumes_as_if_never_stopped(self):
         script = os.path.join(HERE, "tpe.py")

@@ -10,7 +10,8 @@ deliberate change for this machine's budget (docs/RESULTS.md "Budgets"):
   training cost of a random trial. Keeping them would cut the trials the
   protocol can afford on 2 cores by about ten times.
 
-`--paper-samples` keeps the paper's list. Every other decision is the paper's.
+`--paper-samples` keeps the paper's list; `--samples 1000,3000` gives another
+(the toy budgets of the smoke targets). Every other decision is the paper's.
 `--taml` appends the decisions of the taml space (`taml search --space taml`,
 src/space/space.c) with the same choices: the text features beyond the
 paper (docs/child-model.md "Text features beyond the paper").
@@ -21,7 +22,7 @@ fine_tune is [false] alone (taml's default image space does the same:
 fine-tuning a CNN per trial is not affordable here and is refused by the
 child, docs/modules.md).
 
-usage: space.py [--modules DIR] [--kind text|image] [--paper-samples] [--taml] [--module NAME ...] -o FILE
+usage: space.py [--modules DIR] [--kind text|image] [--paper-samples | --samples LIST] [--taml] [--module NAME ...] -o FILE
 The embedding choices are the NAME.tamlm files of DIR (default $TAML_MODULES,
 else data/modules of the repository) of the kind asked (default text; told
 by the file's header, as `taml search` does), sorted, or the --module names
@@ -80,6 +81,7 @@ def main():
     ap.add_argument("--modules", default=os.environ.get("TAML_MODULES", os.path.join(os.path.dirname(here), "data", "modules")))
     ap.add_argument("--module", action="append", help="an embedding choice (instead of the library's)")
     ap.add_argument("--paper-samples", action="store_true")
+    ap.add_argument("--samples", help="another samples list, comma-separated (smoke runs)")
     ap.add_argument("--taml", action="store_true", help="append the taml space's text-feature decisions")
     ap.add_argument("--kind", choices=["text", "image"], default="text")
     ap.add_argument("-o", "--out", required=True)
@@ -97,7 +99,10 @@ def main():
         elif not modules:
             sys.exit("space: no modules (*.tamlm) in %s: build the library with `taml embed "
                      "build-defaults`, or name modules with --module" % a.modules)
-    space = paper_space(modules, SAMPLES_PAPER if a.paper_samples else SAMPLES_HERE)
+    samples = SAMPLES_PAPER if a.paper_samples else SAMPLES_HERE
+    if a.samples:
+        samples = [int(x) for x in a.samples.split(",")]
+    space = paper_space(modules, samples)
     if a.taml:
         space.update(TAML_EXTRA)
     if a.kind == "image":

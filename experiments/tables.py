@@ -52,7 +52,7 @@ def status(path, against=None, budget=0):
 
 def study_trials(path):
     """{task: (valid list, test list, config list)} of the finished trials,
-    in id order, as report/study.c loads them (failed: NaN)."""
+    in id order, as report/study.c loads them (failed and pruned: NaN)."""
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
         names = dict(con.execute("SELECT idx, name FROM tasks"))
@@ -62,7 +62,7 @@ def study_trials(path):
             if state in ("pending", "running"):
                 continue
             nan = float("nan")
-            if state == "failed":
+            if state in ("failed", "pruned"):  # they spent a trial, never rank
                 v = t = None
             out[names[task]][0].append(nan if v is None else v)
             out[names[task]][1].append(nan if t is None else t)
@@ -232,7 +232,7 @@ def trial_costs(path):
                 "SELECT task, state, valid_acc, train_seconds FROM trials ORDER BY id"):
             if state in ("pending", "running"):
                 continue
-            out[names[task]][0].append(float("nan") if v is None else v)
+            out[names[task]][0].append(float("nan") if v is None or state == "pruned" else v)
             out[names[task]][1].append(secs or 0.0)
         return out
     finally:

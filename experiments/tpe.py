@@ -17,7 +17,17 @@ Output: one JSON object per line in OUT.jsonl, in trial order:
    "valid_acc": x|null, "test_acc": x|null, "train_s": x, "wall_s": x,
    "error": text|null}
 A failed trial (taml train exited non-zero) keeps its place with null
-accuracies: it spent budget, as in the study store. Running the command
+accuracies: it spent budget, as in the study store.
+
+With --pruner median|asha (Optuna's MedianPruner(n_startup_trials=W) or
+SuccessiveHalvingPruner(min_resource=S, reduction_factor=E), the anchor of
+issue 17 beside `taml search --pruner`): each trial runs `taml train
+--rungs` at taml's rungs (S x E^k training samples below its own) and
+reports each rung's validation accuracy to Optuna as it is printed
+(step = samples); when Optuna says prune, the process is killed there and
+the trial is recorded as "state": "pruned" with null accuracies (it never
+ranks, as in a taml study), "rungs": [[samples, valid], ...] and its wall
+time up to the kill. Every trial's record then has "rungs" and "pruner". Running the command
 again continues the file: finished trials are read back (and told to a new
 TPE sampler in their order), the rest run. A resumed TPE search is not
 bit-identical to an uninterrupted one (the sampler's random state restarts),
@@ -115,6 +125,57 @@ def run_child(taml, task_dir, config, seed, env):
             "train_s": r.get("train_s"), "wall_s": wall, "error": None}
 
 
+def rungs_of(config, a):
+    """taml's rungs (search/prune.h) below the config's samples."""
+    out, s = [], a.prune_min
+    while s < config.get("samples", 0) and len(out) < 24:
+        out.append(s)
+        s *= a.prune_eta
+    return out
+
+
+def run_child_rungs(taml, task_dir, config, seed, env, rungs, on_rung):
+    """taml train --rungs: each rung's line goes to on_rung(samples, valid),
+    which returns True to stop the run there (the process is killed)."""
+    t0 = time.monotonic()
+    cmd = [taml, "train", "--task", task_dir, "--config", json.dumps(config), "--seed", str(seed),
+           "--json"]
+    if rungs:
+        cmd += ["--rungs", ",".join(str(s) for s in rungs)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    seen, last = [], None
+    for line in p.stdout:
+        o = json.loads(line)
+        if "rung" not in o:
+            last = o
+            continue
+        seen.append([o["samples"], o["valid_acc"]])
+        if on_rung(o["samples"], o["valid_acc"]):
+            p.kill()
+            p.communicate()
+            return {"state": "pruned", "valid_acc": None, "test_acc": None, "train_s": None,
+                    "wall_s": time.monotonic() - t0, "error": None, "rungs": seen}
+    err = p.stderr.read()
+    p.wait()
+    wall = time.monotonic() - t0
+    if p.returncode != 0 or last is None:
+        return {"state": "failed", "valid_acc": None, "test_acc": None, "train_s": None,
+                "wall_s": wall, "error": err.decode("utf-8", "replace").strip()[-500:], "rungs": seen}
+    state = {"ok": "done"}.get(last["status"], last["status"])
+    return {"state": state, "valid_acc": last.get("valid_acc"), "test_acc": last.get("test_acc"),
+            "train_s": last.get("train_s"), "wall_s": wall, "error": None, "rungs": seen}
+
+
+def make_pruner(a, optuna):
+    if a.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=a.prune_warmup, n_warmup_steps=0)
+    if a.pruner == "asha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=a.prune_min,
+                                                      reduction_factor=a.prune_eta,
+                                                      min_early_stopping_rate=0)
+    return None
+
+
 def cmd_run(a):
     import optuna
     space = load_space(a.space)
@@ -125,6 +186,8 @@ def cmd_run(a):
     for t in done:
         if t["method"] != a.method or t["task"] != task:
             sys.exit("tpe: %s holds %s trials on %s, not %s on %s" % (a.out, t["method"], t["task"], a.method, task))
+        if t.get("pruner", "none") != a.pruner:
+            sys.exit("tpe: %s holds trials with pruner %s, not %s" % (a.out, t.get("pruner", "none"), a.pruner))
     taml = T.taml_bin()
     env = dict(os.environ)
     if a.module_dir:
@@ -137,10 +200,15 @@ def cmd_run(a):
     study = None
     rng = random.Random(a.seed)
     if a.method == "tpe":
-        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=a.seed))
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=a.seed),
+                                    pruner=make_pruner(a, optuna))
         for t in done:
             idx = {n: space[n].index(t["config"][n]) for n in names}
-            if t["valid_acc"] is None:
+            if t["state"] == "pruned":
+                study.add_trial(optuna.trial.create_trial(
+                    params=idx, distributions=dists, state=optuna.trial.TrialState.PRUNED,
+                    intermediate_values={s: v for s, v in t["rungs"]}))
+            elif t["valid_acc"] is None:
                 study.add_trial(optuna.trial.create_trial(params=idx, distributions=dists,
                                                           state=optuna.trial.TrialState.FAIL))
             else:
@@ -172,9 +240,18 @@ def cmd_run(a):
                 idx = {n: rng.randrange(len(space[n])) for n in names}
             config = {n: space[n][idx[n]] for n in names}
             seed = a.seed * 1000003 + i
-            r = run_child(taml, a.task, config, seed, env)
+            if a.pruner != "none" and study is not None:
+                def on_rung(samples, v, trial=trial):
+                    trial.report(v, samples)
+                    return trial.should_prune()
+                r = run_child_rungs(taml, a.task, config, seed, env, rungs_of(config, a), on_rung)
+                r["pruner"] = a.pruner
+            else:
+                r = run_child(taml, a.task, config, seed, env)
             if study is not None:
-                if r["valid_acc"] is None:
+                if r["state"] == "pruned":
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                elif r["valid_acc"] is None:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 else:
                     study.tell(trial, r["valid_acc"])
@@ -266,6 +343,10 @@ def main():
     r.add_argument("--stop-at-target", metavar="RANDOM.db")
     r.add_argument("--budget", type=int, default=0)
     r.add_argument("--min-trials", type=int, default=0)
+    r.add_argument("--pruner", choices=["none", "median", "asha"], default="none")
+    r.add_argument("--prune-eta", type=int, default=3)
+    r.add_argument("--prune-min", type=int, default=1000)
+    r.add_argument("--prune-warmup", type=int, default=5)
     t = sub.add_parser("ttt")
     t.add_argument("jsonl")
     g = t.add_mutually_exclusive_group(required=True)
@@ -277,6 +358,8 @@ def main():
     if a.cmd == "run":
         if a.trials < 1:
             sys.exit("tpe: --trials must be >= 1")
+        if a.pruner != "none" and a.method != "tpe":
+            sys.exit("tpe: --pruner is for --method tpe")
         return cmd_run(a)
     return cmd_ttt(a)
 

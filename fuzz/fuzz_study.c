@@ -5,7 +5,7 @@
  * One input; its first byte picks what it feeds:
  *   even: the rest is an aml checkpoint bundle (of either version).
  *   odd:  the rest patches a valid study made at start-up (2 tasks, 12
- *         trials in every state, two checkpoints): bytes 1-4 = offset
+ *         trials in every state, pruned ones with rungs, two checkpoints): bytes 1-4 = offset
  *         (little-endian, modulo the size), byte 5 = flags (bit 0: truncate
  *         after the patch; bit 1: patch the pages after the first, so the
  *         header survives and the damage is met while reading), then the
@@ -66,15 +66,23 @@ static void make_study(void)
         if (i > 10) continue; /* pending */
         if (taml_store_trial_start(s, t.id, i % 3, &err)) abort();
         if (i > 8) continue; /* running */
-        taml_trial r = {.state = (taml_trial_state)(TAML_TRIAL_DONE + i % 4),
-                        .valid_acc = i % 4 == 3 ? NAN : 0.1 * i,
-                        .test_acc = 0.05 * i,
-                        .loss = i % 4 == 1 ? INFINITY : 1.0 / i,
+        /* done, diverged, invalid, failed, pruned (schema 5: its rungs,
+         * rung and reward), and the rungs of a done one */
+        double rungs[2] = {0.05 * i, 0.1 * i};
+        int k = i % 5;
+        taml_trial r = {.state = (taml_trial_state)(TAML_TRIAL_DONE + k),
+                        .valid_acc = k == 3 ? NAN : 0.1 * i,
+                        .test_acc = k == 4 ? NAN : 0.05 * i,
+                        .loss = k == 1 ? INFINITY : 1.0 / i,
                         .steps = 10 * i,
                         .train_seconds = 0.5,
                         .worker = -1,
-                        .error = i % 4 == 3 ? "failed" : NULL,
-                        .update_seq = i % 4 == 3 ? 0 : i - i / 4};
+                        .error = k == 3 ? "failed" : NULL,
+                        .update_seq = k == 3 ? 0 : i - (i > 3), /* 1, 2, 3, ... */
+                        .n_rungs = k == 4 ? 2 : k == 0 ? 1 : 0,
+                        .rung_acc = rungs,
+                        .pruned_rung = 1,
+                        .reward = 0.1 * i + 0.05};
         if (taml_store_trial_finish(s, t.id, &r, &err)) abort();
     }
     double b[2] = {0.5, 0.25};

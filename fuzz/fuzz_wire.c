@@ -115,6 +115,16 @@ static int write_seeds(const char *dir)
     r.status = 3;
     taml_wire_result_encode(&r, &m, &n, &err);
     rc |= write_seed(dir, "result-error", m, n);
+    /* version 3: a job with rungs, a result pruned at one */
+    job.n_rungs = 2;
+    job.rung_samples[0] = 1000, job.rung_samples[1] = 3000;
+    job.rung_threshold[0] = 0.0 / 0.0, job.rung_threshold[1] = 0.5;
+    taml_wire_job_encode(&job, &m, &n, &err);
+    rc |= write_seed(dir, "job-rungs", m, n);
+    r.error[0] = '\0';
+    r.status = 6, r.n_rungs = 2, r.rung_acc[0] = 0.4, r.rung_acc[1] = 0.45, r.pruned_rung = 1;
+    taml_wire_result_encode(&r, &m, &n, &err);
+    rc |= write_seed(dir, "result-pruned", m, n);
     taml_wire_hello h = {.threads = 4, .tasks_fp = 0x0123456789abcdefULL};
     snprintf(h.host, sizeof h.host, "node1");
     taml_wire_hello_encode(&h, &m, &n, &err);

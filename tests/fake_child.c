@@ -121,10 +121,15 @@ void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_jo
         cJSON_Delete(cfg);
         return;
     }
-    double sum = 0;
+    int curve = job->n_rungs > 0 || (f && f->curve);
+    double sum = 0, samples = 0;
     int n = 0, disabled = 0;
     char buf[64];
     for (cJSON *m = cfg->child; m; m = m->next) {
+        if (curve && !strcmp(m->string, "samples") && cJSON_IsNumber(m)) {
+            samples = m->valuedouble;
+            continue;
+        }
         const char *v = buf;
         if (cJSON_IsString(m))
             v = m->valuestring;
@@ -151,6 +156,30 @@ void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_jo
         return;
     }
     out->status = TAML_TRIAL_DONE;
+    if (curve) {
+        double m = n ? sum / n : 0, test_noise = 0.01 * taml_rng_normal(&r);
+#define FAKE_AT(x) (0.3 + 0.6 * m * ((x) > 0 ? (x) / ((x) + 3000.0) : 1.0) + noise)
+        out->steps = samples > 0 ? (int64_t)(samples / 100) : 100;
+        for (int32_t k = 0; k < job->n_rungs; k++) {
+            double v = FAKE_AT((double)job->rung_samples[k]);
+            out->rung_acc[k] = v;
+            out->n_rungs = k + 1;
+            if (v < job->rung_threshold[k]) {
+                out->status = TAML_TRIAL_PRUNED;
+                out->pruned_rung = k;
+                out->valid_acc = v;
+                out->test_acc = 0.0 / 0.0;
+                out->loss = 1.0 - v;
+                out->steps = (job->rung_samples[k] + 99) / 100;
+                return;
+            }
+        }
+        out->valid_acc = FAKE_AT(samples);
+#undef FAKE_AT
+        out->test_acc = out->valid_acc - 0.02 + test_noise;
+        out->loss = 1.0 - out->valid_acc;
+        return;
+    }
     out->valid_acc = 0.3 + 0.6 * (n ? sum / n : 0) + noise;
     out->test_acc = out->valid_acc - 0.02 + 0.01 * taml_rng_normal(&r);
     out->loss = 1.0 - out->valid_acc;

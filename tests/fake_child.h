@@ -36,6 +36,10 @@ typedef struct taml_fake_child {
         int64_t trial; /* the job's id */
     } faults[TAML_FAKE_FAULTS_MAX];
     const char *fault_dir; /* where SEGV_ONCE keeps its markers (borrowed) */
+    /* 1: the learning-curve landscape (below) even for a job without rungs
+     * (a job with rungs always has it), so that a search with and one
+     * without a pruner run on the same landscape */
+    int curve;
 } taml_fake_child;
 
 /* Reads faults from spec, "KIND=ID[,KIND=ID...]" with KIND segv, segv-once,
@@ -45,7 +49,14 @@ int taml_fake_child_faults(taml_fake_child *f, const char *spec);
 
 /* A taml_job_fn: ctx points to a taml_fake_child (NULL: no sleep). Reports
  * done with the synthetic accuracies, invalid when both towers are disabled
- * (as the real child does), failed when the config is not a JSON object. */
+ * (as the real child does), failed when the config is not a JSON object.
+ *
+ * The learning-curve landscape (a job with rungs, or curve set): the
+ * accuracy after x training samples is 0.3 + 0.6 m x / (x + 3000) + noise,
+ * m the mean preference of every decision but "samples" (which is the
+ * curve's end: longer is better), so a rung's value is what the trial has
+ * at that point; below a rung's threshold the trial stops there (pruned,
+ * valid = that value, no test accuracy); steps = samples trained / 100. */
 void taml_fake_child_run(void *ctx, int32_t worker, const taml_job *job, taml_job_result *out);
 
 #endif

@@ -88,6 +88,10 @@ static void snapshot_bin(void)
     bin_copy = copy;
 }
 
+/* 1: the spawned searches prune (--pruner asha --prune-warmup 2) over 30
+ * trials a task; 0: no pruner, 40 trials a task. */
+static int spawn_prune;
+
 static int spawn_search_sig(const char *study, const char *space, const char *ta,
                             const char *tb, taml_rng *r, int sig)
 {
@@ -99,9 +103,15 @@ static int spawn_search_sig(const char *study, const char *space, const char *ta
         dup2(null, 1);
         dup2(null, 2);
         setenv("TAML_FAKE_CHILD", "1500", 1);
-        execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
-              "multitask", "--trials", "40", "--workers", "2", "--seed", "11", "--space", space,
-              "--deterministic", (char *)NULL);
+        if (spawn_prune)
+            execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
+                  "multitask", "--trials", "30", "--workers", "2", "--seed", "11", "--space",
+                  space, "--deterministic", "--pruner", "asha", "--prune-warmup", "2",
+                  (char *)NULL);
+        else
+            execl(bin, bin, "search", "--study", study, "--task", ta, "--task", tb, "--method",
+                  "multitask", "--trials", "40", "--workers", "2", "--seed", "11", "--space",
+                  space, "--deterministic", (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return -1;
@@ -136,17 +146,25 @@ static int spawn_search(const char *study, const char *space, const char *ta, co
     return spawn_search_sig(study, space, ta, tb, r, SIGKILL);
 }
 
-TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
+/* The kill test: a study run whole, and the same study run over and over
+ * while killed at random points (spawn_search), until a run finishes; the
+ * two must be equal (n_trials of them), after at least min_kills kills.
+ * With prune, the searches prune (spawn_prune). */
+static void killed_equals_whole(const char *name, const char *space_json, int prune,
+                                int min_kills, int64_t n_trials)
 {
     const char *dir = taml_test_tmpdir();
     char *ta = taml_path_join(dir, "task-a"), *tb = taml_path_join(dir, "task-b");
-    char *space = taml_path_join(dir, "kill-space.json");
+    char *file = taml_asprintf("%s-space.json", name);
+    char *space = taml_path_join(dir, file);
+    char *wname = taml_asprintf("%s-whole.db", name), *kname = taml_asprintf("%s-parts.db", name);
     taml_err err;
     CHECK_EQ_INT(taml_mkdirs(ta, &err), 0);
     CHECK_EQ_INT(taml_mkdirs(tb, &err), 0);
-    CHECK_EQ_INT(taml_write_file_atomic(space, space_text, strlen(space_text), &err), 0);
-    char *whole = tmp("kill-whole.db"), *killed = tmp("kill-parts.db");
+    CHECK_EQ_INT(taml_write_file_atomic(space, space_json, strlen(space_json), &err), 0);
+    char *whole = tmp(wname), *killed = tmp(kname);
     snapshot_bin();
+    spawn_prune = prune;
     CHECK_EQ_INT(spawn_search(whole, space, ta, tb, NULL), 0);
 
     /* The kill points come from this seed: printed on failure, and
@@ -165,24 +183,51 @@ TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
                   (unsigned long long)seed);
         CHECK(runs < 400);
     } while (rc != 0);
-    CHECK_MSG(kills >= 10, "only %d kills before the search finished (TAML_TEST_SEED=%llu)",
+    CHECK_MSG(kills >= min_kills, "only %d kills before the search finished (TAML_TEST_SEED=%llu)",
               kills, (unsigned long long)seed);
     fprintf(stderr, "    (%d runs, %d killed, TAML_TEST_SEED=%llu)\n", runs, kills,
             (unsigned long long)seed);
     int64_t n = 0;
     CHECK_MSG(same_studies(whole, killed, &n), "the killed study differs (TAML_TEST_SEED=%llu)",
               (unsigned long long)seed);
-    CHECK_EQ_INT(n, 80);
+    CHECK_EQ_INT(n, n_trials);
     /* a finished study run again changes nothing */
     CHECK_EQ_INT(spawn_search(killed, space, ta, tb, NULL), 0);
     CHECK(same_studies(whole, killed, &n));
+    if (prune) {
+        taml_store *s;
+        CHECK_EQ_INT(taml_store_open(&s, killed, TAML_STORE_READONLY, &err), 0);
+        int64_t pruned = taml_store_count(s, TAML_TRIAL_PRUNED, -1, &err);
+        taml_store_close(s);
+        CHECK_MSG(pruned >= 5, "%lld pruned", (long long)pruned);
+    }
+    spawn_prune = 0;
     free(bin_copy);
     bin_copy = NULL;
     free(ta);
     free(tb);
+    free(file);
     free(space);
+    free(wname);
+    free(kname);
     free(whole);
     free(killed);
+}
+
+TEST(search_cli_killed_at_random_points_ends_equal_to_an_uninterrupted_run)
+{
+    killed_equals_whole("kill", space_text, 0, 10, 80);
+}
+
+/* The same with a pruner: the thresholds of a trial given out again after
+ * a kill come from the same earlier trials, and a pruned trial's reward
+ * from the same ones, so the killed study equals the uninterrupted one. */
+TEST(search_cli_killed_with_a_pruner_ends_equal_to_an_uninterrupted_run)
+{
+    static const char *pruned_space =
+        "{\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],\"activation\":[\"relu\",\"swish\"],"
+        "\"samples\":[1000,3000,10000,30000]}";
+    killed_equals_whole("prune", pruned_space, 1, 5, 60);
 }
 
 TEST(search_cli_ctrl_c_stops_cleanly_and_the_same_command_continues)

@@ -144,8 +144,8 @@ TEST(store_diverged_trial_keeps_accuracy_and_null_loss)
     CHECK_EQ_INT(t.update_seq, 0);
     taml_trial_deinit(&t);
     /* Its update is applied later (deterministic mode), once only. */
-    CHECK_EQ_INT(taml_store_trial_applied(s, id, 5, &err), 0);
-    CHECK_EQ_INT(taml_store_trial_applied(s, id, 6, &err), TAML_EINVAL);
+    CHECK_EQ_INT(taml_store_trial_applied(s, id, 5, NAN, &err), 0);
+    CHECK_EQ_INT(taml_store_trial_applied(s, id, 6, NAN, &err), TAML_EINVAL);
     CHECK_EQ_INT(taml_store_last_seq(s, &err), 5);
     taml_store_close(s);
     free(path);

@@ -54,7 +54,7 @@ TEST(wire_job_round_trip_keeps_id_task_seed_and_config)
     void *m;
     size_t n;
     job_msg(&m, &n);
-    CHECK_EQ_INT(n, TAML_WIRE_HEADER + 24 + strlen(cfg) + TAML_WIRE_TRAILER);
+    CHECK_EQ_INT(n, TAML_WIRE_HEADER + 24 + strlen(cfg) + 4 + TAML_WIRE_TRAILER); /* + no rung */
     CHECK(!memcmp(m, "TAMLWIRE", 8));
     CHECK_EQ_INT(taml_bytes_load_u32((unsigned char *)m + 8), TAML_WIRE_VERSION);
     CHECK_EQ_INT(taml_bytes_load_u32((unsigned char *)m + 24), TAML_WIRE_JOB);
@@ -167,7 +167,7 @@ TEST(wire_truncated_messages_are_refused_at_every_length)
     unsigned char *p = m;
     reseal(p, n - 3);
     CHECK(taml_wire_result_decode(p, n - 3, &r, &err) < 0);
-    CHECK_CONTAINS(err.msg, "RESULT message: offset 90: error: truncated");
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 98: error: truncated");
     free(m);
     job_msg(&m, &n);
     fc_truncations(m, n, "JOB message", 1, decode_job, NULL);
@@ -187,14 +187,14 @@ TEST(wire_another_version_is_refused_as_a_mismatch)
     taml_job job;
     char *c;
     CHECK_EQ_INT(taml_wire_job_decode(m, n, &job, &c, &err), TAML_EMISMATCH);
-    CHECK_STR(err.msg, "JOB message: offset 8: version: 1, this taml speaks 2: run the same taml "
+    CHECK_STR(err.msg, "JOB message: offset 8: version: 1, this taml speaks 3: run the same taml "
                        "build on every rank");
     CHECK(c == NULL && job.config_json == NULL);
     free(m);
     /* a message of version 1's own layout: "TMLW", u16 version, type, flags */
     unsigned char old[16] = {'T', 'M', 'L', 'W', 1, 0, TAML_WIRE_STOP, 0};
     CHECK_EQ_INT(taml_wire_type_of(old, sizeof old, &err), TAML_EMISMATCH);
-    CHECK_CONTAINS(err.msg, "message: offset 4: version: 1 (a \"TMLW\" header), this taml speaks 2");
+    CHECK_CONTAINS(err.msg, "message: offset 4: version: 1 (a \"TMLW\" header), this taml speaks 3");
 }
 
 TEST(wire_oversized_messages_are_refused_on_both_sides)
@@ -231,7 +231,7 @@ TEST(wire_oversized_messages_are_refused_on_both_sides)
     reseal(p, n);
     taml_job_result r;
     CHECK(taml_wire_result_decode(m, n, &r, &err) < 0);
-    CHECK_CONTAINS(err.msg, "RESULT message: offset 88: error: 65535 bytes, at most 1023 fit");
+    CHECK_CONTAINS(err.msg, "RESULT message: offset 96: error: 65535 bytes, at most 1023 fit");
     free(m);
 }
 
@@ -272,7 +272,7 @@ TEST(wire_well_sealed_bodies_with_bad_fields_are_refused)
     /* a NUL inside the config */
     job_msg(&m, &n);
     p = m;
-    p[n - TAML_WIRE_TRAILER - 3] = 0;
+    p[n - TAML_WIRE_TRAILER - 4 - 3] = 0; /* before the rung count */
     reseal(p, n);
     CHECK(taml_wire_job_decode(m, n, &job, &c, &err) < 0);
     CHECK_CONTAINS(err.msg, "JOB message: offset 48: config: a string holding a NUL byte");
@@ -488,4 +488,76 @@ TEST(wire_frame_size_is_each_messages_length_and_refuses_bad_headers)
     CHECK_EQ_INT(size, TAML_WIRE_MAX_MSG);
     taml_bytes_store_u64(bad + 16, 3);
     CHECK_EQ_INT(taml_wire_frame_size(bad, &size, &err), TAML_EFORMAT);
+}
+
+/* Version 3: a job's rungs and thresholds, a result's rung accuracies and
+ * the rung a pruned trial stopped at, bit for bit (NaN thresholds too);
+ * rungs out of order, too many, a pruned status without its rung and a
+ * rung without a pruned status are refused, naming the field. */
+TEST(wire_rungs_of_jobs_and_results_round_trip_and_bad_ones_are_refused)
+{
+    taml_job job = {.id = 9, .task = 1, .config_json = cfg, .seed = 77, .n_rungs = 3,
+                    .rung_samples = {1000, 3000, 9000},
+                    .rung_threshold = {NAN, 0.5, 0.6180339887498949}};
+    void *m;
+    size_t n;
+    taml_err err;
+    CHECK_EQ_INT(taml_wire_job_encode(&job, &m, &n, &err), 0);
+    CHECK_EQ_INT(n, TAML_WIRE_HEADER + 24 + strlen(cfg) + 4 + 3 * 16 + TAML_WIRE_TRAILER);
+    taml_job got;
+    char *c;
+    CHECK_EQ_INT(taml_wire_job_decode(m, n, &got, &c, &err), 0);
+    CHECK_EQ_INT(got.n_rungs, 3);
+    CHECK_EQ_INT(got.rung_samples[2], 9000);
+    CHECK(isnan(got.rung_threshold[0]) && got.rung_threshold[1] == 0.5 &&
+          got.rung_threshold[2] == 0.6180339887498949);
+    free(c);
+    free(m);
+    job.rung_samples[1] = 1000; /* not ascending */
+    CHECK_EQ_INT(taml_wire_job_encode(&job, &m, &n, &err), 0);
+    CHECK(taml_wire_job_decode(m, n, &got, &c, &err) < 0);
+    CHECK_CONTAINS(err.msg, "rung samples: not ascending from >= 1");
+    CHECK(c == NULL && got.n_rungs == 0);
+    free(m);
+    job.rung_samples[1] = 3000;
+    job.rung_threshold[2] = 1.5;
+    CHECK_EQ_INT(taml_wire_job_encode(&job, &m, &n, &err), 0);
+    CHECK(taml_wire_job_decode(m, n, &got, &c, &err) < 0);
+    CHECK_CONTAINS(err.msg, "rung threshold: not in [0, 1] or NaN");
+    free(m);
+
+    taml_job_result r = sample_result(), back;
+    r.status = 6; /* pruned */
+    r.n_rungs = 2;
+    r.rung_acc[0] = 0.25;
+    r.rung_acc[1] = 0.375;
+    r.pruned_rung = 1;
+    CHECK_EQ_INT(taml_wire_result_encode(&r, &m, &n, &err), 0);
+    CHECK_EQ_INT(taml_wire_result_decode(m, n, &back, &err), 0);
+    CHECK_EQ_INT(back.n_rungs, 2);
+    CHECK(back.rung_acc[0] == 0.25 && back.rung_acc[1] == 0.375);
+    CHECK_EQ_INT(back.pruned_rung, 1);
+    free(m);
+    r.pruned_rung = 2; /* not a rung it reached */
+    CHECK_EQ_INT(taml_wire_result_encode(&r, &m, &n, &err), 0);
+    CHECK(taml_wire_result_decode(m, n, &back, &err) < 0);
+    CHECK_CONTAINS(err.msg, "pruned rung: not a rung of the result");
+    free(m);
+    r.status = 2, r.pruned_rung = 1; /* done, yet a pruned rung */
+    CHECK_EQ_INT(taml_wire_result_encode(&r, &m, &n, &err), 0);
+    CHECK(taml_wire_result_decode(m, n, &back, &err) < 0);
+    CHECK_CONTAINS(err.msg, "pruned rung: not 0 for a trial not pruned");
+    free(m);
+    /* 25 rungs: more than a message carries */
+    r.pruned_rung = 0;
+    r.n_rungs = 0;
+    CHECK_EQ_INT(taml_wire_result_encode(&r, &m, &n, &err), 0);
+    unsigned char *p = m;
+    size_t at = n - TAML_WIRE_TRAILER - strlen("loss became NaN at step 517") - 2 - 4 - 4;
+    CHECK_EQ_INT(taml_bytes_load_u32(p + at), 0);
+    p[at] = 25;
+    reseal(p, n);
+    CHECK(taml_wire_result_decode(m, n, &back, &err) < 0);
+    CHECK_CONTAINS(err.msg, "rungs: more than 24");
+    free(m);
 }

@@ -59,7 +59,7 @@ static const char *tell_usage =
 
 enum {
     O_TASK = 256, O_JSON, O_REQUEUE, O_METHOD, O_TRIALS, O_SPACE, O_MODULES, O_SEED, O_FROM,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_VALID, O_TEST, O_STATE, O_ERROR
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_VALID, O_TEST, O_STATE, O_ERROR, O_PRUNER
 };
 
 static const struct option ask_options[] = {
@@ -76,6 +76,7 @@ static const struct option ask_options[] = {
     {"lag", required_argument, NULL, O_LAG},
     {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
     {"entropy-weight", required_argument, NULL, O_ENTROPY},
+    {"pruner", required_argument, NULL, O_PRUNER},
     TAML_ARGS_HELP,
     {0},
 };
@@ -127,6 +128,10 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &aa->ctrl_entropy)) return a.status;
             break;
+        case O_PRUNER:
+            return taml_args_error(&a, "--pruner: ask and tell do not prune (a pruner stops a "
+                                       "child at its rungs, and tell takes one final result); "
+                                       "taml search --pruner does");
         }
     }
     if (!aa->study) return taml_args_required(&a, "STUDY");
@@ -276,7 +281,7 @@ int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
             break;
         case O_STATE: {
             int st = taml_trial_state_parse(a.arg);
-            if (st < 0 || !taml_trial_state_final((taml_trial_state)st))
+            if (st < 0 || !taml_trial_state_final((taml_trial_state)st) || st == TAML_TRIAL_PRUNED)
                 return taml_args_error(&a, "--state: '%s' is not done, diverged, invalid or failed",
                                        a.arg);
             told.state = (taml_trial_state)st;

@@ -57,6 +57,8 @@ static const char *usage_text =
     "                   [--ensemble K [--selection top|greedy] [--candidates M]]\n"
     "                   [--objective CMD] [--explore-uniform P]\n"
     "                   [--explore-temperature T [--explore-trials K]]\n"
+    "                   [--pruner none|median|asha [--prune-eta E] [--prune-min S]\n"
+    "                   [--prune-warmup W]]\n"
     "  --trials N      trials per task, 1..1000000 (the study ends with N x tasks trials)\n"
     "  --workers K     children trained at once, 1..4096 (default: the cores)\n"
     "  --seed S        study seed (default 1); trial i's child seed derives from (S, i)\n"
@@ -93,6 +95,14 @@ static const char *usage_text =
     "                  accuracies for `taml status` (as `taml export --ensemble K\n"
     "                  --record`, which also writes its model); --selection and\n"
     "                  --candidates as there\n"
+    "  --pruner P      stop a child early at a rung (min x eta^k training samples)\n"
+    "                  when its validation accuracy there is below the pruner's\n"
+    "                  threshold from earlier trials: none (default), median (the\n"
+    "                  median of finished trials there), asha (successive halving:\n"
+    "                  the top 1/eta); kept by the study (docs/cli.md \"Pruning\")\n"
+    "  --prune-eta E   the reduction factor, 2..100 (default 3)\n"
+    "  --prune-min S   rung 0's training samples, 100..1e9 (default 1000)\n"
+    "  --prune-warmup W  a rung decides once W trials reached it (default 5)\n"
     "  --objective CMD each trial runs /bin/sh -c CMD (needs --space): the config JSON\n"
     "                  on stdin, TAML_TRIAL, TAML_SEED, TAML_TASK (a --task as given: any\n"
     "                  name) in its environment; it prints {\"valid\": V, \"test\": T} as\n"
@@ -390,7 +400,8 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS
+    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS, O_PRUNER, O_PRUNE_ETA, O_PRUNE_MIN,
+    O_PRUNE_WARMUP
 };
 
 static const struct option options[] = {
@@ -418,6 +429,10 @@ static const struct option options[] = {
     {"explore-uniform", required_argument, NULL, O_EXPLORE},
     {"explore-temperature", required_argument, NULL, O_EXPLORE_TEMP},
     {"explore-trials", required_argument, NULL, O_EXPLORE_TRIALS},
+    {"pruner", required_argument, NULL, O_PRUNER},
+    {"prune-eta", required_argument, NULL, O_PRUNE_ETA},
+    {"prune-min", required_argument, NULL, O_PRUNE_MIN},
+    {"prune-warmup", required_argument, NULL, O_PRUNE_WARMUP},
     TAML_ARGS_HELP,
     {0},
 };
@@ -433,6 +448,7 @@ typedef struct search_args {
     const char *limit_flag;       /* the first --trial-* flag given, for the thread refusal */
     taml_ensemble_opts ensemble;  /* size 0: none */
     int selection_given;
+    int prune_given; /* a --prune-* flag */
 } search_args;
 
 /* Parses argv into *sa and o; 0, or the exit status (help: 0 with *done). */
@@ -535,6 +551,26 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             sa->ensemble.candidates = (int32_t)v;
             sa->selection_given = 1;
             break;
+        case O_PRUNER:
+            if ((v = taml_prune_parse(a.arg)) < 0)
+                return taml_args_error(&a, "--pruner: '%s' is not none, median or asha", a.arg);
+            o->prune.pruner = (taml_pruner)v;
+            break;
+        case O_PRUNE_ETA:
+            if (taml_args_int(&a, 2, 100, &v)) return a.status;
+            o->prune.eta = (int32_t)v;
+            sa->prune_given = 1;
+            break;
+        case O_PRUNE_MIN:
+            if (taml_args_int(&a, 100, 1000000000, &v)) return a.status;
+            o->prune.min_samples = v;
+            sa->prune_given = 1;
+            break;
+        case O_PRUNE_WARMUP:
+            if (taml_args_int(&a, 1, 1000000, &v)) return a.status;
+            o->prune.warmup = (int32_t)v;
+            sa->prune_given = 1;
+            break;
         case O_SELECTION:
             if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
                 return taml_args_error(&a, "--selection: '%s' is not top or greedy", a.arg);
@@ -559,6 +595,12 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
+    if (sa->prune_given && o->prune.pruner == TAML_PRUNER_NONE)
+        return taml_args_error(&a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
+                                   "median or asha");
+    if (sa->objective && o->prune.pruner != TAML_PRUNER_NONE)
+        return taml_args_error(&a, "--pruner stops the built-in child at its rungs; an --objective "
+                                   "command reports only its end");
     if (sa->objective && sa->ensemble.size)
         return taml_args_error(&a, "--ensemble retrains the built-in child's models; with "
                                    "--objective there are none");

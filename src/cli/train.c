@@ -18,6 +18,7 @@
 
 static const char usage[] =
     "usage: taml train --task DIR --config CONFIG [--module M] [--seed S] [--json]\n"
+    "                  [--rungs S1,S2,...]\n"
     "  Trains one child model (the 12 decisions in CONFIG: a JSON file or an inline\n"
     "  JSON object, docs/formats.md \"Child configuration\") on the task in DIR and\n"
     "  prints valid and test accuracy, final training loss, steps, time and samples/s.\n"
@@ -25,7 +26,24 @@ static const char usage[] =
     "              module for a text task (default random-100); for an image task\n"
     "              an image module, or pixels (the raw pixels; the default)\n"
     "  --seed S    initialisation, dropout and batch order (default 0)\n"
-    "  --json      one JSON object instead of text\n";
+    "  --json      one JSON object instead of text\n"
+    "  --rungs S1,S2,...  also measures the validation accuracy after S1, S2, ...\n"
+    "              training samples (ascending, each below the config's samples, at\n"
+    "              most 24) and prints each as it is measured, a line before the\n"
+    "              result (--json: {\"rung\": K, \"samples\": S, \"valid_acc\": V}), so\n"
+    "              that a driver may stop the run there (experiments/tpe.py --pruner)\n";
+
+/* --rungs: one line per rung as it is measured, flushed at once. */
+static int rung_json;
+static void print_rung(void *user, int k, int64_t samples, double acc)
+{
+    (void)user;
+    if (rung_json)
+        printf("{\"rung\":%d,\"samples\":%lld,\"valid_acc\":%.17g}\n", k, (long long)samples, acc);
+    else
+        printf("rung %d at %lld samples: valid %.4f\n", k, (long long)samples, acc);
+    fflush(stdout);
+}
 
 static void add_num(cJSON *o, const char *k, double v)
 {
@@ -33,7 +51,7 @@ static void add_num(cJSON *o, const char *k, double v)
     else cJSON_AddNullToObject(o, k);
 }
 
-enum { O_TASK = 256, O_CONFIG, O_MODULE, O_SEED, O_JSON };
+enum { O_TASK = 256, O_CONFIG, O_MODULE, O_SEED, O_JSON, O_RUNGS };
 
 static const struct option options[] = {
     {"task", required_argument, NULL, O_TASK},
@@ -41,6 +59,7 @@ static const struct option options[] = {
     {"module", required_argument, NULL, O_MODULE},
     {"seed", required_argument, NULL, O_SEED},
     {"json", no_argument, NULL, O_JSON},
+    {"rungs", required_argument, NULL, O_RUNGS},
     TAML_ARGS_HELP,
     {0},
 };
@@ -49,7 +68,8 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
 {
     const char *task_dir = NULL, *config = NULL, *module_name = NULL;
     uint64_t seed = 0;
-    int json = 0;
+    int json = 0, n_rungs = 0;
+    int64_t rung_samples[24];
     taml_args a;
     taml_args_init(&a, "train", usage, argc, argv, "", options);
     for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
@@ -59,7 +79,23 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
         else if (c == O_MODULE) module_name = a.arg;
         else if (c == O_SEED && taml_args_u64(&a, &seed)) return a.status;
         else if (c == O_JSON) json = 1;
-        else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
+        else if (c == O_RUNGS) {
+            /* each number through the one parser, as if given alone */
+            char *list = taml_strdup(a.arg), *save = NULL;
+            int bad = 0;
+            for (char *tok = strtok_r(list, ",", &save); tok && !bad; tok = strtok_r(NULL, ",", &save)) {
+                int64_t v;
+                a.arg = tok;
+                if (taml_args_int(&a, n_rungs ? rung_samples[n_rungs - 1] + 1 : 1, 1000000000000LL, &v))
+                    bad = 1;
+                else if (n_rungs == 24)
+                    bad = taml_args_error(&a, "--rungs: more than 24 rungs");
+                else
+                    rung_samples[n_rungs++] = v;
+            }
+            free(list);
+            if (bad) return a.status;
+        } else if (c == TAML_ARGS_POSITIONAL) return taml_args_stray(&a);
     }
     if (!task_dir) return taml_args_required(&a, "--task");
     if (!config) return taml_args_required(&a, "--config");
@@ -82,6 +118,12 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
     double t0 = taml_now();
     const char *name = NULL; /* all before the first goto done */
     double setup_s = 0;
+    taml_child_result r;
+    double rung_acc[24], rung_none[24];
+    for (int k = 0; k < 24; k++) rung_none[k] = NAN;
+    rung_json = json;
+    taml_child_rungs rungs = {.n = n_rungs, .samples = rung_samples, .threshold = rung_none,
+                              .acc = rung_acc, .on_rung = print_rung};
     char name_buf[sizeof cfg.embedding];
     if (taml_task_load(&task, task_dir, NULL, &err)) goto done;
     snprintf(name_buf, sizeof name_buf, "%s", module_name ? module_name : cfg.embedding);
@@ -98,8 +140,12 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
     snprintf(cfg.embedding, sizeof cfg.embedding, "%s", name);
     if (taml_features_new(&feat, task, module, &err)) goto done;
     setup_s = taml_now() - t0;
-    taml_child_result r;
-    if (taml_child_train(&cfg, feat, seed, &r, &err)) goto done;
+    if (n_rungs && rung_samples[n_rungs - 1] >= cfg.samples) {
+        rc = taml_err_set(&err, TAML_EINVAL, "--rungs: %lld is not below the config's samples (%lld)",
+                          (long long)rung_samples[n_rungs - 1], (long long)cfg.samples);
+        goto done;
+    }
+    if (taml_child_train_rungs(&cfg, feat, seed, n_rungs ? &rungs : NULL, &r, &err)) goto done;
 
     if (json) {
         cJSON *o = cJSON_CreateObject();

@@ -25,17 +25,31 @@
 
 #include "core/err.h"
 
+/* The most rungs a job carries (search/prune.h: rung k at min x eta^k
+ * samples; 1e3 x 2^k passes 1e6 at k = 10, so 24 is room to spare). */
+#define TAML_JOB_RUNGS 24
+
 /* One unit of work: train trial `id` of task index `task` with config_json
- * (the 12 decisions by name) and the child seed. */
+ * (the 12 decisions by name) and the child seed.
+ *
+ * Rungs (a search with a pruner, search/prune.h): after rung_samples[k]
+ * training samples the child measures its validation accuracy; when it is
+ * below rung_threshold[k] the child stops there and reports itself pruned
+ * (a NaN threshold: measure, never stop). The thresholds are fixed when the
+ * job is made, so a job needs no message back while it runs. n_rungs = 0:
+ * no rung (every search without a pruner). */
 typedef struct taml_job {
     int64_t id;
     int32_t task;
     const char *config_json; /* borrowed by submit, which copies it */
     uint64_t seed;
+    int32_t n_rungs;                          /* 0 .. TAML_JOB_RUNGS */
+    int64_t rung_samples[TAML_JOB_RUNGS];     /* (n_rungs) ascending, each >= 1 */
+    double rung_threshold[TAML_JOB_RUNGS];    /* (n_rungs) in [0, 1] or NaN */
 } taml_job;
 
 /* What a job returns. status is a final trial state of store/store.h's
- * machine (done, diverged, invalid, failed), kept as an int here so that the
+ * machine (done, diverged, invalid, failed, pruned), kept as an int here so that the
  * executor does not depend on the store, or one of the two statuses below
  * that only a backend gives (never a job function): the job has no outcome
  * because its worker process died or ran out of time (exec/proc.h), and
@@ -54,11 +68,18 @@ typedef struct taml_job_result {
     double valid_acc, test_acc, loss;
     int64_t steps;
     double train_seconds; /* wall time of the job function */
+    /* Rungs: the validation accuracy at each rung of the job reached
+     * (n_rungs of the job's, fewer when it stopped or diverged first), and
+     * with status pruned (store/store.h) the rung it stopped at (0 otherwise):
+     * then valid_acc is that rung's accuracy, test_acc NaN (not measured). */
+    int32_t n_rungs;
+    double rung_acc[TAML_JOB_RUNGS];
+    int32_t pruned_rung;
     char error[TAML_JOB_ERR]; /* why it failed, "" otherwise */
 } taml_job_result;
 
 /* Runs one job on worker `worker` (0..K-1) and fills *out (id, task, worker
- * and train_seconds are filled by the pool). Called concurrently from K
+ * and train_seconds are filled by the pool; out arrives zeroed). Called concurrently from K
  * threads with the same ctx: ctx must be safe to share (read-only, or
  * per-worker state indexed by `worker`). Must not longjmp or exit; a failure
  * is reported in out->status / out->error. */

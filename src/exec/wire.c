@@ -14,6 +14,9 @@
 #include "core/util.h"
 
 #define MAGIC "TAMLWIRE"
+/* store/store.h's TAML_TRIAL_PRUNED (exec sits below the store). */
+#define WIRE_PRUNED 6
+_Static_assert(TAML_JOB_RUNGS == 24, "the rung count's message below says 24");
 
 /* What a message of type t is called in errors (its source). */
 static const char *type_name(int t)
@@ -74,6 +77,12 @@ int taml_wire_job_encode(const taml_job *job, void **out, size_t *len, taml_err 
     taml_bytes_put_i32(&w, job->task);
     taml_bytes_put_u64(&w, job->seed);
     taml_bytes_put_str32(&w, cfg);
+    TAML_ASSERT(job->n_rungs >= 0 && job->n_rungs <= TAML_JOB_RUNGS);
+    taml_bytes_put_u32(&w, (uint32_t)job->n_rungs);
+    for (int32_t k = 0; k < job->n_rungs; k++) {
+        taml_bytes_put_i64(&w, job->rung_samples[k]);
+        taml_bytes_put_f64(&w, job->rung_threshold[k]);
+    }
     return finish(&w, start, out, len);
 }
 
@@ -91,6 +100,10 @@ int taml_wire_result_encode(const taml_job_result *r, void **out, size_t *len, t
     taml_bytes_put_f64(&w, r->loss);
     taml_bytes_put_i64(&w, r->steps);
     taml_bytes_put_f64(&w, r->train_seconds);
+    TAML_ASSERT(r->n_rungs >= 0 && r->n_rungs <= TAML_JOB_RUNGS);
+    taml_bytes_put_u32(&w, (uint32_t)r->n_rungs);
+    for (int32_t k = 0; k < r->n_rungs; k++) taml_bytes_put_f64(&w, r->rung_acc[k]);
+    taml_bytes_put_i32(&w, r->pruned_rung);
     taml_bytes_put_str16(&w, r->error, sizeof r->error - 1);
     return finish(&w, start, out, len);
 }
@@ -220,11 +233,23 @@ int taml_wire_job_decode(const void *msg, size_t len, taml_job *job, char **conf
     refuse_if(&r, task < 0, "task", "negative");
     uint64_t seed = taml_bytes_u64(&r, "seed");
     char *cfg = taml_bytes_str32(&r, TAML_WIRE_MAX_BODY, "config");
+    uint32_t n = taml_bytes_u32(&r, "rungs");
+    refuse_if(&r, n > TAML_JOB_RUNGS, "rungs", "more than 24 (TAML_JOB_RUNGS)");
+    for (uint32_t k = 0; k < n && taml_bytes_ok(&r); k++) {
+        job->rung_samples[k] = taml_bytes_i64(&r, "rung samples");
+        refuse_if(&r, job->rung_samples[k] < 1 || (k > 0 && job->rung_samples[k] <= job->rung_samples[k - 1]),
+                  "rung samples", "not ascending from >= 1");
+        job->rung_threshold[k] = taml_bytes_f64(&r, "rung threshold");
+        refuse_if(&r, !isnan(job->rung_threshold[k]) && !(job->rung_threshold[k] >= 0 && job->rung_threshold[k] <= 1),
+                  "rung threshold", "not in [0, 1] or NaN");
+    }
     if ((rc = taml_bytes_expect_end(&r, "the last field"))) {
         taml_bytes_status(&r, err);
         free(cfg);
+        memset(job, 0, sizeof *job);
         return rc;
     }
+    job->n_rungs = (int32_t)n;
     job->id = id;
     job->task = task;
     job->seed = seed;
@@ -257,6 +282,18 @@ int taml_wire_result_decode(const void *msg, size_t len, taml_job_result *res, t
     res->train_seconds = taml_bytes_f64(&r, "train seconds");
     refuse_if(&r, !(res->train_seconds >= 0) || isinf(res->train_seconds), "train seconds",
               "not a finite number >= 0");
+    uint32_t n = taml_bytes_u32(&r, "rungs");
+    refuse_if(&r, n > TAML_JOB_RUNGS, "rungs", "more than 24 (TAML_JOB_RUNGS)");
+    for (uint32_t k = 0; k < n && taml_bytes_ok(&r); k++) {
+        res->rung_acc[k] = taml_bytes_f64(&r, "rung accuracy");
+        refuse_if(&r, !isnan(res->rung_acc[k]) && !(res->rung_acc[k] >= 0 && res->rung_acc[k] <= 1),
+                  "rung accuracy", "not in [0, 1] or NaN");
+    }
+    res->n_rungs = (int32_t)n;
+    res->pruned_rung = taml_bytes_i32(&r, "pruned rung");
+    refuse_if(&r, res->status == WIRE_PRUNED ? res->pruned_rung < 0 || res->pruned_rung >= res->n_rungs
+                                             : res->pruned_rung != 0,
+              "pruned rung", res->status == WIRE_PRUNED ? "not a rung of the result" : "not 0 for a trial not pruned");
     str16(&r, res->error, sizeof res->error, "error");
     if ((rc = taml_bytes_expect_end(&r, "the last field"))) {
         taml_bytes_status(&r, err);

@@ -21,13 +21,19 @@
  *
  * Another version (also version 1's 16-byte "TMLW" header) is refused as
  * TAML_EMISMATCH: messages are never stored, so a build speaks one version.
+ * Version 3 added the rungs of a pruned search (exec/pool.h's taml_job):
+ * r <= TAML_JOB_RUNGS, rung samples ascending and >= 1, thresholds in
+ * [0, 1] or NaN, rung accuracies in [0, 1] or NaN, the pruned rung in
+ * 0 .. r - 1 of the result's rungs when the status is pruned (6), else 0.
  *
  *   HELLO  worker -> 0, once at start: i32 threads, i32 status (0 or a taml
  *          error code), u64 tasks fingerprint, u16 n + host, u16 n + error
- *   JOB    0 -> worker: i64 id, i32 task, u64 seed, u32 n + config JSON
+ *   JOB    0 -> worker: i64 id, i32 task, u64 seed, u32 n + config JSON,
+ *          u32 r + r x (i64 rung samples, f64 rung threshold)   (version 3)
  *   RESULT worker -> 0: i64 id, i32 task, i32 worker (thread in its rank),
  *          i32 status, f64 valid, f64 test, f64 loss, i64 steps,
- *          f64 train_seconds, u16 n + error
+ *          f64 train_seconds, u32 r + r x f64 rung accuracy, i32 pruned
+ *          rung (version 3), u16 n + error
  *   STOP   0 -> worker: empty; finish the jobs running, then say BYE
  *   BYE    worker -> 0, last: i32 status, u16 n + error (why, when not 0)
  *
@@ -48,7 +54,7 @@
 #include "core/err.h"
 #include "exec/pool.h"
 
-#define TAML_WIRE_VERSION 2
+#define TAML_WIRE_VERSION 3
 #define TAML_WIRE_HEADER 28 /* the envelope's header and the type */
 #define TAML_WIRE_TRAILER 4 /* the CRC-32 */
 /* Largest body (the fields) accepted: a config JSON is a few hundred bytes;

@@ -77,6 +77,7 @@ const char *taml_child_status_name(taml_child_status s)
     case TAML_CHILD_OK: return "ok";
     case TAML_CHILD_DIVERGED: return "diverged";
     case TAML_CHILD_INVALID: return "invalid";
+    case TAML_CHILD_PRUNED: return "pruned";
     }
     return "?";
 }
@@ -372,6 +373,11 @@ static int step_is_safe(const taml_child *c)
 
 void taml_child_fit(taml_child *c, taml_child_result *res)
 {
+    taml_child_fit_rungs(c, NULL, res);
+}
+
+void taml_child_fit_rungs(taml_child *c, taml_child_rungs *rungs, taml_child_result *res)
+{
     TAML_ASSERT(!c->fitted);
     c->fitted = 1;
     taml_net_t *n = &c->net;
@@ -382,8 +388,28 @@ void taml_child_fit(taml_child *c, taml_child_result *res)
     double recent[100];
     int n_recent = 0;
     taml_child_status status = TAML_CHILD_OK;
+    int rung = 0, n_rungs = rungs ? rungs->n : 0;
+    if (rungs) {
+        for (int k = 0; k < n_rungs; k++) rungs->acc[k] = NAN;
+        rungs->reached = 0;
+        rungs->pruned = -1;
+    }
     double t0 = taml_now(), c0 = thread_cpu_s();
     for (int64_t step = 0; step < steps; step++) {
+        /* the rungs due before this step: measured, maybe the end */
+        while (rung < n_rungs && (rungs->samples[rung] + BATCH - 1) / BATCH <= step) {
+            double acc = taml_child_accuracy(c, TAML_VALID);
+            rungs->acc[rung] = acc;
+            rungs->reached = rung + 1;
+            if (rungs->on_rung) rungs->on_rung(rungs->user, rung, rungs->samples[rung], acc);
+            if (acc < rungs->threshold[rung]) { /* false for a NaN threshold */
+                rungs->pruned = rung;
+                status = TAML_CHILD_PRUNED;
+                break;
+            }
+            rung++;
+        }
+        if (status == TAML_CHILD_PRUNED) break;
         next_batch(c);
         gather(c, c->ex, BATCH);
         if (n->s.dropout) draw_masks(c);
@@ -489,9 +515,20 @@ static double majority_accuracy(const taml_task *t, int split)
 int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                      taml_child_result *res, taml_err *err)
 {
+    return taml_child_train_rungs(cfg, f, seed, NULL, res, err);
+}
+
+int taml_child_train_rungs(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
+                           taml_child_rungs *rungs, taml_child_result *res, taml_err *err)
+{
     double t0 = taml_now();
     if (cfg->deep_disabled && cfg->wide_disabled) {
         memset(res, 0, sizeof *res);
+        if (rungs) { /* no training: no rung reached */
+            for (int k = 0; k < rungs->n; k++) rungs->acc[k] = NAN;
+            rungs->reached = 0;
+            rungs->pruned = -1;
+        }
         res->status = TAML_CHILD_INVALID;
         res->valid_acc = majority_accuracy(f->task, TAML_VALID);
         res->test_acc = majority_accuracy(f->task, TAML_TEST);
@@ -502,9 +539,14 @@ int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint6
     taml_child *c = NULL;
     int rc = taml_child_new(&c, cfg, f, seed, err);
     if (rc) return rc;
-    taml_child_fit(c, res);
-    res->valid_acc = taml_child_accuracy(c, TAML_VALID);
-    res->test_acc = taml_child_accuracy(c, TAML_TEST);
+    taml_child_fit_rungs(c, rungs, res);
+    if (res->status == TAML_CHILD_PRUNED) {
+        res->valid_acc = rungs->acc[rungs->pruned];
+        res->test_acc = NAN;
+    } else {
+        res->valid_acc = taml_child_accuracy(c, TAML_VALID);
+        res->test_acc = taml_child_accuracy(c, TAML_TEST);
+    }
     taml_child_free(c);
     res->wall_s = taml_now() - t0;
     return 0;

@@ -29,9 +29,10 @@ typedef enum {
     TAML_CHILD_OK = 0,
     TAML_CHILD_DIVERGED = 1, /* stopped early; accuracies of the last good weights */
     TAML_CHILD_INVALID = 2,  /* both towers disabled; accuracies of the majority class */
+    TAML_CHILD_PRUNED = 3,   /* stopped at a rung below its threshold (taml_child_rungs) */
 } taml_child_status;
 
-/* "ok", "diverged", "invalid". */
+/* "ok", "diverged", "invalid", "pruned". */
 const char *taml_child_status_name(taml_child_status s);
 
 typedef struct taml_child_result {
@@ -65,6 +66,30 @@ void taml_child_free(taml_child *c);
  * steps, train_s; accuracies not yet). Call once. */
 void taml_child_fit(taml_child *c, taml_child_result *res);
 
+/* Rungs (search/prune.h): after ceil(samples[k] / 100) steps the child
+ * measures its validation accuracy (taml_child_accuracy: the weights are
+ * not touched, so the training goes on exactly as without the rung) into
+ * acc[k]; below threshold[k] (a NaN threshold never is) it stops there:
+ * status pruned, *pruned = k. reached: the rungs measured (fewer than n
+ * when the child diverged or was pruned first). The measuring is counted
+ * in train_s (and train_cpu_s), as it is part of the trial's cost. */
+typedef struct taml_child_rungs {
+    int n;
+    const int64_t *samples;  /* (n) ascending, >= 1 */
+    const double *threshold; /* (n) in [0, 1] or NaN */
+    double *acc;             /* (n) out, NaN past reached */
+    int reached;             /* out */
+    int pruned;              /* out: the rung it stopped at, -1 if none */
+    /* optional: called on the training thread with each rung's accuracy as
+     * it is measured (`taml train --rungs` prints it), before the
+     * threshold is applied */
+    void (*on_rung)(void *user, int k, int64_t samples, double acc);
+    void *user;
+} taml_child_rungs;
+
+/* taml_child_fit with rungs (NULL: none, as taml_child_fit). */
+void taml_child_fit_rungs(taml_child *c, taml_child_rungs *rungs, taml_child_result *res);
+
 /* Accuracy on split TAML_TRAIN / TAML_VALID / TAML_TEST with the current
  * weights (batch norm on running averages, no dropout). */
 double taml_child_accuracy(taml_child *c, int split);
@@ -80,6 +105,10 @@ void taml_child_logits(taml_child *c, int split, float *logits);
  * could not be built. Deterministic given (features, cfg, seed) on one thread. */
 int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                      taml_child_result *res, taml_err *err);
+/* The same with rungs (NULL: none): a child pruned at a rung gets that
+ * rung's validation accuracy and a NaN test accuracy (not measured). */
+int taml_child_train_rungs(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
+                           taml_child_rungs *rungs, taml_child_result *res, taml_err *err);
 
 /* The child's network (weights, batch-norm running averages), read-only, for
  * serialising a trained child (nn/model.h). Valid until taml_child_free. */

@@ -156,7 +156,7 @@ int taml_report_policy_replay(const taml_report_study *s, const taml_space *sp, 
         taml_ctrl *c = taml_report_ctrls_find(&cs, s, u[j].task, &tid);
         if (!c) continue;
         for (size_t d = 0; d < nd; d++) acts[d] = k->actions[u[j].i * nd + d];
-        rc = taml_ctrl_update(c, tid, acts, k->valid[u[j].i], NULL, err);
+        rc = taml_ctrl_update(c, tid, acts, k->reward[u[j].i], NULL, err);
         if (rc < 0) {
             taml_err_prefix(err, "%s: replaying trial %lld (update %lld)", s->path,
                             (long long)k->id[u[j].i], (long long)u[j].seq);

@@ -424,7 +424,8 @@ static void task_table(taml_svg_buf *b, const study_view *v, size_t ns, const ch
                        const taml_report_study *rs)
 {
     taml_svg_buf_puts(b, "<table>\n<tr><th>study</th><th>finished trials</th><th>failed</th>"
-                         "<th>diverged</th><th>invalid</th><th>best valid</th><th>its test</th>"
+                         "<th>diverged</th><th>invalid</th><th>pruned</th><th>best valid</th>"
+                         "<th>its test</th>"
                          "<th>ensemble valid</th><th>its test</th><th>ensemble</th>"
                          "<th>valid top10</th><th>test top10</th>");
     if (rs) taml_svg_buf_puts(b, "<th>trials to target</th>");
@@ -436,8 +437,9 @@ static void task_table(taml_svg_buf *b, const study_view *v, size_t ns, const ch
         swatch(b, (int)i);
         esc(b, v[i].s->label);
         taml_svg_buf_printf(b, "</td><td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
-                               "<td class=\"num\">%zu</td><td class=\"num\">%zu</td>",
-                            r->trials, r->failed, r->diverged, r->invalid);
+                               "<td class=\"num\">%zu</td><td class=\"num\">%zu</td>"
+                               "<td class=\"num\">%zu</td>",
+                            r->trials, r->failed, r->diverged, r->invalid, r->pruned);
         td_pct(b, r->best_valid);
         td_pct(b, r->best_test);
         if (r->ensemble) {

@@ -39,6 +39,7 @@ static int fill_row(taml_status_row *r, const taml_report_task *k,
     r->failed = k->n_failed;
     r->diverged = k->n_diverged;
     r->invalid = k->n_invalid;
+    r->pruned = k->n_pruned;
     r->unfinished = k->n_unfinished;
     r->best_valid = r->best_test = NAN;
     r->top_valid = r->top_valid_sem = r->top_test = r->top_test_sem = NAN;
@@ -250,6 +251,8 @@ char *taml_status_text(const taml_report_study *s, const taml_report_study *agai
         if (r->top_count < TAML_REPORT_TOP && r->trials > 0)
             taml_svg_buf_printf(&b, "  [top of %zu only]", r->top_count);
         if (r->unfinished) taml_svg_buf_printf(&b, "  [%zu unfinished]", r->unfinished);
+        /* pruned trials count among the trials, never in a ranking */
+        if (r->pruned) taml_svg_buf_printf(&b, "  [%zu pruned]", r->pruned);
         if (r->ensemble && (size_t)r->ensemble->trials != r->trials)
             taml_svg_buf_printf(&b, "  [ensemble built at %lld trials]",
                                 (long long)r->ensemble->trials);
@@ -303,6 +306,7 @@ char *taml_status_json(const taml_report_study *s, const taml_report_study *agai
         cJSON_AddNumberToObject(o, "failed", (double)r->failed);
         cJSON_AddNumberToObject(o, "diverged", (double)r->diverged);
         cJSON_AddNumberToObject(o, "invalid", (double)r->invalid);
+        cJSON_AddNumberToObject(o, "pruned", (double)r->pruned);
         cJSON_AddNumberToObject(o, "unfinished", (double)r->unfinished);
         if (r->best_id) cJSON_AddNumberToObject(o, "best_trial", (double)r->best_id);
         else cJSON_AddNullToObject(o, "best_trial");

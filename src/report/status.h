@@ -21,6 +21,7 @@ typedef struct taml_status_row {
     /* failed: also the trials whose worker process died on every allowed
      * attempt, and those that timed out (store/store.h) */
     size_t failed, diverged, invalid, unfinished;
+    size_t pruned; /* stopped at a rung by the search's pruner (never ranked) */
     int64_t best_id;  /* the trial with the best validation accuracy (ties: earliest), or 0 */
     double best_valid, best_test; /* that trial's accuracies (the test split never selects) */
     const taml_store_ensemble *ensemble; /* the recorded ensemble (borrowed), or NULL */

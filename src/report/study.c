@@ -16,6 +16,7 @@ static void task_free(taml_report_task *t)
     free(t->state);
     free(t->valid);
     free(t->test);
+    free(t->reward);
     free(t->actions);
     free(t->seq);
     if (t->config)
@@ -83,10 +84,12 @@ static int fill_trials(taml_store *st, taml_report_study *s, taml_err *err)
         size_t i = k->n++;
         k->id[i] = t.id;
         k->state[i] = (int)t.state;
-        int failed = t.state == TAML_TRIAL_FAILED;
-        k->valid[i] = failed ? NAN : t.valid_acc;
-        k->test[i] = failed ? NAN : t.test_acc;
+        int failed = t.state == TAML_TRIAL_FAILED, pruned = t.state == TAML_TRIAL_PRUNED;
+        k->valid[i] = failed || pruned ? NAN : t.valid_acc;
+        k->test[i] = failed || pruned ? NAN : t.test_acc;
+        k->reward[i] = failed ? NAN : pruned && isfinite(t.reward) ? t.reward : t.valid_acc;
         k->n_failed += failed;
+        k->n_pruned += pruned;
         k->n_diverged += t.state == TAML_TRIAL_DIVERGED;
         k->n_invalid += t.state == TAML_TRIAL_INVALID;
         for (size_t d = 0; d < na; d++)
@@ -145,6 +148,7 @@ int taml_report_study_load(taml_report_study **out, const char *path, taml_err *
         k->state = taml_malloc(c * sizeof *k->state);
         k->valid = taml_malloc(c * sizeof *k->valid);
         k->test = taml_malloc(c * sizeof *k->test);
+        k->reward = taml_malloc(c * sizeof *k->reward);
         k->actions = taml_malloc(c * (s->n_actions ? s->n_actions : 1) * sizeof *k->actions);
         k->config = taml_calloc(c, sizeof *k->config);
         k->seq = taml_malloc(c * sizeof *k->seq);

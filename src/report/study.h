@@ -18,9 +18,10 @@
 /* The accuracy-topN the status and report use: the paper's N = 10. */
 #define TAML_REPORT_TOP 10
 
-/* One task's finished trials, in trial-id order. A failed trial is kept
- * with valid = test = NaN (it spent budget; metrics.h says how it counts);
- * pending and running trials are left out and only counted. */
+/* One task's finished trials, in trial-id order. A failed or pruned trial
+ * is kept with valid = test = NaN (it spent budget but never ranks;
+ * metrics.h says how it counts); pending and running trials are left out
+ * and only counted. */
 typedef struct taml_report_task {
     char *name;
     size_t n;            /* finished trials */
@@ -28,10 +29,11 @@ typedef struct taml_report_task {
     int *state;          /* (n) taml_trial_state */
     double *valid;       /* (n) validation accuracy, NaN when failed */
     double *test;        /* (n) test accuracy, NaN when failed */
+    double *reward;      /* (n) the controller's reward: valid, a pruned trial's estimate */
     int32_t *actions;    /* (n, n_actions) one choice per decision; -1 when unknown */
     char **config;       /* (n) config JSON as stored */
     int64_t *seq;        /* (n) the controller update that applied the trial's reward, 0 = none */
-    size_t n_failed, n_diverged, n_invalid;
+    size_t n_failed, n_diverged, n_invalid, n_pruned;
     size_t n_unfinished; /* pending + running */
     /* The ensemble the study recorded for the task (search/ensemble.h), if
      * any: has_ensemble 0 when none was (or the study predates them). */

@@ -76,6 +76,13 @@ static int settings_of(session *s, const char *path, taml_err *err)
     if (s->o.deterministic && cJSON_IsNumber(lag) && lag->valuedouble >= 1)
         s->o.lag = (int32_t)lag->valuedouble;
     cJSON_Delete(j);
+    taml_prune_opts p;
+    if (taml_search_prune_of_options(s->st.options_json, &p) < 0 || p.pruner != TAML_PRUNER_NONE)
+        return taml_err_set(err, TAML_EINVAL,
+                            "%s: the study was made by taml search with a pruner (options %s); "
+                            "ask and tell do not prune (tell takes no rung reports): continue it "
+                            "with taml search",
+                            path, s->st.options_json);
     return TAML_OK;
 }
 
@@ -233,7 +240,7 @@ static int in_unit(double x)
 
 int taml_search_tell(const char *path, int64_t id, const taml_told *told, taml_err *err)
 {
-    if (!taml_trial_state_final(told->state))
+    if (!taml_trial_state_final(told->state) || told->state == TAML_TRIAL_PRUNED)
         return taml_err_set(err, TAML_EINVAL,
                             "trial %lld: a told state is done, diverged, invalid or failed",
                             (long long)id);

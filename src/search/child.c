@@ -195,7 +195,11 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
     }
     if (!rc) rc = taml_features_cache_get(r->cache, task, module, &f, &err);
     taml_child_result res;
-    if (!rc) rc = taml_child_train(&cfg, f, job->seed, &res, &err);
+    double rung_acc[TAML_JOB_RUNGS];
+    taml_child_rungs rungs = {.n = job->n_rungs, .samples = job->rung_samples,
+                              .threshold = job->rung_threshold, .acc = rung_acc};
+    if (!rc)
+        rc = taml_child_train_rungs(&cfg, f, job->seed, job->n_rungs ? &rungs : NULL, &res, &err);
     if (rc) {
         out->status = TAML_TRIAL_FAILED;
         out->valid_acc = out->test_acc = out->loss = 0.0 / 0.0;
@@ -204,7 +208,13 @@ void taml_child_runner_job(void *ctx, int32_t worker, const taml_job *job, taml_
     }
     out->status = res.status == TAML_CHILD_OK         ? TAML_TRIAL_DONE
                   : res.status == TAML_CHILD_DIVERGED ? TAML_TRIAL_DIVERGED
+                  : res.status == TAML_CHILD_PRUNED   ? TAML_TRIAL_PRUNED
                                                       : TAML_TRIAL_INVALID;
+    if (job->n_rungs) {
+        out->n_rungs = rungs.reached;
+        memcpy(out->rung_acc, rung_acc, (size_t)rungs.reached * sizeof *rung_acc);
+        if (res.status == TAML_CHILD_PRUNED) out->pruned_rung = rungs.pruned;
+    }
     out->valid_acc = res.valid_acc;
     out->test_acc = res.test_acc;
     out->loss = res.final_loss;

@@ -25,6 +25,10 @@
  *             failed because their worker process died on every allowed
  *             attempt or ran past the time limit (store/store.h): they are
  *             failed trials like any other.
+ *   pruned    valid = NaN, as failed: the search's pruner stopped it at a
+ *             rung (search/prune.h); it spent budget (and counts in
+ *             trials-to-target) but its rung accuracy is not a final one,
+ *             so it never ranks above, or beside, a trial that finished.
  *   pending, running: not finished, not passed at all.
  *
  * accuracy-topN after t trials: among the first t trials with a valid

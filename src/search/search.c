@@ -36,6 +36,7 @@ void taml_search_opts_default(taml_search_opts *o)
     o->workers = 1;
     o->seed = 1;
     o->retries = 2;
+    taml_prune_opts_default(&o->prune);
 }
 
 void taml_search_log(search_run *r, const char *fmt, ...)
@@ -60,6 +61,15 @@ void taml_search_grow(search_run *r, int64_t need)
     r->reward = taml_realloc(r->reward, (size_t)cap * sizeof *r->reward);
     r->attempts = taml_realloc(r->attempts, (size_t)cap * sizeof *r->attempts);
     memset(r->attempts + r->cap, 0, (size_t)(cap - r->cap) * sizeof *r->attempts);
+    if (r->prune.pruner != TAML_PRUNER_NONE) {
+        r->rung_acc = taml_realloc(r->rung_acc, (size_t)cap * TAML_JOB_RUNGS * sizeof *r->rung_acc);
+        for (size_t i = (size_t)r->cap * TAML_JOB_RUNGS; i < (size_t)cap * TAML_JOB_RUNGS; i++)
+            r->rung_acc[i] = NAN;
+        r->prung = taml_realloc(r->prung, (size_t)cap * sizeof *r->prung);
+        memset(r->prung + r->cap, 0, (size_t)(cap - r->cap));
+        free(r->scratch);
+        r->scratch = taml_malloc(2 * (size_t)cap * sizeof *r->scratch);
+    }
     /* the ring is re-laid flat, oldest first, in its new size */
     int64_t *fifo = taml_malloc((size_t)cap * sizeof *fifo);
     for (int64_t i = 0; i < r->fifo_len; i++) fifo[i] = r->fifo[(r->fifo_head + i) % r->cap];
@@ -182,6 +192,7 @@ int taml_search_apply(search_run *r, int64_t id, int record, taml_err *err)
         return TAML_OK;
     }
     int32_t task = r->task[id];
+    if (r->flags[id] & RUN_PRUNED) r->reward[id] = taml_search_pruned_reward(r, id);
     taml_ctrl_step info;
     int rc = taml_ctrl_update(run_ctrl_of(r, task), r->ctrl_task[task],
                               r->acts + (size_t)id * (size_t)r->n_dec, r->reward[id], &info, err);
@@ -190,7 +201,9 @@ int taml_search_apply(search_run *r, int64_t id, int record, taml_err *err)
     r->sigma[task] = info.sigma;
     r->seq++;
     r->flags[id] |= RUN_APPLIED;
-    if (record) return taml_store_trial_applied(r->store, id, r->seq, err);
+    if (record)
+        return taml_store_trial_applied(r->store, id, r->seq,
+                                        r->flags[id] & RUN_PRUNED ? r->reward[id] : NAN, err);
     return TAML_OK;
 }
 
@@ -283,9 +296,17 @@ int taml_search_record(search_run *r, const taml_job_result *res, taml_err *err)
          * bug there): recorded as failed */
         status = TAML_TRIAL_FAILED;
     }
+    if (status == TAML_TRIAL_PRUNED && (r->prune.pruner == TAML_PRUNER_NONE ||
+                                        res->pruned_rung < 0 || res->pruned_rung >= res->n_rungs ||
+                                        !isfinite(res->rung_acc[res->pruned_rung]))) {
+        status = TAML_TRIAL_FAILED; /* a child's bug: pruned where no rung said so */
+        snprintf(lost, sizeof lost, "the child reported itself pruned at no rung it reached");
+    }
     int reward_ok = status != TAML_TRIAL_FAILED && isfinite(res->valid_acc);
     r->flags[id] |= RUN_FINISHED | (reward_ok ? 0 : RUN_NOREWARD);
     r->reward[id] = res->valid_acc;
+    int32_t n_rungs = status == TAML_TRIAL_FAILED ? 0 : res->n_rungs;
+    taml_search_note_rungs(r, id, status, n_rungs, res->rung_acc, res->pruned_rung, res->valid_acc);
     r->inflight--;
     r->attempts[id]++;
 
@@ -298,19 +319,31 @@ int taml_search_record(search_run *r, const taml_job_result *res, taml_err *err)
                     .steps = res->steps,
                     .train_seconds = res->train_seconds,
                     .worker = res->worker,
-                    .error = lost[0] ? lost : res->error[0] ? (char *)res->error : NULL};
+                    .error = lost[0] ? lost : res->error[0] ? (char *)res->error : NULL,
+                    .n_rungs = n_rungs,
+                    .rung_acc = (double *)res->rung_acc,
+                    .pruned_rung = status == TAML_TRIAL_PRUNED ? res->pruned_rung : -1,
+                    .reward = NAN};
     if (status == TAML_TRIAL_FAILED && !t.error) t.error = "the child failed without a message";
     if (!r->deterministic && (rc = taml_search_apply(r, id, 0, err))) goto fail;
     t.update_seq = (r->flags[id] & RUN_NOREWARD) || !run_has_ctrl(r) ? 0 : r->deterministic ? 0 : r->seq;
+    if (t.update_seq && status == TAML_TRIAL_PRUNED) t.reward = r->reward[id];
     if ((rc = taml_store_trial_finish(r->store, id, &t, err))) goto fail;
     if ((rc = taml_search_advance(r, err))) goto fail;
     if (run_has_ctrl(r) && r->seq - r->seq_ckpt >= r->ckpt_every && (rc = taml_search_checkpoint(r, err)))
         goto fail;
     if ((rc = taml_store_commit(r->store, err))) return rc;
 
-    taml_search_count_finished(r, r->task[id], reward_ok ? res->valid_acc : NAN);
+    /* a pruned trial's rung accuracy is never a best (search/prune.h) */
+    taml_search_count_finished(r, r->task[id],
+                               reward_ok && status != TAML_TRIAL_PRUNED ? res->valid_acc : NAN);
     r->done_this_run++;
-    if (r->o->log)
+    if (r->o->log && status == TAML_TRIAL_PRUNED)
+        taml_search_log(r, "trial %lld %s pruned at rung %d (%lld samples) valid %.4f (%.2f s, worker %d)",
+                        (long long)id, r->names[r->task[id]], (int)res->pruned_rung,
+                        (long long)res->steps * 100, res->valid_acc, res->train_seconds,
+                        (int)res->worker);
+    else if (r->o->log)
         taml_search_log(r, "trial %lld %s %s valid %.4f test %.4f (%.2f s, worker %d)%s%s", (long long)id,
               r->names[r->task[id]], taml_trial_state_name((taml_trial_state)status),
               res->valid_acc, res->test_acc, res->train_seconds, (int)res->worker,
@@ -340,6 +373,9 @@ void taml_search_run_deinit(search_run *r)
     free(r->flags);
     free(r->reward);
     free(r->attempts);
+    free(r->rung_acc);
+    free(r->prung);
+    free(r->scratch);
     free(r->fifo);
     free(r->best_valid);
     free(r->task_done);
@@ -374,6 +410,8 @@ void taml_search_run_init(search_run *r, const taml_space *space, int32_t n_task
     r->explore = o->explore_uniform;
     r->temp0 = o->explore_temperature > 0 ? o->explore_temperature : 1;
     r->temp_trials = o->explore_trials > 0 ? o->explore_trials : 100;
+    r->prune = o->prune;
+    r->d_samples = -1;
     r->ckpt_every = o->checkpoint_every > 0 ? o->checkpoint_every : 100;
     r->next_id = 1;
     r->total = (int64_t)o->trials * n_tasks;
@@ -457,6 +495,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
     taml_pool *pool = NULL;
     int rc = TAML_OK, stopping = 0; /* stopping: before the first goto out */
     int lock_fd = -1;
+    if ((rc = taml_search_prune_setup(&r, err))) goto out;
     if ((rc = taml_search_lock(&r, study_path, task_dirs, 0, &lock_fd, err))) goto out;
     rc = taml_search_study_open(&r, study_path, task_dirs, err);
     if (rc) goto out;
@@ -490,6 +529,7 @@ int taml_search_run(const char *study_path, const taml_space *space, int32_t n_t
             char *text = taml_space_config_text(space, r.acts + (size_t)id * (size_t)r.n_dec);
             taml_job job = {.id = id, .task = r.task[id], .config_json = text,
                             .seed = trial_seed(&r, id)};
+            taml_search_job_rungs(&r, id, &job);
             rc = taml_pool_submit(pool, &job, err);
             free(text);
             if (rc) goto out;

@@ -28,6 +28,12 @@
  * and goes on; the result equals that of a search never interrupted (in
  * deterministic mode, and in asynchronous mode with one worker).
  *
+ * Pruning (search/prune.h). With a pruner each job carries its rungs and
+ * their thresholds, computed when it is dispatched from the rung values of
+ * earlier trials of its task (deterministic: trials 1 .. i - lag only); a
+ * child below a threshold stops and is recorded as pruned, with the
+ * controller reward prune.h defines, stored with it.
+ *
  * Checkpoint blobs in the store: for multitask and transfer, exactly one
  * taml_ctrl_save buffer; for aml, a controller bundle (ctrl/bundle.h), one
  * controller per task in task order; random has none.
@@ -43,6 +49,7 @@
 #include "data/task.h"
 #include "exec/pool.h"
 #include "search/method.h"
+#include "search/prune.h"
 #include "space/space.h"
 #include "store/store.h"
 
@@ -70,6 +77,10 @@ typedef struct taml_search_opts {
     int seed_set;       /* 1: seed was given; on resume it must match the study's */
     int deterministic;  /* 1: the deterministic order (see above) */
     int32_t lag;        /* deterministic lag; 0 = workers */
+    /* Pruning (search/prune.h; pruner none: every trial trains to its end).
+     * Recorded by a new study; a continued one must be given the same. The
+     * space needs a "samples" decision of numbers (the trials' lengths). */
+    taml_prune_opts prune;
     /* Controller updates between checkpoints; 0 = 100. A checkpoint of the
      * paper-space controller is about 1.2 MB (weights and Adam state), while
      * replaying an update on resume costs a fraction of a millisecond: rare

@@ -32,7 +32,14 @@
 #define STREAM_CTRL 0x6374726cULL /* "ctrl" */
 
 /* Per-trial bookkeeping, indexed by trial id (1-based). */
-enum { RUN_SAMPLED = 1, RUN_FINISHED = 2, RUN_APPLIED = 4, RUN_NOREWARD = 8 };
+enum {
+    RUN_SAMPLED = 1,
+    RUN_FINISHED = 2,
+    RUN_APPLIED = 4,
+    RUN_NOREWARD = 8,
+    RUN_PRUNED = 16,   /* finished as pruned (reward: the estimate once applied) */
+    RUN_COMPLETE = 32, /* finished as done: trained to its end, reward = valid accuracy */
+};
 
 typedef struct search_run {
     const taml_search_opts *o;
@@ -72,6 +79,13 @@ typedef struct search_run {
      * by a search that died and return to pending (search.h "Resume") */
     int keep_running;
     int store_flags; /* more taml_store_open flags (ask/tell: TAML_STORE_KEEP_WAL) */
+
+    /* pruning (search_prune.c); rung_acc and prung only with a pruner */
+    taml_prune_opts prune;
+    int d_samples;     /* the space's "samples" decision, -1 when none */
+    double *rung_acc;  /* (cap, TAML_JOB_RUNGS) a finished trial's value at each rung, NaN: none */
+    int8_t *prung;     /* (cap) the rung a pruned trial stopped at */
+    double *scratch;   /* (2 cap) values and their copy, for the thresholds */
 
     int64_t *fifo; /* sampled, pending ids waiting for a worker (ring) */
     int64_t fifo_head, fifo_len;
@@ -140,7 +154,28 @@ void taml_search_count_finished(search_run *r, int32_t task, double valid);
 /* Stores a checkpoint of the controllers at the current update number. */
 int taml_search_checkpoint(search_run *r, taml_err *err);
 
+/* ---- search_prune.c --------------------------------------------------- */
+
+/* Checks the pruning options and finds the space's samples decision (EINVAL
+ * when a pruner has none to read). Called by taml_search_run_init's callers
+ * before the study opens. */
+int taml_search_prune_setup(search_run *r, taml_err *err);
+/* Fills job's rungs and thresholds for trial id (none without a pruner). */
+void taml_search_job_rungs(search_run *r, int64_t id, taml_job *job);
+/* Keeps finished trial id's rung values (n of them; final: its validation
+ * accuracy when it trained to its end, else NaN) and its RUN_PRUNED /
+ * RUN_COMPLETE flag; prung: the rung it was pruned at. */
+void taml_search_note_rungs(search_run *r, int64_t id, int state, int32_t n, const double *acc,
+                            int32_t prung, double final);
+/* The controller reward of pruned trial id (search/prune.h), from the
+ * trials before it (deterministic) or every one finished (asynchronous). */
+double taml_search_pruned_reward(search_run *r, int64_t id);
+
 /* ---- study.c --------------------------------------------------------- */
+
+/* The pruning settings a study's options record (none when it records
+ * none) into *p; -1 for a pruner name this build does not know. */
+int taml_search_prune_of_options(const char *options_json, taml_prune_opts *p);
 
 /* Opens (or creates) the store at path into r->store. A new study is
  * created with its controllers and their first checkpoint; a study that

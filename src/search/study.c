@@ -47,16 +47,62 @@ static int load_blob(search_run *r, const void *blob, size_t size, const char *s
     return TAML_OK;
 }
 
+/* The pruner's settings as the options record them: "" for none (a study
+ * without a pruner keeps the record it had before pruning existed). */
+static char *prune_json(const taml_prune_opts *p)
+{
+    if (p->pruner == TAML_PRUNER_NONE) return taml_strdup("");
+    return taml_asprintf(",\"pruner\":\"%s\",\"prune_eta\":%d,\"prune_min\":%lld,"
+                         "\"prune_warmup\":%d",
+                         taml_prune_name(p->pruner), (int)p->eta, (long long)p->min_samples,
+                         (int)p->warmup);
+}
+
 static char *options_json(const search_run *r)
 {
     char *s = taml_asprintf("{\"deterministic\":%s,\"lag\":%d", r->deterministic ? "true" : "false",
                             r->deterministic ? (int)r->lag : 0);
-    /* only when on: every study made without it keeps its record as it was */
+    /* only when on: every study made without them keeps its record as it was */
     if (r->explore > 0) s = taml_append(s, ",\"explore_uniform\":%.17g", r->explore);
     if (r->temp0 != 1)
         s = taml_append(s, ",\"explore_temperature\":%.17g,\"explore_trials\":%d", r->temp0,
                         (int)r->temp_trials);
-    return taml_append(s, "}");
+    char *pr = prune_json(&r->prune);
+    s = taml_append(s, "%s}", pr);
+    free(pr);
+    return s;
+}
+
+int taml_search_prune_of_options(const char *options_json, taml_prune_opts *p)
+{
+    taml_prune_opts_default(p);
+    cJSON *j = cJSON_Parse(options_json ? options_json : "{}");
+    cJSON *name = cJSON_GetObjectItemCaseSensitive(j, "pruner");
+    cJSON *eta = cJSON_GetObjectItemCaseSensitive(j, "prune_eta");
+    cJSON *min = cJSON_GetObjectItemCaseSensitive(j, "prune_min");
+    cJSON *warm = cJSON_GetObjectItemCaseSensitive(j, "prune_warmup");
+    int rc = 0;
+    if (name) {
+        int k = cJSON_IsString(name) ? taml_prune_parse(name->valuestring) : -1;
+        if (k < 0) rc = -1;
+        else p->pruner = (taml_pruner)k;
+    }
+    if (cJSON_IsNumber(eta)) p->eta = (int32_t)eta->valuedouble;
+    if (cJSON_IsNumber(min)) p->min_samples = (int64_t)min->valuedouble;
+    if (cJSON_IsNumber(warm)) p->warmup = (int32_t)warm->valuedouble;
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* "asha (eta 3, min 1000 samples, warm-up 5)" or "none". */
+static void prune_text(const taml_prune_opts *p, char *buf, size_t cap)
+{
+    if (p->pruner == TAML_PRUNER_NONE)
+        snprintf(buf, cap, "none");
+    else
+        snprintf(buf, cap, "%s (--prune-eta %d, --prune-min %lld, --prune-warmup %d)",
+                 taml_prune_name(p->pruner), (int)p->eta, (long long)p->min_samples,
+                 (int)p->warmup);
 }
 
 static char *fingerprint_hex(const taml_space *s)
@@ -122,6 +168,25 @@ static int check_same_study(search_run *r, const taml_study *st, taml_err *err)
         r->temp0 = cJSON_IsNumber(t) ? t->valuedouble : 1;
         r->temp_trials = cJSON_IsNumber(k) ? (int32_t)k->valuedouble : 100;
         cJSON_Delete(j);
+    }
+    taml_prune_opts was;
+    if (taml_search_prune_of_options(st->options_json, &was) < 0)
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study's options %s name a pruner this taml does not know "
+                            "(it knows none, median and asha): continue it with the taml that made it",
+                            path, st->options_json);
+    char *p_was = prune_json(&was), *p_now = prune_json(&r->prune);
+    int same_prune = !strcmp(p_was, p_now);
+    free(p_was);
+    free(p_now);
+    if (!same_prune) {
+        char a[160], b[160];
+        prune_text(&was, a, sizeof a);
+        prune_text(&r->prune, b, sizeof b);
+        return taml_err_set(err, TAML_EMISMATCH,
+                            "%s: the study's pruner is %s, not %s: continue it with the pruning "
+                            "options it was made with",
+                            path, a, b);
     }
     char *opt = options_json(r);
     int same_opts = !strcmp(opt, st->options_json);
@@ -626,7 +691,8 @@ static int restore(search_run *r, taml_err *err)
             break;
         }
         taml_ctrl_step info;
-        if ((rc = taml_ctrl_update(run_ctrl_of(r, t.task), r->ctrl_task[t.task], t.actions, t.valid_acc,
+        double reward = t.state == TAML_TRIAL_PRUNED && isfinite(t.reward) ? t.reward : t.valid_acc;
+        if ((rc = taml_ctrl_update(run_ctrl_of(r, t.task), r->ctrl_task[t.task], t.actions, reward,
                                    &info, err)))
             break;
         r->baseline[t.task] = info.baseline;
@@ -658,7 +724,8 @@ static int load_trials(search_run *r, taml_err *err)
         memcpy(r->acts + (size_t)t.id * (size_t)r->n_dec, t.actions,
                (size_t)r->n_dec * sizeof(int32_t));
         r->flags[t.id] = RUN_SAMPLED;
-        r->reward[t.id] = t.valid_acc;
+        r->reward[t.id] =
+            t.state == TAML_TRIAL_PRUNED && isfinite(t.reward) ? t.reward : t.valid_acc;
         r->attempts[t.id] = t.attempts;
         r->next_id++;
         if (t.state == TAML_TRIAL_PENDING) {
@@ -671,7 +738,15 @@ static int load_trials(search_run *r, taml_err *err)
             int ok = t.state != TAML_TRIAL_FAILED && isfinite(t.valid_acc);
             r->flags[t.id] |= RUN_FINISHED | (ok ? 0 : RUN_NOREWARD);
             if (t.update_seq > 0 || !ok || !run_has_ctrl(r)) r->flags[t.id] |= RUN_APPLIED;
-            taml_search_count_finished(r, t.task, ok ? t.valid_acc : NAN);
+            if (t.state == TAML_TRIAL_PRUNED && r->prune.pruner == TAML_PRUNER_NONE) {
+                rc = taml_err_set(err, TAML_ECORRUPT, "%s: trial %lld is pruned in a study without a pruner",
+                                  taml_store_path(r->store), (long long)t.id);
+                break;
+            }
+            taml_search_note_rungs(r, t.id, (int)t.state, t.n_rungs < TAML_JOB_RUNGS ? t.n_rungs : TAML_JOB_RUNGS,
+                                   t.rung_acc, t.pruned_rung, t.valid_acc);
+            taml_search_count_finished(r, t.task,
+                                       ok && t.state != TAML_TRIAL_PRUNED ? t.valid_acc : NAN);
         }
     }
     taml_store_iter_free(it);

@@ -33,16 +33,18 @@ struct taml_store_iter {
     taml_trial cur; /* strings owned by the iterator */
 };
 
-static const char *state_names[] = {"pending", "running", "done", "diverged", "invalid", "failed"};
+static const char *state_names[] = {"pending", "running", "done",  "diverged",
+                                    "invalid", "failed",  "pruned"};
+#define N_STATES ((int)(sizeof state_names / sizeof state_names[0]))
 
 const char *taml_trial_state_name(taml_trial_state s)
 {
-    return (unsigned)s < 6 ? state_names[s] : "?";
+    return (unsigned)s < (unsigned)N_STATES ? state_names[s] : "?";
 }
 
 int taml_trial_state_parse(const char *s)
 {
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N_STATES; i++)
         if (s && !strcmp(s, state_names[i])) return i;
     return -1;
 }
@@ -50,7 +52,7 @@ int taml_trial_state_parse(const char *s)
 int taml_trial_state_final(taml_trial_state s)
 {
     return s == TAML_TRIAL_DONE || s == TAML_TRIAL_DIVERGED || s == TAML_TRIAL_INVALID ||
-           s == TAML_TRIAL_FAILED;
+           s == TAML_TRIAL_FAILED || s == TAML_TRIAL_PRUNED;
 }
 
 int taml_trial_transition_ok(taml_trial_state from, taml_trial_state to)
@@ -176,9 +178,11 @@ static const char *schema_sql =
  * has: every reader below checks s->schema before touching what a step
  * added). Steps only add: a file never loses a column or a row by being
  * migrated. */
+static int admit_pruned(taml_store *s, taml_err *err);
 static const struct migration {
     int64_t to;      /* the version the step makes */
     const char *sql; /* the step */
+    int (*more)(taml_store *s, taml_err *err); /* what SQL alone cannot do, after it (or NULL) */
 } migrations[] = {
     /* The data a study ran on (src/search/study.c checks it when the study
      * continues or is transferred from): the module library's directory
@@ -198,13 +202,13 @@ static const struct migration {
         "  recorded REAL NOT NULL);"
         "CREATE TABLE modules ("
         "  name TEXT PRIMARY KEY, path TEXT NOT NULL, size INTEGER NOT NULL,"
-        "  crc32 INTEGER NOT NULL, recorded REAL NOT NULL);"},
+        "  crc32 INTEGER NOT NULL, recorded REAL NOT NULL);", NULL},
     /* trials.attempts: the runs of a trial that ended (with a result, its
      * worker process's death or a timeout: exec/proc.h); a run cut short by
      * the search's own end is not one. Trials finished before had one run
      * each, unfinished ones none. */
     {3, "ALTER TABLE trials ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);"
-        "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');"},
+        "UPDATE trials SET attempts = 1 WHERE state IN ('done','diverged','invalid','failed');", NULL},
     /* Ensembles (search/ensemble.h): per task the one recorded last, how it
      * was selected, its size, the trials it chose from, its accuracies, and
      * its members with their weights. Two new tables; nothing else changes. */
@@ -217,7 +221,7 @@ static const struct migration {
         "CREATE TABLE ensemble_members ("
         "  task INTEGER NOT NULL REFERENCES ensembles(task) ON DELETE CASCADE,"
         "  pos INTEGER NOT NULL, trial INTEGER NOT NULL REFERENCES trials(id),"
-        "  weight INTEGER NOT NULL CHECK (weight >= 1), PRIMARY KEY (task, pos));"},
+        "  weight INTEGER NOT NULL CHECK (weight >= 1), PRIMARY KEY (task, pos));", NULL},
     /* A transfer study's source (issue 16): the controller it started from
      * (a study, a checkpoint or a controller file, as given), that
      * controller's own space, and how it was carried over to the study's
@@ -227,8 +231,54 @@ static const struct migration {
         "  id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL,"
         "  source_space TEXT NOT NULL, source_fingerprint TEXT NOT NULL,"
         "  grown INTEGER NOT NULL CHECK (grown IN (0, 1)), mapping_json TEXT NOT NULL,"
-        "  summary TEXT NOT NULL, recorded REAL NOT NULL);"},
+        "  summary TEXT NOT NULL, recorded REAL NOT NULL);", NULL},
+    /* Pruning (search/prune.h): the state 'pruned' (admit_pruned widens the
+     * CHECK of trials.state), the reward the controller applied when it is
+     * not the validation accuracy (a pruned trial's estimate), the
+     * validation accuracy at each rung reached (a JSON array of numbers),
+     * and the rung a pruned trial stopped at. Rows keep what they had. */
+    {6, "ALTER TABLE trials ADD COLUMN reward REAL;"
+        "ALTER TABLE trials ADD COLUMN rungs TEXT;"
+        "ALTER TABLE trials ADD COLUMN rung INTEGER CHECK (rung >= 0);",
+     admit_pruned},
 };
+
+/* Adds 'pruned' to the states trials.state admits. SQLite cannot alter a
+ * CHECK constraint; its documented way for a change that leaves every
+ * stored row valid (sqlite.org/lang_altertable.html, "Making Other Kinds
+ * Of Table Schema Changes", the simpler procedure: here a constraint made
+ * looser) is to edit the table's SQL in sqlite_schema under
+ * writable_schema and bump schema_version, inside the migration's
+ * transaction. The edit must happen exactly once, else the file is not
+ * one this build made (ECORRUPT, nothing changed). */
+static int admit_pruned(taml_store *s, taml_err *err)
+{
+    int64_t ver = 0;
+    int rc = query_i64(s, "PRAGMA schema_version", &ver, err);
+    if (rc) return rc;
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 0, (int *)NULL);
+    if ((rc = exec_sql(s, "PRAGMA writable_schema = ON", err))) return rc;
+    rc = exec_sql(s,
+                  "UPDATE sqlite_master SET sql = replace(sql, '''invalid'',''failed'')',"
+                  " '''invalid'',''failed'',''pruned'')')"
+                  " WHERE type = 'table' AND name = 'trials'"
+                  " AND instr(sql, '''invalid'',''failed'')') > 0",
+                  err);
+    int changed = rc ? 0 : sqlite3_changes(s->db);
+    if (!rc && changed == 1) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA schema_version = %lld", (long long)ver + 1);
+        rc = exec_sql(s, pragma, err);
+    }
+    int off = exec_sql(s, "PRAGMA writable_schema = OFF", rc ? NULL : err);
+    if (rc) return rc;
+    if (off) return off;
+    if (changed != 1)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: the trials table does not declare the states this taml knows",
+                            s->path);
+    return TAML_OK;
+}
 
 /* Runs the steps from version `from` on (inside the caller's transaction). */
 static int migrate(taml_store *s, int64_t from, taml_err *err)
@@ -236,6 +286,7 @@ static int migrate(taml_store *s, int64_t from, taml_err *err)
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
         if (migrations[i].to <= from) continue;
         int rc = exec_sql(s, migrations[i].sql, err);
+        if (!rc && migrations[i].more) rc = migrations[i].more(s, err);
         if (rc) return taml_err_prefix(err, "migrating the study to schema %lld", (long long)migrations[i].to);
     }
     char pragma[64];
@@ -843,17 +894,96 @@ static void bind_real_or_null(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
 }
 
+/* Rung accuracies as a JSON array, each number as %.17g so that it reads
+ * back bit for bit (the thresholds a resumed search computes from them
+ * must be the ones an uninterrupted one would); null for a NaN. */
+static char *rungs_text(const double *acc, int32_t n)
+{
+    size_t cap = 3 + (size_t)n * 26, len = 0;
+    char *t = taml_malloc(cap);
+    t[len++] = '[';
+    for (int32_t i = 0; i < n; i++) {
+        if (isfinite(acc[i]))
+            len += (size_t)snprintf(t + len, cap - len, "%s%.17g", i ? "," : "", acc[i]);
+        else
+            len += (size_t)snprintf(t + len, cap - len, "%snull", i ? "," : "");
+    }
+    t[len++] = ']';
+    t[len] = '\0';
+    return t;
+}
+
+static int parse_rungs(const char *txt, double **acc, int32_t *n)
+{
+    *acc = NULL;
+    *n = 0;
+    if (!txt) return 0;
+    if (*txt != '[') return -1;
+    const char *p = txt + 1;
+    int32_t cap = 0;
+    while (*p && *p != ']') {
+        double v;
+        char *end;
+        if (!strncmp(p, "null", 4)) {
+            v = NAN;
+            end = (char *)p + 4;
+        } else {
+            v = strtod(p, &end);
+            if (end == p || !(v >= 0 && v <= 1)) goto bad;
+        }
+        if (*n == cap) *acc = taml_realloc(*acc, (size_t)(cap = cap ? 2 * cap : 8) * sizeof **acc);
+        (*acc)[(*n)++] = v;
+        p = end;
+        if (*p == ',') p++;
+    }
+    if (*p != ']') goto bad;
+    return 0;
+bad:
+    free(*acc);
+    *acc = NULL;
+    *n = 0;
+    return -1;
+}
+
 int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err)
 {
     TAML_ASSERT(taml_trial_state_final(r->state));
+    TAML_ASSERT(r->state != TAML_TRIAL_PRUNED ||
+                (r->pruned_rung >= 0 && r->pruned_rung < r->n_rungs));
+    int v6 = s->schema >= 6;
+    if (!v6 && (r->state == TAML_TRIAL_PRUNED || r->n_rungs > 0))
+        return taml_err_set(err, TAML_EINVAL,
+                            "%s: study schema %d holds no pruned trial nor rungs (migrate it first)",
+                            s->path, (int)s->schema);
     sqlite3_stmt *st;
     int rc = prepare(s, &st,
-                     "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
-                     " steps = ?, train_seconds = ?, error = coalesce(?, error), update_seq = ?,"
-                     " finished_at = ?, worker = coalesce(?, worker), attempts = attempts + 1"
-                     " WHERE id = ? AND state = 'running'",
+                     v6 ? "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
+                          " steps = ?, train_seconds = ?, error = coalesce(?, error), update_seq = ?,"
+                          " finished_at = ?, worker = coalesce(?, worker), attempts = attempts + 1,"
+                          " reward = ?12, rungs = ?13, rung = ?14"
+                          " WHERE id = ?11 AND state = 'running'"
+                        : "UPDATE trials SET state = ?, valid_acc = ?, test_acc = ?, loss = ?,"
+                          " steps = ?, train_seconds = ?, error = coalesce(?, error), update_seq = ?,"
+                          " finished_at = ?, worker = coalesce(?, worker), attempts = attempts + 1"
+                          " WHERE id = ? AND state = 'running'",
                      err);
     if (rc) return rc;
+    char *rungs = NULL;
+    if (v6) {
+        /* only a pruned trial's reward differs from its accuracy (a caller's
+         * zero-initialised trial leaves reward 0: not a reward) */
+        bind_real_or_null(st, 12, r->state == TAML_TRIAL_PRUNED ? r->reward : NAN);
+        if (r->n_rungs > 0) {
+            rungs = rungs_text(r->rung_acc, r->n_rungs);
+            sqlite3_bind_text(st, 13, rungs, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(st, 13);
+        }
+        if (r->state == TAML_TRIAL_PRUNED)
+            sqlite3_bind_int(st, 14, r->pruned_rung);
+        else
+            sqlite3_bind_null(st, 14);
+    }
     sqlite3_bind_text(st, 1, taml_trial_state_name(r->state), -1, SQLITE_STATIC);
     bind_real_or_null(st, 2, r->valid_acc);
     bind_real_or_null(st, 3, r->test_acc);
@@ -880,20 +1010,29 @@ int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml
     else if (sqlite3_changes(s->db) != 1)
         rc = refused_transition(s, id, r->state, err);
     sqlite3_finalize(st);
+    free(rungs);
     return rc;
 }
 
-int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err)
+int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, double reward, taml_err *err)
 {
     TAML_ASSERT(seq > 0);
+    if (s->schema < 6 && isfinite(reward))
+        return taml_err_set(err, TAML_EINVAL, "%s: study schema %d records no reward (migrate it first)",
+                            s->path, (int)s->schema);
     sqlite3_stmt *st;
     int rc = prepare(s, &st,
-                     "UPDATE trials SET update_seq = ? WHERE id = ? AND update_seq IS NULL"
-                     " AND state IN ('done','diverged','invalid','failed')",
+                     s->schema >= 6
+                         ? "UPDATE trials SET update_seq = ?1, reward = coalesce(?3, reward) WHERE id = ?2"
+                           " AND update_seq IS NULL"
+                           " AND state IN ('done','diverged','invalid','failed','pruned')"
+                         : "UPDATE trials SET update_seq = ? WHERE id = ? AND update_seq IS NULL"
+                           " AND state IN ('done','diverged','invalid','failed')",
                      err);
     if (rc) return rc;
     sqlite3_bind_int64(st, 1, seq);
     sqlite3_bind_int64(st, 2, id);
+    if (s->schema >= 6) bind_real_or_null(st, 3, reward);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_fail(s, err, "recording a controller update");
     else if (sqlite3_changes(s->db) != 1)
@@ -945,12 +1084,14 @@ int taml_store_requeue(taml_store *s, int64_t *n, taml_err *err)
 
 /* The columns read_trial reads, for the file's schema: a study older than
  * schema 3 not (yet) migrated has no attempts column; its trials had one
- * run each if finished (what the migration writes). */
+ * run each if finished (what the migration writes). Before schema 6 there
+ * is no reward, rungs nor rung (NULL: none). */
 static const char *trial_columns(const taml_store *s)
 {
-    return s->schema >= 3 ? TRIAL_COLUMNS_V1 ", attempts"
-                          : TRIAL_COLUMNS_V1 ", CASE WHEN state IN ('done','diverged','invalid',"
-                                             "'failed') THEN 1 ELSE 0 END";
+    return s->schema >= 6   ? TRIAL_COLUMNS_V1 ", attempts, reward, rungs, rung"
+           : s->schema >= 3 ? TRIAL_COLUMNS_V1 ", attempts, NULL, NULL, NULL"
+                            : TRIAL_COLUMNS_V1 ", CASE WHEN state IN ('done','diverged','invalid',"
+                                               "'failed') THEN 1 ELSE 0 END, NULL, NULL, NULL";
 }
 
 static double col_real(sqlite3_stmt *st, int i)
@@ -991,6 +1132,21 @@ static int read_trial(taml_store *s, sqlite3_stmt *st, taml_trial *t, taml_err *
     t->error = col_strdup(st, 16);
     t->update_seq = sqlite3_column_int64(st, 17);
     t->attempts = sqlite3_column_int(st, 18);
+    t->reward = col_real(st, 19);
+    if (parse_rungs((const char *)sqlite3_column_text(st, 20), &t->rung_acc, &t->n_rungs)) {
+        taml_trial_deinit(t);
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: trial %lld: rungs are not a list of accuracies in [0, 1]",
+                            s->path, (long long)sqlite3_column_int64(st, 0));
+    }
+    t->pruned_rung = sqlite3_column_type(st, 21) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 21);
+    if (t->state == TAML_TRIAL_PRUNED && (t->pruned_rung < 0 || t->pruned_rung >= t->n_rungs)) {
+        int64_t id = t->id;
+        taml_trial_deinit(t);
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: trial %lld is pruned without a rung it reached", s->path,
+                            (long long)id);
+    }
     return TAML_OK;
 }
 
@@ -1001,6 +1157,7 @@ void taml_trial_deinit(taml_trial *t)
     free(t->config_json);
     free(t->actions);
     free(t->error);
+    free(t->rung_acc);
     memset(t, 0, sizeof *t);
 }
 

@@ -35,6 +35,10 @@
  *   transfer           a transfer study's source: where its controller came
  *                      from, that controller's space, and the mapping to the
  *                      study's space (ctrl/grow.h) (schema 5)
+ *   trials (schema 6)  + reward (the controller's, when not the validation
+ *                      accuracy: a pruned trial's), rungs (the validation
+ *                      accuracy at each rung reached, JSON), rung (where a
+ *                      pruned trial stopped); state 'pruned'
  * PRAGMA application_id marks a taml study; PRAGMA user_version is the schema
  * version. A study written by a newer schema is refused.
  */
@@ -49,13 +53,14 @@
 /* The schema this build writes and the newest it reads. Version 2 adds the
  * data a study ran on (study.modules_dir and the task_data and modules
  * tables below); version 3 adds trials.attempts; version 4 the recorded
- * ensembles (the ensembles and ensemble_members tables); version 5 a
+  * ensembles (the ensembles and ensemble_members tables); version 5 a
  * transfer study's source and how its controller was carried over to the
- * study's space (the transfer table). A file of an older
+ * study's space (the transfer table); version 6 the pruned state and the
+ * rung columns of the trials. A file of an older
  * version is read as it is, with nothing recorded and each finished trial
  * counted as one run, until taml_store_upgrade migrates it (store.c's
  * migrations[]: steps that only add). */
-#define TAML_STORE_SCHEMA 5
+#define TAML_STORE_SCHEMA 6
 
 typedef struct taml_store taml_store;
 
@@ -74,13 +79,18 @@ typedef struct taml_store taml_store;
  *                 (its worker process died: attempts + 1, error says how)
  *
  * Either way back to PENDING, the trial runs again with the same config and
- * seed. DONE, DIVERGED, INVALID and FAILED are final: a finished trial never
+ * seed. DONE, DIVERGED, INVALID, FAILED and PRUNED are final: a finished trial never
  * changes again, except that the search records when the controller applied
  * its reward (update_seq). DIVERGED and INVALID trials still have a reward
  * (an accuracy); FAILED ones do not (the error text says why: the child's
  * error, a worker process that died on its last allowed attempt, or a
  * trial stopped by the time limit, "timed out: ..."; all count alike, on
- * the x-axis but never in a ranking, see search/metrics.h).
+ * the x-axis but never in a ranking, see search/metrics.h). PRUNED (schema
+ * 5): the search's pruner stopped it at a rung (search/prune.h); its
+ * valid_acc is the accuracy at that rung, test_acc none, steps those run,
+ * and like a failed one it counts as a trial but never ranks, is never
+ * exported nor taken into an ensemble; its controller reward (column
+ * reward) is an estimate of its final accuracy.
  *
  * attempts counts the runs that ended: finish and retry add one, requeue
  * none, so a search killed and resumed counts what one never interrupted
@@ -95,13 +105,14 @@ typedef enum taml_trial_state {
     TAML_TRIAL_DIVERGED = 3,
     TAML_TRIAL_INVALID = 4,
     TAML_TRIAL_FAILED = 5,
+    TAML_TRIAL_PRUNED = 6,
 } taml_trial_state;
 
-/* "pending", "running", "done", "diverged", "invalid", "failed". */
+/* "pending", "running", "done", "diverged", "invalid", "failed", "pruned". */
 const char *taml_trial_state_name(taml_trial_state s);
 /* The state named s, or -1. */
 int taml_trial_state_parse(const char *s);
-/* 1 for DONE, DIVERGED, INVALID, FAILED. */
+/* 1 for DONE, DIVERGED, INVALID, FAILED, PRUNED. */
 int taml_trial_state_final(taml_trial_state s);
 /* 1 if the diagram above has an arrow from -> to. */
 int taml_trial_transition_ok(taml_trial_state from, taml_trial_state to);
@@ -146,6 +157,11 @@ typedef struct taml_trial {
     char *error;                               /* why it failed / was invalid, or a retry's note */
     int64_t update_seq; /* 1, 2, ...: order in which the controller applied its reward */
     int32_t attempts;   /* runs that ended (see the state machine) */
+    /* schema 6 (an older file: NaN, 0, NULL, -1) */
+    double reward;      /* a PRUNED trial's controller reward (an estimate), else NaN when read */
+    int32_t n_rungs;    /* rungs reached (search/prune.h) */
+    double *rung_acc;   /* (n_rungs) validation accuracy at each, NaN where not measured */
+    int32_t pruned_rung; /* the rung a PRUNED trial stopped at, else -1 */
 } taml_trial;
 
 /* Frees the strings and arrays of a trial filled by the store. */
@@ -242,14 +258,16 @@ int taml_store_trial_add(taml_store *s, taml_trial *t, taml_err *err);
 int taml_store_trial_start(taml_store *s, int64_t id, int32_t worker, taml_err *err);
 /* RUNNING -> r->state (a final state), with r's valid_acc, test_acc, loss,
  * steps, train_seconds, error (NULL keeps the one recorded by a retry),
- * update_seq (0 = not applied yet) and worker (when >= 0: the worker is
+ * update_seq (0 = not applied yet), rungs and, for a PRUNED state, reward
+ * and pruned_rung (in 0 .. n_rungs - 1) (schema 6) and worker (when >= 0: the worker is
  * often known only when the result comes back); sets finished_at and adds
  * one to attempts. Fails (EINVAL) if the trial is not running; TAML_ASSERT if
  * r->state is not final (a bug in the caller). */
 int taml_store_trial_finish(taml_store *s, int64_t id, const taml_trial *r, taml_err *err);
-/* Records that the controller applied trial id's reward as update number seq.
- * The trial must be final and not yet applied. */
-int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, taml_err *err);
+/* Records that the controller applied trial id's reward as update number seq
+ * (reward: the reward it applied when that is not the trial's valid_acc, else
+ * NaN). The trial must be final and not yet applied. */
+int taml_store_trial_applied(taml_store *s, int64_t id, int64_t seq, double reward, taml_err *err);
 /* RUNNING -> PENDING for trial id, whose worker process died while it ran:
  * attempts + 1 (the new count in *attempts, may be NULL), error (the how,
  * borrowed) recorded. Fails (EINVAL) if the trial is not running. */

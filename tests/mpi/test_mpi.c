@@ -249,6 +249,40 @@ TEST(mpi_deterministic_study_over_3_ranks_equals_the_single_machine_study)
     setup_deinit(&s);
 }
 
+/* With a pruner: the rungs and thresholds travel in the JOB messages and
+ * the rung values back in the RESULTs (wire version 3), and the pruned
+ * study over 3 ranks is the single machine's bit for bit. */
+TEST(mpi_pruned_study_over_3_ranks_equals_the_single_machine_study)
+{
+    setup s;
+    setup_init(&s);
+    static const char *pruned_space =
+        "{\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],\"activation\":[\"relu\",\"swish\"],"
+        "\"samples\":[1000,3000,10000,30000]}";
+    char *space = taml_path_join(taml_test_tmpdir(), "pruned-space.json");
+    taml_err err;
+    CHECK_EQ_INT(taml_write_file_atomic(space, pruned_space, strlen(pruned_space), &err), 0);
+    char *one = tmp("prune-one.db"), *mpi = tmp("prune-mpi.db");
+    const char *const one_flags[] = {"--space", space, "--pruner", "asha", "--prune-warmup", "2",
+                                     "--isolation", "thread", NULL};
+    const char *const mpi_flags[] = {"--space", space, "--pruner", "asha", "--prune-warmup", "2",
+                                     NULL};
+    CHECK_EQ_INT(finish(start_with(&s, 0, one, 20, 2, NULL, 1000, one_flags, NULL)), 0);
+    CHECK_EQ_INT(finish(start_with(&s, 3, mpi, 20, 1, NULL, 1000, mpi_flags, NULL)), 0);
+    int64_t n = 0;
+    CHECK(same_studies(one, mpi, &n));
+    CHECK_EQ_INT(n, 40);
+    taml_store *st;
+    CHECK_EQ_INT(taml_store_open(&st, mpi, TAML_STORE_READONLY, &err), 0);
+    int64_t pruned = taml_store_count(st, TAML_TRIAL_PRUNED, -1, &err);
+    taml_store_close(st);
+    CHECK_MSG(pruned >= 5, "%lld pruned", (long long)pruned);
+    free(space);
+    free(one);
+    free(mpi);
+    setup_deinit(&s);
+}
+
 /* Children that segfault (always, or once), hang and time out on the
  * worker ranks' worker processes: each death travels to rank 0, which
  * retries as on one machine, and the study is the single machine's, with
