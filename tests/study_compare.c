@@ -69,8 +69,25 @@ static void free_buffers(void **bufs, size_t *sizes, int32_t n)
     free(sizes);
 }
 
+/* Two doubles equal bit for bit, or both NaN. */
+static int same_real(double x, double y)
+{
+    return (isnan(x) && isnan(y)) || x == y;
+}
+
+/* The same rungs: their count, values, the pruned rung and the reward. */
+static int same_rungs(const taml_trial *a, const taml_trial *b)
+{
+    if (a->n_rungs != b->n_rungs || a->pruned_rung != b->pruned_rung ||
+        !same_real(a->reward, b->reward))
+        return 0;
+    for (int32_t k = 0; k < a->n_rungs; k++)
+        if (!same_real(a->rung_acc[k], b->rung_acc[k])) return 0;
+    return 1;
+}
+
 /* 1 when two studies hold the same trials (everything but timings and
- * workers) and the same final controllers, bit for bit. */
+ * workers; with their rungs) and the same final controllers, bit for bit. */
 int same_studies(const char *a, const char *b, int64_t *n_trials)
 {
     taml_store *sa, *sb;
@@ -94,7 +111,7 @@ int same_studies(const char *a, const char *b, int64_t *n_trials)
         n++;
         same = ta.id == tb.id && ta.task == tb.task && !strcmp(ta.config_json, tb.config_json) &&
                ta.seed == tb.seed && ta.state == tb.state && ta.update_seq == tb.update_seq &&
-               ((isnan(ta.valid_acc) && isnan(tb.valid_acc)) || ta.valid_acc == tb.valid_acc) &&
+               same_real(ta.valid_acc, tb.valid_acc) && same_rungs(&ta, &tb) &&
                ta.n_actions == tb.n_actions &&
                !memcmp(ta.actions, tb.actions, (size_t)ta.n_actions * sizeof(int32_t));
         if (!same)

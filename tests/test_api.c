@@ -125,3 +125,57 @@ TEST(api_calls_refuse_bad_input_with_the_library_message)
     CHECK_STR(taml_api_version(), TAML_VERSION);
     free(path);
 }
+
+/* A study with a pruner through the API: a trial comes with its rungs
+ * (samples 1000 and 3000, min 1000, eta 3: one rung below 3000), a pruned
+ * tell needs its rung values and is stored pruned at its last rung, and a
+ * bad pruner is refused naming it. */
+TEST(api_study_with_a_pruner_hands_out_rungs_and_takes_a_pruned_tell)
+{
+    char msg[TAML_API_MSG];
+    char *path = taml_path_join(taml_test_tmpdir(), "pruned.db");
+    remove(path);
+    const char *tasks[] = {"a"};
+    taml_api_settings st = {.method = "random", .n_tasks = 1, .tasks = tasks, .trials = 20,
+                            .space_json = example_space, .pruner = "hyperband"};
+    taml_api_study *s = NULL;
+    CHECK_EQ_INT(taml_api_study_open(&s, path, &st, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "pruner 'hyperband' is not none, median or asha");
+    st.pruner = "asha";
+    st.prune_eta = 1;
+    CHECK_EQ_INT(taml_api_study_open(&s, path, &st, msg), TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "--prune-eta");
+    st.prune_eta = 0;
+    st.prune_warmup = 1;
+    CHECK_MSG(taml_api_study_open(&s, path, &st, msg) == 0, "%s", msg);
+    int told_pruned = 0;
+    for (int i = 0; i < 20 && !told_pruned; i++) {
+        taml_api_trial t;
+        CHECK_MSG(taml_api_ask(s, NULL, &t, msg) == 0, "%s", msg);
+        int long_one = strstr(t.config_json, "\"samples\":3000") != NULL;
+        CHECK_EQ_INT(t.n_rungs, long_one ? 1 : 0);
+        if (long_one) {
+            CHECK_EQ_INT(t.rung_samples[0], 1000);
+            CHECK_EQ_INT(taml_api_tell(s, t.id, "pruned", NAN, NAN, msg), TAML_API_EINVAL);
+            CHECK_CONTAINS(msg, "a pruned trial needs its rung values");
+            double v = 0.25;
+            CHECK_MSG(taml_api_tell_rungs(s, t.id, "pruned", NAN, NAN, 1, &v, msg) == 0, "%s",
+                      msg);
+            told_pruned = 1;
+        } else {
+            CHECK_MSG(taml_api_tell(s, t.id, "done", 0.5, NAN, msg) == 0, "%s", msg);
+        }
+        taml_api_trial_deinit(&t);
+    }
+    CHECK(told_pruned);
+    taml_api_study_close(s);
+    char *cmd = taml_asprintf("sqlite3 %s \"SELECT state, valid_acc, rung FROM trials WHERE "
+                              "state = 'pruned'\"",
+                              path);
+    char *out = NULL;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_STR(out, "pruned|0.25|0\n");
+    free(out);
+    free(cmd);
+    free(path);
+}

@@ -62,13 +62,24 @@ static void opts_for(taml_search_opts *o, taml_search_method m, int det, int32_t
     o->child = told_child;
 }
 
+/* Tells trial a what the fake child gives it, following the rungs and
+ * thresholds the ask handed out (a pruned trial is told with the rung
+ * values up to where it stopped, and no valid). */
 static int tell_from_fake(const char *path, const taml_asked *a)
 {
-    taml_job job = {.id = a->id, .task = a->task, .config_json = a->config_json, .seed = a->seed};
+    taml_job job = {.id = a->id, .task = a->task, .config_json = a->config_json, .seed = a->seed,
+                    .n_rungs = a->n_rungs};
+    memcpy(job.rung_samples, a->rung_samples, sizeof job.rung_samples);
+    memcpy(job.rung_threshold, a->rung_threshold, sizeof job.rung_threshold);
     taml_job_result res = {0};
     told_child(NULL, 0, &job, &res);
-    taml_told t = {.state = (taml_trial_state)res.status, .valid = res.valid_acc,
-                   .test = res.test_acc};
+    int pruned = res.status == TAML_TRIAL_PRUNED;
+    taml_told t = {.state = (taml_trial_state)res.status, .valid = pruned ? NAN : res.valid_acc,
+                   .test = res.test_acc,
+                   .n_rungs = res.status == TAML_TRIAL_FAILED ? 0
+                              : pruned                        ? res.pruned_rung + 1
+                                                              : res.n_rungs,
+                   .rung_acc = res.rung_acc};
     taml_err err;
     int rc = taml_search_tell(path, a->id, &t, &err);
     if (rc) fprintf(stderr, "    tell %lld: %s\n", (long long)a->id, err.msg);
@@ -107,26 +118,55 @@ static void ask_tell_loop(const char *path, const taml_ask_setup *setup, int out
     CHECK_MSG(0, "the loop did not end");
 }
 
-static void same_as_search(taml_search_method m, int32_t lag, int out)
+/* The space of the pruning cases: trials of four lengths. */
+static const char *samples_space_text =
+    "{\"layers\":[1,2,3],\"hidden_size\":[8,16,32,64],\"activation\":[\"relu\",\"swish\"],"
+    "\"dropout\":[0,0.1,0.3],\"samples\":[1000,3000,10000,30000]}";
+
+/* A search and an ask/tell loop over the same settings (pruner: with ASHA
+ * over the space above, 20 trials a task) make the same study. */
+static void same_as_search_pruned(taml_search_method m, int32_t lag, int out, taml_pruner pruner)
 {
     char *a = tmp("search.db"), *b = tmp("asktell.db");
     taml_space *space = NULL;
     taml_err err;
-    CHECK_EQ_INT(taml_space_from_json(&space, space_text, "test", &err), 0);
+    CHECK_EQ_INT(taml_space_from_json(&space, pruner ? samples_space_text : space_text, "test",
+                                      &err),
+                 0);
     taml_search_opts o;
     opts_for(&o, m, 1, lag);
+    o.prune.pruner = pruner;
+    o.prune.warmup = 3;
+    if (pruner) o.trials = 20;
     CHECK_EQ_INT(taml_search_run(a, space, 3, names, dirs, &o, &err), 0);
+    int32_t trials = o.trials;
     opts_for(&o, m, 1, lag);
+    o.prune.pruner = pruner;
+    o.prune.warmup = 3;
+    o.trials = trials;
     o.child = NULL;
     taml_ask_setup setup = {.space = space, .n_tasks = 3, .task_names = names, .task_dirs = dirs,
                             .opts = &o};
     ask_tell_loop(b, &setup, out, 99 + (uint64_t)lag);
     int64_t n = 0;
     CHECK(same_studies(a, b, &n));
-    CHECK_EQ_INT(n, 24);
+    CHECK_EQ_INT(n, 3 * trials);
+    if (pruner) {
+        taml_store *st;
+        CHECK_EQ_INT(taml_store_open(&st, b, TAML_STORE_READONLY, &err), 0);
+        int64_t pruned = taml_store_count(st, TAML_TRIAL_PRUNED, -1, &err);
+        taml_store_close(st);
+        fprintf(stderr, "    (%lld of %lld trials pruned)\n", (long long)pruned, (long long)n);
+        CHECK(pruned >= 5);
+    }
     taml_space_free(space);
     free(a);
     free(b);
+}
+
+static void same_as_search(taml_search_method m, int32_t lag, int out)
+{
+    same_as_search_pruned(m, lag, out, TAML_PRUNER_NONE);
 }
 
 TEST(ask_tell_deterministic_loop_equals_search_with_the_same_seed_and_lag)
@@ -134,6 +174,12 @@ TEST(ask_tell_deterministic_loop_equals_search_with_the_same_seed_and_lag)
     same_as_search(TAML_SEARCH_MULTITASK, 3, 3); /* every trial due out at once */
     same_as_search(TAML_SEARCH_AML, 2, 1);       /* one at a time */
     same_as_search(TAML_SEARCH_RANDOM, 4, 4);
+}
+
+TEST(ask_tell_with_a_pruner_following_the_rungs_equals_search_with_the_pruner)
+{
+    same_as_search_pruned(TAML_SEARCH_MULTITASK, 3, 3, TAML_PRUNER_ASHA);
+    same_as_search_pruned(TAML_SEARCH_AML, 1, 1, TAML_PRUNER_MEDIAN);
 }
 
 /* A study of 2 tasks made by the first ask (asynchronous multitask). */

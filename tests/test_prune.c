@@ -520,7 +520,7 @@ TEST(search_with_a_pruner_still_learns_that_the_longest_training_is_best)
 
 /* ---- the command line ----------------------------------------------------- */
 
-TEST(prune_cli_flags_are_checked_and_ask_tell_refuse_pruning)
+TEST(prune_cli_flags_are_checked_in_search_ask_and_tell)
 {
     static const taml_test_usage_case cases[] = {
         {"search --study s.db --task t --method random --trials 3 --pruner hyperband",
@@ -534,13 +534,20 @@ TEST(prune_cli_flags_are_checked_and_ask_tell_refuse_pruning)
         {"search --study s.db --task t --method random --trials 3 --space x.json --objective true "
          "--pruner median",
          "--pruner stops the built-in child at its rungs"},
-        {"ask s.db --pruner asha", "--pruner: ask and tell do not prune"},
-        {"tell s.db 1 --valid 0.5 --state pruned", "--state: 'pruned' is not done"},
+        {"ask s.db --pruner asha", "the study's settings (--trials, --space, --seed, --pruner"},
+        {"ask s.db --method random --task t --trials 3 --prune-min 500",
+         "--prune-eta, --prune-min and --prune-warmup are for --pruner median or asha"},
+        {"ask s.db --method random --task t --trials 3 --pruner hyperband",
+         "--pruner: 'hyperband' is not none, median or asha"},
+        {"tell s.db 1 --valid 0.5 --state paused", "--state: 'paused' is not done, diverged"},
+        {"tell s.db 1 --state pruned", "--rungs (a pruned trial stopped at its last rung)"},
+        {"tell s.db 1 --valid 0.5 --rungs 0.4,1.5", "--rungs: value 2 of '0.4,1.5' is not an"},
+        {"tell s.db 1 --valid 0.5 --rungs 0.4,", "--rungs: value 2 of '0.4,' is not an"},
     };
     taml_test_cli_usage_errors(cases, sizeof cases / sizeof cases[0]);
 }
 
-TEST(prune_needs_a_samples_decision_and_ask_refuses_a_pruned_study)
+TEST(prune_needs_a_samples_decision_and_ask_continues_a_pruned_study)
 {
     char *path = tmp("nosamples.db");
     taml_space *space = NULL;
@@ -556,15 +563,80 @@ TEST(prune_needs_a_samples_decision_and_ask_refuses_a_pruned_study)
     CHECK(access(path, F_OK) != 0); /* refused before the study file is made */
     taml_space_free(space);
     free(path);
-    /* a study made with a pruner: ask refuses to continue it */
+    /* a study made by taml search with a pruner: ask continues it, handing
+     * out the trials with their rungs; a tell is checked against them */
     path = tmp("pruned-ask.db");
     run_args a = {.method = TAML_SEARCH_RANDOM, .tasks = 1, .trials = 3, .workers = 1,
                   .pruner = TAML_PRUNER_ASHA};
     CHECK_MSG(run(path, &a, &err) == 0, "%s", err.msg);
-    char *args = taml_asprintf("ask %s", path);
-    taml_test_cli_says(args, 1, "ask and tell do not prune (tell takes no rung reports)");
+    char *args = taml_asprintf("ask %s --json", path);
+    taml_test_cli_says(args, 3, "the study is complete");
     free(args);
     free(path);
+}
+
+/* A study with a pruner over ask and tell on the command line: the ask's
+ * line carries the rungs, tell takes the rung values and the pruned state,
+ * and refuses what does not fit the trial or the study, storing nothing. */
+TEST(ask_and_tell_carry_rungs_on_the_command_line_and_refuse_what_does_not_fit)
+{
+    char *dir = taml_path_join(taml_test_tmpdir(), "asktell-prune");
+    char *bin = realpath(taml_test_bin(), NULL); /* the commands run in dir */
+    CHECK(bin != NULL);
+    char *cmd = taml_asprintf("rm -rf %s && mkdir -p %s && printf '%%s' '{\"layers\":[1,2],"
+                              "\"samples\":[30000]}' > %s/space.json",
+                              dir, dir, dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    free(cmd);
+    char *out = NULL;
+    /* samples 30000, min 1000, eta 3: rungs 1000, 3000, 9000, 27000 */
+    cmd = taml_asprintf("cd %s && %s ask s.db --method random --task t --trials 8 --space "
+                        "space.json --pruner asha --prune-warmup 1",
+                        dir, bin);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "\t1000:nan,3000:nan,9000:nan,27000:nan\n");
+    free(out);
+    /* a study without a pruner takes no rungs */
+    char *cmd2 = taml_asprintf("cd %s && %s ask plain.db --method random --task t --trials 2 "
+                               "--space space.json >/dev/null && %s tell plain.db 1 --valid 0.5 "
+                               "--rungs 0.4 2>&1",
+                               dir, bin, bin);
+    CHECK(taml_test_run(cmd2, &out) != 0);
+    CHECK_CONTAINS(out, "rung values (or the pruned state) are for a study with a pruner");
+    free(out);
+    free(cmd2);
+    static const struct {
+        const char *tell, *says;
+    } bad[] = {
+        {"1 --valid 0.5 --rungs 0.1,0.2,0.3,0.4,0.5", "trial 1 has 4 rungs (its samples' rungs), not 5"},
+        {"1 --state pruned --valid 0.5 --rungs 0.4", "pruned with valid 0.5, but its last rung's"},
+        {"1 --state failed --rungs 0.4", "a failed trial has no rung values"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *c = taml_asprintf("cd %s && %s tell s.db %s 2>&1", dir, bin, bad[i].tell);
+        CHECK(taml_test_run(c, &out) != 0);
+        CHECK_CONTAINS(out, bad[i].says);
+        free(out);
+        free(c);
+    }
+    /* trial 1 done with all its rungs, trial 2 pruned at rung 0 below it:
+     * trial 3's thresholds come from them (warm-up 1) */
+    cmd2 = taml_asprintf("cd %s && %s tell s.db 1 --valid 0.9 --rungs 0.5,0.6,0.7,0.8 && "
+                         "%s ask s.db >/dev/null && %s tell s.db 2 --state pruned --rungs 0.25 && "
+                         "%s ask s.db --json && sqlite3 s.db \"SELECT id, state, valid_acc, "
+                         "rung, rungs FROM trials WHERE id <= 2 ORDER BY id\"",
+                         dir, bin, bin, bin, bin);
+    CHECK_EQ_INT(taml_test_run(cmd2, &out), 0);
+    /* asha, eta 3, n = 2 at rung 0 (0.5, 0.25): k = 1, the best: 0.5; at
+     * rung 1 one value (0.6): k = max(floor(2 / 3), 1) = 1: 0.6 */
+    CHECK_CONTAINS(out, "\"rungs\":[{\"samples\":1000,\"threshold\":0.5},{\"samples\":3000,"
+                        "\"threshold\":0.59999999999999998}");
+    CHECK_CONTAINS(out, "1|done|0.9||[0.5,0.59999999999999998,0.69999999999999996,"
+                        "0.80000000000000004]\n2|pruned|0.25|0|[0.25]\n");
+    free(out);
+    free(cmd2);
+    free(dir);
+    free(bin);
 }
 
 /* Schema 6's step on a study of schema 1 (the v1 fixture): the widened

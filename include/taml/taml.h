@@ -80,6 +80,13 @@ typedef struct taml_api_settings {
     int deterministic;              /* 1: `taml search --deterministic`'s order */
     int32_t lag;                    /* its lag (0: 1) */
     const char *from;               /* transfer: a multitask study or a checkpoint file */
+    /* Pruning (`taml search --pruner`; the space needs a "samples"
+     * decision): NULL or "none", "median" or "asha"; its parameters, 0 for
+     * the defaults (eta 3, min 1000 samples, warm-up 5). */
+    const char *pruner;
+    int32_t prune_eta;
+    int64_t prune_min;
+    int32_t prune_warmup;
 } taml_api_settings;
 
 /* Opens the study at path: with settings, makes it when the file holds
@@ -90,12 +97,22 @@ int taml_api_study_open(taml_api_study **out, const char *path, const taml_api_s
                         char *msg);
 void taml_api_study_close(taml_api_study *s);
 
+/* The most rungs a trial has. */
+#define TAML_API_RUNGS 24
+
 /* A trial handed out; taml_api_trial_deinit frees its strings. */
 typedef struct taml_api_trial {
     int64_t id;
     char *task;        /* its task's name */
     uint64_t seed;     /* its seed (taml_api_train takes it) */
     char *config_json; /* the configuration, decisions by name */
+    /* A study with a pruner: measure the validation accuracy after
+     * rung_samples[k] training samples; below rung_threshold[k] (NAN: no
+     * threshold yet) stop and tell the trial "pruned" with the values up
+     * to rung k (taml_api_tell_rungs). n_rungs = 0: no rungs. */
+    int32_t n_rungs;
+    int64_t rung_samples[TAML_API_RUNGS];
+    double rung_threshold[TAML_API_RUNGS];
 } taml_api_trial;
 void taml_api_trial_deinit(taml_api_trial *t);
 
@@ -104,12 +121,20 @@ void taml_api_trial_deinit(taml_api_trial *t);
  * says why: complete, every trial out, or the trial due waits for one). */
 int taml_api_ask(taml_api_study *s, const char *task, taml_api_trial *out, char *msg);
 /* Records trial id's result and updates the controller. state: "done",
- * "diverged", "invalid" or "failed" (NULL: "done"); valid (the reward) and
+ * "diverged", "invalid", "failed" (NULL: "done") or, with rungs (below),
+ * "pruned"; valid (the reward) and
  * test in [0, 1], test NAN when unknown, valid NAN only for "failed".
  * TAML_API_ENOTFOUND for an unknown trial, TAML_API_EINVAL for one not out
  * or told already, or a value out of range: nothing is recorded then. */
 int taml_api_tell(taml_api_study *s, int64_t id, const char *state, double valid, double test,
                   char *msg);
+/* taml_api_tell with the validation accuracies at the trial's first
+ * n_rungs rungs (a study with a pruner; 0 and NULL: none). state "pruned":
+ * the trial stopped at the last of them (valid NAN or that value, test
+ * NAN). The values given are what later trials' thresholds come from, so
+ * give them for trials that trained to the end too. */
+int taml_api_tell_rungs(taml_api_study *s, int64_t id, const char *state, double valid,
+                        double test, int32_t n_rungs, const double *rung_acc, char *msg);
 
 /* ---- the built-in child ----------------------------------------------- */
 

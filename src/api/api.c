@@ -52,6 +52,24 @@ struct taml_api_study {
     char *path;
 };
 
+_Static_assert(TAML_API_RUNGS == TAML_JOB_RUNGS, "taml.h's rungs are the job's");
+
+/* The pruner of a new study's settings (0: the defaults). */
+static int prune_settings(const taml_api_settings *st, taml_prune_opts *p, taml_err *err)
+{
+    taml_prune_opts_default(p);
+    if (!st->pruner) return TAML_OK;
+    int k = taml_prune_parse(st->pruner);
+    if (k < 0)
+        return taml_err_set(err, TAML_EINVAL, "pruner '%s' is not none, median or asha",
+                            st->pruner);
+    p->pruner = (taml_pruner)k;
+    if (st->prune_eta) p->eta = st->prune_eta;
+    if (st->prune_min) p->min_samples = st->prune_min;
+    if (st->prune_warmup) p->warmup = st->prune_warmup;
+    return taml_prune_opts_check(p, err);
+}
+
 int taml_api_study_open(taml_api_study **out, const char *path, const taml_api_settings *st,
                         char *msg)
 {
@@ -84,6 +102,9 @@ int taml_api_study_open(taml_api_study **out, const char *path, const taml_api_s
             o.from_blob = from;
             o.from_path = st->from;
             o.taml_version = TAML_VERSION;
+            rc = prune_settings(st, &o.prune, &err);
+        }
+        if (!rc) {
             taml_ask_setup setup = {.space = space, .n_tasks = st->n_tasks,
                                     .task_names = st->tasks,
                                     .task_dirs = st->task_dirs ? st->task_dirs : st->tasks,
@@ -127,21 +148,31 @@ int taml_api_ask(taml_api_study *s, const char *task, taml_api_trial *out, char 
     if (rc) return give(rc, &err, msg);
     /* the strings move to the caller's struct */
     *out = (taml_api_trial){.id = a.id, .task = a.task_name, .seed = a.seed,
-                            .config_json = a.config_json};
+                            .config_json = a.config_json, .n_rungs = a.n_rungs};
+    memcpy(out->rung_samples, a.rung_samples, sizeof out->rung_samples);
+    memcpy(out->rung_threshold, a.rung_threshold, sizeof out->rung_threshold);
     return give(TAML_OK, &err, msg);
 }
 
 int taml_api_tell(taml_api_study *s, int64_t id, const char *state, double valid, double test,
                   char *msg)
 {
+    return taml_api_tell_rungs(s, id, state, valid, test, 0, NULL, msg);
+}
+
+int taml_api_tell_rungs(taml_api_study *s, int64_t id, const char *state, double valid,
+                        double test, int32_t n_rungs, const double *rung_acc, char *msg)
+{
     taml_err err;
     taml_err_clear(&err);
     int st = state ? taml_trial_state_parse(state) : TAML_TRIAL_DONE;
     if (st < 0 || !taml_trial_state_final((taml_trial_state)st))
         return give(taml_err_set(&err, TAML_EINVAL,
-                                 "state '%s' is not done, diverged, invalid or failed", state),
+                                 "state '%s' is not done, diverged, invalid, failed or pruned",
+                                 state),
                     &err, msg);
-    taml_told t = {.state = (taml_trial_state)st, .valid = valid, .test = test};
+    taml_told t = {.state = (taml_trial_state)st, .valid = valid, .test = test,
+                   .n_rungs = n_rungs, .rung_acc = rung_acc};
     return give(taml_search_tell(s->path, id, &t, &err), &err, msg);
 }
 

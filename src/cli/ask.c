@@ -34,11 +34,16 @@ static const char *ask_usage =
     "       taml ask STUDY --method random|aml|multitask|transfer --task NAME [--task NAME ...]\n"
     "                --trials N [--space taml|paper|FILE.json] [--modules DIR] [--seed S]\n"
     "                [--from STUDY_OR_CHECKPOINT] [--deterministic [--lag L]]\n"
-    "                [--ctrl-lr X] [--entropy-weight X] [--json]\n"
+    "                [--ctrl-lr X] [--entropy-weight X] [--pruner median|asha\n"
+    "                [--prune-eta E] [--prune-min S] [--prune-warmup W]] [--json]\n"
     "  Hands out a trial of the study (marks it running) and prints one line:\n"
-    "  ID TAB TASK TAB SEED TAB CONFIG (the config as JSON, decisions by name);\n"
-    "  --json: one object {\"trial\", \"task\", \"seed\", \"config\"}. Train it, then\n"
-    "  `taml tell STUDY ID --valid X`. Several trials may be out at once.\n"
+    "  ID TAB TASK TAB SEED TAB CONFIG (the config as JSON, decisions by name),\n"
+    "  and in a study with a pruner TAB RUNGS: SAMPLES:THRESHOLD,... (measure the\n"
+    "  validation accuracy after SAMPLES training samples; below THRESHOLD, stop\n"
+    "  and tell it pruned; nan: no threshold yet). --json: one object {\"trial\",\n"
+    "  \"task\", \"seed\", \"config\", \"rungs\": [{\"samples\", \"threshold\"}]}.\n"
+    "  Train it, then `taml tell STUDY ID --valid X`. Several trials may be out\n"
+    "  at once.\n"
     "  --task NAME   a trial of that task (without --method)\n"
     "  --requeue     first hand back every trial out and never told (as after a\n"
     "                crash): they are asked again, same config and seed\n"
@@ -46,20 +51,28 @@ static const char *ask_usage =
     "  them (a task is a name, or a directory: its base name): the first ask\n"
     "  makes the study, later ones must give the same (a larger --trials extends\n"
     "  it). --deterministic: the same study as `taml search --deterministic` with\n"
-    "  the same seed and lag (default 1). Exit status 3: nothing to hand out now\n"
+    "  the same seed and lag (default 1). --pruner: as `taml search --pruner`\n"
+    "  (the space needs a 'samples' decision: the rungs are training samples).\n"
+    "  Exit status 3: nothing to hand out now\n"
     "  (the study is complete, or every trial due is out).\n";
 
 static const char *tell_usage =
-    "usage: taml tell STUDY TRIAL --valid X [--test Y] [--state done|diverged|invalid|failed]\n"
-    "                 [--error TEXT]\n"
+    "usage: taml tell STUDY TRIAL --valid X [--test Y]\n"
+    "                 [--state done|diverged|invalid|failed|pruned] [--error TEXT]\n"
+    "                 [--rungs A0,A1,...]\n"
     "  Records the result of trial TRIAL (handed out by `taml ask`) and updates the\n"
     "  controller. X and Y are accuracies in [0, 1]; --state failed needs no\n"
     "  --valid (a failed trial has no reward; --error says why). A trial is told\n"
-    "  once.\n";
+    "  once.\n"
+    "  --rungs   a study with a pruner: the validation accuracies at the trial's\n"
+    "            rungs, in order (those it reached; later trials' thresholds come\n"
+    "            from them)\n"
+    "  --state pruned  it stopped at its last --rungs value (its accuracy: no\n"
+    "            --valid needed)\n";
 
 enum {
     O_TASK = 256, O_JSON, O_REQUEUE, O_METHOD, O_TRIALS, O_SPACE, O_MODULES, O_SEED, O_FROM,
-    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_VALID, O_TEST, O_STATE, O_ERROR, O_PRUNER
+    O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_VALID, O_TEST, O_STATE, O_ERROR, O_RUNGS
 };
 
 static const struct option ask_options[] = {
@@ -76,7 +89,7 @@ static const struct option ask_options[] = {
     {"lag", required_argument, NULL, O_LAG},
     {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
     {"entropy-weight", required_argument, NULL, O_ENTROPY},
-    {"pruner", required_argument, NULL, O_PRUNER},
+    TAML_CLI_PRUNE_OPTIONS,
     TAML_ARGS_HELP,
     {0},
 };
@@ -84,7 +97,7 @@ static const struct option ask_options[] = {
 typedef struct ask_args {
     const char *study, *method, *space_path, *modules, *from;
     const char **tasks; /* (argc) */
-    int n_tasks, json, requeue;
+    int n_tasks, json, requeue, prune_given;
     double ctrl_lr, ctrl_entropy; /* NaN: not given */
 } ask_args;
 
@@ -128,19 +141,22 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &aa->ctrl_entropy)) return a.status;
             break;
-        case O_PRUNER:
-            return taml_args_error(&a, "--pruner: ask and tell do not prune (a pruner stops a "
-                                       "child at its rungs, and tell takes one final result); "
-                                       "taml search --pruner does");
+        case TAML_CLI_O_PRUNER:
+        case TAML_CLI_O_PRUNE_ETA:
+        case TAML_CLI_O_PRUNE_MIN:
+        case TAML_CLI_O_PRUNE_WARMUP:
+            if (taml_cli_prune_flag(&a, c, &o->prune, &aa->prune_given)) return a.status;
+            break;
         }
     }
     if (!aa->study) return taml_args_required(&a, "STUDY");
     int setting = o->trials || aa->space_path || aa->modules || aa->from || o->deterministic ||
-                  o->seed_set || !isnan(aa->ctrl_lr) || !isnan(aa->ctrl_entropy);
+                  o->seed_set || !isnan(aa->ctrl_lr) || !isnan(aa->ctrl_entropy) ||
+                  o->prune.pruner != TAML_PRUNER_NONE || aa->prune_given;
     if (!aa->method) {
         if (setting)
-            return taml_args_error(&a, "the study's settings (--trials, --space, --seed, ...) "
-                                       "come with --method");
+            return taml_args_error(&a, "the study's settings (--trials, --space, --seed, "
+                                       "--pruner, ...) come with --method");
         if (aa->n_tasks > 1)
             return taml_args_error(&a, "one --task NAME without --method (with it: the study's tasks)");
         return 0;
@@ -148,6 +164,7 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
     if (aa->requeue) return taml_args_error(&a, "--requeue is for a study that exists (no --method)");
     if (aa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
+    if (taml_cli_prune_check(&a, &o->prune, aa->prune_given)) return a.status;
     taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy, 0};
     return taml_cli_settings_check(&a, &st, o);
 }
@@ -163,17 +180,40 @@ static char *task_name(const char *arg)
     return name;
 }
 
+/* A rung threshold as text: %.17g, or "nan" (JSON: null). */
+static void threshold_text(double v, int json, char *buf, size_t cap)
+{
+    if (isnan(v)) snprintf(buf, cap, "%s", json ? "null" : "nan");
+    else snprintf(buf, cap, "%.17g", v);
+}
+
 static void print_asked(const taml_asked *t, int json)
 {
+    char v[40];
     if (!json) {
-        printf("%" PRId64 "\t%s\t%" PRIu64 "\t%s\n", t->id, t->task_name, t->seed, t->config_json);
+        printf("%" PRId64 "\t%s\t%" PRIu64 "\t%s", t->id, t->task_name, t->seed, t->config_json);
+        for (int k = 0; k < t->n_rungs; k++) {
+            threshold_text(t->rung_threshold[k], 0, v, sizeof v);
+            printf("%c%" PRId64 ":%s", k ? ',' : '\t', t->rung_samples[k], v);
+        }
+        printf("\n");
         return;
     }
     cJSON *js = cJSON_CreateString(t->task_name);
     char *name = cJSON_PrintUnformatted(js);
     cJSON_Delete(js);
-    printf("{\"trial\":%" PRId64 ",\"task\":%s,\"seed\":%" PRIu64 ",\"config\":%s}\n", t->id, name,
+    printf("{\"trial\":%" PRId64 ",\"task\":%s,\"seed\":%" PRIu64 ",\"config\":%s", t->id, name,
            t->seed, t->config_json);
+    if (t->n_rungs) {
+        printf(",\"rungs\":[");
+        for (int k = 0; k < t->n_rungs; k++) {
+            threshold_text(t->rung_threshold[k], 1, v, sizeof v);
+            printf("%s{\"samples\":%" PRId64 ",\"threshold\":%s}", k ? "," : "", t->rung_samples[k],
+                   v);
+        }
+        printf("]");
+    }
+    printf("}\n");
     free(name);
 }
 
@@ -247,9 +287,29 @@ static const struct option tell_options[] = {
     {"test", required_argument, NULL, O_TEST},
     {"state", required_argument, NULL, O_STATE},
     {"error", required_argument, NULL, O_ERROR},
+    {"rungs", required_argument, NULL, O_RUNGS},
     TAML_ARGS_HELP,
     {0},
 };
+
+/* --rungs A0,A1,...: accuracies in [0, 1], at most TAML_JOB_RUNGS. */
+static int parse_rungs(taml_args *a, double *out, int32_t *n)
+{
+    const char *p = a->arg;
+    *n = 0;
+    for (;;) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v >= 0 && v <= 1) || (*end != ',' && *end != '\0'))
+            return taml_args_error(a, "--rungs: value %d of '%s' is not an accuracy in [0, 1]",
+                                   (int)*n + 1, a->arg);
+        if (*n == TAML_JOB_RUNGS)
+            return taml_args_error(a, "--rungs: more than %d values", TAML_JOB_RUNGS);
+        out[(*n)++] = v;
+        if (*end == '\0') return 0;
+        p = end + 1;
+    }
+}
 
 int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
 {
@@ -259,6 +319,7 @@ int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
     const char *study = NULL;
     int64_t id = 0;
     taml_told told = {.state = TAML_TRIAL_DONE, .valid = NAN, .test = NAN};
+    double rungs[TAML_JOB_RUNGS];
     for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
         switch (c) {
         case TAML_ARGS_EXIT:
@@ -281,8 +342,10 @@ int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
             break;
         case O_STATE: {
             int st = taml_trial_state_parse(a.arg);
-            if (st < 0 || !taml_trial_state_final((taml_trial_state)st) || st == TAML_TRIAL_PRUNED)
-                return taml_args_error(&a, "--state: '%s' is not done, diverged, invalid or failed",
+            if (st < 0 || !taml_trial_state_final((taml_trial_state)st))
+                return taml_args_error(&a,
+                                       "--state: '%s' is not done, diverged, invalid, failed or "
+                                       "pruned",
                                        a.arg);
             told.state = (taml_trial_state)st;
             break;
@@ -290,11 +353,17 @@ int taml_cmd_tell(const taml_cli *cli, int argc, char **argv)
         case O_ERROR:
             told.error = a.arg;
             break;
+        case O_RUNGS:
+            if (parse_rungs(&a, rungs, &told.n_rungs)) return a.status;
+            told.rung_acc = rungs;
+            break;
         }
     }
     if (!study) return taml_args_required(&a, "STUDY");
     if (!id) return taml_args_required(&a, "TRIAL");
-    if (told.state != TAML_TRIAL_FAILED && isnan(told.valid))
+    if (told.state == TAML_TRIAL_PRUNED && told.n_rungs == 0)
+        return taml_args_required(&a, "--rungs (a pruned trial stopped at its last rung)");
+    if (told.state != TAML_TRIAL_FAILED && told.state != TAML_TRIAL_PRUNED && isnan(told.valid))
         return taml_args_required(&a, "--valid");
     if (told.error && told.state != TAML_TRIAL_FAILED)
         return taml_args_error(&a, "--error is for --state failed");

@@ -400,8 +400,7 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS, O_PRUNER, O_PRUNE_ETA, O_PRUNE_MIN,
-    O_PRUNE_WARMUP
+    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS
 };
 
 static const struct option options[] = {
@@ -429,10 +428,7 @@ static const struct option options[] = {
     {"explore-uniform", required_argument, NULL, O_EXPLORE},
     {"explore-temperature", required_argument, NULL, O_EXPLORE_TEMP},
     {"explore-trials", required_argument, NULL, O_EXPLORE_TRIALS},
-    {"pruner", required_argument, NULL, O_PRUNER},
-    {"prune-eta", required_argument, NULL, O_PRUNE_ETA},
-    {"prune-min", required_argument, NULL, O_PRUNE_MIN},
-    {"prune-warmup", required_argument, NULL, O_PRUNE_WARMUP},
+    TAML_CLI_PRUNE_OPTIONS,
     TAML_ARGS_HELP,
     {0},
 };
@@ -551,25 +547,11 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             sa->ensemble.candidates = (int32_t)v;
             sa->selection_given = 1;
             break;
-        case O_PRUNER:
-            if ((v = taml_prune_parse(a.arg)) < 0)
-                return taml_args_error(&a, "--pruner: '%s' is not none, median or asha", a.arg);
-            o->prune.pruner = (taml_pruner)v;
-            break;
-        case O_PRUNE_ETA:
-            if (taml_args_int(&a, 2, 100, &v)) return a.status;
-            o->prune.eta = (int32_t)v;
-            sa->prune_given = 1;
-            break;
-        case O_PRUNE_MIN:
-            if (taml_args_int(&a, 100, 1000000000, &v)) return a.status;
-            o->prune.min_samples = v;
-            sa->prune_given = 1;
-            break;
-        case O_PRUNE_WARMUP:
-            if (taml_args_int(&a, 1, 1000000, &v)) return a.status;
-            o->prune.warmup = (int32_t)v;
-            sa->prune_given = 1;
+        case TAML_CLI_O_PRUNER:
+        case TAML_CLI_O_PRUNE_ETA:
+        case TAML_CLI_O_PRUNE_MIN:
+        case TAML_CLI_O_PRUNE_WARMUP:
+            if (taml_cli_prune_flag(&a, c, &o->prune, &sa->prune_given)) return a.status;
             break;
         case O_SELECTION:
             if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
@@ -595,9 +577,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
-    if (sa->prune_given && o->prune.pruner == TAML_PRUNER_NONE)
-        return taml_args_error(&a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
-                                   "median or asha");
+    if (taml_cli_prune_check(&a, &o->prune, sa->prune_given)) return a.status;
     if (sa->objective && o->prune.pruner != TAML_PRUNER_NONE)
         return taml_args_error(&a, "--pruner stops the built-in child at its rungs; an --objective "
                                    "command reports only its end");

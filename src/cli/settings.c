@@ -43,3 +43,37 @@ int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
     o->ctrl_opts = co;
     return TAML_OK;
 }
+
+int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given)
+{
+    int64_t v;
+    switch (c) {
+    case TAML_CLI_O_PRUNER:
+        if ((v = taml_prune_parse(a->arg)) < 0)
+            return taml_args_error(a, "--pruner: '%s' is not none, median or asha", a->arg);
+        p->pruner = (taml_pruner)v;
+        return 0;
+    case TAML_CLI_O_PRUNE_ETA:
+        if (taml_args_int(a, 2, 100, &v)) return a->status;
+        p->eta = (int32_t)v;
+        break;
+    case TAML_CLI_O_PRUNE_MIN:
+        if (taml_args_int(a, 100, 1000000000, &v)) return a->status;
+        p->min_samples = v;
+        break;
+    default: /* TAML_CLI_O_PRUNE_WARMUP */
+        if (taml_args_int(a, 1, 1000000, &v)) return a->status;
+        p->warmup = (int32_t)v;
+        break;
+    }
+    *given = 1;
+    return 0;
+}
+
+int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given)
+{
+    if (given && p->pruner == TAML_PRUNER_NONE)
+        return taml_args_error(a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
+                                  "median or asha");
+    return 0;
+}

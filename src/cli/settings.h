@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "core/err.h"
 #include "ctrl/controller.h"
+#include "search/prune.h"
 #include "search/search.h"
 #include "space/space.h"
 
@@ -30,5 +31,22 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
  * given (else o is unchanged). Errors: the source does not load. */
 int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
                            size_t from_size, taml_ctrl_opts *co, taml_search_opts *o, taml_err *err);
+
+/* The pruner's flags of `taml search` and `taml ask`: the option ids
+ * (their struct option entries: TAML_CLI_PRUNE_OPTIONS). */
+enum {
+    TAML_CLI_O_PRUNER = 200, TAML_CLI_O_PRUNE_ETA, TAML_CLI_O_PRUNE_MIN, TAML_CLI_O_PRUNE_WARMUP
+};
+#define TAML_CLI_PRUNE_OPTIONS                                                                     \
+    {"pruner", required_argument, NULL, TAML_CLI_O_PRUNER},                                       \
+        {"prune-eta", required_argument, NULL, TAML_CLI_O_PRUNE_ETA},                             \
+        {"prune-min", required_argument, NULL, TAML_CLI_O_PRUNE_MIN},                             \
+        {"prune-warmup", required_argument, NULL, TAML_CLI_O_PRUNE_WARMUP}
+
+/* Parses the flag c (one of the ids above) into p, *given set to 1 by a
+ * --prune-* flag. 0, or the usage error's status (a->status). */
+int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given);
+/* After the parse: the --prune-* flags only with a pruner. */
+int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given);
 
 #endif

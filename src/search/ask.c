@@ -76,12 +76,9 @@ static int settings_of(session *s, const char *path, taml_err *err)
     if (s->o.deterministic && cJSON_IsNumber(lag) && lag->valuedouble >= 1)
         s->o.lag = (int32_t)lag->valuedouble;
     cJSON_Delete(j);
-    taml_prune_opts p;
-    if (taml_search_prune_of_options(s->st.options_json, &p) < 0 || p.pruner != TAML_PRUNER_NONE)
-        return taml_err_set(err, TAML_EINVAL,
-                            "%s: the study was made by taml search with a pruner (options %s); "
-                            "ask and tell do not prune (tell takes no rung reports): continue it "
-                            "with taml search",
+    if (taml_search_prune_of_options(s->st.options_json, &s->o.prune) < 0)
+        return taml_err_set(err, TAML_ECORRUPT,
+                            "%s: the study's options %s name a pruner this taml does not know",
                             path, s->st.options_json);
     return TAML_OK;
 }
@@ -115,6 +112,7 @@ static int session_open(session *s, const char *path, const taml_ask_setup *setu
     s->o.workers = 1; /* the default lag of a new deterministic study */
     taml_search_run_init(&s->r, space, n_tasks, names, &s->o);
     s->have_run = 1;
+    if ((rc = taml_search_prune_setup(&s->r, err))) return rc;
     s->r.keep_running = !requeue;
     s->r.store_flags = TAML_STORE_KEEP_WAL;
     if ((rc = taml_search_lock(&s->r, path, dirs, LOCK_WAIT, &s->lock_fd, err))) return rc;
@@ -196,6 +194,7 @@ int taml_search_ask(const char *path, const taml_ask_setup *setup, const char *t
     search_run *r = &s.r;
     int32_t want = -1;
     int64_t id = 0;
+    taml_job job = {0};
     if (!rc && task && (want = task_index(r, task)) < 0) {
         char list[512] = "";
         for (int32_t k = 0; k < r->n_tasks; k++)
@@ -225,6 +224,10 @@ int taml_search_ask(const char *path, const taml_ask_setup *setup, const char *t
     out->task_name = taml_strdup(r->names[out->task]);
     out->seed = taml_rng_derive(r->seed, (uint64_t)id);
     out->config_json = taml_space_config_text(r->space, r->acts + (size_t)id * (size_t)r->n_dec);
+    taml_search_job_rungs(r, id, &job);
+    out->n_rungs = job.n_rungs;
+    memcpy(out->rung_samples, job.rung_samples, sizeof out->rung_samples);
+    memcpy(out->rung_threshold, job.rung_threshold, sizeof out->rung_threshold);
     goto out;
 fail:
     taml_store_rollback(r->store);
@@ -238,19 +241,70 @@ static int in_unit(double x)
     return x >= 0 && x <= 1;
 }
 
-int taml_search_tell(const char *path, int64_t id, const taml_told *told, taml_err *err)
+/* The told values that need no study: states, ranges, the rung list. */
+static int told_check(int64_t id, const taml_told *told, taml_err *err)
 {
-    if (!taml_trial_state_final(told->state) || told->state == TAML_TRIAL_PRUNED)
+    if (!taml_trial_state_final(told->state))
         return taml_err_set(err, TAML_EINVAL,
-                            "trial %lld: a told state is done, diverged, invalid or failed",
+                            "trial %lld: a told state is done, diverged, invalid, failed or pruned",
                             (long long)id);
-    int failed = told->state == TAML_TRIAL_FAILED;
-    if (!(failed && isnan(told->valid)) && !in_unit(told->valid))
+    int failed = told->state == TAML_TRIAL_FAILED, pruned = told->state == TAML_TRIAL_PRUNED;
+    if (!((failed || pruned) && isnan(told->valid)) && !in_unit(told->valid))
         return taml_err_set(err, TAML_EINVAL, "trial %lld: valid %g is not an accuracy in [0, 1]",
                             (long long)id, told->valid);
     if (!isnan(told->test) && !in_unit(told->test))
         return taml_err_set(err, TAML_EINVAL, "trial %lld: test %g is not an accuracy in [0, 1]",
                             (long long)id, told->test);
+    if (told->n_rungs < 0 || told->n_rungs > TAML_JOB_RUNGS || (told->n_rungs && !told->rung_acc))
+        return taml_err_set(err, TAML_EINVAL, "trial %lld: %d rung values (at most %d)",
+                            (long long)id, (int)told->n_rungs, TAML_JOB_RUNGS);
+    for (int k = 0; k < told->n_rungs; k++)
+        if (!in_unit(told->rung_acc[k]))
+            return taml_err_set(err, TAML_EINVAL,
+                                "trial %lld: rung %d's value %g is not an accuracy in [0, 1]",
+                                (long long)id, k, told->rung_acc[k]);
+    if (failed && told->n_rungs)
+        return taml_err_set(err, TAML_EINVAL, "trial %lld: a failed trial has no rung values",
+                            (long long)id);
+    if (pruned && told->n_rungs == 0)
+        return taml_err_set(err, TAML_EINVAL,
+                            "trial %lld: a pruned trial needs its rung values (it stopped at the "
+                            "last)",
+                            (long long)id);
+    if (pruned && !isnan(told->valid) && told->valid != told->rung_acc[told->n_rungs - 1])
+        return taml_err_set(err, TAML_EINVAL,
+                            "trial %lld: pruned with valid %.17g, but its last rung's value is "
+                            "%.17g (a pruned trial's accuracy is its last rung's)",
+                            (long long)id, told->valid, told->rung_acc[told->n_rungs - 1]);
+    return TAML_OK;
+}
+
+/* The rungs told fit the study and the trial: a pruner, and no more rungs
+ * than the trial has. */
+static int told_rungs_fit(search_run *r, const char *path, int64_t id, const taml_told *told,
+                          taml_err *err)
+{
+    if (told->n_rungs == 0) return TAML_OK;
+    if (r->prune.pruner == TAML_PRUNER_NONE)
+        return taml_err_set(err, TAML_EINVAL,
+                            "%s: trial %lld: rung values (or the pruned state) are for a study "
+                            "with a pruner; this one has none",
+                            path, (long long)id);
+    taml_job job = {0};
+    taml_search_job_rungs(r, id, &job);
+    if (told->n_rungs > job.n_rungs)
+        return taml_err_set(err, TAML_EINVAL,
+                            "%s: trial %lld has %d %s (its samples' rungs), not %d", path,
+                            (long long)id, (int)job.n_rungs,
+                            taml_text_plural(job.n_rungs, "rung", "rungs"), (int)told->n_rungs);
+    return TAML_OK;
+}
+
+int taml_search_tell(const char *path, int64_t id, const taml_told *told, taml_err *err)
+{
+    int rc0 = told_check(id, told, err);
+    if (rc0) return rc0;
+    int failed = told->state == TAML_TRIAL_FAILED, pruned = told->state == TAML_TRIAL_PRUNED;
     session s;
     int rc = session_open(&s, path, NULL, 0, err);
     search_run *r = &s.r;
@@ -278,9 +332,13 @@ int taml_search_tell(const char *path, int64_t id, const taml_told *told, taml_e
                           path, (long long)id, taml_trial_state_name(t.state));
         goto out;
     }
+    if ((rc = told_rungs_fit(r, path, id, told, err))) goto out;
     res = (taml_job_result){.id = id, .task = t.task, .worker = -1, .status = (int)told->state,
-                            .valid_acc = told->valid, .test_acc = told->test, .loss = NAN,
+                            .valid_acc = pruned ? told->rung_acc[told->n_rungs - 1] : told->valid,
+                            .test_acc = pruned ? NAN : told->test, .loss = NAN,
+                            .n_rungs = told->n_rungs, .pruned_rung = pruned ? told->n_rungs - 1 : 0,
                             .train_seconds = t.started_at > 0 ? taml_store_now() - t.started_at : 0};
+    for (int k = 0; k < told->n_rungs; k++) res.rung_acc[k] = told->rung_acc[k];
     if (failed) snprintf(res.error, sizeof res.error, "%s", told->error ? told->error : "told as failed");
     if ((rc = taml_search_record(r, &res, err))) goto out;
     /* the last trial told: the final controller, as a search ends with */

@@ -24,6 +24,15 @@
  * pending and runs it, and so does an ask with requeue (which then hands it
  * out again, the same trial with the same config and seed).
  *
+ * Pruning: a study made with a pruner hands every trial out with its rungs
+ * and thresholds (taml_asked), fixed at the ask as a search fixes them at
+ * dispatch, from the rung accuracies told of earlier trials of its task
+ * (deterministic: trials 1 .. id - lag, so an ask/tell loop that follows
+ * them makes `taml search --deterministic --pruner`'s study); the training
+ * code stops at a rung whose threshold it is below and tells the trial
+ * pruned with its rung accuracies; its reward is then a search's
+ * (search/prune.h).
+ *
  * Orders. Asynchronous (the default): an ask samples a new trial from the
  * controller as it is, a tell applies its reward at once. Deterministic:
  * exactly search.h's order (trial i is sampled once trials 1 .. i - lag are
@@ -39,6 +48,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "exec/pool.h"
 #include "search/search.h"
 #include "space/space.h"
 #include "store/store.h"
@@ -62,15 +72,33 @@ typedef struct taml_asked {
     char *task_name;
     uint64_t seed;     /* the trial's seed (a built-in child trains with it) */
     char *config_json; /* the configuration, decisions by name */
+    /* A study with a pruner (search/prune.h): the trial's rungs, as a
+     * search's child gets them. Measure the validation accuracy after
+     * rung_samples[k] training samples; when it is below rung_threshold[k]
+     * (NaN: no threshold yet, never stop), stop and tell the trial pruned
+     * at rung k. n_rungs = 0: none (no pruner, or a trial shorter than the
+     * first rung). */
+    int32_t n_rungs;
+    int64_t rung_samples[TAML_JOB_RUNGS];
+    double rung_threshold[TAML_JOB_RUNGS];
 } taml_asked;
 void taml_asked_deinit(taml_asked *a);
 
 /* A result told. */
 typedef struct taml_told {
-    taml_trial_state state; /* DONE, DIVERGED, INVALID (with an accuracy) or FAILED */
-    double valid;           /* in [0, 1]; NAN only for FAILED */
+    taml_trial_state state; /* DONE, DIVERGED, INVALID (with an accuracy), FAILED, or
+                             * PRUNED (a study with a pruner) */
+    double valid;           /* in [0, 1]; NAN only for FAILED; PRUNED: NAN or the
+                             * accuracy at its last rung */
     double test;            /* in [0, 1], or NAN when not known */
     const char *error;      /* FAILED: why (NULL: "told as failed"); borrowed */
+    /* The validation accuracies at the trial's first n_rungs rungs, in
+     * order (borrowed; a study with a pruner only). Optional for a trial
+     * that trained to its end: those given are the values later trials'
+     * thresholds come from. PRUNED: at least one, and the trial stopped at
+     * the last (rung n_rungs - 1). At most the trial's own rungs. */
+    int32_t n_rungs;
+    const double *rung_acc;
 } taml_told;
 
 /* Makes the study at path from setup when the file holds none, or checks
