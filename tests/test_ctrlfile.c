@@ -260,3 +260,56 @@ TEST(ctrlfile_transfer_refuses_other_data_under_a_task_name_its_provenance_recor
     free(bin);
     free(fixtures);
 }
+
+/* The controller taml ships (controllers/default-text.tamlctrl, in the
+ * repository): `taml controller default` finds it, its checksum verifies,
+ * its provenance names the whole text suite, the pruner and the one
+ * command that rebuilds it; a copy with one byte changed is refused; and a
+ * transfer without --from starts from it, carried over to a small space
+ * (decisions it lacks dropped). */
+TEST(ctrlfile_the_shipped_controller_verifies_and_transfers_out_of_the_box)
+{
+    const char *shipped = "controllers/default-text.tamlctrl";
+    CHECK_MSG(taml_is_file(shipped), "%s is not in the tree (make controller builds it)", shipped);
+    char *out = NULL;
+    char *cmd = taml_asprintf("%s controller default", taml_test_bin());
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "/controllers/default-text.tamlctrl\n");
+    free(out);
+    free(cmd);
+    cmd = taml_asprintf("%s controller info %s --json", taml_test_bin(), shipped);
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "\"method\":\t\"multitask\"");
+    CHECK_CONTAINS(out, "\"deterministic\":\ttrue");
+    CHECK_CONTAINS(out, "\"name\":\t\"wordnet-pos\"");
+    CHECK_CONTAINS(out, "\"name\":\t\"brown-genre\"");
+    CHECK_CONTAINS(out, "CONTROLLER_FLAGS=\\\"--pruner asha\\\" scripts/controller/build");
+    CHECK(strstr(out, "/work/") == NULL && strstr(out, "/tmp/") == NULL); /* no machine's paths */
+    free(out);
+    free(cmd);
+    /* one byte changed: refused naming the file and the checksum */
+    const char *dir = taml_test_tmpdir();
+    cmd = taml_asprintf("cp %s %s/bad.tamlctrl && printf 'X' | dd of=%s/bad.tamlctrl bs=1 "
+                        "seek=5000 conv=notrunc 2>/dev/null && %s controller info %s/bad.tamlctrl",
+                        shipped, dir, dir, taml_test_bin(), dir);
+    CHECK(taml_test_run(cmd, &out) != 0);
+    CHECK_CONTAINS(out, "bad.tamlctrl");
+    CHECK_CONTAINS(out, "CRC");
+    free(out);
+    free(cmd);
+    /* transfer without --from: the shipped controller over a small space */
+    char *home = realpath(".", NULL);
+    CHECK(home != NULL);
+    cmd = taml_asprintf("cd %s && mkdir -p t/newtask && printf '%%s' '{\"layers\":[1,2,3],"
+                        "\"hidden_size\":[8,16,32],\"activation\":[\"relu\",\"swish\"]}' > "
+                        "small.json && TAML_FAKE_CHILD=0 TAML_HOME=%s %s search --study s.db "
+                        "--task t/newtask --method transfer --trials 4 --space small.json "
+                        "--workers 1 --isolation thread && %s status s.db",
+                        dir, home, fake_bin(), fake_bin());
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    CHECK_CONTAINS(out, "transfer from the controller taml ships for text tasks");
+    CHECK_CONTAINS(out, "carried over to this search's");
+    free(out);
+    free(cmd);
+    free(home);
+}
