@@ -285,6 +285,14 @@ TEST(ctrlfile_the_shipped_controller_verifies_and_transfers_out_of_the_box)
     CHECK_CONTAINS(out, "\"name\":\t\"brown-genre\"");
     CHECK_CONTAINS(out, "CONTROLLER_FLAGS=\\\"--pruner asha\\\" scripts/controller/build");
     CHECK(strstr(out, "/work/") == NULL && strstr(out, "/tmp/") == NULL); /* no machine's paths */
+    /* every finished trial counted, the pruned ones among them: the tasks'
+     * counts add up to the updates */
+    long sum = 0, updates = -1;
+    for (const char *p = out; (p = strstr(p, "\"trials\":\t")) != NULL; p++)
+        sum += strtol(p + strlen("\"trials\":\t"), NULL, 10);
+    const char *u = strstr(out, "\"updates\":\t");
+    if (u) updates = strtol(u + strlen("\"updates\":\t"), NULL, 10);
+    CHECK_MSG(updates > 0 && sum == updates, "tasks' trials %ld, updates %ld", sum, updates);
     free(out);
     free(cmd);
     /* one byte changed: refused naming the file and the checksum */

@@ -24,11 +24,11 @@ static void add_hex(cJSON *o, const char *k, uint64_t v)
     cJSON_AddStringToObject(o, k, hex);
 }
 
-/* Finished trials of task k. */
+/* Finished trials of task k (every final state, pruned among them). */
 static int64_t finished(taml_store *s, int32_t k, taml_err *err)
 {
     int64_t n = 0;
-    for (int st = TAML_TRIAL_DONE; st <= TAML_TRIAL_FAILED; st++) {
+    for (int st = TAML_TRIAL_DONE; st <= TAML_TRIAL_PRUNED; st++) {
         int64_t c = taml_store_count(s, st, k, err);
         if (c < 0) return c;
         n += c;
