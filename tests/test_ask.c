@@ -125,7 +125,8 @@ static const char *samples_space_text =
 
 /* A search and an ask/tell loop over the same settings (pruner: with ASHA
  * over the space above, 20 trials a task) make the same study. */
-static void same_as_search_pruned(taml_search_method m, int32_t lag, int out, taml_pruner pruner)
+static void same_as_search_explored(taml_search_method m, int32_t lag, int out,
+                                    taml_pruner pruner, double explore)
 {
     char *a = tmp("search.db"), *b = tmp("asktell.db");
     taml_space *space = NULL;
@@ -137,12 +138,16 @@ static void same_as_search_pruned(taml_search_method m, int32_t lag, int out, ta
     opts_for(&o, m, 1, lag);
     o.prune.pruner = pruner;
     o.prune.warmup = 3;
+    o.explore_uniform = explore;
+    o.explore_set = explore > 0;
     if (pruner) o.trials = 20;
     CHECK_EQ_INT(taml_search_run(a, space, 3, names, dirs, &o, &err), 0);
     int32_t trials = o.trials;
     opts_for(&o, m, 1, lag);
     o.prune.pruner = pruner;
     o.prune.warmup = 3;
+    o.explore_uniform = explore;
+    o.explore_set = explore > 0;
     o.trials = trials;
     o.child = NULL;
     taml_ask_setup setup = {.space = space, .n_tasks = 3, .task_names = names, .task_dirs = dirs,
@@ -164,6 +169,11 @@ static void same_as_search_pruned(taml_search_method m, int32_t lag, int out, ta
     free(b);
 }
 
+static void same_as_search_pruned(taml_search_method m, int32_t lag, int out, taml_pruner pruner)
+{
+    same_as_search_explored(m, lag, out, pruner, 0);
+}
+
 static void same_as_search(taml_search_method m, int32_t lag, int out)
 {
     same_as_search_pruned(m, lag, out, TAML_PRUNER_NONE);
@@ -180,6 +190,12 @@ TEST(ask_tell_with_a_pruner_following_the_rungs_equals_search_with_the_pruner)
 {
     same_as_search_pruned(TAML_SEARCH_MULTITASK, 3, 3, TAML_PRUNER_ASHA);
     same_as_search_pruned(TAML_SEARCH_AML, 1, 1, TAML_PRUNER_MEDIAN);
+}
+
+TEST(ask_tell_with_uniform_exploration_equals_search_with_it)
+{
+    same_as_search_explored(TAML_SEARCH_MULTITASK, 2, 2, TAML_PRUNER_NONE, 0.4);
+    same_as_search_explored(TAML_SEARCH_AML, 1, 1, TAML_PRUNER_ASHA, 0.4);
 }
 
 /* A study of 2 tasks made by the first ask (asynchronous multitask). */

@@ -35,7 +35,9 @@ static const char *ask_usage =
     "                --trials N [--space taml|paper|FILE.json] [--modules DIR] [--seed S]\n"
     "                [--from STUDY_OR_CHECKPOINT] [--deterministic [--lag L]]\n"
     "                [--ctrl-lr X] [--entropy-weight X] [--pruner median|asha\n"
-    "                [--prune-eta E] [--prune-min S] [--prune-warmup W]] [--json]\n"
+    "                [--prune-eta E] [--prune-min S] [--prune-warmup W]]\n"
+    "                [--explore-uniform P] [--explore-temperature T [--explore-trials K]]\n"
+    "                [--json]\n"
     "  Hands out a trial of the study (marks it running) and prints one line:\n"
     "  ID TAB TASK TAB SEED TAB CONFIG (the config as JSON, decisions by name),\n"
     "  and in a study with a pruner TAB RUNGS: SAMPLES:THRESHOLD,... (measure the\n"
@@ -51,7 +53,7 @@ static const char *ask_usage =
     "  them (a task is a name, or a directory: its base name): the first ask\n"
     "  makes the study, later ones must give the same (a larger --trials extends\n"
     "  it). --deterministic: the same study as `taml search --deterministic` with\n"
-    "  the same seed and lag (default 1). --pruner: as `taml search --pruner`\n"
+    "  the same seed and lag (default 1). --pruner, --explore-*: as in `taml search`\n"
     "  (the space needs a 'samples' decision: the rungs are training samples).\n"
     "  Exit status 3: nothing to hand out now\n"
     "  (the study is complete, or every trial due is out).\n";
@@ -90,6 +92,7 @@ static const struct option ask_options[] = {
     {"ctrl-lr", required_argument, NULL, O_CTRL_LR},
     {"entropy-weight", required_argument, NULL, O_ENTROPY},
     TAML_CLI_PRUNE_OPTIONS,
+    TAML_CLI_EXPLORE_OPTIONS,
     TAML_ARGS_HELP,
     {0},
 };
@@ -147,12 +150,17 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
         case TAML_CLI_O_PRUNE_WARMUP:
             if (taml_cli_prune_flag(&a, c, &o->prune, &aa->prune_given)) return a.status;
             break;
+        case TAML_CLI_O_EXPLORE:
+        case TAML_CLI_O_EXPLORE_TEMP:
+        case TAML_CLI_O_EXPLORE_TRIALS:
+            if (taml_cli_explore_flag(&a, c, o)) return a.status;
+            break;
         }
     }
     if (!aa->study) return taml_args_required(&a, "STUDY");
     int setting = o->trials || aa->space_path || aa->modules || aa->from || o->deterministic ||
                   o->seed_set || !isnan(aa->ctrl_lr) || !isnan(aa->ctrl_entropy) ||
-                  o->prune.pruner != TAML_PRUNER_NONE || aa->prune_given;
+                  o->prune.pruner != TAML_PRUNER_NONE || aa->prune_given || o->explore_set;
     if (!aa->method) {
         if (setting)
             return taml_args_error(&a, "the study's settings (--trials, --space, --seed, "
@@ -166,7 +174,9 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
     if (o->trials == 0) return taml_args_required(&a, "--trials");
     if (taml_cli_prune_check(&a, &o->prune, aa->prune_given)) return a.status;
     taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy, 0};
-    return taml_cli_settings_check(&a, &st, o);
+    int rc = taml_cli_settings_check(&a, &st, o);
+    if (rc) return rc;
+    return taml_cli_explore_check(&a, o);
 }
 
 /* A task given as a directory is named by its base name. Heap. */

@@ -400,7 +400,7 @@ enum {
     O_STUDY = 256, O_TASK, O_METHOD, O_TRIALS, O_WORKERS, O_SEED, O_FROM, O_SPACE, O_MODULES,
     O_DETERMINISTIC, O_LAG, O_CTRL_LR, O_ENTROPY, O_ISOLATION, O_RETRIES, O_TIMEOUT, O_MEMORY,
     O_ENSEMBLE, O_SELECTION, O_CANDIDATES,
-    O_OBJECTIVE, O_EXPLORE, O_EXPLORE_TEMP, O_EXPLORE_TRIALS
+    O_OBJECTIVE
 };
 
 static const struct option options[] = {
@@ -425,9 +425,7 @@ static const struct option options[] = {
     {"selection", required_argument, NULL, O_SELECTION},
     {"candidates", required_argument, NULL, O_CANDIDATES},
     {"objective", required_argument, NULL, O_OBJECTIVE},
-    {"explore-uniform", required_argument, NULL, O_EXPLORE},
-    {"explore-temperature", required_argument, NULL, O_EXPLORE_TEMP},
-    {"explore-trials", required_argument, NULL, O_EXPLORE_TRIALS},
+    TAML_CLI_EXPLORE_OPTIONS,
     TAML_CLI_PRUNE_OPTIONS,
     TAML_ARGS_HELP,
     {0},
@@ -506,18 +504,10 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
-        case O_EXPLORE:
-            if (taml_args_real(&a, 0, 0, 1, 0, &o->explore_uniform)) return a.status;
-            o->explore_set = 1;
-            break;
-        case O_EXPLORE_TEMP:
-            if (taml_args_real(&a, 0, 1, 100, 0, &o->explore_temperature)) return a.status;
-            o->explore_set = 1;
-            break;
-        case O_EXPLORE_TRIALS:
-            if (taml_args_int(&a, 1, TRIALS_MAX, &v)) return a.status;
-            o->explore_trials = (int32_t)v;
-            o->explore_set = 1;
+        case TAML_CLI_O_EXPLORE:
+        case TAML_CLI_O_EXPLORE_TEMP:
+        case TAML_CLI_O_EXPLORE_TRIALS:
+            if (taml_cli_explore_flag(&a, c, o)) return a.status;
             break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
@@ -568,12 +558,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
-    if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
-        return taml_args_error(&a, "--explore-uniform, --explore-temperature and --explore-trials "
-                                   "are for the controller's methods (aml, multitask, transfer): "
-                                   "random search is uniform already");
-    if (o->explore_trials && !o->explore_temperature)
-        return taml_args_error(&a, "--explore-trials is the decay of --explore-temperature T");
+    if (taml_cli_explore_check(&a, o)) return a.status;
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");

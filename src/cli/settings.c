@@ -77,3 +77,36 @@ int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given)
                                   "median or asha");
     return 0;
 }
+
+/* The most --explore-trials (as --trials). */
+#define EXPLORE_TRIALS_MAX 1000000
+
+int taml_cli_explore_flag(taml_args *a, int c, taml_search_opts *o)
+{
+    int64_t v;
+    switch (c) {
+    case TAML_CLI_O_EXPLORE:
+        if (taml_args_real(a, 0, 0, 1, 0, &o->explore_uniform)) return a->status;
+        break;
+    case TAML_CLI_O_EXPLORE_TEMP:
+        if (taml_args_real(a, 0, 1, 100, 0, &o->explore_temperature)) return a->status;
+        break;
+    default: /* TAML_CLI_O_EXPLORE_TRIALS */
+        if (taml_args_int(a, 1, EXPLORE_TRIALS_MAX, &v)) return a->status;
+        o->explore_trials = (int32_t)v;
+        break;
+    }
+    o->explore_set = 1;
+    return 0;
+}
+
+int taml_cli_explore_check(taml_args *a, const taml_search_opts *o)
+{
+    if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
+        return taml_args_error(a, "--explore-uniform, --explore-temperature and --explore-trials "
+                                  "are for the controller's methods (aml, multitask, transfer): "
+                                  "random search is uniform already");
+    if (o->explore_trials && !o->explore_temperature)
+        return taml_args_error(a, "--explore-trials is the decay of --explore-temperature T");
+    return 0;
+}

@@ -32,11 +32,17 @@ int taml_cli_settings_check(taml_args *a, const taml_cli_settings *s, taml_searc
 int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
                            size_t from_size, taml_ctrl_opts *co, taml_search_opts *o, taml_err *err);
 
-/* The pruner's flags of `taml search` and `taml ask`: the option ids
- * (their struct option entries: TAML_CLI_PRUNE_OPTIONS). */
+/* The pruner's and the exploration's flags of `taml search` and `taml
+ * ask`: the option ids (their struct option entries: TAML_CLI_PRUNE_OPTIONS,
+ * TAML_CLI_EXPLORE_OPTIONS). */
 enum {
-    TAML_CLI_O_PRUNER = 200, TAML_CLI_O_PRUNE_ETA, TAML_CLI_O_PRUNE_MIN, TAML_CLI_O_PRUNE_WARMUP
+    TAML_CLI_O_PRUNER = 200, TAML_CLI_O_PRUNE_ETA, TAML_CLI_O_PRUNE_MIN, TAML_CLI_O_PRUNE_WARMUP,
+    TAML_CLI_O_EXPLORE, TAML_CLI_O_EXPLORE_TEMP, TAML_CLI_O_EXPLORE_TRIALS
 };
+#define TAML_CLI_EXPLORE_OPTIONS                                                                   \
+    {"explore-uniform", required_argument, NULL, TAML_CLI_O_EXPLORE},                             \
+        {"explore-temperature", required_argument, NULL, TAML_CLI_O_EXPLORE_TEMP},                \
+        {"explore-trials", required_argument, NULL, TAML_CLI_O_EXPLORE_TRIALS}
 #define TAML_CLI_PRUNE_OPTIONS                                                                     \
     {"pruner", required_argument, NULL, TAML_CLI_O_PRUNER},                                       \
         {"prune-eta", required_argument, NULL, TAML_CLI_O_PRUNE_ETA},                             \
@@ -48,5 +54,12 @@ enum {
 int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given);
 /* After the parse: the --prune-* flags only with a pruner. */
 int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given);
+
+/* Parses the exploration flag c (one of the ids above) into o (its
+ * explore_* fields, explore_set). 0, or the usage error's status. */
+int taml_cli_explore_flag(taml_args *a, int c, taml_search_opts *o);
+/* After the parse (o->method set): not with random search, and
+ * --explore-trials only with --explore-temperature. */
+int taml_cli_explore_check(taml_args *a, const taml_search_opts *o);
 
 #endif
