@@ -507,7 +507,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case TAML_CLI_O_EXPLORE:
         case TAML_CLI_O_EXPLORE_TEMP:
         case TAML_CLI_O_EXPLORE_TRIALS:
-            if (taml_cli_explore_flag(&a, c, o)) return a.status;
+            if (taml_cli_settings_explore_flag(&a, c, o)) return a.status;
             break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
@@ -541,7 +541,7 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case TAML_CLI_O_PRUNE_ETA:
         case TAML_CLI_O_PRUNE_MIN:
         case TAML_CLI_O_PRUNE_WARMUP:
-            if (taml_cli_prune_flag(&a, c, &o->prune, &sa->prune_given)) return a.status;
+            if (taml_cli_settings_prune_flag(&a, c, &o->prune, &sa->prune_given)) return a.status;
             break;
         case O_SELECTION:
             if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
@@ -558,11 +558,11 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
-    if (taml_cli_explore_check(&a, o)) return a.status;
+    if (taml_cli_settings_explore_check(&a, o)) return a.status;
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
-    if (taml_cli_prune_check(&a, &o->prune, sa->prune_given)) return a.status;
+    if (taml_cli_settings_prune_check(&a, &o->prune, sa->prune_given)) return a.status;
     if (sa->objective && o->prune.pruner != TAML_PRUNER_NONE)
         return taml_args_error(&a, "--pruner stops the built-in child at its rungs; an --objective "
                                    "command reports only its end");

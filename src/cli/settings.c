@@ -44,7 +44,7 @@ int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
     return TAML_OK;
 }
 
-int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given)
+int taml_cli_settings_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given)
 {
     int64_t v;
     switch (c) {
@@ -70,7 +70,7 @@ int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given)
     return 0;
 }
 
-int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given)
+int taml_cli_settings_prune_check(taml_args *a, const taml_prune_opts *p, int given)
 {
     if (given && p->pruner == TAML_PRUNER_NONE)
         return taml_args_error(a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
@@ -81,7 +81,7 @@ int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given)
 /* The most --explore-trials (as --trials). */
 #define EXPLORE_TRIALS_MAX 1000000
 
-int taml_cli_explore_flag(taml_args *a, int c, taml_search_opts *o)
+int taml_cli_settings_explore_flag(taml_args *a, int c, taml_search_opts *o)
 {
     int64_t v;
     switch (c) {
@@ -100,7 +100,7 @@ int taml_cli_explore_flag(taml_args *a, int c, taml_search_opts *o)
     return 0;
 }
 
-int taml_cli_explore_check(taml_args *a, const taml_search_opts *o)
+int taml_cli_settings_explore_check(taml_args *a, const taml_search_opts *o)
 {
     if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
         return taml_args_error(a, "--explore-uniform, --explore-temperature and --explore-trials "

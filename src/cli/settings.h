@@ -51,15 +51,15 @@ enum {
 
 /* Parses the flag c (one of the ids above) into p, *given set to 1 by a
  * --prune-* flag. 0, or the usage error's status (a->status). */
-int taml_cli_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given);
+int taml_cli_settings_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given);
 /* After the parse: the --prune-* flags only with a pruner. */
-int taml_cli_prune_check(taml_args *a, const taml_prune_opts *p, int given);
+int taml_cli_settings_prune_check(taml_args *a, const taml_prune_opts *p, int given);
 
 /* Parses the exploration flag c (one of the ids above) into o (its
  * explore_* fields, explore_set). 0, or the usage error's status. */
-int taml_cli_explore_flag(taml_args *a, int c, taml_search_opts *o);
+int taml_cli_settings_explore_flag(taml_args *a, int c, taml_search_opts *o);
 /* After the parse (o->method set): not with random search, and
  * --explore-trials only with --explore-temperature. */
-int taml_cli_explore_check(taml_args *a, const taml_search_opts *o);
+int taml_cli_settings_explore_check(taml_args *a, const taml_search_opts *o);
 
 #endif
