@@ -603,6 +603,7 @@ TEST(ask_and_tell_carry_rungs_on_the_command_line_and_refuse_what_does_not_fit)
     CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
     CHECK_CONTAINS(out, "\t1000:nan,3000:nan,9000:nan,27000:nan\n");
     free(out);
+    free(cmd);
     /* a study without a pruner takes no rungs */
     char *cmd2 = taml_asprintf("cd %s && %s ask plain.db --method random --task t --trials 2 "
                                "--space space.json >/dev/null && %s tell plain.db 1 --valid 0.5 "
