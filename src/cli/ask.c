@@ -144,16 +144,8 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &aa->ctrl_entropy)) return a.status;
             break;
-        case TAML_CLI_O_PRUNER:
-        case TAML_CLI_O_PRUNE_ETA:
-        case TAML_CLI_O_PRUNE_MIN:
-        case TAML_CLI_O_PRUNE_WARMUP:
-            if (taml_cli_settings_prune_flag(&a, c, &o->prune, &aa->prune_given)) return a.status;
-            break;
-        case TAML_CLI_O_EXPLORE:
-        case TAML_CLI_O_EXPLORE_TEMP:
-        case TAML_CLI_O_EXPLORE_TRIALS:
-            if (taml_cli_settings_explore_flag(&a, c, o)) return a.status;
+        default: /* --pruner, --prune-*, --explore-* */
+            if (taml_cli_settings_flag(&a, c, o, &aa->prune_given)) return a.status;
             break;
         }
     }
@@ -172,11 +164,10 @@ static int parse_ask(int argc, char **argv, ask_args *aa, taml_search_opts *o, i
     if (aa->requeue) return taml_args_error(&a, "--requeue is for a study that exists (no --method)");
     if (aa->n_tasks == 0) return taml_args_required(&a, "--task");
     if (o->trials == 0) return taml_args_required(&a, "--trials");
-    if (taml_cli_settings_prune_check(&a, &o->prune, aa->prune_given)) return a.status;
     taml_cli_settings st = {aa->method, aa->from, aa->ctrl_lr, aa->ctrl_entropy, 0};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
-    return taml_cli_settings_explore_check(&a, o);
+    return taml_cli_settings_flags_check(&a, o, aa->prune_given);
 }
 
 /* A task given as a directory is named by its base name. Heap. */

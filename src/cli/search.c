@@ -504,11 +504,6 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
         case O_ENTROPY:
             if (taml_args_real(&a, 0, 0, 10, 1, &sa->ctrl_entropy)) return a.status;
             break;
-        case TAML_CLI_O_EXPLORE:
-        case TAML_CLI_O_EXPLORE_TEMP:
-        case TAML_CLI_O_EXPLORE_TRIALS:
-            if (taml_cli_settings_explore_flag(&a, c, o)) return a.status;
-            break;
         case O_ISOLATION:
             if (strcmp(a.arg, "process") && strcmp(a.arg, "thread"))
                 return taml_args_error(&a, "--isolation: '%s' is not process or thread", a.arg);
@@ -537,17 +532,14 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
             sa->ensemble.candidates = (int32_t)v;
             sa->selection_given = 1;
             break;
-        case TAML_CLI_O_PRUNER:
-        case TAML_CLI_O_PRUNE_ETA:
-        case TAML_CLI_O_PRUNE_MIN:
-        case TAML_CLI_O_PRUNE_WARMUP:
-            if (taml_cli_settings_prune_flag(&a, c, &o->prune, &sa->prune_given)) return a.status;
-            break;
         case O_SELECTION:
             if ((v = taml_ensemble_selection_parse(a.arg)) < 0)
                 return taml_args_error(&a, "--selection: '%s' is not top or greedy", a.arg);
             sa->ensemble.selection = (taml_ensemble_selection)v;
             sa->selection_given = 1;
+            break;
+        default: /* --pruner, --prune-*, --explore-* */
+            if (taml_cli_settings_flag(&a, c, o, &sa->prune_given)) return a.status;
             break;
         }
     }
@@ -558,11 +550,10 @@ static int parse_args(int argc, char **argv, search_args *sa, taml_search_opts *
     taml_cli_settings st = {sa->method, sa->from, sa->ctrl_lr, sa->ctrl_entropy, 1};
     int rc = taml_cli_settings_check(&a, &st, o);
     if (rc) return rc;
-    if (taml_cli_settings_explore_check(&a, o)) return a.status;
+    if (taml_cli_settings_flags_check(&a, o, sa->prune_given)) return a.status;
     if (sa->objective && !sa->space_path)
         return taml_args_error(&a, "--objective needs --space FILE.json (the default space is the "
                                    "built-in child's)");
-    if (taml_cli_settings_prune_check(&a, &o->prune, sa->prune_given)) return a.status;
     if (sa->objective && o->prune.pruner != TAML_PRUNER_NONE)
         return taml_args_error(&a, "--pruner stops the built-in child at its rungs; an --objective "
                                    "command reports only its end");

@@ -44,54 +44,41 @@ int taml_cli_settings_ctrl(const taml_cli_settings *s, const void *from_blob,
     return TAML_OK;
 }
 
-int taml_cli_settings_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given)
+/* The most --explore-trials (as --trials). */
+#define EXPLORE_TRIALS_MAX 1000000
+
+int taml_cli_settings_flag(taml_args *a, int c, taml_search_opts *o, int *prune_given)
 {
     int64_t v;
     switch (c) {
     case TAML_CLI_O_PRUNER:
         if ((v = taml_prune_parse(a->arg)) < 0)
             return taml_args_error(a, "--pruner: '%s' is not none, median or asha", a->arg);
-        p->pruner = (taml_pruner)v;
+        o->prune.pruner = (taml_pruner)v;
         return 0;
     case TAML_CLI_O_PRUNE_ETA:
         if (taml_args_int(a, 2, 100, &v)) return a->status;
-        p->eta = (int32_t)v;
-        break;
+        o->prune.eta = (int32_t)v;
+        *prune_given = 1;
+        return 0;
     case TAML_CLI_O_PRUNE_MIN:
         if (taml_args_int(a, 100, 1000000000, &v)) return a->status;
-        p->min_samples = v;
-        break;
-    default: /* TAML_CLI_O_PRUNE_WARMUP */
+        o->prune.min_samples = v;
+        *prune_given = 1;
+        return 0;
+    case TAML_CLI_O_PRUNE_WARMUP:
         if (taml_args_int(a, 1, 1000000, &v)) return a->status;
-        p->warmup = (int32_t)v;
-        break;
-    }
-    *given = 1;
-    return 0;
-}
-
-int taml_cli_settings_prune_check(taml_args *a, const taml_prune_opts *p, int given)
-{
-    if (given && p->pruner == TAML_PRUNER_NONE)
-        return taml_args_error(a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
-                                  "median or asha");
-    return 0;
-}
-
-/* The most --explore-trials (as --trials). */
-#define EXPLORE_TRIALS_MAX 1000000
-
-int taml_cli_settings_explore_flag(taml_args *a, int c, taml_search_opts *o)
-{
-    int64_t v;
-    switch (c) {
+        o->prune.warmup = (int32_t)v;
+        *prune_given = 1;
+        return 0;
     case TAML_CLI_O_EXPLORE:
         if (taml_args_real(a, 0, 0, 1, 0, &o->explore_uniform)) return a->status;
         break;
     case TAML_CLI_O_EXPLORE_TEMP:
         if (taml_args_real(a, 0, 1, 100, 0, &o->explore_temperature)) return a->status;
         break;
-    default: /* TAML_CLI_O_EXPLORE_TRIALS */
+    default:
+        TAML_ASSERT(c == TAML_CLI_O_EXPLORE_TRIALS);
         if (taml_args_int(a, 1, EXPLORE_TRIALS_MAX, &v)) return a->status;
         o->explore_trials = (int32_t)v;
         break;
@@ -100,8 +87,11 @@ int taml_cli_settings_explore_flag(taml_args *a, int c, taml_search_opts *o)
     return 0;
 }
 
-int taml_cli_settings_explore_check(taml_args *a, const taml_search_opts *o)
+int taml_cli_settings_flags_check(taml_args *a, const taml_search_opts *o, int prune_given)
 {
+    if (prune_given && o->prune.pruner == TAML_PRUNER_NONE)
+        return taml_args_error(a, "--prune-eta, --prune-min and --prune-warmup are for --pruner "
+                                  "median or asha");
     if (o->explore_set && o->method == TAML_SEARCH_RANDOM)
         return taml_args_error(a, "--explore-uniform, --explore-temperature and --explore-trials "
                                   "are for the controller's methods (aml, multitask, transfer): "

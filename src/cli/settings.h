@@ -49,17 +49,15 @@ enum {
         {"prune-min", required_argument, NULL, TAML_CLI_O_PRUNE_MIN},                             \
         {"prune-warmup", required_argument, NULL, TAML_CLI_O_PRUNE_WARMUP}
 
-/* Parses the flag c (one of the ids above) into p, *given set to 1 by a
- * --prune-* flag. 0, or the usage error's status (a->status). */
-int taml_cli_settings_prune_flag(taml_args *a, int c, taml_prune_opts *p, int *given);
-/* After the parse: the --prune-* flags only with a pruner. */
-int taml_cli_settings_prune_check(taml_args *a, const taml_prune_opts *p, int given);
-
-/* Parses the exploration flag c (one of the ids above) into o (its
- * explore_* fields, explore_set). 0, or the usage error's status. */
-int taml_cli_settings_explore_flag(taml_args *a, int c, taml_search_opts *o);
-/* After the parse (o->method set): not with random search, and
- * --explore-trials only with --explore-temperature. */
-int taml_cli_settings_explore_check(taml_args *a, const taml_search_opts *o);
+/* Parses the shared flag c (one of the ids above: the switch's default
+ * of a command that lists TAML_CLI_PRUNE_OPTIONS and
+ * TAML_CLI_EXPLORE_OPTIONS) into o (o->prune, the explore_* fields and
+ * explore_set), *prune_given set to 1 by a --prune-* flag. 0, or the usage
+ * error's status (a->status). */
+int taml_cli_settings_flag(taml_args *a, int c, taml_search_opts *o, int *prune_given);
+/* After the parse (o->method set): the --prune-* flags only with a pruner,
+ * exploration not with random search, and --explore-trials only with
+ * --explore-temperature. */
+int taml_cli_settings_flags_check(taml_args *a, const taml_search_opts *o, int prune_given);
 
 #endif

@@ -281,7 +281,7 @@ static int told_check(int64_t id, const taml_told *told, taml_err *err)
 
 /* The rungs told fit the study and the trial: a pruner, and no more rungs
  * than the trial has. */
-static int told_rungs_fit(search_run *r, const char *path, int64_t id, const taml_told *told,
+static int told_rungs_fit(const search_run *r, const char *path, int64_t id, const taml_told *told,
                           taml_err *err)
 {
     if (told->n_rungs == 0) return TAML_OK;
@@ -290,13 +290,12 @@ static int told_rungs_fit(search_run *r, const char *path, int64_t id, const tam
                             "%s: trial %lld: rung values (or the pruned state) are for a study "
                             "with a pruner; this one has none",
                             path, (long long)id);
-    taml_job job = {0};
-    taml_search_job_rungs(r, id, &job);
-    if (told->n_rungs > job.n_rungs)
+    int32_t n = taml_search_trial_rungs(r, id);
+    if (told->n_rungs > n)
         return taml_err_set(err, TAML_EINVAL,
                             "%s: trial %lld has %d %s (its samples' rungs), not %d", path,
-                            (long long)id, (int)job.n_rungs,
-                            taml_text_plural(job.n_rungs, "rung", "rungs"), (int)told->n_rungs);
+                            (long long)id, (int)n, taml_text_plural(n, "rung", "rungs"),
+                            (int)told->n_rungs);
     return TAML_OK;
 }
 

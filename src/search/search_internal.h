@@ -162,6 +162,8 @@ int taml_search_checkpoint(search_run *r, taml_err *err);
 int taml_search_prune_setup(search_run *r, taml_err *err);
 /* Fills job's rungs and thresholds for trial id (none without a pruner). */
 void taml_search_job_rungs(search_run *r, int64_t id, taml_job *job);
+/* How many rungs trial id has (0 without a pruner): those of its samples. */
+int32_t taml_search_trial_rungs(const search_run *r, int64_t id);
 /* Keeps finished trial id's rung values (n of them; final: its validation
  * accuracy when it trained to its end, else NaN) and its RUN_PRUNED /
  * RUN_COMPLETE flag; prung: the rung it was pruned at. */

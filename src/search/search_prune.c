@@ -51,6 +51,13 @@ static int counts(const search_run *r, int64_t j, int64_t id, int64_t limit)
     return j != id && j <= limit && (r->flags[j] & RUN_FINISHED) && r->task[j] == r->task[id];
 }
 
+int32_t taml_search_trial_rungs(const search_run *r, int64_t id)
+{
+    if (r->prune.pruner == TAML_PRUNER_NONE) return 0;
+    int64_t samples[R];
+    return taml_prune_rungs(&r->prune, samples_of(r, id), samples, R);
+}
+
 void taml_search_job_rungs(search_run *r, int64_t id, taml_job *job)
 {
     job->n_rungs = 0;
