@@ -57,14 +57,19 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
+        /* trained at the trial's rungs (none unless the study has a pruner),
+         * stopping below a rung's threshold */
         taml_api_result r;
-        if (taml_api_train(task_dir, t.config_json, NULL, t.seed, &r, msg)) {
+        double rung_acc[TAML_API_RUNGS];
+        int32_t reached;
+        if (taml_api_train_rungs(task_dir, t.config_json, NULL, t.seed, t.n_rungs, t.rung_samples,
+                                 t.rung_threshold, rung_acc, &reached, &r, msg)) {
             /* a trial that cannot train is told as failed: the study goes on */
             taml_api_tell(s, t.id, "failed", NAN, NAN, NULL);
             fprintf(stderr, "trial %lld failed: %s\n", (long long)t.id, msg);
         } else {
             const char *state = strcmp(r.state, "ok") == 0 ? "done" : r.state;
-            if (taml_api_tell(s, t.id, state, r.valid, r.test, msg)) {
+            if (taml_api_tell_rungs(s, t.id, state, r.valid, r.test, reached, rung_acc, msg)) {
                 fprintf(stderr, "taml: %s\n", msg);
                 rc = 1;
             }

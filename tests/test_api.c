@@ -179,3 +179,67 @@ TEST(api_study_with_a_pruner_hands_out_rungs_and_takes_a_pruned_tell)
     free(cmd);
     free(path);
 }
+
+/* taml_api_train_rungs: the rungs' accuracies are those `taml train --rungs`
+ * prints and do not change the training (the end equals taml_api_train's);
+ * a threshold above a rung's accuracy stops the child there ("pruned", its
+ * valid that rung's, test NaN, later rungs NaN); rungs that cannot be run are
+ * refused with what is wrong. */
+TEST(api_train_at_rungs_measures_them_as_taml_train_does_and_prunes_below_a_threshold)
+{
+    const char *task = "tests/fixtures/tasks/child-topics";
+    const char *cfg = "{\"embedding\":\"random-16\",\"fine_tune\":false,\"layers\":1,"
+                      "\"hidden_size\":16,\"activation\":\"relu\",\"normalization\":\"none\","
+                      "\"dropout\":0.0,\"deep_lr\":0.3,\"deep_l2\":0,\"wide_lr\":0.3,"
+                      "\"wide_l1\":0,\"samples\":3000}";
+    char msg[TAML_API_MSG];
+    taml_api_result plain, r;
+    CHECK_MSG(taml_api_train(task, cfg, NULL, 5, &plain, msg) == 0, "%s", msg);
+    int64_t samples[2] = {1000, 2000};
+    double none[2] = {NAN, NAN}, acc[2];
+    int32_t reached = -1;
+    CHECK_MSG(taml_api_train_rungs(task, cfg, NULL, 5, 2, samples, none, acc, &reached, &r, msg) ==
+                  0,
+              "%s", msg);
+    CHECK_STR(r.state, "ok");
+    CHECK_EQ_INT(reached, 2);
+    CHECK(r.valid == plain.valid && r.test == plain.test && r.steps == plain.steps);
+    /* the same rungs through the command line */
+    char *cmd = taml_asprintf("%s train --task %s --config '%s' --seed 5 --json --rungs 1000,2000",
+                              taml_test_bin(), task, cfg), *out;
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 0);
+    for (int k = 0; k < 2; k++) {
+        char *want = taml_asprintf("{\"rung\":%d,\"samples\":%lld,\"valid_acc\":%.17g}", k,
+                                   (long long)samples[k], acc[k]);
+        CHECK_CONTAINS(out, want);
+        free(want);
+    }
+    free(out);
+    free(cmd);
+    /* a threshold above the first rung's accuracy prunes there */
+    double high[2] = {acc[0] + 1e-9 > 1 ? 1 : acc[0] + 1e-9, NAN}, acc2[2];
+    CHECK(acc[0] < 1);
+    CHECK_MSG(taml_api_train_rungs(task, cfg, NULL, 5, 2, samples, high, acc2, &reached, &r, msg) ==
+                  0,
+              "%s", msg);
+    CHECK_STR(r.state, "pruned");
+    CHECK_EQ_INT(reached, 1);
+    CHECK(acc2[0] == acc[0] && r.valid == acc[0] && isnan(r.test) && isnan(acc2[1]));
+    CHECK(r.steps < plain.steps);
+    /* rungs that cannot be run */
+    int64_t late[1] = {3000}, back[2] = {2000, 1000};
+    CHECK_EQ_INT(taml_api_train_rungs(task, cfg, NULL, 5, 1, late, none, acc, &reached, &r, msg),
+                 TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "rung 0: 3000 samples is not below the config's samples (3000)");
+    CHECK_EQ_INT(taml_api_train_rungs(task, cfg, NULL, 5, 2, back, none, acc, &reached, &r, msg),
+                 TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "rung 1: 1000 samples is not above 2000");
+    double bad[1] = {1.5};
+    CHECK_EQ_INT(taml_api_train_rungs(task, cfg, NULL, 5, 1, samples, bad, acc, &reached, &r, msg),
+                 TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "rung 0: threshold 1.5 is not in [0, 1] or NAN");
+    CHECK_EQ_INT(taml_api_train_rungs(task, cfg, NULL, 5, 25, samples, none, acc, &reached, &r,
+                                      msg),
+                 TAML_API_EINVAL);
+    CHECK_CONTAINS(msg, "25 rungs: a trial has 0 to 24");
+}

@@ -140,7 +140,7 @@ int taml_api_tell_rungs(taml_api_study *s, int64_t id, const char *state, double
 
 /* What training one child gave. */
 typedef struct taml_api_result {
-    char state[16];     /* "ok", "diverged" or "invalid" */
+    char state[16];     /* "ok", "diverged", "invalid" or (at rungs) "pruned" */
     double valid, test; /* accuracies on the task's validation and test splits */
     double loss;        /* final training loss */
     int64_t steps;
@@ -154,6 +154,21 @@ typedef struct taml_api_result {
  * time is safe. */
 int taml_api_train(const char *task_dir, const char *config_json, const char *modules_dir,
                    uint64_t seed, taml_api_result *out, char *msg);
+/* taml_api_train at a trial's rungs (a study with a pruner): after
+ * rung_samples[k] training samples (k < n_rungs, ascending, each below the
+ * config's samples) it measures the validation accuracy into rung_acc[k]
+ * and, when that is below rung_threshold[k] (NAN: no threshold), stops:
+ * state "pruned", valid that rung's accuracy, test NAN. *n_reached: the
+ * rungs measured (fewer than n_rungs when pruned or diverged first);
+ * rung_acc past it is NAN. Give the trial's fields (trial.n_rungs,
+ * trial.rung_samples, trial.rung_threshold), then taml_api_tell_rungs with
+ * the state, valid, test, *n_reached and rung_acc. n_rungs 0: as
+ * taml_api_train. TAML_API_EINVAL for rungs out of order, more than
+ * TAML_API_RUNGS, or one not below the config's samples. */
+int taml_api_train_rungs(const char *task_dir, const char *config_json, const char *modules_dir,
+                         uint64_t seed, int32_t n_rungs, const int64_t *rung_samples,
+                         const double *rung_threshold, double *rung_acc, int32_t *n_reached,
+                         taml_api_result *out, char *msg);
 
 /* ---- models ------------------------------------------------------------ */
 

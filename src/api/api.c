@@ -179,7 +179,44 @@ int taml_api_tell_rungs(taml_api_study *s, int64_t id, const char *state, double
 int taml_api_train(const char *task_dir, const char *config_json, const char *modules_dir,
                    uint64_t seed, taml_api_result *out, char *msg)
 {
+    int32_t reached;
+    return taml_api_train_rungs(task_dir, config_json, modules_dir, seed, 0, NULL, NULL, NULL,
+                                &reached, out, msg);
+}
+
+/* The rungs as the child takes them, checked first (nothing is loaded for
+ * rungs that cannot be run). */
+static int check_rungs(int32_t n, const int64_t *samples, const double *threshold, double *acc,
+                       const taml_child_config *cfg, taml_err *err)
+{
+    if (n < 0 || n > TAML_API_RUNGS)
+        return taml_err_set(err, TAML_EINVAL, "%d rungs: a trial has 0 to %d", (int)n,
+                            TAML_API_RUNGS);
+    if (n && (!samples || !threshold || !acc))
+        return taml_err_set(err, TAML_EINVAL,
+                            "%d rungs without their samples, thresholds or accuracies", (int)n);
+    for (int32_t k = 0; k < n; k++) {
+        if (samples[k] < 1 || (k && samples[k] <= samples[k - 1]))
+            return taml_err_set(err, TAML_EINVAL, "rung %d: %lld samples is not above %lld",
+                                (int)k, (long long)samples[k], (long long)(k ? samples[k - 1] : 0));
+        if (samples[k] >= cfg->samples)
+            return taml_err_set(err, TAML_EINVAL,
+                                "rung %d: %lld samples is not below the config's samples (%lld)",
+                                (int)k, (long long)samples[k], (long long)cfg->samples);
+        if (!isnan(threshold[k]) && !(threshold[k] >= 0 && threshold[k] <= 1))
+            return taml_err_set(err, TAML_EINVAL, "rung %d: threshold %g is not in [0, 1] or NAN",
+                                (int)k, threshold[k]);
+    }
+    return 0;
+}
+
+int taml_api_train_rungs(const char *task_dir, const char *config_json, const char *modules_dir,
+                         uint64_t seed, int32_t n_rungs, const int64_t *rung_samples,
+                         const double *rung_threshold, double *rung_acc, int32_t *n_reached,
+                         taml_api_result *out, char *msg)
+{
     memset(out, 0, sizeof *out);
+    *n_reached = 0;
     taml_api_init();
     taml_err err;
     taml_err_clear(&err);
@@ -189,6 +226,7 @@ int taml_api_train(const char *task_dir, const char *config_json, const char *mo
     taml_features *feat = NULL;
     taml_child_result r;
     int rc = taml_child_config_parse(&cfg, config_json, strlen(config_json), &err);
+    if (!rc) rc = check_rungs(n_rungs, rung_samples, rung_threshold, rung_acc, &cfg, &err);
     if (!rc) rc = taml_task_load(&task, task_dir, NULL, &err);
     /* an image task trains on its pixels unless the config names a module */
     int pixels = !rc && task->kind == TAML_TASK_IMAGE &&
@@ -197,7 +235,9 @@ int taml_api_train(const char *task_dir, const char *config_json, const char *mo
         rc = taml_module_open(&module, cfg.embedding[0] ? cfg.embedding : "random-100",
                               modules_dir, &err);
     if (!rc) rc = taml_features_new(&feat, task, module, &err);
-    if (!rc) rc = taml_child_train(&cfg, feat, seed, &r, &err);
+    taml_child_rungs rungs = {.n = n_rungs, .samples = rung_samples, .threshold = rung_threshold,
+                              .acc = rung_acc};
+    if (!rc) rc = taml_child_train_rungs(&cfg, feat, seed, n_rungs ? &rungs : NULL, &r, &err);
     if (!rc) {
         snprintf(out->state, sizeof out->state, "%s", taml_child_status_name(r.status));
         out->valid = r.valid_acc;
@@ -205,6 +245,7 @@ int taml_api_train(const char *task_dir, const char *config_json, const char *mo
         out->loss = r.final_loss;
         out->steps = r.steps;
         out->seconds = r.train_s;
+        *n_reached = n_rungs ? rungs.reached : 0;
     }
     taml_features_free(feat);
     taml_module_close(module);
