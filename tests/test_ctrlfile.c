@@ -210,6 +210,21 @@ TEST(ctrlfile_cli_info_shipped_default_transfer_and_similar)
     char *kept = taml_path_join(dir, "kept.db");
     CHECK(taml_is_file(kept));
     free(kept);
+    /* the pruning flags go to the short transfer's search, which checks
+     * them (this space has no samples decision, so no rungs) */
+    cmd = taml_asprintf("cd %s && TAML_FAKE_CHILD=0 %s similar --from multi.db --task t/gamma "
+                        "--trials 8 --space grown.json --workers 1 --isolation thread "
+                        "--pruner asha --prune-warmup 2 --study pruned.db",
+                        dir, fake_bin());
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 1);
+    CHECK_CONTAINS(out, "--pruner asha: the search space has no 'samples' decision");
+    free(out);
+    free(cmd);
+    cmd = taml_asprintf("%s similar --task t/gamma --pruner asha --pruner median", fake_bin());
+    CHECK_EQ_INT(taml_test_run(cmd, &out), 2);
+    CHECK_CONTAINS(out, "--pruner: given twice");
+    free(out);
+    free(cmd);
     free(study);
 }
 

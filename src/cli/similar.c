@@ -12,13 +12,16 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/settings.h"
 #include "core/util.h"
 #include "search/similar.h"
 
 static const char usage_text[] =
     "usage: taml similar [--from CONTROLLER|STUDY] --task DIR [--trials N] [--study FILE.db]\n"
     "                    [--json] [--seed S] [--workers K] [--space S] [--modules DIR]\n"
-    "                    [--isolation process|thread]\n"
+    "                    [--isolation process|thread] [--pruner median|asha [--prune-eta E]\n"
+    "                    [--prune-min S] [--prune-warmup W]] [--explore-uniform P]\n"
+    "                    [--explore-temperature T [--explore-trials K]]\n"
     "  a transfer of N trials (default 30, 1..1000000) on the task from --from (a\n"
     "  multitask or transfer study, a controller file or a checkpoint; default: the\n"
     "  controller taml ships for the task's kind), then the tasks that controller knows,\n"
@@ -28,7 +31,8 @@ static const char usage_text[] =
     "  --study FILE.db keeps the transfer study there (running the command again\n"
     "                  continues it); default: a temporary study, removed at the end\n"
     "  --json          the ranking as JSON on stdout (docs/cli.md)\n"
-    "  --seed, --workers, --space, --modules, --isolation: as for taml search.\n";
+    "  --seed, --workers, --space, --modules, --isolation, the pruning and the\n"
+    "  exploration flags: as for taml search (a pruner makes the short transfer cheap).\n";
 
 #define TRIALS_MAX 1000000
 
@@ -62,10 +66,15 @@ int taml_cmd_similar(const taml_cli *cli, int argc, char **argv)
         {"workers", required_argument, NULL, O_WORKERS}, {"space", required_argument, NULL, O_SPACE},
         {"modules", required_argument, NULL, O_MODULES},
         {"isolation", required_argument, NULL, O_ISOLATION},
+        TAML_CLI_PRUNE_OPTIONS, TAML_CLI_EXPLORE_OPTIONS,
         TAML_ARGS_HELP, {0},
     };
     const char *from = NULL, *task = NULL, *study = NULL;
-    const char *pass[10][2]; /* flags handed to taml search as given */
+    /* flags handed to taml search as given (it checks them): each option
+     * once at most */
+    enum { PASS_MAX = sizeof options / sizeof options[0] };
+    char flag[PASS_MAX][32];
+    char *pass[PASS_MAX][2];
     int n_pass = 0, json = 0;
     int64_t trials = 30;
     taml_args a;
@@ -84,12 +93,17 @@ int taml_cmd_similar(const taml_cli *cli, int argc, char **argv)
             break;
         case O_STUDY: study = a.arg; break;
         case O_JSON: json = 1; break;
-        default:
-            if (n_pass == 10) return taml_args_error(&a, "too many options");
-            pass[n_pass][0] = c == O_SEED ? "--seed" : c == O_WORKERS ? "--workers"
-                            : c == O_SPACE ? "--space" : c == O_MODULES ? "--modules"
-                            : "--isolation";
-            pass[n_pass++][1] = a.arg;
+        default: {
+            const struct option *o = options;
+            while (o->name && o->val != c) o++;
+            for (int i = 0; o->name && i < n_pass; i++)
+                if (!strcmp(pass[i][0] + 2, o->name))
+                    return taml_args_error(&a, "--%s: given twice", o->name);
+            if (!o->name || n_pass == PASS_MAX) return taml_args_error(&a, "unknown option");
+            snprintf(flag[n_pass], sizeof flag[n_pass], "--%s", o->name);
+            pass[n_pass][0] = flag[n_pass];
+            pass[n_pass++][1] = (char *)a.arg;
+        }
         }
     }
     if (!task) return taml_args_required(&a, "--task");
@@ -106,7 +120,7 @@ int taml_cmd_similar(const taml_cli *cli, int argc, char **argv)
     }
     char trials_text[32];
     snprintf(trials_text, sizeof trials_text, "%lld", (long long)trials);
-    char *args[40];
+    char *args[10 + 2 * PASS_MAX];
     int n = 0;
     args[n++] = "search";
     args[n++] = "--study";
@@ -122,8 +136,8 @@ int taml_cmd_similar(const taml_cli *cli, int argc, char **argv)
         args[n++] = (char *)from;
     }
     for (int i = 0; i < n_pass; i++) {
-        args[n++] = (char *)pass[i][0];
-        args[n++] = (char *)pass[i][1];
+        args[n++] = pass[i][0];
+        args[n++] = pass[i][1];
     }
     args[n] = NULL;
     int rc = run_search(cli, args, n);
