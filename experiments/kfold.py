@@ -23,7 +23,7 @@ comes from its JSONL through metrics.py, the rule of the C metrics. A study
 short of T trials is shown as running, never as a number.
 
 usage: kfold.py check-space --space FILE --task DIR
-       kfold.py table --dir DIR --t T --fold NAME "TASK ..." [--fold ...] [--window W]
+       kfold.py table --dir DIR --t T --fold NAME "TASK ..." [--fold ...] [--recipe R ...] [--window W]
 """
 import argparse
 import json
@@ -99,11 +99,18 @@ def ttt_cell(n, total):
 
 def cmd_table(a):
     t_budget, tenth = a.t, max(1, a.t // 10)
-    rows = ["| fold | task | target (valid top10 at T) | RS | AML | T-AML | TPE | test top10 at T: RS / AML / T-AML | "
-            "child CPU s: RS / AML / T-AML / TPE |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
-    tally = {"held": 0, "tenth": 0, "never": [], "vs_tpe": [0, 0, 0], "tpe_of": 0, "aml_tenth": 0, "tpe_tenth": 0}
-    configs = {"aml": [], "transfer": [], "random": []}
+    recipes = a.recipe or ["capped100"]
+    methods = ["aml"] + ["transfer." + r for r in recipes]
+    label = {"aml": "AML"}
+    label.update({"transfer." + r: "T-AML (%s)" % r for r in recipes})
+    head = " | ".join(label[m] for m in methods)
+    rows = ["| fold | task | target (valid top10 at T) | RS | %s | TPE | test top10 at T: RS / %s | "
+            "child CPU s: RS / %s / TPE |" % (head, " / ".join(label[m] for m in methods),
+                                              " / ".join(label[m] for m in methods)),
+            "| --- | --- | ---: | ---: |%s ---: | --- | --- |" % (" ---: |" * len(methods))]
+    tally = {m: {"held": 0, "tenth": 0, "never": [], "vs_tpe": [0, 0, 0], "tpe_of": 0} for m in methods}
+    tpe_tenth = {}
+    configs = {m: [] for m in methods + ["random"]}
     running = []
     for fold, names in a.fold:
         for task in names.split():
@@ -118,91 +125,96 @@ def cmd_table(a):
             st_rs = status(rs, rs, t_budget)[task]
             tgt = st_rs.get("target")
             if tgt is None:
-                rows.append("| %s | %s | no target: %s | | | | | | |" % (fold, task, st_rs.get("target_note")))
+                rows.append("| %s | %s | no target: %s |%s" % (fold, task, st_rs.get("target_note"),
+                                                                " |" * (len(methods) + 4)))
                 continue
-            ttt, tops, cpu = {}, [fmt_acc(M.at_budget(rtr[task][0], rtr[task][1], t_budget))], []
+            ttt, tops, cpu, done = {}, [fmt_acc(M.at_budget(rtr[task][0], rtr[task][1], t_budget))], [], {}
             rs_secs, rs_cfgs = study_extra(rs)
             cpu.append("%.0f" % rs_secs)
+            configs["random"].append((task, rs_cfgs[:t_budget]))
             cells = [ttt_cell(st_rs.get("random_trials_to_target"), len(rtr[task][0]))]
-            complete = True
-            for m in ("aml", "transfer"):
+            for m in methods:
                 p = "%s.%s.db" % (base, m)
                 if not os.path.isfile(p):
                     cells.append("-")
                     tops.append("-")
                     cpu.append("-")
-                    complete = False
                     continue
                 tr = checked(p)
                 n = len(tr[task][0])
-                if n < t_budget:
-                    running.append("%s (%s: %d of %d trials)" % (task, m, n, t_budget))
-                    complete = False
+                done[m] = n >= t_budget
+                if not done[m]:
+                    running.append("%s (%s: %d of %d trials)" % (task, label[m], n, t_budget))
                 st = status(p, rs, t_budget)[task]
                 ttt[m] = st.get("trials_to_target") or None
-                cells.append(ttt_cell(ttt[m], n) + ("" if n >= t_budget else " [running]"))
+                cells.append(ttt_cell(ttt[m], n) + ("" if done[m] else " [running]"))
                 tops.append(fmt_acc(M.at_budget(tr[task][0], tr[task][1], t_budget)))
                 secs, cfgs = study_extra(p)
                 cpu.append("%.0f" % secs)
-                if n >= t_budget:
+                if done[m]:
                     configs[m].append((task, cfgs[:t_budget]))
             tp = base + ".tpe.jsonl"
+            tpe_done = False
             if os.path.isfile(tp):
                 trials = TPE.read_trials(tp)
                 v, _ = TPE.accs(trials)
                 n = M.trials_to_target(v, tgt)
                 ttt["tpe"] = n or None
-                cells.append(ttt_cell(n, len(v)) + ("" if n or len(v) >= t_budget else " [running]"))
+                tpe_done = bool(n) or len(v) >= t_budget
+                cells.append(ttt_cell(n, len(v)) + ("" if tpe_done else " [running]"))
                 cpu.append("%.0f" % sum(x.get("wall_s") or 0.0 for x in trials))
-                tpe_done = n or len(v) >= t_budget
+                if tpe_done:
+                    tpe_tenth[task] = n is not None and 0 < n <= tenth
             else:
                 cells.append("-")
                 cpu.append("-")
-                tpe_done = False
             rows.append("| %s | %s | %.1f | %s | %s | %s |" % (
                 fold, task, 100 * tgt, " | ".join(cells), " / ".join(tops), " / ".join(cpu)))
-            if not complete:
-                continue
-            tally["held"] += 1
-            configs["random"].append((task, rs_cfgs[:t_budget]))
-            tr_n = ttt.get("transfer")
-            tally["tenth"] += tr_n is not None and tr_n <= tenth
-            tally["aml_tenth"] += ttt.get("aml") is not None and ttt["aml"] <= tenth
-            if tr_n is None:
-                tally["never"].append(task)
-            if tpe_done:
-                tally["tpe_of"] += 1
-                tp_n = ttt.get("tpe")
-                tally["tpe_tenth"] += tp_n is not None and tp_n <= tenth
-                # fewer trials wins; never reaching it loses to reaching it
-                x = tr_n if tr_n is not None else math.inf
-                y = tp_n if tp_n is not None else math.inf
-                tally["vs_tpe"][0 if x < y else 1 if x == y else 2] += 1
+            for m in methods:
+                if not done.get(m):
+                    continue
+                ta = tally[m]
+                ta["held"] += 1
+                n = ttt.get(m)
+                ta["tenth"] += n is not None and n <= tenth
+                if n is None:
+                    ta["never"].append(task)
+                if tpe_done:
+                    ta["tpe_of"] += 1
+                    # fewer trials wins; never reaching it loses to reaching it
+                    x = n if n is not None else math.inf
+                    y = ttt["tpe"] if ttt.get("tpe") is not None else math.inf
+                    ta["vs_tpe"][0 if x < y else 1 if x == y else 2] += 1
     out = ["## Table 2, every text task held out once (k-fold)", "",
            "Trials each method needs for its validation accuracy-top10 to reach random search's at "
            "T = %d (RS: random search's own; n/a (k): never within its k trials). The paper's "
            "criterion: T-AML within T/10 = %d trials." % (t_budget, tenth), ""] + rows + [""]
-    h = tally["held"]
-    if h:
-        out.append("Held-out tasks with all three taml studies complete: %d. T-AML within T/10: %d of %d "
-                   "(%.0f%%; AML %d). T-AML never reached the target on %d%s." % (
-                       h, tally["tenth"], h, 100.0 * tally["tenth"] / h, tally["aml_tenth"],
-                       len(tally["never"]), (": " + ", ".join(tally["never"])) if tally["never"] else ""))
-        if tally["tpe_of"]:
-            w, e, l = tally["vs_tpe"]
-            out.append("Against TPE (%d tasks with its run complete): T-AML needed fewer trials on %d, "
-                       "as many on %d, more on %d; TPE within T/10 on %d." % (
-                           tally["tpe_of"], w, e, l, tally["tpe_tenth"]))
-        out.append("")
+    for m in methods:
+        ta = tally[m]
+        if not ta["held"]:
+            continue
+        h = ta["held"]
+        line = "%s: complete on %d held-out tasks; within T/10 on %d (%.0f%%); never reached the target on %d%s." % (
+            label[m], h, ta["tenth"], 100.0 * ta["tenth"] / h, len(ta["never"]),
+            (" (" + ", ".join(ta["never"]) + ")") if ta["never"] else "")
+        if ta["tpe_of"]:
+            w, e, l = ta["vs_tpe"]
+            line += " Against TPE (%d tasks): fewer trials on %d, as many on %d, more on %d." % (ta["tpe_of"], w, e, l)
+        out.append(line)
+    if tpe_tenth:
+        out.append("TPE: within T/10 on %d of the %d tasks where its run is complete." % (
+            sum(tpe_tenth.values()), len(tpe_tenth)))
+    out.append("")
     if running:
         out += ["Not complete yet: " + "; ".join(running) + ".", ""]
-    out += variants_table(a, t_budget, tenth)
-    out += entropy_table(configs, t_budget, a.window)
+    out += variants_table(a, t_budget, tenth, recipes)
+    for r in recipes:
+        out += entropy_table(configs, "transfer." + r, label["transfer." + r], t_budget, a.window)
     print("\n".join(out))
     return 0
 
 
-def variants_table(a, t_budget, tenth):
+def variants_table(a, t_budget, tenth, recipes):
     """T-AML with other search flags (kfold-variant): per held-out task whose
     default T-AML and variant are complete, the trials to target and the test
     accuracy-top10 at T of each, and the tallies."""
@@ -210,13 +222,17 @@ def variants_table(a, t_budget, tenth):
                    if f.startswith("variant-") and f.endswith(".flags"))
     out = []
     for v in names:
+        recipe = next((r for r in recipes if v.startswith(r + "-")), None)
+        if recipe is None:
+            continue
         with open(os.path.join(a.dir, "variant-%s.flags" % v), encoding="utf-8") as f:
             flags = f.read().strip()
         rows, tally, running = [], {"n": 0, "tenth": [0, 0], "never": [0, 0], "better": [0, 0, 0]}, []
         for _, names_ in a.fold:
             for task in names_.split():
                 base = os.path.join(a.dir, task)
-                rs, p0, p1 = base + ".random.db", base + ".transfer.db", "%s.transfer-%s.db" % (base, v)
+                rs, p0 = base + ".random.db", "%s.transfer.%s.db" % (base, recipe)
+                p1 = "%s.transfer.%s.db" % (base, v)
                 if not all(os.path.isfile(p) for p in (rs, p0, p1)):
                     continue
                 n_ok, cells, tops, ttt = True, [], [], []
@@ -241,8 +257,8 @@ def variants_table(a, t_budget, tenth):
         if not rows and not running:
             continue
         out += ["## T-AML variant %s (`%s`)" % (v, flags), "",
-                "| task | T-AML: trials to target | %s: trials to target | T-AML test top10 at T | %s test top10 at T |"
-                % (v, v), "| --- | ---: | ---: | ---: | ---: |"] + rows + [""]
+                "| task | T-AML (%s): trials to target | %s: trials to target | T-AML test top10 at T | %s test top10 at T |"
+                % (recipe, v, v), "| --- | ---: | ---: | ---: | ---: |"] + rows + [""]
         if tally["n"]:
             out.append("On %d tasks: within T/10 %d (T-AML) and %d (%s); never reached %d and %d; the variant "
                        "needed fewer trials on %d, as many on %d, more on %d." % (
@@ -254,43 +270,45 @@ def variants_table(a, t_budget, tenth):
     return out
 
 
-def entropy_table(configs, t_budget, window):
+def entropy_table(configs, m, name, t_budget, window):
     """Per decision, the mean over held-out tasks of the entropy (bits) of the
-    choices in consecutive windows of trials, T-AML beside AML and random
-    search: how far each search narrows its sampling as it goes (random
-    search's is the uniform draw's, biased low by the window's length)."""
-    if not configs["transfer"]:
+    choices in consecutive windows of trials, T-AML (method m) beside AML and
+    random search: how far each search narrows its sampling as it goes
+    (random search's is the uniform draw's, biased low by the window's
+    length)."""
+    if not configs[m]:
         return []
     w = window or max(5, t_budget // 5)
-    decisions = list(configs["transfer"][0][1][0])
+    decisions = list(configs[m][0][1][0])
     starts = list(range(0, t_budget, w))
     head = " | ".join("%d-%d" % (s + 1, min(s + w, t_budget)) for s in starts)
-    out = ["## The choices' entropy over trials (bits, mean over held-out tasks)", "",
+    out = ["## The choices' entropy over trials, %s (bits, mean over held-out tasks)" % name, "",
            "Per decision, the entropy of the choices each search sampled in trials i..j, averaged over "
-           "the %d held-out tasks with complete studies: T-AML / AML / random search (whose figure is "
-           "what a uniform draw gives in a window this short; 0 is one choice every time)." % len(configs["transfer"]), "",
+           "the held-out tasks with complete studies (%d): %s / AML / random search (whose figure is "
+           "what a uniform draw gives in a window this short; 0 is one choice every time)." % (
+               len(configs[m]), name), "",
            "| decision | log2(choices) seen | %s |" % head, "| --- | ---: |%s" % (" ---: |" * len(starts))]
     for d in decisions:
         seen = set()
-        for m in configs:
-            for _, cfgs in configs[m]:
+        for k in (m, "aml", "random"):
+            for _, cfgs in configs[k]:
                 seen.update(json.dumps(c[d]) for c in cfgs)
         cells = []
         for s in starts:
             vals = []
-            for m in ("transfer", "aml", "random"):
-                es = [entropy([c[d] for c in cfgs[s:s + w]]) for _, cfgs in configs[m] if len(cfgs) > s]
+            for k in (m, "aml", "random"):
+                es = [entropy([c[d] for c in cfgs[s:s + w]]) for _, cfgs in configs[k] if len(cfgs) > s]
                 vals.append("%.2f" % (sum(es) / len(es)) if es else "-")
             cells.append(" / ".join(vals))
         out.append("| %s | %.2f | %s |" % (d, math.log2(len(seen)) if seen else 0, " | ".join(cells)))
     collapsed = []
-    for task, cfgs in configs["transfer"]:
+    for task, cfgs in configs[m]:
         last = cfgs[-w:]
         one = [d for d in decisions if entropy([c[d] for c in last]) == 0]
         if one:
             collapsed.append("%s: %s" % (task, ", ".join(one)))
-    out += ["", "T-AML's decisions with a single choice in its last %d trials, per task: %s." % (
-        w, "; ".join(collapsed) if collapsed else "none"), ""]
+    out += ["", "%s's decisions with a single choice in its last %d trials, per task: %s." % (
+        name, w, "; ".join(collapsed) if collapsed else "none"), ""]
     return out
 
 
@@ -305,6 +323,8 @@ def main():
     t.add_argument("--t", type=int, required=True)
     t.add_argument("--fold", nargs=2, action="append", metavar=("NAME", "TASKS"), required=True)
     t.add_argument("--window", type=int, default=0)
+    t.add_argument("--recipe", action="append", help="a controller recipe whose T-AML studies to show "
+                   "(TASK.transfer.RECIPE.db); repeatable; default capped100")
     a = ap.parse_args()
     return cmd_check_space(a) if a.cmd == "check-space" else cmd_table(a)
 

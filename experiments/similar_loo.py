@@ -6,8 +6,9 @@ fold's controller was trained on are the known ones.
 
 Per held-out task D of fold f:
 
-  1. `taml similar --from KF_OUT/fold-f.tamlctrl --task D --study
-     KF_OUT/D.transfer.db --trials T` with the k-fold flags: the ranking of
+  1. `taml similar --from KF_OUT/fold-f.R.tamlctrl --task D --study
+     KF_OUT/D.transfer.R.db --trials T` (R: the controller recipe) with the
+     k-fold flags: the ranking of
      the known tasks after the held-out task's T-AML study (made by
      kfold-heldout, complete: nothing more is trained), by the cosine of
      the task embeddings;
@@ -25,10 +26,10 @@ median, and beats the least similar one's) and, over every (held-out,
 known) pair, Pearson's r between the cosine and the overlap of the two
 tasks' 10 best configurations (per decision, the share of choices in
 common, averaged over the decisions: the measure of docs/RESULTS.md "Task
-similarity"). Results are cached in KF_OUT/D.similar.json (a task is
+similarity"). Results are cached in KF_OUT/D.similar.R.json (a task is
 skipped when it is there).
 
-usage: similar_loo.py --dir KF_OUT --t T --space FILE --data DIR --flags "..."
+usage: similar_loo.py --dir KF_OUT --t T --space FILE --data DIR --flags "..." --recipe R
                       --fold NAME "TASK ..." [--fold ...]
 """
 import argparse
@@ -105,14 +106,14 @@ def train(task_dir, config, seed):
 
 
 def one(a, fold, task):
-    out = os.path.join(a.dir, task + ".similar.json")
+    out = os.path.join(a.dir, "%s.similar.%s.json" % (task, a.recipe))
     if os.path.isfile(out):
         with open(out, encoding="utf-8") as f:
             return json.load(f)
-    study = os.path.join(a.dir, task + ".transfer.db")
+    study = os.path.join(a.dir, "%s.transfer.%s.db" % (task, a.recipe))
     rs = os.path.join(a.dir, task + ".random.db")
-    ctrl = os.path.join(a.dir, "fold-%s.tamlctrl" % fold)
-    multi = os.path.join(a.dir, "fold-%s.multitask.db" % fold)
+    ctrl = os.path.join(a.dir, "fold-%s.%s.tamlctrl" % (fold, a.recipe))
+    multi = os.path.join(a.dir, "fold-%s.%s.multitask.db" % (fold, a.recipe))
     if not all(os.path.isfile(p) for p in (study, rs, ctrl, multi)):
         return None
     task_dir = os.path.join(a.data, task)
@@ -162,6 +163,7 @@ def main():
     ap.add_argument("--space", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--flags", default="")
+    ap.add_argument("--recipe", required=True)
     ap.add_argument("--fold", nargs=2, action="append", metavar=("NAME", "TASKS"), required=True)
     a = ap.parse_args()
     rows = ["| fold | task | most similar (cos) | its config on the task: valid / test | least similar (cos) | "
@@ -187,7 +189,7 @@ def main():
                 if not math.isnan(o):
                     cos.append(c)
                     ovl.append(o)
-    out = ["## `taml similar`, leave one out (k-fold)", "",
+    out = ["## `taml similar`, leave one out (k-fold, recipe %s)" % a.recipe, "",
            "Per held-out task: the known task ranked most and least similar after the task's T-AML study "
            "(T = %d trials), each one's best configuration of its fold's multitask study trained once on "
            "the held-out task, and random search's finished trials on it (median and best validation "
