@@ -57,6 +57,15 @@ def finished(db, task=None):
         con.close()
 
 
+def ended(db):
+    """The trials of a study that ended (any final state)."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM trials WHERE state NOT IN ('pending', 'running')").fetchone()[0]
+    finally:
+        con.close()
+
+
 def best(rows):
     b = None
     for r in rows:
@@ -116,6 +125,8 @@ def one(a, fold, task):
     multi = os.path.join(a.dir, "fold-%s.%s.multitask.db" % (fold, a.recipe))
     if not all(os.path.isfile(p) for p in (study, rs, ctrl, multi)):
         return None
+    if ended(study) < a.t or ended(rs) < a.t:
+        return None  # not complete: `taml similar` would go on training it
     task_dir = os.path.join(a.data, task)
     cmd = [T.taml_bin(), "similar", "--from", ctrl, "--task", task_dir, "--study", study,
            "--trials", str(a.t), "--space", a.space, "--json"] + shlex.split(a.flags)
