@@ -207,7 +207,7 @@ def main():
            "accuracy, %%)." % a.t, ""] + rows + [""]
     if n:
         out.append("The most similar task's configuration beat random search's median finished trial on "
-                   "%d of %d held-out tasks, and the least similar task's configuration on %d of %d." % (
+                   "%d of %d held-out tasks, and beat the least similar task's configuration on %d of %d." % (
                        beats_median, n, beats_least, n))
     if cos:
         out.append("Over %d (held-out, known) pairs: Pearson r = %.2f between the cosine of the task "
