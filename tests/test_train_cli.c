@@ -90,6 +90,10 @@ TEST(train_cli_refuses_bad_configs_modules_and_arguments_with_a_clear_message)
     CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --module no-such-module-xyz", &out), 1);
     CHECK_CONTAINS(out, "no-such-module-xyz");
     free(out);
+    /* the child's own rung check (taml_child_rungs_check), as the API's */
+    CHECK_EQ_INT(taml("train --task " TASK " --config " CFG " --rungs 1000,5000", &out), 1);
+    CHECK_CONTAINS(out, "rung 1: 5000 samples is not below the config's samples (5000)");
+    free(out);
     CHECK_EQ_INT(taml("train --task " TASK, &out), 2);
     CHECK_CONTAINS(out, "taml train: --config is required");
     free(out);

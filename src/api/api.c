@@ -53,6 +53,7 @@ struct taml_api_study {
 };
 
 _Static_assert(TAML_API_RUNGS == TAML_JOB_RUNGS, "taml.h's rungs are the job's");
+_Static_assert(TAML_API_RUNGS == TAML_CHILD_RUNGS_MAX, "taml.h's rungs are the child's");
 
 /* The pruner of a new study's settings (0: the defaults). */
 static int prune_settings(const taml_api_settings *st, taml_prune_opts *p, taml_err *err)
@@ -186,30 +187,6 @@ int taml_api_train(const char *task_dir, const char *config_json, const char *mo
 
 /* The rungs as the child takes them, checked first (nothing is loaded for
  * rungs that cannot be run). */
-static int check_rungs(int32_t n, const int64_t *samples, const double *threshold, double *acc,
-                       const taml_child_config *cfg, taml_err *err)
-{
-    if (n < 0 || n > TAML_API_RUNGS)
-        return taml_err_set(err, TAML_EINVAL, "%d rungs: a trial has 0 to %d", (int)n,
-                            TAML_API_RUNGS);
-    if (n && (!samples || !threshold || !acc))
-        return taml_err_set(err, TAML_EINVAL,
-                            "%d rungs without their samples, thresholds or accuracies", (int)n);
-    for (int32_t k = 0; k < n; k++) {
-        if (samples[k] < 1 || (k && samples[k] <= samples[k - 1]))
-            return taml_err_set(err, TAML_EINVAL, "rung %d: %lld samples is not above %lld",
-                                (int)k, (long long)samples[k], (long long)(k ? samples[k - 1] : 0));
-        if (samples[k] >= cfg->samples)
-            return taml_err_set(err, TAML_EINVAL,
-                                "rung %d: %lld samples is not below the config's samples (%lld)",
-                                (int)k, (long long)samples[k], (long long)cfg->samples);
-        if (!isnan(threshold[k]) && !(threshold[k] >= 0 && threshold[k] <= 1))
-            return taml_err_set(err, TAML_EINVAL, "rung %d: threshold %g is not in [0, 1] or NAN",
-                                (int)k, threshold[k]);
-    }
-    return 0;
-}
-
 int taml_api_train_rungs(const char *task_dir, const char *config_json, const char *modules_dir,
                          uint64_t seed, int32_t n_rungs, const int64_t *rung_samples,
                          const double *rung_threshold, double *rung_acc, int32_t *n_reached,
@@ -226,7 +203,10 @@ int taml_api_train_rungs(const char *task_dir, const char *config_json, const ch
     taml_features *feat = NULL;
     taml_child_result r;
     int rc = taml_child_config_parse(&cfg, config_json, strlen(config_json), &err);
-    if (!rc) rc = check_rungs(n_rungs, rung_samples, rung_threshold, rung_acc, &cfg, &err);
+    /* the rungs themselves are checked by taml_child_train_rungs */
+    if (!rc && n_rungs && (!rung_samples || !rung_threshold || !rung_acc))
+        rc = taml_err_set(&err, TAML_EINVAL,
+                          "%d rungs without their samples, thresholds or accuracies", (int)n_rungs);
     if (!rc) rc = taml_task_load(&task, task_dir, NULL, &err);
     /* an image task trains on its pixels unless the config names a module */
     int pixels = !rc && task->kind == TAML_TASK_IMAGE &&

@@ -69,7 +69,7 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
     const char *task_dir = NULL, *config = NULL, *module_name = NULL;
     uint64_t seed = 0;
     int json = 0, n_rungs = 0;
-    int64_t rung_samples[24];
+    int64_t rung_samples[TAML_CHILD_RUNGS_MAX];
     taml_args a;
     taml_args_init(&a, "train", usage, argc, argv, "", options);
     for (int c; (c = taml_args_next(&a)) != TAML_ARGS_END;) {
@@ -88,7 +88,7 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
                 a.arg = tok;
                 if (taml_args_int(&a, n_rungs ? rung_samples[n_rungs - 1] + 1 : 1, 1000000000000LL, &v))
                     bad = 1;
-                else if (n_rungs == 24)
+                else if (n_rungs == TAML_CHILD_RUNGS_MAX)
                     bad = taml_args_error(&a, "--rungs: more than 24 rungs");
                 else
                     rung_samples[n_rungs++] = v;
@@ -140,11 +140,6 @@ int taml_cmd_train(const taml_cli *cli, int argc, char **argv)
     snprintf(cfg.embedding, sizeof cfg.embedding, "%s", name);
     if (taml_features_new(&feat, task, module, &err)) goto done;
     setup_s = taml_now() - t0;
-    if (n_rungs && rung_samples[n_rungs - 1] >= cfg.samples) {
-        rc = taml_err_set(&err, TAML_EINVAL, "--rungs: %lld is not below the config's samples (%lld)",
-                          (long long)rung_samples[n_rungs - 1], (long long)cfg.samples);
-        goto done;
-    }
     if (taml_child_train_rungs(&cfg, feat, seed, n_rungs ? &rungs : NULL, &r, &err)) goto done;
 
     if (json) {

@@ -518,10 +518,37 @@ int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint6
     return taml_child_train_rungs(cfg, f, seed, NULL, res, err);
 }
 
+int taml_child_rungs_check(const taml_child_rungs *rungs, int64_t samples, taml_err *err)
+{
+    int n = rungs->n;
+    if (n < 0 || n > TAML_CHILD_RUNGS_MAX)
+        return taml_err_set(err, TAML_EINVAL, "%d rungs: a trial has 0 to %d", n,
+                            TAML_CHILD_RUNGS_MAX);
+    for (int k = 0; k < n; k++) {
+        int64_t s = rungs->samples[k], prev = k ? rungs->samples[k - 1] : 0;
+        if (s < 1 || s <= prev)
+            return taml_err_set(err, TAML_EINVAL, "rung %d: %lld samples is not above %lld", k,
+                                (long long)s, (long long)prev);
+        if (s >= samples)
+            return taml_err_set(err, TAML_EINVAL,
+                                "rung %d: %lld samples is not below the config's samples (%lld)", k,
+                                (long long)s, (long long)samples);
+        double th = rungs->threshold[k];
+        if (!isnan(th) && !(th >= 0 && th <= 1))
+            return taml_err_set(err, TAML_EINVAL, "rung %d: threshold %g is not in [0, 1] or NAN",
+                                k, th);
+    }
+    return 0;
+}
+
 int taml_child_train_rungs(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                            taml_child_rungs *rungs, taml_child_result *res, taml_err *err)
 {
     double t0 = taml_now();
+    if (rungs) {
+        int rc = taml_child_rungs_check(rungs, cfg->samples, err);
+        if (rc) return rc;
+    }
     if (cfg->deep_disabled && cfg->wide_disabled) {
         memset(res, 0, sizeof *res);
         if (rungs) { /* no training: no rung reached */

@@ -73,6 +73,8 @@ void taml_child_fit(taml_child *c, taml_child_result *res);
  * status pruned, *pruned = k. reached: the rungs measured (fewer than n
  * when the child diverged or was pruned first). The measuring is counted
  * in train_s (and train_cpu_s), as it is part of the trial's cost. */
+#define TAML_CHILD_RUNGS_MAX 24
+
 typedef struct taml_child_rungs {
     int n;
     const int64_t *samples;  /* (n) ascending, >= 1 */
@@ -105,8 +107,13 @@ void taml_child_logits(taml_child *c, int split, float *logits);
  * could not be built. Deterministic given (features, cfg, seed) on one thread. */
 int taml_child_train(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                      taml_child_result *res, taml_err *err);
-/* The same with rungs (NULL: none): a child pruned at a rung gets that
- * rung's validation accuracy and a NaN test accuracy (not measured). */
+/* The rungs a child of `samples` samples can take: 0 to TAML_CHILD_RUNGS_MAX,
+ * ascending from >= 1, each below `samples`, thresholds in [0, 1] or NaN.
+ * 0, or TAML_EINVAL naming the first rung that is not. */
+int taml_child_rungs_check(const taml_child_rungs *rungs, int64_t samples, taml_err *err);
+/* The same with rungs (NULL: none; checked by taml_child_rungs_check): a
+ * child pruned at a rung gets that rung's validation accuracy and a NaN test
+ * accuracy (not measured). */
 int taml_child_train_rungs(const taml_child_config *cfg, const taml_features *f, uint64_t seed,
                            taml_child_rungs *rungs, taml_child_result *res, taml_err *err);
 
