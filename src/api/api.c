@@ -185,8 +185,6 @@ int taml_api_train(const char *task_dir, const char *config_json, const char *mo
                                 &reached, out, msg);
 }
 
-/* The rungs as the child takes them, checked first (nothing is loaded for
- * rungs that cannot be run). */
 int taml_api_train_rungs(const char *task_dir, const char *config_json, const char *modules_dir,
                          uint64_t seed, int32_t n_rungs, const int64_t *rung_samples,
                          const double *rung_threshold, double *rung_acc, int32_t *n_reached,
@@ -203,10 +201,14 @@ int taml_api_train_rungs(const char *task_dir, const char *config_json, const ch
     taml_features *feat = NULL;
     taml_child_result r;
     int rc = taml_child_config_parse(&cfg, config_json, strlen(config_json), &err);
-    /* the rungs themselves are checked by taml_child_train_rungs */
-    if (!rc && n_rungs && (!rung_samples || !rung_threshold || !rung_acc))
+    taml_child_rungs rungs = {.n = n_rungs, .samples = rung_samples, .threshold = rung_threshold,
+                              .acc = rung_acc};
+    /* the rungs checked first, as the child checks them: nothing is loaded
+     * for rungs that cannot be run */
+    if (!rc && n_rungs > 0 && (!rung_samples || !rung_threshold || !rung_acc))
         rc = taml_err_set(&err, TAML_EINVAL,
                           "%d rungs without their samples, thresholds or accuracies", (int)n_rungs);
+    if (!rc) rc = taml_child_rungs_check(&rungs, cfg.samples, &err);
     if (!rc) rc = taml_task_load(&task, task_dir, NULL, &err);
     /* an image task trains on its pixels unless the config names a module */
     int pixels = !rc && task->kind == TAML_TASK_IMAGE &&
@@ -215,8 +217,6 @@ int taml_api_train_rungs(const char *task_dir, const char *config_json, const ch
         rc = taml_module_open(&module, cfg.embedding[0] ? cfg.embedding : "random-100",
                               modules_dir, &err);
     if (!rc) rc = taml_features_new(&feat, task, module, &err);
-    taml_child_rungs rungs = {.n = n_rungs, .samples = rung_samples, .threshold = rung_threshold,
-                              .acc = rung_acc};
     if (!rc) rc = taml_child_train_rungs(&cfg, feat, seed, n_rungs ? &rungs : NULL, &r, &err);
     if (!rc) {
         snprintf(out->state, sizeof out->state, "%s", taml_child_status_name(r.status));

@@ -66,6 +66,8 @@ void taml_child_free(taml_child *c);
  * steps, train_s; accuracies not yet). Call once. */
 void taml_child_fit(taml_child *c, taml_child_result *res);
 
+#define TAML_CHILD_RUNGS_MAX 24 /* rungs a trial can have */
+
 /* Rungs (search/prune.h): after ceil(samples[k] / 100) steps the child
  * measures its validation accuracy (taml_child_accuracy: the weights are
  * not touched, so the training goes on exactly as without the rung) into
@@ -73,8 +75,6 @@ void taml_child_fit(taml_child *c, taml_child_result *res);
  * status pruned, *pruned = k. reached: the rungs measured (fewer than n
  * when the child diverged or was pruned first). The measuring is counted
  * in train_s (and train_cpu_s), as it is part of the trial's cost. */
-#define TAML_CHILD_RUNGS_MAX 24
-
 typedef struct taml_child_rungs {
     int n;
     const int64_t *samples;  /* (n) ascending, >= 1 */
